@@ -1,0 +1,56 @@
+//! Runs the project's mock Binance on its own, to try pricefetch offline or to benchmark it:
+//!
+//! ```text
+//! cargo run --release --example mock_binance -- --latency 50ms
+//! ```
+//!
+//! It prints its base URL on the first line of stdout and serves until killed.
+//! `GET /__mock/stats` reports the requests it saw and the most it had in flight at once.
+
+use std::io::Write;
+use std::time::Duration;
+
+use clap::Parser;
+use mock_binance::{MockServer, Options};
+
+/// A mock of Binance's Spot market-data API on this machine.
+#[derive(Parser)]
+struct Args {
+    /// Delay before every answer, like a network round trip (e.g. 50ms)
+    #[arg(long, default_value = "0ms", value_parser = humantime::parse_duration)]
+    latency: Duration,
+    /// Port to listen on (0 = any free port)
+    #[arg(long, default_value_t = 0)]
+    port: u16,
+    /// Extra generated symbols (SYM0001USDT, ...) on top of the realistic list
+    #[arg(long, default_value_t = 0)]
+    symbols: usize,
+    /// Request weight allowed per minute before answering 429
+    #[arg(long, default_value_t = 6000)]
+    weight_limit: u32,
+    /// Chance (0..1) of a random transient fault (503, HTML 502, cut body, bad JSON, reset)
+    #[arg(long, default_value_t = 0.0)]
+    fault_rate: f64,
+    /// Seed for the random faults
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+}
+
+fn main() {
+    let args = Args::parse();
+    let server = MockServer::start_with(Options {
+        latency: args.latency,
+        weight_limit: args.weight_limit,
+        extra_symbols: args.symbols,
+        fault_rate: args.fault_rate,
+        seed: args.seed,
+        addr: ([127, 0, 0, 1], args.port).into(),
+    });
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{}", server.url());
+    let _ = out.flush();
+    drop(out);
+    loop {
+        std::thread::park();
+    }
+}

@@ -1,0 +1,347 @@
+//! The HTTP layer: one [`BinanceClient`] per run, and everything about Binance's wire format.
+//!
+//! It owns the single `reqwest::Client` (reqwest pools connections per client, so building it
+//! once is what makes keep-alive and connection reuse work), builds URLs, caps every attempt with
+//! the timeout and every body with a size limit, and turns an HTTP answer into either a value or
+//! a [`FetchError`] ([`classify`] is pure and unit-tested against recorded bodies). It never
+//! retries or waits: that is [`crate::fetch`]'s job, on [`crate::retry`]'s advice.
+
+use std::time::Duration;
+
+use anyhow::Context as _;
+use reqwest::header::{HeaderMap, RETRY_AFTER};
+use serde::Deserialize;
+use url::Url;
+
+use crate::error::FetchError;
+
+/// Body cap for a one-symbol answer: a real one is about 50 bytes.
+pub const SMALL_BODY_LIMIT: usize = 64 * 1024;
+
+/// How the HTTP client is built.
+#[derive(Debug, Clone)]
+pub struct HttpSettings {
+    /// Where `/api/v3/...` lives, e.g. `https://api.binance.com`.
+    pub base_url: Url,
+    /// An explicit proxy for every request; `None` leaves reqwest to honour `HTTPS_PROXY`,
+    /// `HTTP_PROXY`, `ALL_PROXY` and `NO_PROXY`.
+    pub proxy: Option<Url>,
+    /// The limit for one attempt, from connect to the last body byte.
+    pub timeout: Duration,
+    /// The limit for the TCP (and TLS) connect alone.
+    pub connect_timeout: Duration,
+}
+
+/// `GET /api/v3/ticker/price?symbol=…`: prices stay the exact strings Binance sent.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct PriceTicker {
+    /// e.g. `BTCUSDT`.
+    pub symbol: String,
+    /// e.g. `97123.45000000`, never parsed into a float.
+    pub price: String,
+}
+
+/// One attempt's result, with the server's used-weight figure (present on errors too).
+#[derive(Debug)]
+pub struct Attempt<T> {
+    /// The value, or why there is none.
+    pub result: Result<T, FetchError>,
+    /// `X-MBX-USED-WEIGHT-1M` of the answer, when there was an answer.
+    pub used_weight: Option<u32>,
+}
+
+/// The parts of an HTTP answer that [`classify`] needs.
+#[derive(Debug)]
+pub struct RawAnswer {
+    /// HTTP status code.
+    pub status: u16,
+    /// `Retry-After`, in seconds as Binance sends it.
+    pub retry_after: Option<Duration>,
+    /// The whole body (already capped).
+    pub body: Vec<u8>,
+}
+
+/// Binance's error body: `{"code": -1121, "msg": "Invalid symbol."}`.
+#[derive(Debug, Deserialize)]
+struct ApiErrorBody {
+    code: i64,
+    msg: String,
+}
+
+/// A client for one base URL.
+#[derive(Debug, Clone)]
+pub struct BinanceClient {
+    http: reqwest::Client,
+    base: Url,
+    timeout: Duration,
+}
+
+impl BinanceClient {
+    /// Builds the one HTTP client of the run.
+    pub fn new(settings: &HttpSettings) -> anyhow::Result<Self> {
+        let mut builder = reqwest::Client::builder()
+            .user_agent(concat!("pricefetch/", env!("CARGO_PKG_VERSION")))
+            .connect_timeout(settings.connect_timeout)
+            .tcp_nodelay(true);
+        if let Some(proxy) = &settings.proxy {
+            let proxy = reqwest::Proxy::all(proxy.as_str())
+                .with_context(|| format!("invalid --proxy {proxy}"))?;
+            builder = builder.proxy(proxy);
+        }
+        let http = builder.build().context("cannot set up the HTTP client")?;
+        Ok(Self {
+            http,
+            base: settings.base_url.clone(),
+            timeout: settings.timeout,
+        })
+    }
+
+    /// The host (and port) requests go to, for messages.
+    pub fn host(&self) -> String {
+        host_of(&self.base)
+    }
+
+    /// One attempt at `GET /api/v3/ticker/price?symbol=SYMBOL`.
+    pub async fn price(&self, symbol: &str) -> Attempt<PriceTicker> {
+        let attempt = self
+            .get("api/v3/ticker/price", &[("symbol", symbol)], SMALL_BODY_LIMIT)
+            .await;
+        Attempt {
+            used_weight: attempt.used_weight,
+            result: attempt.result.and_then(|raw| {
+                let status = raw.status;
+                let ticker: PriceTicker = decode(&raw)?;
+                if ticker.symbol != symbol {
+                    return Err(FetchError::Decode {
+                        status,
+                        detail: format!("asked for {symbol}, got {}", ticker.symbol),
+                    });
+                }
+                Ok(ticker)
+            }),
+        }
+    }
+
+    /// One GET with the per-attempt timeout over the whole exchange, and a body cap.
+    async fn get(&self, path: &str, query: &[(&str, &str)], limit: usize) -> Attempt<RawAnswer> {
+        let mut url = self.base.join(path).expect("relative API path");
+        url.query_pairs_mut().extend_pairs(query);
+        let mut used_weight = None;
+        let exchange = async {
+            let resp = self
+                .http
+                .get(url.clone())
+                .send()
+                .await
+                .map_err(|e| transport_error(&e, &url))?;
+            used_weight = header_u32(resp.headers(), "x-mbx-used-weight-1m");
+            let status = resp.status().as_u16();
+            let retry_after = header_u32(resp.headers(), RETRY_AFTER.as_str())
+                .map(|s| Duration::from_secs(u64::from(s)));
+            let body = read_capped(resp, limit, &url).await?;
+            classify(RawAnswer {
+                status,
+                retry_after,
+                body,
+            })
+        };
+        let result = match tokio::time::timeout(self.timeout, exchange).await {
+            Ok(result) => result,
+            Err(_) => Err(FetchError::Timeout(self.timeout)),
+        };
+        Attempt {
+            result,
+            used_weight,
+        }
+    }
+}
+
+/// Reads the body chunk by chunk and stops at `limit`, so a huge answer costs no memory.
+async fn read_capped(
+    mut resp: reqwest::Response,
+    limit: usize,
+    url: &Url,
+) -> Result<Vec<u8>, FetchError> {
+    let status = resp.status().as_u16();
+    let too_large = FetchError::TooLarge { status, limit };
+    if resp.content_length().is_some_and(|n| n > limit as u64) {
+        return Err(too_large);
+    }
+    let mut body = Vec::with_capacity(resp.content_length().unwrap_or(256).min(limit as u64) as usize);
+    while let Some(chunk) = resp.chunk().await.map_err(|e| transport_error(&e, url))? {
+        if body.len() + chunk.len() > limit {
+            return Err(too_large);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+fn header_u32(headers: &HeaderMap, name: &str) -> Option<u32> {
+    headers.get(name)?.to_str().ok()?.trim().parse().ok()
+}
+
+fn host_of(url: &Url) -> String {
+    match (url.host_str(), url.port()) {
+        (Some(h), Some(p)) => format!("{h}:{p}"),
+        (Some(h), None) => h.to_owned(),
+        _ => url.to_string(),
+    }
+}
+
+/// Maps a reqwest failure to what the user should hear: the host and the innermost cause.
+fn transport_error(err: &reqwest::Error, url: &Url) -> FetchError {
+    let cause = root_cause(err);
+    if err.is_connect() {
+        FetchError::Connect {
+            host: host_of(url),
+            cause,
+        }
+    } else if err.is_timeout() {
+        FetchError::Transport(format!("timed out: {cause}"))
+    } else {
+        FetchError::Transport(cause)
+    }
+}
+
+fn root_cause(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut last = err;
+    while let Some(next) = last.source() {
+        last = next;
+    }
+    last.to_string()
+}
+
+/// Turns an HTTP answer into its body or the failure it means (binance-api.md, "Errors").
+pub fn classify(raw: RawAnswer) -> Result<RawAnswer, FetchError> {
+    let status = raw.status;
+    if (200..300).contains(&status) {
+        return Ok(raw);
+    }
+    let (code, msg) = match serde_json::from_slice::<ApiErrorBody>(&raw.body) {
+        Ok(b) => (Some(b.code), b.msg),
+        Err(_) => (None, describe_body(&raw.body)),
+    };
+    Err(match status {
+        429 => FetchError::RateLimited {
+            retry_after: raw.retry_after,
+            msg,
+        },
+        418 => FetchError::Banned {
+            retry_after: raw.retry_after,
+            until_ms: banned_until(&msg),
+            msg,
+        },
+        451 => FetchError::GeoBlocked { msg },
+        400..=499 => FetchError::Api { status, code, msg },
+        _ => FetchError::Server { status, code, msg },
+    })
+}
+
+/// Decodes a 2xx body, naming what was wrong with it.
+fn decode<T: serde::de::DeserializeOwned>(raw: &RawAnswer) -> Result<T, FetchError> {
+    serde_json::from_slice(&raw.body).map_err(|e| FetchError::Decode {
+        status: raw.status,
+        detail: if e.is_eof() {
+            "body cut short".into()
+        } else {
+            format!("not the expected JSON ({e})")
+        },
+    })
+}
+
+/// A short, one-line description of a body that is not Binance's error JSON.
+fn describe_body(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(body);
+    let text = text.trim();
+    if text.starts_with('<') {
+        return "an HTML page (from a proxy or load balancer?)".into();
+    }
+    let one_line: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    match one_line.char_indices().nth(120) {
+        Some((i, _)) => format!("{}…", &one_line[..i]),
+        None => one_line,
+    }
+}
+
+/// The ban's end from Binance's message: "IP banned until 1700000000000."
+fn banned_until(msg: &str) -> Option<u64> {
+    let rest = &msg[msg.find("banned until ")? + "banned until ".len()..];
+    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw(status: u16, body: &str) -> RawAnswer {
+        RawAnswer {
+            status,
+            retry_after: Some(Duration::from_secs(7)),
+            body: body.as_bytes().to_vec(),
+        }
+    }
+
+    #[test]
+    fn invalid_symbol_is_an_api_error_with_code_and_msg() {
+        let err = classify(raw(400, r#"{"code":-1121,"msg":"Invalid symbol."}"#)).unwrap_err();
+        assert_eq!(
+            err,
+            FetchError::Api {
+                status: 400,
+                code: Some(-1121),
+                msg: "Invalid symbol.".into()
+            }
+        );
+    }
+
+    #[test]
+    fn rate_limit_ban_and_geo_block_are_told_apart() {
+        let e = classify(raw(429, r#"{"code":-1003,"msg":"Too much request weight used"}"#));
+        assert!(matches!(
+            e,
+            Err(FetchError::RateLimited { retry_after: Some(d), .. }) if d == Duration::from_secs(7)
+        ));
+        let e = classify(raw(
+            418,
+            r#"{"code":-1003,"msg":"Way too much request weight used; IP banned until 1700000000123. Please use"}"#,
+        ));
+        assert!(matches!(
+            e,
+            Err(FetchError::Banned {
+                until_ms: Some(1_700_000_000_123),
+                ..
+            })
+        ));
+        let e = classify(raw(451, r#"{"code":0,"msg":"Service unavailable from a restricted location"}"#));
+        assert!(matches!(e, Err(FetchError::GeoBlocked { .. })));
+    }
+
+    #[test]
+    fn a_proxy_html_page_is_a_server_error_described_in_one_line() {
+        let e = classify(raw(502, "<html><body><h1>502 Bad Gateway</h1></body></html>")).unwrap_err();
+        assert_eq!(
+            e,
+            FetchError::Server {
+                status: 502,
+                code: None,
+                msg: "an HTML page (from a proxy or load balancer?)".into()
+            }
+        );
+    }
+
+    #[test]
+    fn a_cut_body_and_a_wrong_shape_are_decode_errors() {
+        let cut: Result<PriceTicker, _> = decode(&raw(200, r#"{"symbol":"BTCUSDT","pri"#));
+        assert!(matches!(cut, Err(FetchError::Decode { detail, .. }) if detail == "body cut short"));
+        let wrong: Result<PriceTicker, _> = decode(&raw(200, r#"{"symbol":"BTCUSDT"}"#));
+        assert!(matches!(wrong, Err(FetchError::Decode { detail, .. }) if detail.contains("price")));
+    }
+
+    #[test]
+    fn prices_stay_strings() {
+        let t: PriceTicker = decode(&raw(200, r#"{"symbol":"PEPEUSDT","price":"0.00000412"}"#)).unwrap();
+        assert_eq!(t.price, "0.00000412");
+    }
+}

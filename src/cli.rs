@@ -1,0 +1,187 @@
+//! The command line: every flag, its help, its default and its environment variable.
+//!
+//! Doc comments are the help text (first line short help, the rest `--help` only); defaults live
+//! in clap attributes so `--help` cannot drift from the code. Values that a type can check are
+//! checked here ([`NonZeroUsize`], [`parse_duration`]); checks that need several flags, files or
+//! the terminal are in [`crate::config`].
+
+use std::num::{NonZeroU32, NonZeroUsize};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{ArgAction, Parser};
+
+use crate::output::Format;
+
+const AFTER_HELP: &str = "\
+Examples:
+  pricefetch BTCUSDT ETHUSDT                 prices, as a table on a terminal
+  pricefetch btc/usdt eth-usdt -f json       symbols are normalised; JSON output
+  pricefetch --file watchlist.txt -c 8       symbols from a file ('-' = stdin)
+  pricefetch --sync BTCUSDT ETHUSDT SOLUSDT  one request at a time
+  pricefetch --compare BTCUSDT ETHUSDT SOLUSDT BNBUSDT
+                                             time sync against async
+
+Exit codes:
+  0    every symbol has a price
+  1    some symbols failed; the others were printed
+  2    usage error (bad flag, bad symbol, nothing to do)
+  3    no answer from the server (network, DNS, TLS, timeouts, 5xx)
+  4    rate-limited or banned by Binance (HTTP 429/418)
+  5    refused for your location (HTTP 451): try --base-url https://data-api.binance.vision
+  130  interrupted (Ctrl-C)
+  When several apply, the highest of 3/4/5 wins over 1.";
+
+/// Fetch cryptocurrency prices from the Binance Spot REST API, concurrently, fast and safely.
+///
+/// Prices are printed exactly as Binance sends them (strings with 8 decimals). Data goes to
+/// stdout; the timing summary, failures and hints go to stderr.
+#[derive(Debug, Parser)]
+#[command(name = "pricefetch", version, after_help = AFTER_HELP, max_term_width = 100)]
+pub struct Cli {
+    /// Symbols to fetch, e.g. BTCUSDT; btcusdt, BTC/USDT and BTC-USDT mean the same
+    #[arg(value_name = "SYMBOL")]
+    pub symbols: Vec<String>,
+
+    /// Read more symbols from FILE ('-' = stdin): whitespace or commas between them, '#' comments
+    #[arg(long, value_name = "FILE")]
+    pub file: Option<PathBuf>,
+
+    /// Most requests in flight at once
+    #[arg(short = 'c', long, value_name = "N", default_value = "16")]
+    pub concurrency: NonZeroUsize,
+
+    /// Limit for each attempt, from connect to the last body byte (e.g. 500ms, 2s, 1m)
+    #[arg(short = 't', long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
+    pub timeout: Duration,
+
+    /// Limit for the TCP and TLS connect alone
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration)]
+    pub connect_timeout: Duration,
+
+    /// Extra attempts after the first, for failures that can heal (timeouts, resets, 5xx, 429)
+    #[arg(short = 'r', long, value_name = "N", default_value_t = 3)]
+    pub retries: u32,
+
+    /// Upper bound of the first retry's backoff; it doubles per retry, with full jitter
+    #[arg(long, value_name = "DURATION", default_value = "200ms", value_parser = parse_duration)]
+    pub retry_delay: Duration,
+
+    /// Binance REST host to ask
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "PRICEFETCH_BASE_URL",
+        default_value = "https://api.binance.com"
+    )]
+    pub base_url: String,
+
+    /// Allow a plain http:// base URL to a host other than this machine
+    ///
+    /// Prices sent over plain HTTP can be altered in transit, so only loopback may use it
+    /// unless this flag is given.
+    #[arg(long)]
+    pub allow_http: bool,
+
+    /// Send every request through this proxy (http:// or https://)
+    ///
+    /// Without it, the standard HTTPS_PROXY, HTTP_PROXY, ALL_PROXY and NO_PROXY variables are
+    /// honoured. Cron does not inherit your shell's environment: set them in the crontab.
+    #[arg(long, value_name = "URL")]
+    pub proxy: Option<String>,
+
+    /// Output format [default: table on a terminal, plain otherwise]
+    #[arg(short = 'f', long, value_enum, value_name = "FORMAT")]
+    pub format: Option<Format>,
+
+    /// Sequential mode: one request at a time, each finished before the next starts
+    #[arg(long, conflicts_with = "compare")]
+    pub sync: bool,
+
+    /// Run the list in both modes and report how much faster async was than sync
+    #[arg(long)]
+    pub compare: bool,
+
+    /// With --compare: measured rounds per mode
+    #[arg(long, value_name = "N", default_value = "3", requires = "compare")]
+    pub runs: NonZeroU32,
+
+    /// With --compare: unmeasured rounds per mode first (connection set-up)
+    #[arg(long, value_name = "N", default_value_t = 1, requires = "compare")]
+    pub warmup: u32,
+
+    /// More detail on stderr (-v retries and waits, -vv every request); RUST_LOG overrides
+    #[arg(short = 'v', long, action = ArgAction::Count, conflicts_with = "quiet")]
+    pub verbose: u8,
+
+    /// Less on stderr (-q: no timing summary, -qq: no failures or hints either)
+    #[arg(short = 'q', long, action = ArgAction::Count)]
+    pub quiet: u8,
+}
+
+/// A positive duration: `500ms`, `2s`, `1m`, `1m30s`. Says why when it is not.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    if s.starts_with('-') {
+        return Err(format!("'{s}' is negative; give a positive duration such as 2s"));
+    }
+    if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
+        return Err(format!("'{s}' has no unit; write {s}s or {s}ms"));
+    }
+    let d = humantime::parse_duration(s).map_err(|e| {
+        format!("'{s}' is not a duration ({e}); examples: 500ms, 2s, 1m")
+    })?;
+    if d.is_zero() {
+        return Err("must be greater than zero".into());
+    }
+    Ok(d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn clap_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn durations_accept_units_and_reject_the_rest_with_reasons() {
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("2s"), Ok(Duration::from_secs(2)));
+        assert_eq!(parse_duration("1m"), Ok(Duration::from_secs(60)));
+        assert!(parse_duration("-1s").unwrap_err().contains("negative"));
+        assert!(parse_duration("0s").unwrap_err().contains("greater than zero"));
+        assert!(parse_duration("5").unwrap_err().contains("no unit"));
+        assert!(parse_duration("fast").unwrap_err().contains("not a duration"));
+        assert!(parse_duration("").unwrap_err().contains("not a duration"));
+    }
+
+    #[test]
+    fn defaults_are_the_documented_ones() {
+        let cli = Cli::try_parse_from(["pricefetch", "BTCUSDT"]).unwrap();
+        assert_eq!(cli.concurrency.get(), 16);
+        assert_eq!(cli.timeout, Duration::from_secs(10));
+        assert_eq!(cli.connect_timeout, Duration::from_secs(5));
+        assert_eq!(cli.retries, 3);
+        assert_eq!(cli.runs.get(), 3);
+        assert_eq!(cli.warmup, 1);
+        assert!(!cli.sync && !cli.compare);
+    }
+
+    #[test]
+    fn flag_conflicts_are_usage_errors() {
+        for args in [
+            &["pricefetch", "--sync", "--compare", "BTCUSDT"][..],
+            &["pricefetch", "-c", "0", "BTCUSDT"],
+            &["pricefetch", "--runs", "2", "BTCUSDT"],
+            &["pricefetch", "-v", "-q", "BTCUSDT"],
+            &["pricefetch", "-f", "xml", "BTCUSDT"],
+        ] {
+            let err = Cli::try_parse_from(args).unwrap_err();
+            assert_eq!(err.exit_code(), 2, "{args:?}");
+        }
+    }
+}

@@ -1,0 +1,302 @@
+//! From parsed flags to a validated [`Config`]: everything that needs more than one flag, a
+//! file or the terminal is checked here, before any request is sent.
+//!
+//! Symbols are normalised the way users type them (`btc/usdt`, `BTC-USDT` → `BTCUSDT`),
+//! de-duplicated in first-seen order, and checked against Binance's pattern so that a typo is a
+//! usage error naming the symbol (and its file and line), not a wasted request.
+
+use std::io::{BufRead, BufReader, Read};
+use std::net::IpAddr;
+use std::path::Path;
+use std::time::Duration;
+
+use url::Url;
+
+use crate::binance::HttpSettings;
+use crate::cli::Cli;
+use crate::error::UsageError;
+use crate::output::Format;
+use crate::retry::RetryPolicy;
+
+/// No retry waits longer than this, whatever `--retry-delay` says.
+const MAX_BACKOFF: Duration = Duration::from_secs(10);
+
+/// What to run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Plan {
+    /// One concurrent round.
+    Async,
+    /// One sequential round.
+    Sync,
+    /// `--compare`: both modes, interleaved.
+    Compare {
+        /// Measured rounds per mode.
+        runs: u32,
+        /// Unmeasured rounds per mode first.
+        warmup: u32,
+    },
+}
+
+/// A validated run.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Normalised, de-duplicated, in first-seen order; never empty.
+    pub symbols: Vec<String>,
+    /// How the HTTP client is built.
+    pub http: HttpSettings,
+    /// Retries and backoff.
+    pub retry: RetryPolicy,
+    /// The concurrency cap for async rounds.
+    pub concurrency: usize,
+    /// Single mode or comparison.
+    pub plan: Plan,
+    /// Output format, resolved against the terminal.
+    pub format: Format,
+    /// Colour in table output.
+    pub color: bool,
+    /// -1 or less: quieter; 0: default; 1 or more: more detail.
+    pub verbosity: i8,
+}
+
+impl Cli {
+    /// Validates the flags. `stdout_tty` picks the default format; `no_color` is `NO_COLOR`.
+    pub fn into_config(self, stdout_tty: bool, no_color: bool) -> Result<Config, UsageError> {
+        let mut raw: Vec<(String, String)> =
+            self.symbols.iter().map(|s| (s.clone(), "argument".to_owned())).collect();
+        if let Some(path) = &self.file {
+            raw.extend(read_symbol_file(path)?);
+        }
+        let symbols = normalise_all(raw)?;
+        let format = self
+            .format
+            .unwrap_or(if stdout_tty { Format::Table } else { Format::Plain });
+        let plan = if self.compare {
+            if matches!(format, Format::Csv | Format::Ndjson) {
+                return Err(UsageError(
+                    "--compare reports statistics, not a row per symbol: use --format table, plain or json"
+                        .into(),
+                ));
+            }
+            Plan::Compare {
+                runs: self.runs.get(),
+                warmup: self.warmup,
+            }
+        } else if self.sync {
+            Plan::Sync
+        } else {
+            Plan::Async
+        };
+        let base_url = parse_base_url(&self.base_url, self.allow_http)?;
+        let proxy = self.proxy.as_deref().map(parse_proxy).transpose()?;
+        Ok(Config {
+            symbols,
+            http: HttpSettings {
+                base_url,
+                proxy,
+                timeout: self.timeout,
+                connect_timeout: self.connect_timeout.min(self.timeout),
+            },
+            retry: RetryPolicy {
+                retries: self.retries,
+                base: self.retry_delay,
+                cap: MAX_BACKOFF.max(self.retry_delay),
+            },
+            concurrency: self.concurrency.get(),
+            plan,
+            format,
+            color: stdout_tty && !no_color,
+            verbosity: i8::try_from(self.verbose).unwrap_or(i8::MAX)
+                - i8::try_from(self.quiet).unwrap_or(i8::MAX),
+        })
+    }
+}
+
+/// `BTC/USDT`, `btc-usdt`, ` btcusdt ` → `BTCUSDT`.
+pub fn normalise(symbol: &str) -> String {
+    symbol
+        .trim()
+        .chars()
+        .filter(|c| !matches!(c, '/' | '-'))
+        .flat_map(char::to_uppercase)
+        .collect()
+}
+
+/// Binance's symbol pattern once separators are gone: `^[A-Z0-9_.]{1,20}$`.
+fn is_valid(symbol: &str) -> bool {
+    (1..=20).contains(&symbol.len())
+        && symbol
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_' || b == b'.')
+}
+
+/// Normalises, checks and de-duplicates `(symbol, where it came from)` pairs.
+fn normalise_all(raw: Vec<(String, String)>) -> Result<Vec<String>, UsageError> {
+    let mut seen = std::collections::HashSet::new();
+    let mut out = Vec::new();
+    for (given, origin) in raw {
+        let symbol = normalise(&given);
+        if !is_valid(&symbol) {
+            let why = if symbol.is_empty() {
+                "it is empty".to_owned()
+            } else if symbol.len() > 20 {
+                format!("it is {} characters long; the most is 20", symbol.len())
+            } else {
+                "only letters, digits, '_' and '.' are allowed ('/' and '-' are dropped)".to_owned()
+            };
+            return Err(UsageError(format!("invalid symbol '{given}' ({origin}): {why}")));
+        }
+        if seen.insert(symbol.clone()) {
+            out.push(symbol);
+        }
+    }
+    if out.is_empty() {
+        return Err(UsageError(
+            "no symbols given: name them (pricefetch BTCUSDT ETHUSDT) or use --file FILE".into(),
+        ));
+    }
+    Ok(out)
+}
+
+/// Symbols from a file or stdin: whitespace or commas between them, `#` to the end of a line
+/// is a comment. Each symbol remembers its line for error messages.
+fn read_symbol_file(path: &Path) -> Result<Vec<(String, String)>, UsageError> {
+    let label = if path == Path::new("-") {
+        "stdin".to_owned()
+    } else {
+        path.display().to_string()
+    };
+    let reader: Box<dyn Read> = if path == Path::new("-") {
+        Box::new(std::io::stdin())
+    } else {
+        Box::new(std::fs::File::open(path).map_err(|e| {
+            UsageError(format!("cannot read --file {label}: {}", io_reason(&e)))
+        })?)
+    };
+    let mut out = Vec::new();
+    for (n, line) in BufReader::new(reader).lines().enumerate() {
+        let line =
+            line.map_err(|e| UsageError(format!("cannot read --file {label}: {}", io_reason(&e))))?;
+        let content = line.split('#').next().unwrap_or("");
+        for word in content.split(|c: char| c == ',' || c.is_whitespace()) {
+            if !word.is_empty() {
+                out.push((word.to_owned(), format!("{label} line {}", n + 1)));
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn io_reason(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file".into(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
+        std::io::ErrorKind::InvalidData => "not UTF-8 text".into(),
+        _ => e.to_string(),
+    }
+}
+
+/// An http(s) URL with a host; plain http only to loopback unless `allow_http`.
+fn parse_base_url(s: &str, allow_http: bool) -> Result<Url, UsageError> {
+    let bad = |why: &str| UsageError(format!("invalid --base-url '{s}': {why}"));
+    let mut url = Url::parse(s).map_err(|e| bad(&e.to_string()))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(bad("the scheme must be https:// (or http:// for a local server)"));
+    }
+    let Some(host) = url.host_str() else {
+        return Err(bad("no host"));
+    };
+    if url.scheme() == "http" && !allow_http && !is_loopback(host) {
+        return Err(bad(
+            "plain http:// lets anyone on the path alter prices; use https://, or pass --allow-http",
+        ));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(bad("give the host (and an optional path prefix) only, without ? or #"));
+    }
+    // `Url::join` replaces the last path segment unless the path ends with '/'.
+    if !url.path().ends_with('/') {
+        let path = format!("{}/", url.path());
+        url.set_path(&path);
+    }
+    Ok(url)
+}
+
+fn is_loopback(host: &str) -> bool {
+    host == "localhost"
+        || host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+fn parse_proxy(s: &str) -> Result<Url, UsageError> {
+    let bad = |why: &str| UsageError(format!("invalid --proxy '{s}': {why}"));
+    let url = Url::parse(s).map_err(|e| bad(&e.to_string()))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err(bad("give http://HOST:PORT or https://HOST:PORT"));
+    }
+    Ok(url)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    fn config(args: &[&str]) -> Result<Config, UsageError> {
+        let mut argv = vec!["pricefetch"];
+        argv.extend(args);
+        Cli::parse_from(argv).into_config(false, false)
+    }
+
+    #[test]
+    fn symbols_are_normalised_and_deduplicated_in_first_seen_order() {
+        let c = config(&["eth-usdt", "btc/usdt", "BTCUSDT", " ethusdt", "SOLUSDT"]).unwrap();
+        assert_eq!(c.symbols, ["ETHUSDT", "BTCUSDT", "SOLUSDT"]);
+    }
+
+    #[test]
+    fn bad_symbols_are_named_with_the_reason() {
+        let e = config(&["BTCUSDT", "BTC$USDT"]).unwrap_err().0;
+        assert!(e.contains("'BTC$USDT'") && e.contains("only letters"), "{e}");
+        let e = config(&["ABCDEFGHIJKLMNOPQRSTUVWXYZ"]).unwrap_err().0;
+        assert!(e.contains("26 characters"), "{e}");
+        let e = config(&["/"]).unwrap_err().0;
+        assert!(e.contains("empty"), "{e}");
+        let e = config(&[]).unwrap_err().0;
+        assert!(e.contains("no symbols given"), "{e}");
+    }
+
+    #[test]
+    fn base_urls_must_be_https_or_local() {
+        assert!(config(&["--base-url", "http://127.0.0.1:9", "X"]).is_ok());
+        assert!(config(&["--base-url", "http://localhost:9", "X"]).is_ok());
+        assert!(config(&["--base-url", "http://[::1]:9", "X"]).is_ok());
+        let e = config(&["--base-url", "http://example.com", "X"]).unwrap_err().0;
+        assert!(e.contains("--allow-http"), "{e}");
+        assert!(config(&["--base-url", "http://example.com", "--allow-http", "X"]).is_ok());
+        assert!(config(&["--base-url", "ftp://x", "X"]).is_err());
+        assert!(config(&["--base-url", "api.binance.com", "X"]).is_err());
+        let c = config(&["--base-url", "https://h.example/prefix", "X"]).unwrap();
+        assert_eq!(c.http.base_url.join("api/v3/ping").unwrap().path(), "/prefix/api/v3/ping");
+    }
+
+    #[test]
+    fn format_defaults_follow_the_terminal_and_compare_refuses_row_formats() {
+        let cli = |a: &[&str]| Cli::parse_from([&["pricefetch"][..], a].concat());
+        assert_eq!(cli(&["X"]).into_config(true, false).unwrap().format, Format::Table);
+        assert_eq!(cli(&["X"]).into_config(false, false).unwrap().format, Format::Plain);
+        assert!(cli(&["X"]).into_config(true, false).unwrap().color);
+        assert!(!cli(&["X"]).into_config(true, true).unwrap().color);
+        let e = cli(&["--compare", "-f", "csv", "X"]).into_config(false, false).unwrap_err();
+        assert!(e.0.contains("--compare"));
+    }
+
+    #[test]
+    fn proxies_must_be_http_urls() {
+        assert!(config(&["--proxy", "http://127.0.0.1:3128", "X"]).is_ok());
+        assert!(config(&["--proxy", "not a url", "X"]).is_err());
+        assert!(config(&["--proxy", "socks9://h:1", "X"]).is_err());
+    }
+}

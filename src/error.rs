@@ -1,0 +1,318 @@
+//! What can go wrong, and the one place that turns it into an exit code and a hint.
+//!
+//! Two layers, as in oha and lychee: [`FetchError`] is a per-symbol failure and is *data* (the
+//! run goes on and reports it), while set-up failures travel as `anyhow::Error` and end the run.
+//! [`exit_for_report`] and [`exit_for_error`] are the only functions that choose a process exit
+//! code; [`hint`] is the only place that tells the user what to do next.
+
+use std::fmt;
+use std::time::Duration;
+
+/// One symbol's failure, after its last attempt. Messages are lowercase and say what failed.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum FetchError {
+    /// No complete answer within the per-attempt timeout.
+    #[error("no answer within {}", humantime::format_duration(*.0))]
+    Timeout(Duration),
+    /// DNS failure, connection refused, TLS failure: the host was never reached.
+    #[error("cannot connect to {host}: {cause}")]
+    Connect { host: String, cause: String },
+    /// The connection broke after it was made (reset, body cut short).
+    #[error("connection broke: {0}")]
+    Transport(String),
+    /// HTTP 5xx: the outcome is unknown, so a GET may be retried.
+    #[error("server error{}", ApiText(*.code, .msg))]
+    Server {
+        status: u16,
+        code: Option<i64>,
+        msg: String,
+    },
+    /// HTTP 429: the IP's request-weight budget is spent.
+    #[error("rate-limited by Binance{}", RetryText(*.retry_after))]
+    RateLimited {
+        retry_after: Option<Duration>,
+        msg: String,
+    },
+    /// HTTP 418: the IP is banned for ignoring a 429.
+    #[error("IP banned by Binance{}", UntilText(*.until_ms))]
+    Banned {
+        retry_after: Option<Duration>,
+        until_ms: Option<u64>,
+        msg: String,
+    },
+    /// HTTP 451: Binance refuses this location.
+    #[error("refused for this location (geo-blocked)")]
+    GeoBlocked { msg: String },
+    /// Any other 4xx: the request itself is wrong (e.g. -1121 invalid symbol). Never retried.
+    #[error("rejected by Binance{}", ApiText(*.code, .msg))]
+    Api {
+        status: u16,
+        code: Option<i64>,
+        msg: String,
+    },
+    /// A 2xx whose body is not the JSON we expect.
+    #[error("unexpected answer: {detail}")]
+    Decode { status: u16, detail: String },
+    /// The body was larger than the cap for this request.
+    #[error("answer larger than {limit} bytes")]
+    TooLarge { status: u16, limit: usize },
+    /// The run stopped (Ctrl-C or `--deadline`) before this symbol finished.
+    #[error("cancelled before an answer")]
+    Cancelled,
+}
+
+struct ApiText<'a>(Option<i64>, &'a String);
+impl fmt::Display for ApiText<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.0, self.1.is_empty()) {
+            (Some(code), false) => write!(f, ": {code} {}", self.1),
+            (Some(code), true) => write!(f, ": code {code}"),
+            (None, false) => write!(f, ": {}", self.1),
+            (None, true) => Ok(()),
+        }
+    }
+}
+
+struct RetryText(Option<Duration>);
+impl fmt::Display for RetryText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(d) => write!(f, " (retry after {})", humantime::format_duration(d)),
+            None => Ok(()),
+        }
+    }
+}
+
+struct UntilText(Option<u64>);
+impl fmt::Display for UntilText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(ms) => {
+                let t = std::time::UNIX_EPOCH + Duration::from_millis(ms);
+                write!(f, " until {}", humantime::format_rfc3339_seconds(t))
+            }
+            None => Ok(()),
+        }
+    }
+}
+
+impl FetchError {
+    /// A stable machine name for JSON and CSV (`error.kind`).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Timeout(_) => "timeout",
+            Self::Connect { .. } => "connect",
+            Self::Transport(_) => "transport",
+            Self::Server { .. } => "server",
+            Self::RateLimited { .. } => "rate_limited",
+            Self::Banned { .. } => "banned",
+            Self::GeoBlocked { .. } => "geo_blocked",
+            Self::Api { .. } => "api",
+            Self::Decode { .. } => "decode",
+            Self::TooLarge { .. } => "too_large",
+            Self::Cancelled => "cancelled",
+        }
+    }
+
+    /// The HTTP status of the answer, when there was one.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Self::Server { status, .. }
+            | Self::Api { status, .. }
+            | Self::Decode { status, .. }
+            | Self::TooLarge { status, .. } => Some(*status),
+            Self::RateLimited { .. } => Some(429),
+            Self::Banned { .. } => Some(418),
+            Self::GeoBlocked { .. } => Some(451),
+            _ => None,
+        }
+    }
+
+    /// Binance's error `code`, when the body carried one.
+    pub fn code(&self) -> Option<i64> {
+        match self {
+            Self::Server { code, .. } | Self::Api { code, .. } => *code,
+            Self::RateLimited { .. } | Self::Banned { .. } => Some(-1003),
+            _ => None,
+        }
+    }
+
+    /// The exit code this failure asks for (see [`Exit`]).
+    fn exit(&self) -> Exit {
+        match self {
+            Self::Timeout(_)
+            | Self::Connect { .. }
+            | Self::Transport(_)
+            | Self::Server { .. }
+            | Self::Decode { .. } => Exit::Network,
+            Self::RateLimited { .. } | Self::Banned { .. } => Exit::RateLimited,
+            Self::GeoBlocked { .. } => Exit::GeoBlocked,
+            Self::Api { .. } | Self::TooLarge { .. } => Exit::Partial,
+            Self::Cancelled => Exit::Interrupted,
+        }
+    }
+}
+
+/// A bad flag value, symbol or file: the user must change the command. Exit 2.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+/// Process exit codes. Documented in the README and in `--help`; 2 is also clap's own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Exit {
+    /// Every symbol has a price.
+    Ok = 0,
+    /// Some symbols failed (e.g. unknown symbol); the rest were printed.
+    Partial = 1,
+    /// Usage error: bad flag, bad symbol, nothing to do.
+    Usage = 2,
+    /// No answer from the server: network, DNS, TLS, timeouts, 5xx.
+    Network = 3,
+    /// Rate-limited (429) or banned (418).
+    RateLimited = 4,
+    /// Refused for the user's location (451).
+    GeoBlocked = 5,
+    /// Interrupted by Ctrl-C (128 + SIGINT).
+    Interrupted = 130,
+}
+
+impl From<Exit> for std::process::ExitCode {
+    fn from(e: Exit) -> Self {
+        Self::from(e as u8)
+    }
+}
+
+/// The exit code of a finished run: the most serious failure wins (3/4/5 over 1), and an
+/// interrupted run is 130 whatever else happened.
+pub fn exit_for_failures<'a>(
+    failures: impl IntoIterator<Item = &'a FetchError>,
+    interrupted: bool,
+) -> Exit {
+    if interrupted {
+        return Exit::Interrupted;
+    }
+    failures
+        .into_iter()
+        .map(FetchError::exit)
+        .filter(|e| *e != Exit::Interrupted)
+        .max()
+        .unwrap_or(Exit::Ok)
+}
+
+/// The exit code of a run that failed as a whole (set-up, output), from its error chain.
+pub fn exit_for_error(err: &anyhow::Error) -> Exit {
+    for cause in err.chain() {
+        if cause.downcast_ref::<UsageError>().is_some() || cause.is::<clap::Error>() {
+            return Exit::Usage;
+        }
+        if let Some(f) = cause.downcast_ref::<FetchError>() {
+            return f.exit();
+        }
+    }
+    Exit::Partial
+}
+
+/// True when the error is the reader of our output going away (`pricefetch | head -1`).
+/// That is not a failure: like ripgrep, exit 0 quietly.
+pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+/// What the user can do about a failure, when there is something to say.
+pub fn hint(err: &FetchError) -> Option<String> {
+    match err {
+        FetchError::GeoBlocked { .. } => Some(
+            "Binance refuses this location (HTTP 451); market data is usually reachable with \
+             --base-url https://data-api.binance.vision"
+                .into(),
+        ),
+        FetchError::Connect { .. } => Some(
+            "check the network; behind a proxy set HTTPS_PROXY (or --proxy URL); \
+             or try another host with --base-url"
+                .into(),
+        ),
+        FetchError::Timeout(_) => {
+            Some("the server did not answer in time; raise --timeout or try --base-url".into())
+        }
+        FetchError::RateLimited { retry_after, .. } => Some(format!(
+            "the IP's request-weight budget is spent{}; lower --concurrency, and do not retry \
+             sooner or Binance bans the IP",
+            match retry_after {
+                Some(d) => format!(", try again in {}", humantime::format_duration(*d)),
+                None => String::new(),
+            }
+        )),
+        FetchError::Banned { .. } => Some(
+            "Binance banned this IP for sending during a rate-limit window; every request \
+             before the ban ends extends it, so wait it out"
+                .into(),
+        ),
+        FetchError::Api {
+            code: Some(-1121), ..
+        } => Some("check the symbol's spelling, e.g. BTCUSDT (base + quote asset)".into()),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn api(code: i64) -> FetchError {
+        FetchError::Api {
+            status: 400,
+            code: Some(code),
+            msg: "Invalid symbol.".into(),
+        }
+    }
+
+    #[test]
+    fn exit_is_the_most_serious_failure() {
+        assert_eq!(exit_for_failures([], false), Exit::Ok);
+        assert_eq!(exit_for_failures([&api(-1121)], false), Exit::Partial);
+        let geo = FetchError::GeoBlocked { msg: String::new() };
+        let t = FetchError::Timeout(Duration::from_secs(1));
+        assert_eq!(exit_for_failures([&api(-1121), &t], false), Exit::Network);
+        assert_eq!(exit_for_failures([&t, &geo, &api(-1121)], false), Exit::GeoBlocked);
+        assert_eq!(exit_for_failures([&api(-1121)], true), Exit::Interrupted);
+    }
+
+    #[test]
+    fn error_chain_picks_usage_and_fetch_errors() {
+        let e = anyhow::Error::new(UsageError("bad".into())).context("reading flags");
+        assert_eq!(exit_for_error(&e), Exit::Usage);
+        let e = anyhow::Error::new(FetchError::GeoBlocked { msg: String::new() });
+        assert_eq!(exit_for_error(&e), Exit::GeoBlocked);
+        assert_eq!(exit_for_error(&anyhow::anyhow!("other")), Exit::Partial);
+    }
+
+    #[test]
+    fn messages_name_status_code_and_text() {
+        assert_eq!(api(-1121).to_string(), "rejected by Binance: -1121 Invalid symbol.");
+        let e = FetchError::Server {
+            status: 502,
+            code: None,
+            msg: String::new(),
+        };
+        assert_eq!(e.to_string(), "server error");
+        assert_eq!(e.status(), Some(502));
+        let e = FetchError::RateLimited {
+            retry_after: Some(Duration::from_secs(7)),
+            msg: String::new(),
+        };
+        assert_eq!(e.to_string(), "rate-limited by Binance (retry after 7s)");
+        assert_eq!(e.code(), Some(-1003));
+    }
+
+    #[test]
+    fn broken_pipe_is_found_anywhere_in_the_chain() {
+        let io = std::io::Error::from(std::io::ErrorKind::BrokenPipe);
+        let e = anyhow::Error::new(io).context("writing output");
+        assert!(is_broken_pipe(&e));
+        assert!(!is_broken_pipe(&anyhow::anyhow!("x")));
+    }
+}

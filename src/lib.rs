@@ -1,0 +1,139 @@
+//! pricefetch: fetch cryptocurrency prices from the Binance Spot REST API, concurrently, fast
+//! and safely.
+//!
+//! A run is a straight line of named types: argv → [`cli::Cli`] → [`config::Config`] →
+//! [`fetch::Engine`] rounds → [`report::Report`] → [`output::render`] → an exit code from
+//! [`error`]. The binary (`main.rs`) only wires these together.
+//!
+//! # Layout
+//!
+//! - [`cli`]: flags, help, defaults, environment variables.
+//! - [`config`]: validation across flags; symbol normalisation; `--file`.
+//! - [`binance`]: the HTTP layer: one pooled client, URLs, status → [`error::FetchError`].
+//! - [`fetch`]: the engine: async fan-out under a semaphore, sync loop, per-symbol retries.
+//! - [`retry`]: the one place that decides whether to retry, and the backoff.
+//! - [`throttle`]: the run-wide rate-limit state (429 pauses everyone, 418 stops everyone).
+//! - [`report`]: the run's facts and the comparison maths.
+//! - [`output`]: renderers (table, plain, json, ndjson, csv) and the stderr wording.
+//! - [`error`]: per-symbol errors, exit codes, hints.
+
+pub mod binance;
+pub mod cli;
+pub mod config;
+pub mod error;
+pub mod fetch;
+pub mod output;
+pub mod report;
+pub mod retry;
+pub mod throttle;
+
+use std::io::{self, Write};
+use std::sync::Arc;
+
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use crate::binance::BinanceClient;
+use crate::config::{Config, Plan};
+use crate::fetch::{Engine, Mode, Outcome, Round};
+use crate::report::{Comparison, Report, Speedup, Stats};
+
+/// Runs a validated configuration: fetches, writes the data to `out` and the diagnostics to
+/// stderr, and returns the report (the caller turns it into an exit code).
+pub async fn run(config: Config, out: &mut dyn Write) -> anyhow::Result<Report> {
+    let client = BinanceClient::new(&config.http)?;
+    let stop = CancellationToken::new();
+    stop_on_ctrl_c(stop.clone());
+    let engine = Arc::new(Engine::new(client, config.retry, config.concurrency, stop));
+    let start = Instant::now();
+    let streaming = config.format.streams();
+    let mut on_outcome = |o: &Outcome| -> io::Result<()> {
+        if streaming {
+            output::ndjson_line(o, out)?;
+            out.flush()?;
+        }
+        Ok(())
+    };
+    let symbols = &config.symbols;
+    let (shown, all_rounds, comparison) = match config.plan {
+        Plan::Async | Plan::Sync => {
+            let mode = if config.plan == Plan::Sync { Mode::Sync } else { Mode::Async };
+            let round = engine.round(symbols, mode, &mut on_outcome).await?;
+            (round.clone(), vec![round], None)
+        }
+        Plan::Compare { runs, warmup } => compare(&engine, symbols, runs, warmup).await?,
+    };
+    let report = Report {
+        mode: shown.mode,
+        concurrency: if shown.mode == Mode::Sync { 1 } else { config.concurrency },
+        outcomes: shown.outcomes,
+        elapsed: start.elapsed(),
+        requests: all_rounds.iter().map(Round::requests).sum(),
+        retries: all_rounds.iter().map(Round::retries).sum(),
+        used_weight: engine.throttle().last_used_weight(),
+        interrupted: engine.stopped(),
+        comparison,
+    };
+    output::render(config.format, &report, out, config.color)?;
+    out.flush()?;
+    output::diagnostics(&report, config.verbosity, &mut io::stderr().lock());
+    Ok(report)
+}
+
+/// `--compare`: warm-up rounds, then measured rounds with the modes interleaved (async, sync,
+/// async, sync, …) so that drift on the machine or the network hits both alike. Returns the
+/// last async round (whose results are shown), every round, and the comparison.
+async fn compare(
+    engine: &Arc<Engine>,
+    symbols: &[String],
+    runs: u32,
+    warmup: u32,
+) -> io::Result<(Round, Vec<Round>, Option<Comparison>)> {
+    let mut quiet = |_: &Outcome| Ok(());
+    let mut all = Vec::new();
+    for _ in 0..warmup {
+        for mode in [Mode::Async, Mode::Sync] {
+            all.push(engine.round(symbols, mode, &mut quiet).await?);
+        }
+    }
+    let (mut asyncs, mut syncs) = (Vec::new(), Vec::new());
+    for _ in 0..runs {
+        if engine.stopped() {
+            break;
+        }
+        asyncs.push(engine.round(symbols, Mode::Async, &mut quiet).await?);
+        syncs.push(engine.round(symbols, Mode::Sync, &mut quiet).await?);
+    }
+    let comparison = match (Stats::of(&asyncs), Stats::of(&syncs)) {
+        (Some(a), Some(s)) => Some(Comparison {
+            runs: asyncs.len() as u32,
+            warmup,
+            speedup: Speedup::between(&a, &s),
+            async_stats: a,
+            sync_stats: s,
+        }),
+        _ => None,
+    };
+    let shown = match asyncs.last().or(all.last()) {
+        Some(r) => r.clone(),
+        None => engine.round(symbols, Mode::Async, &mut quiet).await?,
+    };
+    all.extend(asyncs);
+    all.extend(syncs);
+    Ok((shown, all, comparison))
+}
+
+/// The first Ctrl-C stops the run gracefully (what has arrived is still printed, exit 130); a
+/// second one exits at once.
+fn stop_on_ctrl_c(stop: CancellationToken) {
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_err() {
+            return;
+        }
+        tracing::warn!("interrupted: printing what has arrived (Ctrl-C again to quit at once)");
+        stop.cancel();
+        if tokio::signal::ctrl_c().await.is_ok() {
+            std::process::exit(error::Exit::Interrupted as i32);
+        }
+    });
+}

@@ -1,0 +1,68 @@
+//! The `pricefetch` binary: parse, set up logging and the runtime, run, pick the exit code.
+//! Everything else is in the library (see `lib.rs`).
+
+use std::io::{self, BufWriter, IsTerminal, Write};
+use std::process::ExitCode;
+
+use clap::Parser;
+use pricefetch::cli::Cli;
+use pricefetch::error::{self, Exit};
+use tracing_subscriber::EnvFilter;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    init_tracing(i16::from(cli.verbose) - i16::from(cli.quiet), no_color);
+    let config = match cli.into_config(io::stdout().is_terminal(), no_color) {
+        Ok(config) => config,
+        Err(e) => return fail(&anyhow::Error::new(e)),
+    };
+    // One thread is plenty for an I/O-bound fan-out, and keeps memory and start-up small.
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => return fail(&anyhow::Error::new(e).context("cannot start the async runtime")),
+    };
+    let mut out = BufWriter::new(io::stdout().lock());
+    match runtime.block_on(pricefetch::run(config, &mut out)) {
+        Ok(report) => error::exit_for_failures(
+            report.outcomes.iter().filter_map(|o| o.result.as_ref().err()),
+            report.interrupted,
+        )
+        .into(),
+        Err(e) => fail(&e),
+    }
+}
+
+/// Reports a run-ending error on stderr and picks its exit code.
+fn fail(err: &anyhow::Error) -> ExitCode {
+    // `pricefetch | head -1`: the reader left, which is not our failure (as in ripgrep).
+    if error::is_broken_pipe(err) {
+        return Exit::Ok.into();
+    }
+    let _ = writeln!(io::stderr().lock(), "pricefetch: error: {err:#}");
+    error::exit_for_error(err).into()
+}
+
+/// Logs go to stderr only (tracing's default writer is stdout). `RUST_LOG` wins; otherwise the
+/// level follows -v/-q, and only pricefetch's own logs get more verbose.
+fn init_tracing(verbosity: i16, no_color: bool) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        EnvFilter::new(match verbosity {
+            ..=-1 => "error",
+            0 => "warn",
+            1 => "warn,pricefetch=info",
+            2 => "warn,pricefetch=debug",
+            _ => "warn,pricefetch=trace",
+        })
+    });
+    tracing_subscriber::fmt()
+        .with_writer(io::stderr)
+        .with_env_filter(filter)
+        .with_target(false)
+        .without_time()
+        .with_ansi(io::stderr().is_terminal() && !no_color)
+        .init();
+}

@@ -1,0 +1,183 @@
+//! What a run found and how long it took, as plain data, and the comparison maths.
+//!
+//! Nothing here formats text: the renderers in [`crate::output`] word it. The speed-up follows
+//! hyperfine's `relative_speed`: the ratio of the mean wall times, with the uncertainty
+//! propagated from both standard deviations (`σ_r = r·√((σ_a/μ_a)² + (σ_b/μ_b)²)`).
+
+use std::time::Duration;
+
+use crate::fetch::{Mode, Outcome, Round};
+
+/// Everything the renderers need about one run.
+#[derive(Debug, Clone)]
+pub struct Report {
+    /// How the shown results were fetched.
+    pub mode: Mode,
+    /// The concurrency cap (1 in sync mode).
+    pub concurrency: usize,
+    /// One per symbol, in input order (from the last measured async round of a comparison).
+    pub outcomes: Vec<Outcome>,
+    /// Wall time of the whole run (all rounds of a comparison).
+    pub elapsed: Duration,
+    /// Requests sent by the whole run.
+    pub requests: u32,
+    /// Retries among them.
+    pub retries: u32,
+    /// The server's last `X-MBX-USED-WEIGHT-1M`, if it sent one.
+    pub used_weight: Option<u32>,
+    /// The run was stopped (Ctrl-C) before it finished.
+    pub interrupted: bool,
+    /// Present with `--compare`.
+    pub comparison: Option<Comparison>,
+}
+
+impl Report {
+    /// Symbols with a price.
+    pub fn ok(&self) -> usize {
+        self.outcomes.iter().filter(|o| o.result.is_ok()).count()
+    }
+
+    /// Symbols without one.
+    pub fn failed(&self) -> usize {
+        self.outcomes.len() - self.ok()
+    }
+}
+
+/// Wall-time statistics of one mode over its measured rounds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stats {
+    /// Each round's wall time, in seconds, in the order run.
+    pub samples: Vec<f64>,
+    /// Mean, seconds.
+    pub mean: f64,
+    /// Sample standard deviation (n − 1), seconds; 0 for a single round.
+    pub stddev: f64,
+    /// Fastest round, seconds.
+    pub min: f64,
+    /// Slowest round, seconds.
+    pub max: f64,
+    /// Requests sent per round, on average (retries included).
+    pub requests_per_round: f64,
+    /// Failed symbols over all measured rounds.
+    pub failed: usize,
+}
+
+impl Stats {
+    /// Statistics over measured rounds; `None` for no rounds.
+    pub fn of(rounds: &[Round]) -> Option<Self> {
+        if rounds.is_empty() {
+            return None;
+        }
+        let samples: Vec<f64> = rounds.iter().map(|r| r.elapsed.as_secs_f64()).collect();
+        let n = samples.len() as f64;
+        let mean = samples.iter().sum::<f64>() / n;
+        let stddev = if samples.len() > 1 {
+            (samples.iter().map(|s| (s - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt()
+        } else {
+            0.0
+        };
+        Some(Self {
+            min: samples.iter().copied().fold(f64::INFINITY, f64::min),
+            max: samples.iter().copied().fold(0.0, f64::max),
+            requests_per_round: rounds.iter().map(|r| f64::from(r.requests())).sum::<f64>() / n,
+            failed: rounds.iter().map(Round::failed).sum(),
+            samples,
+            mean,
+            stddev,
+        })
+    }
+}
+
+/// How much faster one mode ran than the other.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Speedup {
+    /// The faster mode.
+    pub faster: Mode,
+    /// slower mean ÷ faster mean (≥ 1).
+    pub ratio: f64,
+    /// Propagated standard deviation of the ratio.
+    pub stddev: f64,
+}
+
+impl Speedup {
+    /// `None` when a mean is zero (no meaningful ratio).
+    pub fn between(async_: &Stats, sync: &Stats) -> Option<Self> {
+        if async_.mean <= 0.0 || sync.mean <= 0.0 {
+            return None;
+        }
+        let (faster, fast, slow) = if async_.mean <= sync.mean {
+            (Mode::Async, async_, sync)
+        } else {
+            (Mode::Sync, sync, async_)
+        };
+        let ratio = slow.mean / fast.mean;
+        let stddev =
+            ratio * ((fast.stddev / fast.mean).powi(2) + (slow.stddev / slow.mean).powi(2)).sqrt();
+        Some(Self {
+            faster,
+            ratio,
+            stddev,
+        })
+    }
+}
+
+/// `--compare`: both modes over the same symbols, interleaved round by round.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Comparison {
+    /// Measured rounds per mode.
+    pub runs: u32,
+    /// Unmeasured rounds per mode before them.
+    pub warmup: u32,
+    /// The concurrent mode.
+    pub async_stats: Stats,
+    /// The sequential mode.
+    pub sync_stats: Stats,
+    /// `None` if a mean was zero.
+    pub speedup: Option<Speedup>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stats(samples: &[f64]) -> Stats {
+        let rounds: Vec<Round> = samples
+            .iter()
+            .map(|s| Round {
+                mode: Mode::Async,
+                outcomes: vec![],
+                elapsed: Duration::from_secs_f64(*s),
+            })
+            .collect();
+        Stats::of(&rounds).unwrap()
+    }
+
+    #[test]
+    fn stats_use_the_sample_standard_deviation() {
+        let s = stats(&[1.0, 2.0, 3.0]);
+        assert!((s.mean - 2.0).abs() < 1e-9);
+        assert!((s.stddev - 1.0).abs() < 1e-9);
+        assert!((s.min - 1.0).abs() < 1e-9 && (s.max - 3.0).abs() < 1e-9);
+        assert_eq!(stats(&[0.5]).stddev, 0.0);
+        assert!(Stats::of(&[]).is_none());
+    }
+
+    #[test]
+    fn speedup_propagates_both_uncertainties() {
+        let a = stats(&[0.09, 0.10, 0.11]); // mean 0.1, sd 0.01
+        let s = stats(&[0.8, 1.0, 1.2]); // mean 1.0, sd 0.2
+        let up = Speedup::between(&a, &s).unwrap();
+        assert_eq!(up.faster, Mode::Async);
+        assert!((up.ratio - 10.0).abs() < 1e-9);
+        let expected = 10.0 * (0.1f64.powi(2) + 0.2f64.powi(2)).sqrt();
+        assert!((up.stddev - expected).abs() < 1e-9, "{}", up.stddev);
+    }
+
+    #[test]
+    fn speedup_names_sync_when_sync_wins_and_refuses_zero() {
+        let up = Speedup::between(&stats(&[2.0]), &stats(&[1.0])).unwrap();
+        assert_eq!(up.faster, Mode::Sync);
+        assert!((up.ratio - 2.0).abs() < 1e-9);
+        assert!(Speedup::between(&stats(&[0.0]), &stats(&[1.0])).is_none());
+    }
+}

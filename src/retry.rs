@@ -1,0 +1,165 @@
+//! The retry policy: the *only* place that decides whether a failed attempt is tried again,
+//! and how long to wait first.
+//!
+//! Only failures that can heal are retried: connect errors, timeouts, broken connections, 5xx
+//! (including a proxy's HTML page) and a body that is cut short or not the expected JSON. A 4xx
+//! is the request's own fault and is never retried, a 451 will not change by asking again, and a
+//! 418 ban is *extended* by every request sent during it. A 429 is retried, but the wait is the
+//! server's `Retry-After`, applied to the whole run by [`crate::throttle`], not a local backoff.
+//!
+//! Backoff is exponential with "full jitter" (a uniform draw in `0..=min(cap, base·2ⁿ)`), so
+//! parallel retries after a shared blip do not stampede the server in lock-step.
+
+use std::time::Duration;
+
+use crate::error::FetchError;
+
+/// How many times to try, and how long to wait between tries.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RetryPolicy {
+    /// Extra attempts after the first, for failures that can heal.
+    pub retries: u32,
+    /// The first backoff's upper bound; each retry doubles it.
+    pub base: Duration,
+    /// No backoff is longer than this.
+    pub cap: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            retries: 3,
+            base: Duration::from_millis(200),
+            cap: Duration::from_secs(5),
+        }
+    }
+}
+
+/// What to do after a failed attempt.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Decision {
+    /// Try again after this pause (the shared rate-limit pause comes on top, if any).
+    Retry(Duration),
+    /// Report the failure.
+    GiveUp,
+}
+
+/// Whether this failure can heal if the same request is sent again.
+pub fn is_retryable(err: &FetchError) -> bool {
+    match err {
+        FetchError::Timeout(_)
+        | FetchError::Connect { .. }
+        | FetchError::Transport(_)
+        | FetchError::Server { .. }
+        | FetchError::Decode { .. }
+        | FetchError::RateLimited { .. } => true,
+        FetchError::Banned { .. }
+        | FetchError::GeoBlocked { .. }
+        | FetchError::Api { .. }
+        | FetchError::TooLarge { .. }
+        | FetchError::Cancelled => false,
+    }
+}
+
+impl RetryPolicy {
+    /// Decides after `attempts` attempts (1 after the first) have failed, the last with `err`.
+    /// `unit` is a uniform draw in `[0, 1)`, passed in so that tests are exact.
+    pub fn decide(&self, err: &FetchError, attempts: u32, unit: f64) -> Decision {
+        if attempts > self.retries || !is_retryable(err) {
+            return Decision::GiveUp;
+        }
+        if matches!(err, FetchError::RateLimited { .. }) {
+            // The throttle holds every request until Retry-After has passed.
+            return Decision::Retry(Duration::ZERO);
+        }
+        Decision::Retry(self.ceiling(attempts).mul_f64(unit))
+    }
+
+    /// The upper bound of the backoff before attempt `attempts + 1`: `min(cap, base·2^(n-1))`.
+    pub fn ceiling(&self, attempts: u32) -> Duration {
+        let factor = 2u32.saturating_pow(attempts.saturating_sub(1));
+        self.base.saturating_mul(factor).min(self.cap)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn policy(retries: u32) -> RetryPolicy {
+        RetryPolicy {
+            retries,
+            ..RetryPolicy::default()
+        }
+    }
+
+    fn server() -> FetchError {
+        FetchError::Server {
+            status: 503,
+            code: Some(-1008),
+            msg: String::new(),
+        }
+    }
+
+    #[test]
+    fn heals_are_retried_until_the_budget_is_spent() {
+        let p = policy(2);
+        assert!(matches!(p.decide(&server(), 1, 0.5), Decision::Retry(_)));
+        assert!(matches!(p.decide(&server(), 2, 0.5), Decision::Retry(_)));
+        assert_eq!(p.decide(&server(), 3, 0.5), Decision::GiveUp);
+        assert_eq!(policy(0).decide(&server(), 1, 0.5), Decision::GiveUp);
+    }
+
+    #[test]
+    fn requests_that_cannot_heal_are_never_retried() {
+        let p = policy(5);
+        for err in [
+            FetchError::Api {
+                status: 400,
+                code: Some(-1121),
+                msg: "Invalid symbol.".into(),
+            },
+            FetchError::GeoBlocked { msg: String::new() },
+            FetchError::Banned {
+                retry_after: None,
+                until_ms: None,
+                msg: String::new(),
+            },
+            FetchError::TooLarge {
+                status: 200,
+                limit: 1,
+            },
+            FetchError::Cancelled,
+        ] {
+            assert_eq!(p.decide(&err, 1, 0.5), Decision::GiveUp, "{err:?}");
+        }
+    }
+
+    #[test]
+    fn backoff_doubles_with_full_jitter_up_to_the_cap() {
+        let p = RetryPolicy {
+            retries: 10,
+            base: Duration::from_millis(100),
+            cap: Duration::from_millis(500),
+        };
+        assert_eq!(p.ceiling(1), Duration::from_millis(100));
+        assert_eq!(p.ceiling(2), Duration::from_millis(200));
+        assert_eq!(p.ceiling(3), Duration::from_millis(400));
+        assert_eq!(p.ceiling(4), Duration::from_millis(500));
+        assert_eq!(p.ceiling(40), Duration::from_millis(500));
+        assert_eq!(p.decide(&server(), 2, 0.0), Decision::Retry(Duration::ZERO));
+        assert_eq!(
+            p.decide(&server(), 2, 0.5),
+            Decision::Retry(Duration::from_millis(100))
+        );
+    }
+
+    #[test]
+    fn rate_limit_waits_for_the_throttle_not_a_backoff() {
+        let err = FetchError::RateLimited {
+            retry_after: Some(Duration::from_secs(3)),
+            msg: String::new(),
+        };
+        assert_eq!(policy(3).decide(&err, 1, 0.9), Decision::Retry(Duration::ZERO));
+    }
+}
