@@ -104,7 +104,11 @@ impl BinanceClient {
     /// One attempt at `GET /api/v3/ticker/price?symbol=SYMBOL`.
     pub async fn price(&self, symbol: &str) -> Attempt<PriceTicker> {
         let attempt = self
-            .get("api/v3/ticker/price", &[("symbol", symbol)], SMALL_BODY_LIMIT)
+            .get(
+                "api/v3/ticker/price",
+                &[("symbol", symbol)],
+                SMALL_BODY_LIMIT,
+            )
             .await;
         Attempt {
             used_weight: attempt.used_weight,
@@ -167,7 +171,8 @@ async fn read_capped(
     if resp.content_length().is_some_and(|n| n > limit as u64) {
         return Err(too_large);
     }
-    let mut body = Vec::with_capacity(resp.content_length().unwrap_or(256).min(limit as u64) as usize);
+    let mut body =
+        Vec::with_capacity(resp.content_length().unwrap_or(256).min(limit as u64) as usize);
     while let Some(chunk) = resp.chunk().await.map_err(|e| transport_error(&e, url))? {
         if body.len() + chunk.len() > limit {
             return Err(too_large);
@@ -298,7 +303,10 @@ mod tests {
 
     #[test]
     fn rate_limit_ban_and_geo_block_are_told_apart() {
-        let e = classify(raw(429, r#"{"code":-1003,"msg":"Too much request weight used"}"#));
+        let e = classify(raw(
+            429,
+            r#"{"code":-1003,"msg":"Too much request weight used"}"#,
+        ));
         assert!(matches!(
             e,
             Err(FetchError::RateLimited { retry_after: Some(d), .. }) if d == Duration::from_secs(7)
@@ -314,13 +322,20 @@ mod tests {
                 ..
             })
         ));
-        let e = classify(raw(451, r#"{"code":0,"msg":"Service unavailable from a restricted location"}"#));
+        let e = classify(raw(
+            451,
+            r#"{"code":0,"msg":"Service unavailable from a restricted location"}"#,
+        ));
         assert!(matches!(e, Err(FetchError::GeoBlocked { .. })));
     }
 
     #[test]
     fn a_proxy_html_page_is_a_server_error_described_in_one_line() {
-        let e = classify(raw(502, "<html><body><h1>502 Bad Gateway</h1></body></html>")).unwrap_err();
+        let e = classify(raw(
+            502,
+            "<html><body><h1>502 Bad Gateway</h1></body></html>",
+        ))
+        .unwrap_err();
         assert_eq!(
             e,
             FetchError::Server {
@@ -334,14 +349,19 @@ mod tests {
     #[test]
     fn a_cut_body_and_a_wrong_shape_are_decode_errors() {
         let cut: Result<PriceTicker, _> = decode(&raw(200, r#"{"symbol":"BTCUSDT","pri"#));
-        assert!(matches!(cut, Err(FetchError::Decode { detail, .. }) if detail == "body cut short"));
+        assert!(
+            matches!(cut, Err(FetchError::Decode { detail, .. }) if detail == "body cut short")
+        );
         let wrong: Result<PriceTicker, _> = decode(&raw(200, r#"{"symbol":"BTCUSDT"}"#));
-        assert!(matches!(wrong, Err(FetchError::Decode { detail, .. }) if detail.contains("price")));
+        assert!(
+            matches!(wrong, Err(FetchError::Decode { detail, .. }) if detail.contains("price"))
+        );
     }
 
     #[test]
     fn prices_stay_strings() {
-        let t: PriceTicker = decode(&raw(200, r#"{"symbol":"PEPEUSDT","price":"0.00000412"}"#)).unwrap();
+        let t: PriceTicker =
+            decode(&raw(200, r#"{"symbol":"PEPEUSDT","price":"0.00000412"}"#)).unwrap();
         assert_eq!(t.price, "0.00000412");
     }
 }

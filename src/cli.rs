@@ -48,23 +48,35 @@ pub struct Cli {
     pub file: Option<PathBuf>,
 
     /// Most requests in flight at once
-    #[arg(short = 'c', long, value_name = "N", default_value = "16")]
+    #[arg(
+        short = 'c',
+        long,
+        value_name = "N",
+        default_value = "16",
+        allow_negative_numbers = true
+    )]
     pub concurrency: NonZeroUsize,
 
     /// Limit for each attempt, from connect to the last body byte (e.g. 500ms, 2s, 1m)
-    #[arg(short = 't', long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
+    #[arg(short = 't', long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration, allow_hyphen_values = true)]
     pub timeout: Duration,
 
     /// Limit for the TCP and TLS connect alone
-    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration, allow_hyphen_values = true)]
     pub connect_timeout: Duration,
 
     /// Extra attempts after the first, for failures that can heal (timeouts, resets, 5xx, 429)
-    #[arg(short = 'r', long, value_name = "N", default_value_t = 3)]
+    #[arg(
+        short = 'r',
+        long,
+        value_name = "N",
+        default_value_t = 3,
+        allow_negative_numbers = true
+    )]
     pub retries: u32,
 
     /// Upper bound of the first retry's backoff; it doubles per retry, with full jitter
-    #[arg(long, value_name = "DURATION", default_value = "200ms", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "200ms", value_parser = parse_duration, allow_hyphen_values = true)]
     pub retry_delay: Duration,
 
     /// Binance REST host to ask
@@ -123,14 +135,15 @@ pub struct Cli {
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
     if s.starts_with('-') {
-        return Err(format!("'{s}' is negative; give a positive duration such as 2s"));
+        return Err(format!(
+            "'{s}' is negative; give a positive duration such as 2s"
+        ));
     }
     if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
         return Err(format!("'{s}' has no unit; write {s}s or {s}ms"));
     }
-    let d = humantime::parse_duration(s).map_err(|e| {
-        format!("'{s}' is not a duration ({e}); examples: 500ms, 2s, 1m")
-    })?;
+    let d = humantime::parse_duration(s)
+        .map_err(|e| format!("'{s}' is not a duration ({e}); examples: 500ms, 2s, 1m"))?;
     if d.is_zero() {
         return Err("must be greater than zero".into());
     }
@@ -153,9 +166,17 @@ mod tests {
         assert_eq!(parse_duration("2s"), Ok(Duration::from_secs(2)));
         assert_eq!(parse_duration("1m"), Ok(Duration::from_secs(60)));
         assert!(parse_duration("-1s").unwrap_err().contains("negative"));
-        assert!(parse_duration("0s").unwrap_err().contains("greater than zero"));
+        assert!(
+            parse_duration("0s")
+                .unwrap_err()
+                .contains("greater than zero")
+        );
         assert!(parse_duration("5").unwrap_err().contains("no unit"));
-        assert!(parse_duration("fast").unwrap_err().contains("not a duration"));
+        assert!(
+            parse_duration("fast")
+                .unwrap_err()
+                .contains("not a duration")
+        );
         assert!(parse_duration("").unwrap_err().contains("not a duration"));
     }
 

@@ -61,15 +61,20 @@ pub struct Config {
 impl Cli {
     /// Validates the flags. `stdout_tty` picks the default format; `no_color` is `NO_COLOR`.
     pub fn into_config(self, stdout_tty: bool, no_color: bool) -> Result<Config, UsageError> {
-        let mut raw: Vec<(String, String)> =
-            self.symbols.iter().map(|s| (s.clone(), "argument".to_owned())).collect();
+        let mut raw: Vec<(String, String)> = self
+            .symbols
+            .iter()
+            .map(|s| (s.clone(), "argument".to_owned()))
+            .collect();
         if let Some(path) = &self.file {
             raw.extend(read_symbol_file(path)?);
         }
         let symbols = normalise_all(raw)?;
-        let format = self
-            .format
-            .unwrap_or(if stdout_tty { Format::Table } else { Format::Plain });
+        let format = self.format.unwrap_or(if stdout_tty {
+            Format::Table
+        } else {
+            Format::Plain
+        });
         let plan = if self.compare {
             if matches!(format, Format::Csv | Format::Ndjson) {
                 return Err(UsageError(
@@ -143,7 +148,9 @@ fn normalise_all(raw: Vec<(String, String)>) -> Result<Vec<String>, UsageError> 
             } else {
                 "only letters, digits, '_' and '.' are allowed ('/' and '-' are dropped)".to_owned()
             };
-            return Err(UsageError(format!("invalid symbol '{given}' ({origin}): {why}")));
+            return Err(UsageError(format!(
+                "invalid symbol '{given}' ({origin}): {why}"
+            )));
         }
         if seen.insert(symbol.clone()) {
             out.push(symbol);
@@ -165,13 +172,14 @@ fn read_symbol_file(path: &Path) -> Result<Vec<(String, String)>, UsageError> {
     } else {
         path.display().to_string()
     };
-    let reader: Box<dyn Read> = if path == Path::new("-") {
-        Box::new(std::io::stdin())
-    } else {
-        Box::new(std::fs::File::open(path).map_err(|e| {
-            UsageError(format!("cannot read --file {label}: {}", io_reason(&e)))
-        })?)
-    };
+    let reader: Box<dyn Read> =
+        if path == Path::new("-") {
+            Box::new(std::io::stdin())
+        } else {
+            Box::new(std::fs::File::open(path).map_err(|e| {
+                UsageError(format!("cannot read --file {label}: {}", io_reason(&e)))
+            })?)
+        };
     let mut out = Vec::new();
     for (n, line) in BufReader::new(reader).lines().enumerate() {
         let line =
@@ -200,7 +208,9 @@ fn parse_base_url(s: &str, allow_http: bool) -> Result<Url, UsageError> {
     let bad = |why: &str| UsageError(format!("invalid --base-url '{s}': {why}"));
     let mut url = Url::parse(s).map_err(|e| bad(&e.to_string()))?;
     if !matches!(url.scheme(), "http" | "https") {
-        return Err(bad("the scheme must be https:// (or http:// for a local server)"));
+        return Err(bad(
+            "the scheme must be https:// (or http:// for a local server)",
+        ));
     }
     let Some(host) = url.host_str() else {
         return Err(bad("no host"));
@@ -211,7 +221,9 @@ fn parse_base_url(s: &str, allow_http: bool) -> Result<Url, UsageError> {
         ));
     }
     if url.query().is_some() || url.fragment().is_some() {
-        return Err(bad("give the host (and an optional path prefix) only, without ? or #"));
+        return Err(bad(
+            "give the host (and an optional path prefix) only, without ? or #",
+        ));
     }
     // `Url::join` replaces the last path segment unless the path ends with '/'.
     if !url.path().ends_with('/') {
@@ -259,7 +271,10 @@ mod tests {
     #[test]
     fn bad_symbols_are_named_with_the_reason() {
         let e = config(&["BTCUSDT", "BTC$USDT"]).unwrap_err().0;
-        assert!(e.contains("'BTC$USDT'") && e.contains("only letters"), "{e}");
+        assert!(
+            e.contains("'BTC$USDT'") && e.contains("only letters"),
+            "{e}"
+        );
         let e = config(&["ABCDEFGHIJKLMNOPQRSTUVWXYZ"]).unwrap_err().0;
         assert!(e.contains("26 characters"), "{e}");
         let e = config(&["/"]).unwrap_err().0;
@@ -273,23 +288,36 @@ mod tests {
         assert!(config(&["--base-url", "http://127.0.0.1:9", "X"]).is_ok());
         assert!(config(&["--base-url", "http://localhost:9", "X"]).is_ok());
         assert!(config(&["--base-url", "http://[::1]:9", "X"]).is_ok());
-        let e = config(&["--base-url", "http://example.com", "X"]).unwrap_err().0;
+        let e = config(&["--base-url", "http://example.com", "X"])
+            .unwrap_err()
+            .0;
         assert!(e.contains("--allow-http"), "{e}");
         assert!(config(&["--base-url", "http://example.com", "--allow-http", "X"]).is_ok());
         assert!(config(&["--base-url", "ftp://x", "X"]).is_err());
         assert!(config(&["--base-url", "api.binance.com", "X"]).is_err());
         let c = config(&["--base-url", "https://h.example/prefix", "X"]).unwrap();
-        assert_eq!(c.http.base_url.join("api/v3/ping").unwrap().path(), "/prefix/api/v3/ping");
+        assert_eq!(
+            c.http.base_url.join("api/v3/ping").unwrap().path(),
+            "/prefix/api/v3/ping"
+        );
     }
 
     #[test]
     fn format_defaults_follow_the_terminal_and_compare_refuses_row_formats() {
         let cli = |a: &[&str]| Cli::parse_from([&["pricefetch"][..], a].concat());
-        assert_eq!(cli(&["X"]).into_config(true, false).unwrap().format, Format::Table);
-        assert_eq!(cli(&["X"]).into_config(false, false).unwrap().format, Format::Plain);
+        assert_eq!(
+            cli(&["X"]).into_config(true, false).unwrap().format,
+            Format::Table
+        );
+        assert_eq!(
+            cli(&["X"]).into_config(false, false).unwrap().format,
+            Format::Plain
+        );
         assert!(cli(&["X"]).into_config(true, false).unwrap().color);
         assert!(!cli(&["X"]).into_config(true, true).unwrap().color);
-        let e = cli(&["--compare", "-f", "csv", "X"]).into_config(false, false).unwrap_err();
+        let e = cli(&["--compare", "-f", "csv", "X"])
+            .into_config(false, false)
+            .unwrap_err();
         assert!(e.0.contains("--compare"));
     }
 

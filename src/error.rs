@@ -277,7 +277,10 @@ mod tests {
         let geo = FetchError::GeoBlocked { msg: String::new() };
         let t = FetchError::Timeout(Duration::from_secs(1));
         assert_eq!(exit_for_failures([&api(-1121), &t], false), Exit::Network);
-        assert_eq!(exit_for_failures([&t, &geo, &api(-1121)], false), Exit::GeoBlocked);
+        assert_eq!(
+            exit_for_failures([&t, &geo, &api(-1121)], false),
+            Exit::GeoBlocked
+        );
         assert_eq!(exit_for_failures([&api(-1121)], true), Exit::Interrupted);
     }
 
@@ -292,7 +295,10 @@ mod tests {
 
     #[test]
     fn messages_name_status_code_and_text() {
-        assert_eq!(api(-1121).to_string(), "rejected by Binance: -1121 Invalid symbol.");
+        assert_eq!(
+            api(-1121).to_string(),
+            "rejected by Binance: -1121 Invalid symbol."
+        );
         let e = FetchError::Server {
             status: 502,
             code: None,

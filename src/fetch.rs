@@ -240,7 +240,8 @@ impl Engine {
                 let n = attempts.fetch_add(1, Ordering::Relaxed) + 1;
                 let attempt = self.client.price(symbol).await;
                 let outcome = attempt.result.as_ref().map(|_| ());
-                self.throttle.observe(attempt.used_weight, outcome, fastrand::f64());
+                self.throttle
+                    .observe(attempt.used_weight, outcome, fastrand::f64());
                 let err = match attempt.result {
                     Ok(ticker) => return Ok(ticker),
                     Err(e) => e,

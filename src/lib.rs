@@ -57,7 +57,11 @@ pub async fn run(config: Config, out: &mut dyn Write) -> anyhow::Result<Report> 
     let symbols = &config.symbols;
     let (shown, all_rounds, comparison) = match config.plan {
         Plan::Async | Plan::Sync => {
-            let mode = if config.plan == Plan::Sync { Mode::Sync } else { Mode::Async };
+            let mode = if config.plan == Plan::Sync {
+                Mode::Sync
+            } else {
+                Mode::Async
+            };
             let round = engine.round(symbols, mode, &mut on_outcome).await?;
             (round.clone(), vec![round], None)
         }
@@ -65,7 +69,11 @@ pub async fn run(config: Config, out: &mut dyn Write) -> anyhow::Result<Report> 
     };
     let report = Report {
         mode: shown.mode,
-        concurrency: if shown.mode == Mode::Sync { 1 } else { config.concurrency },
+        concurrency: if shown.mode == Mode::Sync {
+            1
+        } else {
+            config.concurrency
+        },
         outcomes: shown.outcomes,
         elapsed: start.elapsed(),
         requests: all_rounds.iter().map(Round::requests).sum(),

@@ -28,7 +28,10 @@ fn main() -> ExitCode {
     let mut out = BufWriter::new(io::stdout().lock());
     match runtime.block_on(pricefetch::run(config, &mut out)) {
         Ok(report) => error::exit_for_failures(
-            report.outcomes.iter().filter_map(|o| o.result.as_ref().err()),
+            report
+                .outcomes
+                .iter()
+                .filter_map(|o| o.result.as_ref().err()),
             report.interrupted,
         )
         .into(),

@@ -160,6 +160,9 @@ mod tests {
             retry_after: Some(Duration::from_secs(3)),
             msg: String::new(),
         };
-        assert_eq!(policy(3).decide(&err, 1, 0.9), Decision::Retry(Duration::ZERO));
+        assert_eq!(
+            policy(3).decide(&err, 1, 0.9),
+            Decision::Retry(Duration::ZERO)
+        );
     }
 }

@@ -61,12 +61,7 @@ impl Throttle {
     }
 
     /// Learns from one attempt's outcome. `jitter` (0..1) spreads the restart after a pause.
-    pub fn observe(
-        &self,
-        used_weight: Option<u32>,
-        result: Result<(), &FetchError>,
-        jitter: f64,
-    ) {
+    pub fn observe(&self, used_weight: Option<u32>, result: Result<(), &FetchError>, jitter: f64) {
         let mut state = self.state.lock().expect("throttle lock");
         if used_weight.is_some() {
             state.last_used_weight = used_weight;
@@ -85,11 +80,9 @@ impl Throttle {
                     state.paused_until = Some(until);
                 }
             }
-            Err(ban @ FetchError::Banned { .. }) => {
-                if state.ban.is_none() {
-                    tracing::error!("{ban}: sending nothing more");
-                    state.ban = Some(ban.clone());
-                }
+            Err(ban @ FetchError::Banned { .. }) if state.ban.is_none() => {
+                tracing::error!("{ban}: sending nothing more");
+                state.ban = Some(ban.clone());
             }
             _ => {}
         }

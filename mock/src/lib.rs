@@ -17,12 +17,13 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use axum::{Json, Router};
 use axum::body::Body;
 use axum::extract::{Query, State};
 use axum::http::{HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use axum::serve::ListenerExt as _;
+use axum::{Json, Router};
 use serde_json::{Value, json};
 
 /// A fault the server plays instead of (or on top of) a normal answer.
@@ -171,12 +172,14 @@ struct Book {
     max_in_flight: usize,
     /// `(minute index, weight used in it)`: Binance's window is the wall-clock minute.
     window: (u64, u32),
-    /// After a 429, requests before this instant are answered with a ban.
-    limited_until: Option<Instant>,
+    /// After a 429 `(sent at, window end)`: requests before the end are refused.
+    limited: Option<(Instant, Instant)>,
     /// While banned, every request gets 418.
     banned_until: Option<Instant>,
     scripts: HashMap<String, Script>,
     rng: fastrand::Rng,
+    /// TCP connections accepted, to check that clients reuse them.
+    connections: usize,
 }
 
 struct Shared {
@@ -193,6 +196,11 @@ pub struct MockServer {
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
+
+/// Requests arriving this soon after a 429 were already on the wire when it was sent; they get
+/// a 429 too. Anything later inside the `Retry-After` window is a client that did not back off,
+/// and gets the 418 ban.
+pub const IN_FLIGHT_GRACE: Duration = Duration::from_millis(200);
 
 /// The key for faults that apply to every request that has no script of its own.
 pub const ANY: &str = "*";
@@ -228,16 +236,18 @@ impl MockServer {
                 in_flight: 0,
                 max_in_flight: 0,
                 window: (0, 0),
-                limited_until: None,
+                limited: None,
                 banned_until: None,
                 scripts: HashMap::new(),
                 rng: fastrand::Rng::with_seed(opts.seed),
+                connections: 0,
             }),
             opts,
             listings,
             index,
         });
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let counter = shared.clone();
         let app = Router::new()
             .route("/api/v3/ticker/price", get(ticker_price))
             .route("/api/v3/exchangeInfo", get(exchange_info))
@@ -253,7 +263,9 @@ impl MockServer {
                 .build()
                 .expect("mock runtime");
             rt.block_on(async move {
-                let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
+                let listener = tokio::net::TcpListener::from_std(listener)
+                    .expect("listener")
+                    .tap_io(move |_| counter.book.lock().unwrap().connections += 1);
                 axum::serve(listener, app)
                     .with_graceful_shutdown(async {
                         let _ = rx.await;
@@ -306,6 +318,11 @@ impl MockServer {
     /// The most requests that were being handled at the same moment.
     pub fn max_in_flight(&self) -> usize {
         self.shared.book.lock().unwrap().max_in_flight
+    }
+
+    /// TCP connections accepted so far.
+    pub fn connections(&self) -> usize {
+        self.shared.book.lock().unwrap().connections
     }
 
     /// Every symbol the mock lists, in listing order.
@@ -387,8 +404,18 @@ impl Shared {
             status: 200,
             weight,
         };
+        if let Some((since, until)) = book.limited
+            && now < until
+            && now - since < IN_FLIGHT_GRACE
+        {
+            // Sent before the client could have seen the 429: over the limit, but not defiant.
+            hit.status = 429;
+            let used = book.window.1;
+            book.hits.push(hit);
+            return Gate::Refuse(rate_limit_response((until - now).as_secs().max(1), used));
+        }
         let banned = book.banned_until.is_some_and(|t| now < t)
-            || book.limited_until.is_some_and(|t| now < t);
+            || book.limited.is_some_and(|(_, until)| now < until);
         if banned {
             // Sending inside a Retry-After window is what gets real IPs banned.
             let secs = 120;
@@ -402,7 +429,7 @@ impl Shared {
         let used = book.window.1;
         if used > self.opts.weight_limit {
             let secs = 60 - unix_now().as_secs() % 60;
-            book.limited_until = Some(now + Duration::from_secs(secs));
+            book.limited = Some((now, now + Duration::from_secs(secs)));
             hit.status = 429;
             book.hits.push(hit);
             return Gate::Refuse(rate_limit_response(secs, used));
@@ -417,7 +444,7 @@ impl Shared {
             });
         match &fault {
             Some(Fault::RateLimit { retry_after_secs }) => {
-                book.limited_until = Some(now + Duration::from_secs(*retry_after_secs));
+                book.limited = Some((now, now + Duration::from_secs(*retry_after_secs)));
                 hit.status = 429;
             }
             Some(Fault::Ban { retry_after_secs }) => {
@@ -529,8 +556,12 @@ async fn play(fault: Fault, used: u32, ok: impl FnOnce() -> Response) -> Respons
             };
             let msg = match code {
                 -1001 => "Internal error; unable to process your request. Please try again.",
-                -1008 => "Server is currently overloaded with other requests. Please try again in a few minutes.",
-                _ => "Timeout waiting for response from backend server. Send status unknown; execution status unknown.",
+                -1008 => {
+                    "Server is currently overloaded with other requests. Please try again in a few minutes."
+                }
+                _ => {
+                    "Timeout waiting for response from backend server. Send status unknown; execution status unknown."
+                }
             };
             api_error(status(s), code, msg, used)
         }
@@ -635,9 +666,17 @@ fn select(
                 )
             })?;
             if names.is_empty() {
-                return Err((-1102, "Mandatory parameter 'symbols' was not sent, was empty/null, or malformed.".into()));
+                return Err((
+                    -1102,
+                    "Mandatory parameter 'symbols' was not sent, was empty/null, or malformed."
+                        .into(),
+                ));
             }
-            names.iter().map(|s| lookup(s)).collect::<Result<_, _>>().map(Some)
+            names
+                .iter()
+                .map(|s| lookup(s))
+                .collect::<Result<_, _>>()
+                .map(Some)
         }
         (None, None) => Ok(None),
     }
@@ -652,9 +691,13 @@ async fn ticker_price(
     Query(params): Query<HashMap<String, String>>,
 ) -> Response {
     let weight = if params.contains_key("symbol") { 2 } else { 4 };
-    serve(shared, "/api/v3/ticker/price", params, weight, |shared, sel| {
-        Value::Array(shared.pick(sel).into_iter().map(price_json).collect())
-    })
+    serve(
+        shared,
+        "/api/v3/ticker/price",
+        params,
+        weight,
+        |shared, sel| Value::Array(shared.pick(sel).into_iter().map(price_json).collect()),
+    )
     .await
 }
 
@@ -726,9 +769,13 @@ async fn ping(State(shared): State<Arc<Shared>>) -> Response {
 }
 
 async fn time(State(shared): State<Arc<Shared>>) -> Response {
-    serve(shared, "/api/v3/time", HashMap::new(), 1, |_, _| {
-        json!({"serverTime": unix_now().as_millis() as u64})
-    })
+    serve(
+        shared,
+        "/api/v3/time",
+        HashMap::new(),
+        1,
+        |_, _| json!({"serverTime": unix_now().as_millis() as u64}),
+    )
     .await
 }
 
@@ -752,7 +799,10 @@ async fn stats(State(shared): State<Arc<Shared>>) -> Response {
 async fn not_found(uri: Uri) -> Response {
     (
         StatusCode::NOT_FOUND,
-        format!("<html><body><h1>404 Not Found</h1><p>{}</p></body></html>", uri.path()),
+        format!(
+            "<html><body><h1>404 Not Found</h1><p>{}</p></body></html>",
+            uri.path()
+        ),
     )
         .into_response()
 }

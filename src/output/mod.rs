@@ -118,7 +118,11 @@ pub fn summary(report: &Report) -> String {
         crate::fetch::Mode::Async => format!("async, concurrency {}", report.concurrency),
         crate::fetch::Mode::Sync => "sync".to_owned(),
     };
-    let stopped = if report.interrupted { "interrupted: " } else { "" };
+    let stopped = if report.interrupted {
+        "interrupted: "
+    } else {
+        ""
+    };
     format!("{stopped}{found} in {elapsed} ({mode}, {counts})")
 }
 

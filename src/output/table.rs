@@ -24,7 +24,11 @@ pub(super) fn render(report: &Report, out: &mut dyn Write, color: bool) -> io::R
         .iter()
         .filter_map(|o| {
             let t = o.result.as_ref().ok()?;
-            Some((o.symbol.as_str(), t.price.as_str(), duration(o.elapsed.as_secs_f64())))
+            Some((
+                o.symbol.as_str(),
+                t.price.as_str(),
+                duration(o.elapsed.as_secs_f64()),
+            ))
         })
         .collect();
     if rows.is_empty() {
@@ -33,7 +37,11 @@ pub(super) fn render(report: &Report, out: &mut dyn Write, color: bool) -> io::R
     let w_sym = rows.iter().map(|r| r.0.len()).max().unwrap_or(0).max(6);
     let w_price = rows.iter().map(|r| r.1.len()).max().unwrap_or(0).max(5);
     let (b, r) = if color { (BOLD, RESET) } else { ("", "") };
-    writeln!(out, "{b}{:<w_sym$}  {:>w_price$}  {:>9}{r}", "SYMBOL", "PRICE", "TIME")?;
+    writeln!(
+        out,
+        "{b}{:<w_sym$}  {:>w_price$}  {:>9}{r}",
+        "SYMBOL", "PRICE", "TIME"
+    )?;
     for (sym, price, time) in rows {
         writeln!(out, "{sym:<w_sym$}  {price:>w_price$}  {time:>9}")?;
     }
@@ -62,7 +70,14 @@ pub(super) fn comparison(
             }
         )
     };
-    writeln!(out, "{}", line(&format!("async (concurrency {concurrency}):"), &c.async_stats))?;
+    writeln!(
+        out,
+        "{}",
+        line(
+            &format!("async (concurrency {concurrency}):"),
+            &c.async_stats
+        )
+    )?;
     writeln!(out, "{}", line("sync (one at a time):", &c.sync_stats))?;
     let (g, r) = if color { (GREEN, RESET) } else { ("", "") };
     match c.speedup {

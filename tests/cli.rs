@@ -1,0 +1,162 @@
+//! The command line as a user meets it: help, version, symbol input and every usage error.
+//! A usage error exits 2, names the culprit, and sends no request at all.
+
+mod common;
+
+use common::{bare, pricefetch, stderr, stdout};
+use mock_binance::MockServer;
+use predicates::prelude::*;
+
+#[test]
+fn help_shows_examples_and_the_exit_code_table() {
+    bare()
+        .arg("--help")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("Examples:"))
+        .stdout(predicate::str::contains("--compare"))
+        .stdout(predicate::str::contains(
+            "5    refused for your location (HTTP 451)",
+        ))
+        .stdout(predicate::str::contains("[env: PRICEFETCH_BASE_URL="));
+}
+
+#[test]
+fn version_prints_the_crate_version() {
+    bare()
+        .arg("--version")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(env!("CARGO_PKG_VERSION")));
+}
+
+/// Runs `args` against a fresh mock and checks: exit 2, stderr names `culprit`, no request.
+fn usage_error(args: &[&str], culprit: &str) {
+    let server = MockServer::start();
+    let mut cmd = if args.contains(&"--base-url") {
+        bare()
+    } else {
+        pricefetch(&server)
+    };
+    let out = cmd.args(args).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+    assert!(
+        stderr(&out).contains(culprit),
+        "{args:?}: stderr does not name {culprit:?}:\n{}",
+        stderr(&out)
+    );
+    assert!(stdout(&out).is_empty(), "{args:?}: data on stdout");
+    assert!(server.hits().is_empty(), "{args:?}: a request was sent");
+}
+
+#[test]
+fn bad_symbols_are_named_before_any_request() {
+    usage_error(&["BTCUSDT", "BTC$USDT"], "'BTC$USDT'");
+    usage_error(&["ABCDEFGHIJKLMNOPQRSTUVWXYZ"], "the most is 20");
+    usage_error(&["BTCUSDT", ""], "it is empty");
+    usage_error(&[], "no symbols given");
+}
+
+#[test]
+fn bad_numbers_and_durations_say_why() {
+    usage_error(&["-c", "0", "BTCUSDT"], "--concurrency");
+    usage_error(&["-c", "many", "BTCUSDT"], "--concurrency");
+    usage_error(&["-r", "-1", "BTCUSDT"], "--retries");
+    usage_error(&["-c", "-4", "BTCUSDT"], "--concurrency");
+    usage_error(&["--timeout", "-1s", "BTCUSDT"], "negative");
+    usage_error(&["--timeout", "0s", "BTCUSDT"], "greater than zero");
+    usage_error(&["--timeout", "5", "BTCUSDT"], "no unit");
+    usage_error(&["--connect-timeout", "soon", "BTCUSDT"], "not a duration");
+    usage_error(&["--unknown-flag", "BTCUSDT"], "--unknown-flag");
+    usage_error(&["-f", "xml", "BTCUSDT"], "xml");
+}
+
+#[test]
+fn bad_urls_files_and_flag_combinations_are_refused() {
+    usage_error(&["--base-url", "not a url", "BTCUSDT"], "--base-url");
+    usage_error(
+        &["--base-url", "http://example.com", "BTCUSDT"],
+        "--allow-http",
+    );
+    usage_error(&["--proxy", "socks9://x:1", "BTCUSDT"], "--proxy");
+    usage_error(&["--file", "/no/such/file.txt"], "/no/such/file.txt");
+    usage_error(&["--sync", "--compare", "BTCUSDT"], "--compare");
+    usage_error(&["--compare", "-f", "csv", "BTCUSDT"], "--compare");
+    usage_error(&["--runs", "2", "BTCUSDT"], "--compare");
+    usage_error(&["--compare", "--runs", "0", "BTCUSDT"], "--runs");
+}
+
+#[test]
+fn spellings_of_one_symbol_become_one_request() {
+    let server = MockServer::start();
+    let out = pricefetch(&server)
+        .args(["btc/usdt", "BTC-USDT", "btcusdt", "eth/usdt"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out),
+        "BTCUSDT\t97123.45000000\nETHUSDT\t3412.17000000\n"
+    );
+    assert_eq!(server.hits_for("BTCUSDT"), 1);
+    assert_eq!(server.hits().len(), 2);
+}
+
+#[test]
+fn symbols_come_from_a_file_and_from_stdin_with_comments_and_commas() {
+    let server = MockServer::start();
+    let dir = std::env::temp_dir().join(format!("pricefetch-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("watchlist.txt");
+    std::fs::write(
+        &file,
+        "# my coins\nbtcusdt, eth/usdt\n\nSOLUSDT # the fast one\n",
+    )
+    .unwrap();
+    let out = pricefetch(&server)
+        .arg("--file")
+        .arg(&file)
+        .arg("BNBUSDT")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    let symbols: Vec<&str> = text
+        .lines()
+        .map(|l| l.split('\t').next().unwrap())
+        .collect();
+    assert_eq!(symbols, ["BNBUSDT", "BTCUSDT", "ETHUSDT", "SOLUSDT"]);
+
+    let out = pricefetch(&server)
+        .args(["--file", "-"])
+        .write_stdin("XRPUSDT ADAUSDT\n")
+        .output()
+        .unwrap();
+    assert_eq!(stdout(&out), "XRPUSDT\t0.62340000\nADAUSDT\t0.45120000\n");
+
+    std::fs::write(&file, "BTCUSDT\nBAD!SYMBOL\n").unwrap();
+    let out = pricefetch(&server)
+        .arg("--file")
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("watchlist.txt line 2"),
+        "{}",
+        stderr(&out)
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn the_base_url_comes_from_the_environment() {
+    let server = MockServer::start();
+    bare()
+        .env("PRICEFETCH_BASE_URL", server.url())
+        .arg("BTCUSDT")
+        .assert()
+        .success()
+        .stdout("BTCUSDT\t97123.45000000\n");
+    assert_eq!(server.hits().len(), 1);
+}

@@ -1,0 +1,128 @@
+//! Shared test helpers: a hermetic `pricefetch` command pointed at a mock Binance, and typed
+//! structs that decode the JSON output strictly (unknown fields are an error, so a renamed
+//! field fails a test).
+
+#![allow(dead_code, reason = "each test binary uses a different subset")]
+
+use std::time::Duration;
+
+use assert_cmd::Command;
+use mock_binance::MockServer;
+use serde::Deserialize;
+
+/// Environment that would change what pricefetch does; removed so tests see only their flags.
+const AMBIENT: &[&str] = &[
+    "PRICEFETCH_BASE_URL",
+    "RUST_LOG",
+    "NO_COLOR",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "ALL_PROXY",
+    "NO_PROXY",
+    "http_proxy",
+    "https_proxy",
+    "all_proxy",
+    "no_proxy",
+];
+
+/// `pricefetch` with a clean environment and no server: for usage errors.
+pub fn bare() -> Command {
+    let mut cmd = Command::cargo_bin("pricefetch").expect("binary built");
+    for var in AMBIENT {
+        cmd.env_remove(var);
+    }
+    // A hang must fail the test, not block the suite.
+    cmd.timeout(Duration::from_secs(60));
+    cmd
+}
+
+/// `pricefetch --base-url <mock>`.
+pub fn pricefetch(server: &MockServer) -> Command {
+    let mut cmd = bare();
+    cmd.args(["--base-url", server.url()]);
+    cmd
+}
+
+/// Decodes stdout as the `json` format, failing the test on any unexpected shape.
+pub fn json_report(output: &std::process::Output) -> JsonReport {
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not the JSON report ({e}):\n{}",
+            String::from_utf8_lossy(&output.stdout)
+        )
+    })
+}
+
+pub fn stdout(output: &std::process::Output) -> String {
+    String::from_utf8(output.stdout.clone()).expect("utf-8 stdout")
+}
+
+pub fn stderr(output: &std::process::Output) -> String {
+    String::from_utf8(output.stderr.clone()).expect("utf-8 stderr")
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JsonReport {
+    pub mode: String,
+    pub concurrency: usize,
+    pub elapsed_ms: f64,
+    pub requests: u32,
+    pub retries: u32,
+    pub used_weight: Option<u32>,
+    pub ok: usize,
+    pub failed: usize,
+    pub interrupted: bool,
+    pub results: Vec<JsonResult>,
+    pub comparison: Option<JsonComparison>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JsonResult {
+    pub symbol: String,
+    pub price: Option<String>,
+    pub error: Option<JsonError>,
+    pub elapsed_ms: f64,
+    pub attempts: u32,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JsonError {
+    pub kind: String,
+    pub status: Option<u16>,
+    pub code: Option<i64>,
+    pub message: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JsonComparison {
+    pub runs: u32,
+    pub warmup: u32,
+    #[serde(rename = "async")]
+    pub async_stats: JsonStats,
+    pub sync: JsonStats,
+    pub speedup: Option<JsonSpeedup>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JsonStats {
+    pub mean_ms: f64,
+    pub stddev_ms: f64,
+    pub min_ms: f64,
+    pub max_ms: f64,
+    pub samples_ms: Vec<f64>,
+    pub requests_per_round: f64,
+    pub failed: usize,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JsonSpeedup {
+    pub faster: String,
+    pub ratio: f64,
+    pub stddev: f64,
+}
