@@ -88,7 +88,17 @@ impl BinanceClient {
                 .with_context(|| format!("invalid --proxy {proxy}"))?;
             builder = builder.proxy(proxy);
         }
-        let http = builder.build().context("cannot set up the HTTP client")?;
+        if !speaks_tls(settings, |var| std::env::var(var).ok()) {
+            // Loading the system root store reads every file in /etc/ssl/certs (about 5 ms at
+            // each start). A run that never speaks TLS does not need it; redirects are off so
+            // nothing can lead it to an https host either.
+            builder = builder.tls_certs_only([]);
+        }
+        let http = builder
+            // An API client has no business following a redirect to an unknown host.
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .context("cannot set up the HTTP client")?;
         Ok(Self {
             http,
             base: settings.base_url.clone(),
@@ -182,6 +192,20 @@ async fn read_capped(
     Ok(body)
 }
 
+/// Whether any hop of this run may use TLS: an https base URL, or an https proxy from the flag
+/// or from the variables reqwest reads for http targets. `env` is injected for tests.
+fn speaks_tls(settings: &HttpSettings, env: impl Fn(&str) -> Option<String>) -> bool {
+    let https = |s: &str| s.trim().to_ascii_lowercase().starts_with("https:");
+    settings.base_url.scheme() == "https"
+        || settings
+            .proxy
+            .as_ref()
+            .is_some_and(|p| p.scheme() == "https")
+        || ["HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"]
+            .iter()
+            .any(|v| env(v).is_some_and(|val| https(&val)))
+}
+
 fn header_u32(headers: &HeaderMap, name: &str) -> Option<u32> {
     headers.get(name)?.to_str().ok()?.trim().parse().ok()
 }
@@ -238,6 +262,12 @@ pub fn classify(raw: RawAnswer) -> Result<RawAnswer, FetchError> {
             msg,
         },
         451 => FetchError::GeoBlocked { msg },
+        // Redirects are not followed; asking again would only be redirected again.
+        300..=399 => FetchError::Api {
+            status,
+            code,
+            msg: format!("unexpected redirect; is --base-url right? ({msg})"),
+        },
         400..=499 => FetchError::Api { status, code, msg },
         _ => FetchError::Server { status, code, msg },
     })
@@ -347,6 +377,13 @@ mod tests {
     }
 
     #[test]
+    fn a_redirect_is_not_followed_nor_retried() {
+        let e = classify(raw(301, "")).unwrap_err();
+        assert!(matches!(e, FetchError::Api { status: 301, .. }), "{e:?}");
+        assert!(!crate::retry::is_retryable(&e));
+    }
+
+    #[test]
     fn a_cut_body_and_a_wrong_shape_are_decode_errors() {
         let cut: Result<PriceTicker, _> = decode(&raw(200, r#"{"symbol":"BTCUSDT","pri"#));
         assert!(
@@ -356,6 +393,25 @@ mod tests {
         assert!(
             matches!(wrong, Err(FetchError::Decode { detail, .. }) if detail.contains("price"))
         );
+    }
+
+    #[test]
+    fn tls_is_set_up_only_when_a_hop_needs_it() {
+        let settings = |base: &str, proxy: Option<&str>| HttpSettings {
+            base_url: base.parse().unwrap(),
+            proxy: proxy.map(|p| p.parse().unwrap()),
+            timeout: Duration::from_secs(1),
+            connect_timeout: Duration::from_secs(1),
+        };
+        let none = |_: &str| None;
+        assert!(speaks_tls(&settings("https://api.binance.com", None), none));
+        assert!(!speaks_tls(&settings("http://127.0.0.1:1", None), none));
+        assert!(speaks_tls(
+            &settings("http://127.0.0.1:1", Some("https://p:1")),
+            none
+        ));
+        let env = |v: &str| (v == "all_proxy").then(|| "HTTPS://proxy:443".to_owned());
+        assert!(speaks_tls(&settings("http://127.0.0.1:1", None), env));
     }
 
     #[test]

@@ -331,8 +331,8 @@ fn ctrl_c_prints_what_arrived_marks_the_rest_cancelled_and_exits_130() {
         std::thread::sleep(Duration::from_millis(20));
     }
     std::thread::sleep(Duration::from_millis(100));
-    let status = StdCommand::new("kill")
-        .args(["-INT", &child.id().to_string()])
+    let status = StdCommand::new("bash")
+        .args(["-c", &format!("kill -INT {}", child.id())])
         .status()
         .unwrap();
     assert!(status.success());

@@ -183,6 +183,7 @@ struct Book {
 }
 
 struct Shared {
+    timer: PreciseTimer,
     opts: Options,
     listings: Vec<Listing>,
     index: HashMap<String, usize>,
@@ -231,6 +232,7 @@ impl MockServer {
             .map(|(i, l)| (l.symbol.clone(), i))
             .collect();
         let shared = Arc::new(Shared {
+            timer: PreciseTimer::start(),
             book: Mutex::new(Book {
                 hits: Vec::new(),
                 in_flight: 0,
@@ -348,6 +350,58 @@ impl Drop for MockServer {
         }
         if let Some(t) = self.thread.take() {
             let _ = t.join();
+        }
+    }
+}
+
+/// Sleeps with sub-millisecond precision, for latencies that benchmarks use as their floor.
+///
+/// tokio's timer has a 1 ms tick and rounds every deadline up, which makes a "50 ms" answer take
+/// about 51 ms: 2% of the floor, more than a benchmark's error budget. Instead one thread keeps
+/// the deadlines in order and fires each with `recv_timeout`, which parks on a futex with
+/// nanosecond resolution.
+struct PreciseTimer {
+    tx: Mutex<std::sync::mpsc::Sender<(Instant, tokio::sync::oneshot::Sender<()>)>>,
+}
+
+impl PreciseTimer {
+    fn start() -> Self {
+        use std::sync::mpsc::RecvTimeoutError;
+        let (tx, rx) = std::sync::mpsc::channel::<(Instant, tokio::sync::oneshot::Sender<()>)>();
+        std::thread::spawn(move || {
+            let mut due = std::collections::BTreeMap::new();
+            let mut seq = 0u64;
+            loop {
+                let now = Instant::now();
+                while let Some(entry) = due.first_entry() {
+                    let (at, _): &(Instant, u64) = entry.key();
+                    if *at > now {
+                        break;
+                    }
+                    let waker: tokio::sync::oneshot::Sender<()> = entry.remove();
+                    let _ = waker.send(());
+                }
+                let next = match due.first_key_value() {
+                    Some(((at, _), _)) => rx.recv_timeout(at.saturating_duration_since(now)),
+                    None => rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
+                };
+                match next {
+                    Ok((at, waker)) => {
+                        due.insert((at, seq), waker);
+                        seq += 1;
+                    }
+                    Err(RecvTimeoutError::Timeout) => {}
+                    Err(RecvTimeoutError::Disconnected) => return,
+                }
+            }
+        });
+        Self { tx: Mutex::new(tx) }
+    }
+
+    async fn sleep_until(&self, at: Instant) {
+        let (waker, fired) = tokio::sync::oneshot::channel();
+        if self.tx.lock().unwrap().send((at, waker)).is_ok() {
+            let _ = fired.await;
         }
     }
 }
@@ -546,7 +600,12 @@ fn ban_response(secs: u64, used: u32) -> Response {
 }
 
 /// Turns a fault into its response; `ok` is the answer the request would otherwise get.
-async fn play(fault: Fault, used: u32, ok: impl FnOnce() -> Response) -> Response {
+async fn play(
+    fault: Fault,
+    used: u32,
+    timer: &PreciseTimer,
+    ok: impl FnOnce() -> Response,
+) -> Response {
     match fault {
         Fault::Status(s) => {
             let code = match s {
@@ -609,7 +668,7 @@ async fn play(fault: Fault, used: u32, ok: impl FnOnce() -> Response) -> Respons
             std::panic::resume_unwind(Box::new("mock reset"))
         }
         Fault::Delay(d) => {
-            tokio::time::sleep(d).await;
+            timer.sleep_until(Instant::now() + d).await;
             ok()
         }
         Fault::Huge(n) => with_weight(
@@ -710,9 +769,13 @@ async fn serve(
     answer: impl FnOnce(&Shared, Option<Vec<usize>>) -> Value,
 ) -> Response {
     let _in_flight = InFlight::enter(&shared);
+    let arrived = Instant::now();
     let gate = shared.admit(path, &params, weight);
     if !shared.opts.latency.is_zero() {
-        tokio::time::sleep(shared.opts.latency).await;
+        shared
+            .timer
+            .sleep_until(arrived + shared.opts.latency)
+            .await;
     }
     let (fault, used, at) = match gate {
         Gate::Refuse(r) => return r,
@@ -732,7 +795,7 @@ async fn serve(
         }
     };
     let resp = match fault {
-        Some(f) => play(f, used, ok).await,
+        Some(f) => play(f, used, &shared.timer, ok).await,
         None => ok(),
     };
     // The answer may differ from what the gate expected (e.g. -1121 on a clean request).

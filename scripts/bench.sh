@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Benchmarks pricefetch against the project's mock Binance (never the real one).
+#
+#   scripts/bench.sh                 # 5 runs per case, 100 symbols, 50 ms server latency
+#   RUNS=9 scripts/bench.sh          # more runs
+#
+# Needs: cargo (builds the release binary and the mock), python3 (stdlib only) and GNU time
+# (peak RSS; installed from Debian's packages if missing). Prints a Markdown table of medians
+# against each case's floor, and exits 1 if a target is missed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+command -v python3 >/dev/null || { echo "bench.sh: python3 is required" >&2; exit 1; }
+if [ ! -x /usr/bin/time ]; then
+  echo "bench.sh: installing GNU time for peak-RSS measurement" >&2
+  { apt-get update -qq && apt-get install -y -qq time; } >/dev/null || {
+    echo "bench.sh: GNU time (/usr/bin/time) is required: apt-get install time" >&2; exit 1; }
+fi
+cargo build --release --locked --quiet --bin pricefetch --example mock_binance
+exec python3 scripts/bench.py "$@"
