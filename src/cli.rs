@@ -84,6 +84,7 @@ pub struct Cli {
         long,
         value_name = "URL",
         env = "PRICEFETCH_BASE_URL",
+        hide_env_values = true,
         default_value = "https://api.binance.com"
     )]
     pub base_url: String,

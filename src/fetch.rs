@@ -239,6 +239,12 @@ impl Engine {
                 self.throttle.admit().await?;
                 let n = attempts.fetch_add(1, Ordering::Relaxed) + 1;
                 let attempt = self.client.price(symbol).await;
+                tracing::debug!(
+                    attempt = n,
+                    used_weight = attempt.used_weight,
+                    ok = attempt.result.is_ok(),
+                    "{symbol}: answered"
+                );
                 let outcome = attempt.result.as_ref().map(|_| ());
                 self.throttle
                     .observe(attempt.used_weight, outcome, fastrand::f64());

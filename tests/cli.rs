@@ -18,7 +18,7 @@ fn help_shows_examples_and_the_exit_code_table() {
         .stdout(predicate::str::contains(
             "5    refused for your location (HTTP 451)",
         ))
-        .stdout(predicate::str::contains("[env: PRICEFETCH_BASE_URL="));
+        .stdout(predicate::str::contains("[env: PRICEFETCH_BASE_URL]"));
 }
 
 #[test]
