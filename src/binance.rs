@@ -15,6 +15,9 @@ use url::Url;
 
 use crate::error::FetchError;
 
+/// Request weight of `GET /api/v3/ticker/price?symbol=…` (binance-api.md).
+pub const PRICE_ONE_WEIGHT: u32 = 2;
+
 /// Body cap for a one-symbol answer: a real one is about 50 bytes.
 pub const SMALL_BODY_LIMIT: usize = 64 * 1024;
 
@@ -258,7 +261,10 @@ pub fn classify(raw: RawAnswer) -> Result<RawAnswer, FetchError> {
         },
         418 => FetchError::Banned {
             retry_after: raw.retry_after,
-            until_ms: banned_until(&msg),
+            until_ms: banned_until(&msg).or_else(|| {
+                let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+                Some((now.ok()? + raw.retry_after?).as_millis() as u64)
+            }),
             msg,
         },
         451 => FetchError::GeoBlocked { msg },

@@ -79,6 +79,32 @@ pub struct Cli {
     #[arg(long, value_name = "DURATION", default_value = "200ms", value_parser = parse_duration, allow_hyphen_values = true)]
     pub retry_delay: Duration,
 
+    /// Limit for the whole run; when it passes, print what arrived and mark the rest timed out
+    ///
+    /// With it, per-attempt timeouts and bounded retries, every run ends in bounded time: a good
+    /// idea for cron.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, allow_hyphen_values = true)]
+    pub deadline: Option<Duration>,
+
+    /// Longest pause to accept for a rate limit (429 Retry-After, or the next minute's budget)
+    ///
+    /// A longer one fails the symbols not yet fetched (exit 4) with the time to try again.
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration, allow_hyphen_values = true)]
+    pub max_wait: Duration,
+
+    /// Request weight Binance allows this IP per minute; pricefetch stays 5% under it
+    ///
+    /// The budget is shared by every process on the IP: the X-MBX-USED-WEIGHT-1M header of each
+    /// answer tells what the others used. A request that would pass it waits for the next minute.
+    #[arg(long, value_name = "N", default_value = "6000")]
+    pub weight_limit: NonZeroU32,
+
+    /// Refuse to start a run estimated to cost more request weight than this
+    ///
+    /// The estimate counts every round (all rounds of both modes with --compare), not retries.
+    #[arg(long, value_name = "N", default_value_t = 1000)]
+    pub max_weight: u32,
+
     /// Binance REST host to ask
     #[arg(
         long,

@@ -12,11 +12,12 @@ use std::time::Duration;
 
 use url::Url;
 
-use crate::binance::HttpSettings;
+use crate::binance::{HttpSettings, PRICE_ONE_WEIGHT};
 use crate::cli::Cli;
 use crate::error::UsageError;
 use crate::output::Format;
 use crate::retry::RetryPolicy;
+use crate::throttle::Limits;
 
 /// No retry waits longer than this, whatever `--retry-delay` says.
 const MAX_BACKOFF: Duration = Duration::from_secs(10);
@@ -46,6 +47,10 @@ pub struct Config {
     pub http: HttpSettings,
     /// Retries and backoff.
     pub retry: RetryPolicy,
+    /// The rate-limit settings.
+    pub limits: Limits,
+    /// A limit for the whole run.
+    pub deadline: Option<Duration>,
     /// The concurrency cap for async rounds.
     pub concurrency: usize,
     /// Single mode or comparison.
@@ -91,6 +96,17 @@ impl Cli {
         } else {
             Plan::Async
         };
+        let estimate = estimated_weight(symbols.len(), plan);
+        if estimate > u64::from(self.max_weight) {
+            return Err(UsageError(format!(
+                "this run would cost about {estimate} request weight ({} requests), over \
+                 --max-weight {}; Binance allows {} per minute per IP, shared by every process on \
+                 it. Pass --max-weight {estimate} to allow it",
+                estimate / u64::from(PRICE_ONE_WEIGHT),
+                self.max_weight,
+                self.weight_limit
+            )));
+        }
         let base_url = parse_base_url(&self.base_url, self.allow_http)?;
         let proxy = self.proxy.as_deref().map(parse_proxy).transpose()?;
         Ok(Config {
@@ -106,6 +122,11 @@ impl Cli {
                 base: self.retry_delay,
                 cap: MAX_BACKOFF.max(self.retry_delay),
             },
+            limits: Limits {
+                weight_limit: self.weight_limit.get(),
+                max_wait: self.max_wait,
+            },
+            deadline: self.deadline,
             concurrency: self.concurrency.get(),
             plan,
             format,
@@ -114,6 +135,15 @@ impl Cli {
                 - i8::try_from(self.quiet).unwrap_or(i8::MAX),
         })
     }
+}
+
+/// The request weight a run will spend without retries: every round of every mode.
+pub fn estimated_weight(symbols: usize, plan: Plan) -> u64 {
+    let rounds = match plan {
+        Plan::Async | Plan::Sync => 1,
+        Plan::Compare { runs, warmup } => 2 * u64::from(runs + warmup),
+    };
+    rounds * symbols as u64 * u64::from(PRICE_ONE_WEIGHT)
 }
 
 /// `BTC/USDT`, `btc-usdt`, ` btcusdt ` → `BTCUSDT`.
@@ -319,6 +349,40 @@ mod tests {
             .into_config(false, false)
             .unwrap_err();
         assert!(e.0.contains("--compare"));
+    }
+
+    #[test]
+    fn the_budget_guard_counts_every_round_and_says_how_to_allow_it() {
+        assert_eq!(estimated_weight(10, Plan::Async), 20);
+        assert_eq!(
+            estimated_weight(10, Plan::Compare { runs: 3, warmup: 1 }),
+            160
+        );
+        let many: Vec<String> = (0..501).map(|i| format!("S{i}")).collect();
+        let args: Vec<&str> = many.iter().map(String::as_str).collect();
+        let e = config(&args).unwrap_err().0;
+        assert!(
+            e.contains("about 1002 request weight") && e.contains("--max-weight 1002"),
+            "{e}"
+        );
+        let mut allowed = vec!["--max-weight", "1002"];
+        allowed.extend(&args);
+        assert!(config(&allowed).is_ok());
+        let e = config(&[
+            "--compare",
+            "--runs",
+            "40",
+            "A",
+            "B",
+            "C",
+            "D",
+            "E",
+            "F",
+            "G",
+        ])
+        .unwrap_err()
+        .0;
+        assert!(e.contains("about 1148"), "{e}");
     }
 
     #[test]

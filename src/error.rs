@@ -33,6 +33,10 @@ pub enum FetchError {
         retry_after: Option<Duration>,
         msg: String,
     },
+    /// Not sent: the run would have had to wait longer than `--max-wait` for the rate limit
+    /// (a `Retry-After`, or the next minute's weight budget).
+    #[error("not sent: {why}; try again in {}", humantime::format_duration(Duration::from_secs(.retry_after.as_secs_f64().ceil() as u64)))]
+    Throttled { retry_after: Duration, why: String },
     /// HTTP 418: the IP is banned for ignoring a 429.
     #[error("IP banned by Binance{}", UntilText(*.until_ms))]
     Banned {
@@ -56,9 +60,12 @@ pub enum FetchError {
     /// The body was larger than the cap for this request.
     #[error("answer larger than {limit} bytes")]
     TooLarge { status: u16, limit: usize },
-    /// The run stopped (Ctrl-C or `--deadline`) before this symbol finished.
+    /// Ctrl-C stopped the run before this symbol had an answer.
     #[error("cancelled before an answer")]
     Cancelled,
+    /// `--deadline` passed before this symbol had an answer.
+    #[error("the run's deadline of {} passed before an answer", humantime::format_duration(*.0))]
+    Deadline(Duration),
 }
 
 struct ApiText<'a>(Option<i64>, &'a String);
@@ -100,11 +107,11 @@ impl FetchError {
     /// A stable machine name for JSON and CSV (`error.kind`).
     pub fn kind(&self) -> &'static str {
         match self {
-            Self::Timeout(_) => "timeout",
+            Self::Timeout(_) | Self::Deadline(_) => "timeout",
             Self::Connect { .. } => "connect",
             Self::Transport(_) => "transport",
             Self::Server { .. } => "server",
-            Self::RateLimited { .. } => "rate_limited",
+            Self::RateLimited { .. } | Self::Throttled { .. } => "rate_limited",
             Self::Banned { .. } => "banned",
             Self::GeoBlocked { .. } => "geo_blocked",
             Self::Api { .. } => "api",
@@ -141,11 +148,14 @@ impl FetchError {
     fn exit(&self) -> Exit {
         match self {
             Self::Timeout(_)
+            | Self::Deadline(_)
             | Self::Connect { .. }
             | Self::Transport(_)
             | Self::Server { .. }
             | Self::Decode { .. } => Exit::Network,
-            Self::RateLimited { .. } | Self::Banned { .. } => Exit::RateLimited,
+            Self::RateLimited { .. } | Self::Throttled { .. } | Self::Banned { .. } => {
+                Exit::RateLimited
+            }
             Self::GeoBlocked { .. } => Exit::GeoBlocked,
             Self::Api { .. } | Self::TooLarge { .. } => Exit::Partial,
             Self::Cancelled => Exit::Interrupted,
@@ -238,6 +248,9 @@ pub fn hint(err: &FetchError) -> Option<String> {
         FetchError::Timeout(_) => {
             Some("the server did not answer in time; raise --timeout or try --base-url".into())
         }
+        FetchError::Deadline(_) => {
+            Some("the whole run hit --deadline; raise it, or ask for fewer symbols".into())
+        }
         FetchError::RateLimited { retry_after, .. } => Some(format!(
             "the IP's request-weight budget is spent{}; lower --concurrency, and do not retry \
              sooner or Binance bans the IP",
@@ -245,6 +258,11 @@ pub fn hint(err: &FetchError) -> Option<String> {
                 Some(d) => format!(", try again in {}", humantime::format_duration(*d)),
                 None => String::new(),
             }
+        )),
+        FetchError::Throttled { retry_after, .. } => Some(format!(
+            "wait until {} or later (or raise --max-wait); Binance's limit is per IP and shared \
+             by every process on it",
+            humantime::format_rfc3339_seconds(std::time::SystemTime::now() + *retry_after)
         )),
         FetchError::Banned { .. } => Some(
             "Binance banned this IP for sending during a rate-limit window; every request \

@@ -13,13 +13,14 @@
 //! one pooled keep-alive connection — what a `requests.get` loop does. It is still async code
 //! (it must share the client, the retries and Ctrl-C with the async mode), but nothing overlaps.
 //!
-//! A stop (Ctrl-C, or a deadline) cancels the [`CancellationToken`]: attempts in flight are
-//! dropped at once (closing their connections), nothing new starts, and every symbol without an
-//! answer is reported as [`FetchError::Cancelled`]. Results always come back in input order.
+//! A [`Stop`] (Ctrl-C, or `--deadline`) cancels the run: attempts in flight are dropped at once
+//! (closing their connections), nothing new starts, and every symbol without an answer is
+//! reported as cancelled (Ctrl-C) or timed out (deadline). Results always come back in input
+//! order.
 
 use std::io;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use tokio::sync::Semaphore;
@@ -27,10 +28,53 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use crate::binance::{BinanceClient, PriceTicker};
+use crate::binance::{BinanceClient, PRICE_ONE_WEIGHT, PriceTicker};
 use crate::error::FetchError;
 use crate::retry::{Decision, RetryPolicy};
 use crate::throttle::Throttle;
+
+/// Why a run stopped before it finished.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopReason {
+    /// Ctrl-C.
+    Interrupted,
+    /// `--deadline` passed.
+    Deadline(Duration),
+}
+
+impl StopReason {
+    /// What a symbol that got no answer is marked with.
+    fn error(self) -> FetchError {
+        match self {
+            Self::Interrupted => FetchError::Cancelled,
+            Self::Deadline(d) => FetchError::Deadline(d),
+        }
+    }
+}
+
+/// Tells every task of a run to stop, and remembers why. Cheap to clone.
+#[derive(Debug, Clone, Default)]
+pub struct Stop {
+    token: CancellationToken,
+    reason: Arc<OnceLock<StopReason>>,
+}
+
+impl Stop {
+    /// Stops the run; the first reason given is the one remembered.
+    pub fn stop(&self, reason: StopReason) {
+        let _ = self.reason.set(reason);
+        self.token.cancel();
+    }
+
+    /// Why the run stopped, if it did.
+    pub fn reason(&self) -> Option<StopReason> {
+        self.reason.get().copied()
+    }
+
+    fn error(&self) -> FetchError {
+        self.reason().unwrap_or(StopReason::Interrupted).error()
+    }
+}
 
 /// How the requests of one round are scheduled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,10 +109,10 @@ pub struct Outcome {
 }
 
 impl Outcome {
-    fn cancelled(symbol: &str) -> Self {
+    fn stopped(symbol: &str, stop: &Stop) -> Self {
         Self {
             symbol: symbol.to_owned(),
-            result: Err(FetchError::Cancelled),
+            result: Err(stop.error()),
             attempts: 0,
             elapsed: Duration::ZERO,
         }
@@ -113,22 +157,23 @@ pub struct Engine {
     policy: RetryPolicy,
     concurrency: usize,
     throttle: Throttle,
-    stop: CancellationToken,
+    stop: Stop,
 }
 
 impl Engine {
-    /// An engine that stops when `stop` is cancelled.
+    /// An engine that sends through `throttle` and stops when `stop` says so.
     pub fn new(
         client: BinanceClient,
         policy: RetryPolicy,
         concurrency: usize,
-        stop: CancellationToken,
+        throttle: Throttle,
+        stop: Stop,
     ) -> Self {
         Self {
             client,
             policy,
             concurrency: concurrency.max(1),
-            throttle: Throttle::default(),
+            throttle,
             stop,
         }
     }
@@ -138,9 +183,14 @@ impl Engine {
         &self.throttle
     }
 
+    /// Why the run stopped early, if it did.
+    pub fn stop_reason(&self) -> Option<StopReason> {
+        self.stop.reason()
+    }
+
     /// True once the run was told to stop.
     pub fn stopped(&self) -> bool {
-        self.stop.is_cancelled()
+        self.stop.token.is_cancelled()
     }
 
     /// Fetches every symbol once. `on_outcome` sees each result as it arrives (for streaming
@@ -201,7 +251,7 @@ impl Engine {
             let outcome = match slot {
                 Some(o) => o,
                 None => {
-                    let o = Outcome::cancelled(symbol);
+                    let o = Outcome::stopped(symbol, &self.stop);
                     on_outcome(&o)?;
                     o
                 }
@@ -219,7 +269,7 @@ impl Engine {
         let mut outcomes = Vec::with_capacity(symbols.len());
         for symbol in symbols {
             let outcome = if self.stopped() {
-                Outcome::cancelled(symbol)
+                Outcome::stopped(symbol, &self.stop)
             } else {
                 self.fetch_one(symbol).await
             };
@@ -236,7 +286,7 @@ impl Engine {
         let attempts = AtomicU32::new(0);
         let work = async {
             loop {
-                self.throttle.admit().await?;
+                let ticket = self.throttle.admit(PRICE_ONE_WEIGHT).await?;
                 let n = attempts.fetch_add(1, Ordering::Relaxed) + 1;
                 let attempt = self.client.price(symbol).await;
                 tracing::debug!(
@@ -247,7 +297,7 @@ impl Engine {
                 );
                 let outcome = attempt.result.as_ref().map(|_| ());
                 self.throttle
-                    .observe(attempt.used_weight, outcome, fastrand::f64());
+                    .observe(ticket, attempt.used_weight, outcome, fastrand::f64());
                 let err = match attempt.result {
                     Ok(ticker) => return Ok(ticker),
                     Err(e) => e,
@@ -267,7 +317,7 @@ impl Engine {
         };
         let result = tokio::select! {
             result = work => result,
-            () = self.stop.cancelled() => Err(FetchError::Cancelled),
+            () = self.stop.token.cancelled() => Err(self.stop.error()),
         };
         Outcome {
             symbol: symbol.to_owned(),

@@ -31,20 +31,37 @@ use std::io::{self, Write};
 use std::sync::Arc;
 
 use tokio::time::Instant;
-use tokio_util::sync::CancellationToken;
 
 use crate::binance::BinanceClient;
 use crate::config::{Config, Plan};
-use crate::fetch::{Engine, Mode, Outcome, Round};
+use crate::fetch::{Engine, Mode, Outcome, Round, Stop, StopReason};
 use crate::report::{Comparison, Report, Speedup, Stats};
+use crate::throttle::Throttle;
 
 /// Runs a validated configuration: fetches, writes the data to `out` and the diagnostics to
 /// stderr, and returns the report (the caller turns it into an exit code).
 pub async fn run(config: Config, out: &mut dyn Write) -> anyhow::Result<Report> {
     let client = BinanceClient::new(&config.http)?;
-    let stop = CancellationToken::new();
+    let stop = Stop::default();
     stop_on_ctrl_c(stop.clone());
-    let engine = Arc::new(Engine::new(client, config.retry, config.concurrency, stop));
+    if let Some(deadline) = config.deadline {
+        let stop = stop.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(deadline).await;
+            tracing::warn!(
+                "--deadline {} passed: printing what has arrived",
+                humantime::format_duration(deadline)
+            );
+            stop.stop(StopReason::Deadline(deadline));
+        });
+    }
+    let engine = Arc::new(Engine::new(
+        client,
+        config.retry,
+        config.concurrency,
+        Throttle::new(config.limits),
+        stop,
+    ));
     let start = Instant::now();
     let streaming = config.format.streams();
     let mut on_outcome = |o: &Outcome| -> io::Result<()> {
@@ -78,8 +95,10 @@ pub async fn run(config: Config, out: &mut dyn Write) -> anyhow::Result<Report> 
         elapsed: start.elapsed(),
         requests: all_rounds.iter().map(Round::requests).sum(),
         retries: all_rounds.iter().map(Round::retries).sum(),
+        weight: engine.throttle().run_weight(),
         used_weight: engine.throttle().last_used_weight(),
-        interrupted: engine.stopped(),
+        interrupted: engine.stop_reason() == Some(StopReason::Interrupted),
+        deadline_hit: matches!(engine.stop_reason(), Some(StopReason::Deadline(_))),
         comparison,
     };
     output::render(config.format, &report, out, config.color)?;
@@ -133,13 +152,13 @@ async fn compare(
 
 /// The first Ctrl-C stops the run gracefully (what has arrived is still printed, exit 130); a
 /// second one exits at once.
-fn stop_on_ctrl_c(stop: CancellationToken) {
+fn stop_on_ctrl_c(stop: Stop) {
     tokio::spawn(async move {
         if tokio::signal::ctrl_c().await.is_err() {
             return;
         }
         tracing::warn!("interrupted: printing what has arrived (Ctrl-C again to quit at once)");
-        stop.cancel();
+        stop.stop(StopReason::Interrupted);
         if tokio::signal::ctrl_c().await.is_ok() {
             std::process::exit(error::Exit::Interrupted as i32);
         }

@@ -67,5 +67,8 @@ fn init_tracing(verbosity: i16, no_color: bool) {
         .with_target(false)
         .without_time()
         .with_ansi(io::stderr().is_terminal() && !no_color)
+        // Its fallback report of a failed write is an `eprintln!`, which panics when stderr is
+        // closed; a log line that cannot be written is simply lost.
+        .log_internal_errors(false)
         .init();
 }

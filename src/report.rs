@@ -23,10 +23,14 @@ pub struct Report {
     pub requests: u32,
     /// Retries among them.
     pub retries: u32,
+    /// Request weight of every request the run sent.
+    pub weight: u32,
     /// The server's last `X-MBX-USED-WEIGHT-1M`, if it sent one.
     pub used_weight: Option<u32>,
-    /// The run was stopped (Ctrl-C) before it finished.
+    /// The run was stopped by Ctrl-C before it finished.
     pub interrupted: bool,
+    /// The run hit `--deadline` before it finished.
+    pub deadline_hit: bool,
     /// Present with `--compare`.
     pub comparison: Option<Comparison>,
 }

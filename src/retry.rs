@@ -57,7 +57,9 @@ pub fn is_retryable(err: &FetchError) -> bool {
         | FetchError::GeoBlocked { .. }
         | FetchError::Api { .. }
         | FetchError::TooLarge { .. }
-        | FetchError::Cancelled => false,
+        | FetchError::Cancelled
+        | FetchError::Deadline(_)
+        | FetchError::Throttled { .. } => false,
     }
 }
 

@@ -51,6 +51,8 @@ pub enum Fault {
     Delay(Duration),
     /// A 200 whose body is this many bytes of padding inside a valid JSON string.
     Huge(usize),
+    /// A 200 whose headers come at once but whose body trickles, one byte per interval.
+    SlowBody(Duration),
 }
 
 /// What the server saw: one entry per request, in arrival order.
@@ -536,14 +538,18 @@ impl Book {
     }
 }
 
-/// The transient faults a flaky network or a busy Binance produces; all of them can heal.
+/// The transient faults a flaky network or a busy Binance produces; all of them can heal. One
+/// in 25 is a 429 with a 1 s `Retry-After`, so that a soak also checks the client's back-off.
 fn random_fault(rng: &mut fastrand::Rng) -> Fault {
-    match rng.u8(0..5) {
-        0 => Fault::Status(503),
-        1 => Fault::Html(502),
-        2 => Fault::Truncated,
-        3 => Fault::Malformed,
-        _ => Fault::Reset,
+    match rng.u8(0..25) {
+        0..=5 => Fault::Status(503),
+        6..=10 => Fault::Html(502),
+        11..=14 => Fault::Truncated,
+        15..=18 => Fault::Malformed,
+        19..=23 => Fault::Reset,
+        _ => Fault::RateLimit {
+            retry_after_secs: 1,
+        },
     }
 }
 
@@ -670,6 +676,20 @@ async fn play(
         Fault::Delay(d) => {
             timer.sleep_until(Instant::now() + d).await;
             ok()
+        }
+        Fault::SlowBody(every) => {
+            let body = ok().into_body();
+            let bytes = axum::body::to_bytes(body, usize::MAX)
+                .await
+                .unwrap_or_default();
+            let stream = futures_util::stream::unfold(bytes, move |rest| async move {
+                if rest.is_empty() {
+                    return None;
+                }
+                tokio::time::sleep(every).await;
+                Some((Ok::<_, std::io::Error>(rest.slice(..1)), rest.slice(1..)))
+            });
+            with_weight(Response::new(Body::from_stream(stream)), used)
         }
         Fault::Huge(n) => with_weight(
             Response::new(Body::from(format!(

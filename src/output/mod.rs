@@ -93,14 +93,15 @@ pub fn failure_line(o: &Outcome) -> Option<String> {
 
 /// The one-line timing summary for stderr.
 pub fn summary(report: &Report) -> String {
-    let weight = report
+    let server = report
         .used_weight
-        .map(|w| format!(", used weight {w}"))
+        .map(|w| format!(", server used weight {w}"))
         .unwrap_or_default();
     let counts = format!(
-        "{}, {}{weight}",
+        "{}, {}, weight {}{server}",
         plural(report.requests, "request", "requests"),
-        plural(report.retries, "retry", "retries")
+        plural(report.retries, "retry", "retries"),
+        report.weight
     );
     let elapsed = duration(report.elapsed.as_secs_f64());
     if let Some(c) = &report.comparison {
@@ -118,10 +119,10 @@ pub fn summary(report: &Report) -> String {
         crate::fetch::Mode::Async => format!("async, concurrency {}", report.concurrency),
         crate::fetch::Mode::Sync => "sync".to_owned(),
     };
-    let stopped = if report.interrupted {
-        "interrupted: "
-    } else {
-        ""
+    let stopped = match (report.interrupted, report.deadline_hit) {
+        (true, _) => "interrupted: ",
+        (_, true) => "deadline passed: ",
+        _ => "",
     };
     format!("{stopped}{found} in {elapsed} ({mode}, {counts})")
 }

@@ -69,10 +69,12 @@ pub struct JsonReport {
     pub elapsed_ms: f64,
     pub requests: u32,
     pub retries: u32,
+    pub weight: u32,
     pub used_weight: Option<u32>,
     pub ok: usize,
     pub failed: usize,
     pub interrupted: bool,
+    pub deadline_hit: bool,
     pub results: Vec<JsonResult>,
     pub comparison: Option<JsonComparison>,
 }
