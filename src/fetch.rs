@@ -30,7 +30,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::binance::{BinanceClient, PRICE_ONE_WEIGHT, PriceTicker};
 use crate::error::FetchError;
-use crate::retry::{Decision, RetryPolicy};
+use crate::retry::{Decision, RetryPolicy, Tries};
 use crate::throttle::Throttle;
 
 /// Why a run stopped before it finished.
@@ -285,6 +285,7 @@ impl Engine {
         let start = Instant::now();
         let attempts = AtomicU32::new(0);
         let work = async {
+            let mut tries = Tries::default();
             loop {
                 let ticket = self.throttle.admit(PRICE_ONE_WEIGHT).await?;
                 let n = attempts.fetch_add(1, Ordering::Relaxed) + 1;
@@ -302,7 +303,8 @@ impl Engine {
                     Ok(ticker) => return Ok(ticker),
                     Err(e) => e,
                 };
-                match self.policy.decide(&err, n, fastrand::f64()) {
+                tries = tries.after(&err);
+                match self.policy.decide(&err, tries, fastrand::f64()) {
                     Decision::GiveUp => return Err(err),
                     Decision::Retry(pause) => {
                         tracing::info!(

@@ -5,7 +5,9 @@
 //! (including a proxy's HTML page) and a body that is cut short or not the expected JSON. A 4xx
 //! is the request's own fault and is never retried, a 451 will not change by asking again, and a
 //! 418 ban is *extended* by every request sent during it. A 429 is retried, but the wait is the
-//! server's `Retry-After`, applied to the whole run by [`crate::throttle`], not a local backoff.
+//! server's `Retry-After`, applied to the whole run by [`crate::throttle`], not a local backoff;
+//! and since a 429 says the *IP* was too busy, not that this symbol failed, it does not use up
+//! the symbol's `--retries`: it has its own small cap ([`RATE_LIMITED_RETRIES`]).
 //!
 //! Backoff is exponential with "full jitter" (a uniform draw in `0..=min(cap, base·2ⁿ)`), so
 //! parallel retries after a shared blip do not stampede the server in lock-step.
@@ -13,6 +15,35 @@
 use std::time::Duration;
 
 use crate::error::FetchError;
+
+/// How many 429s one symbol may be resent after; each waits out a `Retry-After` first.
+pub const RATE_LIMITED_RETRIES: u32 = 5;
+
+/// What one symbol has been through so far.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Tries {
+    /// Failed attempts that count against `--retries`.
+    pub failures: u32,
+    /// Attempts answered with a 429.
+    pub rate_limited: u32,
+}
+
+impl Tries {
+    /// The record after one more failed attempt.
+    #[must_use]
+    pub fn after(self, err: &FetchError) -> Self {
+        match err {
+            FetchError::RateLimited { .. } => Self {
+                rate_limited: self.rate_limited + 1,
+                ..self
+            },
+            _ => Self {
+                failures: self.failures + 1,
+                ..self
+            },
+        }
+    }
+}
 
 /// How many times to try, and how long to wait between tries.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -64,17 +95,23 @@ pub fn is_retryable(err: &FetchError) -> bool {
 }
 
 impl RetryPolicy {
-    /// Decides after `attempts` attempts (1 after the first) have failed, the last with `err`.
+    /// Decides after the failed attempts in `tries` (already counting `err`, the last one).
     /// `unit` is a uniform draw in `[0, 1)`, passed in so that tests are exact.
-    pub fn decide(&self, err: &FetchError, attempts: u32, unit: f64) -> Decision {
-        if attempts > self.retries || !is_retryable(err) {
+    pub fn decide(&self, err: &FetchError, tries: Tries, unit: f64) -> Decision {
+        if !is_retryable(err) {
             return Decision::GiveUp;
         }
         if matches!(err, FetchError::RateLimited { .. }) {
+            if tries.rate_limited > RATE_LIMITED_RETRIES {
+                return Decision::GiveUp;
+            }
             // The throttle holds every request until Retry-After has passed.
             return Decision::Retry(Duration::ZERO);
         }
-        Decision::Retry(self.ceiling(attempts).mul_f64(unit))
+        if tries.failures > self.retries {
+            return Decision::GiveUp;
+        }
+        Decision::Retry(self.ceiling(tries.failures).mul_f64(unit))
     }
 
     /// The upper bound of the backoff before attempt `attempts + 1`: `min(cap, base·2^(n-1))`.
@@ -95,6 +132,14 @@ mod tests {
         }
     }
 
+    /// The record after `n` failures that count.
+    fn failed(n: u32) -> Tries {
+        Tries {
+            failures: n,
+            rate_limited: 0,
+        }
+    }
+
     fn server() -> FetchError {
         FetchError::Server {
             status: 503,
@@ -106,10 +151,19 @@ mod tests {
     #[test]
     fn heals_are_retried_until_the_budget_is_spent() {
         let p = policy(2);
-        assert!(matches!(p.decide(&server(), 1, 0.5), Decision::Retry(_)));
-        assert!(matches!(p.decide(&server(), 2, 0.5), Decision::Retry(_)));
-        assert_eq!(p.decide(&server(), 3, 0.5), Decision::GiveUp);
-        assert_eq!(policy(0).decide(&server(), 1, 0.5), Decision::GiveUp);
+        assert!(matches!(
+            p.decide(&server(), failed(1), 0.5),
+            Decision::Retry(_)
+        ));
+        assert!(matches!(
+            p.decide(&server(), failed(2), 0.5),
+            Decision::Retry(_)
+        ));
+        assert_eq!(p.decide(&server(), failed(3), 0.5), Decision::GiveUp);
+        assert_eq!(
+            policy(0).decide(&server(), failed(1), 0.5),
+            Decision::GiveUp
+        );
     }
 
     #[test]
@@ -133,7 +187,7 @@ mod tests {
             },
             FetchError::Cancelled,
         ] {
-            assert_eq!(p.decide(&err, 1, 0.5), Decision::GiveUp, "{err:?}");
+            assert_eq!(p.decide(&err, failed(1), 0.5), Decision::GiveUp, "{err:?}");
         }
     }
 
@@ -149,22 +203,42 @@ mod tests {
         assert_eq!(p.ceiling(3), Duration::from_millis(400));
         assert_eq!(p.ceiling(4), Duration::from_millis(500));
         assert_eq!(p.ceiling(40), Duration::from_millis(500));
-        assert_eq!(p.decide(&server(), 2, 0.0), Decision::Retry(Duration::ZERO));
         assert_eq!(
-            p.decide(&server(), 2, 0.5),
+            p.decide(&server(), failed(2), 0.0),
+            Decision::Retry(Duration::ZERO)
+        );
+        assert_eq!(
+            p.decide(&server(), failed(2), 0.5),
             Decision::Retry(Duration::from_millis(100))
         );
     }
 
     #[test]
-    fn rate_limit_waits_for_the_throttle_not_a_backoff() {
+    fn rate_limit_waits_for_the_throttle_and_spares_the_retry_budget() {
         let err = FetchError::RateLimited {
             retry_after: Some(Duration::from_secs(3)),
             msg: String::new(),
         };
+        let tries = Tries::default().after(&err);
         assert_eq!(
-            policy(3).decide(&err, 1, 0.9),
+            tries,
+            Tries {
+                failures: 0,
+                rate_limited: 1
+            }
+        );
+        // Even with --retries 0 a 429 is resent once Retry-After has passed...
+        assert_eq!(
+            policy(0).decide(&err, tries, 0.9),
             Decision::Retry(Duration::ZERO)
         );
+        // ... but not forever.
+        let many = Tries {
+            failures: 0,
+            rate_limited: RATE_LIMITED_RETRIES + 1,
+        };
+        assert_eq!(policy(3).decide(&err, many, 0.9), Decision::GiveUp);
+        // And it leaves the budget for real failures untouched.
+        assert_eq!(tries.after(&server()).failures, 1);
     }
 }

@@ -323,3 +323,18 @@ fn a_closed_stderr_does_not_crash_the_run_or_change_its_exit_code() {
     assert_eq!(out.status.code(), Some(1), "a panic would be 101");
     assert_eq!(stdout(&out), "BTCUSDT\t97123.45000000\n");
 }
+
+#[test]
+fn a_429_does_not_use_up_the_symbols_retries() {
+    let server = MockServer::start();
+    server.script("BTCUSDT", [Fault::RateLimit { retry_after_secs: 1 }]);
+    let out = pricefetch(&server)
+        .args(["-r", "0", "-f", "json", "BTCUSDT"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let r = json_report(&out);
+    assert_eq!((r.results[0].attempts, r.retries), (2, 1));
+    let hits = server.hits();
+    assert!(hits[1].at - hits[0].at >= Duration::from_secs(1), "resent inside Retry-After");
+}
