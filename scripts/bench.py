@@ -8,7 +8,6 @@ ratio to the floor the case cannot beat (rounds x server latency). Peak RSS come
 the pre-exec address space's peak into ru_maxrss. The mock's /__mock/stats gives the requests it
 received.
 """
-import json
 import math
 import os
 import platform
@@ -17,30 +16,26 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BIN = os.path.join(ROOT, "target", "release", "pricefetch")
-MOCK = os.path.join(ROOT, "target", "release", "examples", "mock_binance")
+from harness import BIN, Mock, generated_symbols
+
 GNU_TIME = "/usr/bin/time"
 RUNS = int(os.environ.get("RUNS", "5"))
 LATENCY = int(os.environ.get("LATENCY_MS", "50")) / 1000
 N = int(os.environ.get("SYMBOLS", "100"))
 DEFAULT_C = 16
+# The bench sends far more than Binance's 6000 weight per minute (and a compare run more than the
+# default --max-weight): it measures speed, so the mock and pricefetch both lift their limits.
+UNLIMITED = ["--max-weight", "100000000", "--weight-limit", "100000000"]
 
 
-def stats(url):
-    with urllib.request.urlopen(url + "/__mock/stats") as r:
-        return json.load(r)
-
-
-def run_once(url, args, symbols):
-    before = stats(url)["requests"]
+def run_once(mock, args, symbols):
+    before = mock.stats()["requests"]
     with tempfile.NamedTemporaryFile("r") as rss_file:
         start = time.perf_counter()
         code = subprocess.call(
             [GNU_TIME, "-f", "%M", "-o", rss_file.name,
-             BIN, "--base-url", url, "-q", "-f", "plain", *args, *symbols],
+             BIN, "--base-url", mock.url, "-q", "-f", "plain", *args, *symbols],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -48,19 +43,13 @@ def run_once(url, args, symbols):
         if code != 0:
             sys.exit(f"bench: pricefetch {' '.join(args)} exited {code}")
         rss_mib = int(rss_file.read().split()[-1]) / 1024
-    return wall, rss_mib, stats(url)["requests"] - before
+    return wall, rss_mib, mock.stats()["requests"] - before
 
 
 def main():
-    # The bench sends far more than Binance's 6000 weight/minute; it measures speed, not limits.
-    mock = subprocess.Popen(
-        [MOCK, "--latency", f"{int(LATENCY * 1000)}ms", "--symbols", str(N),
-         "--weight-limit", "100000000"],
-        stdout=subprocess.PIPE, text=True,
-    )
-    try:
-        url = mock.stdout.readline().strip()
-        symbols = [f"SYM{i:04}USDT" for i in range(1, N + 1)]
+    with Mock("--latency", f"{int(LATENCY * 1000)}ms", "--symbols", str(N),
+              "--weight-limit", "100000000") as mock:
+        symbols = generated_symbols(N)
         default_rounds = math.ceil(N / DEFAULT_C)
         cases = [
             # name, flags, floor in seconds, target ratio (None: report only)
@@ -81,7 +70,7 @@ def main():
         for name, flags, floor, target in cases:
             walls, rss, reqs = [], [], []
             for _ in range(RUNS):
-                w, r, q = run_once(url, flags, symbols)
+                w, r, q = run_once(mock, flags + UNLIMITED, symbols)
                 walls.append(w)
                 rss.append(r)
                 reqs.append(q)
@@ -96,8 +85,6 @@ def main():
                   f"{'' if ok_rss else ' (over 12 MiB)'} | {statistics.median(reqs):.0f} |")
         print("\nTargets: async -c 100 <= 1.5 x floor, sync <= 1.03 x floor, peak RSS <= 12 MiB.")
         return 1 if failed else 0
-    finally:
-        mock.kill()
 
 
 if __name__ == "__main__":
