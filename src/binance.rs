@@ -227,13 +227,36 @@ fn transport_error(err: &reqwest::Error, url: &Url) -> FetchError {
     if err.is_connect() {
         FetchError::Connect {
             host: host_of(url),
-            cause,
+            // tokio-rustls reports a failed handshake as InvalidData; say so in plain words.
+            cause: if has_io_kind(err, std::io::ErrorKind::InvalidData) {
+                format!("TLS handshake failed: {cause}")
+            } else {
+                cause
+            },
         }
     } else if err.is_timeout() {
         FetchError::Transport(format!("timed out: {cause}"))
     } else {
         FetchError::Transport(cause)
     }
+}
+
+/// Whether an `io::Error` of `kind` is anywhere in the chain. `io::Error::source` skips the
+/// error it wraps (it returns that error's source), so wrapped errors are entered by `get_ref`.
+fn has_io_kind(err: &(dyn std::error::Error + 'static), kind: std::io::ErrorKind) -> bool {
+    let mut next = Some(err);
+    while let Some(e) = next {
+        next = e.source();
+        if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            if io.kind() == kind {
+                return true;
+            }
+            if let Some(inner) = io.get_ref() {
+                next = Some(inner);
+            }
+        }
+    }
+    false
 }
 
 fn root_cause(err: &(dyn std::error::Error + 'static)) -> String {

@@ -6,11 +6,9 @@ mod common;
 use std::time::Duration;
 
 use common::{json_report, pricefetch, stderr, stdout};
-use mock_binance::{ANY, Fault, IN_FLIGHT_GRACE, MockServer, Options};
-
-fn symbols(n: usize) -> Vec<String> {
-    (1..=n).map(|i| format!("SYM{i:04}USDT")).collect()
-}
+use mock_binance::{
+    ANY, Fault, IN_FLIGHT_GRACE, MockServer, Options, generated_symbols as symbols,
+};
 
 fn server_with(extra: usize, latency: Duration) -> MockServer {
     MockServer::start_with(Options {

@@ -205,7 +205,12 @@ fn verbose_logs_retries_on_stderr_only() {
         .args(["-v", "-f", "json", "--retry-delay", "10ms", "BTCUSDT"])
         .output()
         .unwrap();
-    assert!(stderr(&out).contains("retrying"), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("retrying"), "{err}");
+    assert!(
+        err.contains("used weight 2 of 6000"),
+        "-v shows the weight as it goes: {err}"
+    );
     json_report(&out);
 }
 

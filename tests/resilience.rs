@@ -7,11 +7,7 @@ use std::process::{Command as StdCommand, Stdio};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use common::{json_report, pricefetch, stderr, stdout};
-use mock_binance::{ANY, Fault, MockServer, Options};
-
-fn symbols(n: usize) -> Vec<String> {
-    (1..=n).map(|i| format!("SYM{i:04}USDT")).collect()
-}
+use mock_binance::{ANY, Fault, MockServer, Options, generated_symbols as symbols};
 
 /// Binance's weight window is the wall-clock minute. Tests that fill it must not straddle a
 /// minute boundary, so they start with at least 15 s of the minute left.
@@ -22,6 +18,18 @@ fn start_early_in_a_minute() {
         std::thread::sleep(Duration::from_secs_f64(60.0 - into + 0.2));
     }
 }
+
+/// A 20-weight minute (19 usable), no patience, one request at a time, JSON out.
+const TIGHT_BUDGET: [&str; 8] = [
+    "--weight-limit",
+    "20",
+    "--max-wait",
+    "2s",
+    "-c",
+    "1",
+    "-f",
+    "json",
+];
 
 fn weight_limited(limit: u32, extra: usize) -> MockServer {
     MockServer::start_with(Options {
@@ -128,16 +136,7 @@ fn the_run_waits_for_the_next_minute_rather_than_spend_past_the_weight_limit() {
     start_early_in_a_minute();
     let server = weight_limited(20, 15);
     let out = pricefetch(&server)
-        .args([
-            "--weight-limit",
-            "20",
-            "--max-wait",
-            "2s",
-            "-c",
-            "1",
-            "-f",
-            "json",
-        ])
+        .args(TIGHT_BUDGET)
         .args(symbols(15))
         .output()
         .unwrap();
@@ -162,16 +161,7 @@ fn weight_spent_by_other_processes_on_the_ip_is_taken_from_the_header() {
     // Another process spends 10 of the minute's 20 first.
     pricefetch(&server).args(symbols(5)).assert().success();
     let out = pricefetch(&server)
-        .args([
-            "--weight-limit",
-            "20",
-            "--max-wait",
-            "2s",
-            "-c",
-            "1",
-            "-f",
-            "json",
-        ])
+        .args(TIGHT_BUDGET)
         .args(&symbols(15)[5..])
         .output()
         .unwrap();
@@ -327,7 +317,12 @@ fn a_closed_stderr_does_not_crash_the_run_or_change_its_exit_code() {
 #[test]
 fn a_429_does_not_use_up_the_symbols_retries() {
     let server = MockServer::start();
-    server.script("BTCUSDT", [Fault::RateLimit { retry_after_secs: 1 }]);
+    server.script(
+        "BTCUSDT",
+        [Fault::RateLimit {
+            retry_after_secs: 1,
+        }],
+    );
     let out = pricefetch(&server)
         .args(["-r", "0", "-f", "json", "BTCUSDT"])
         .output()
@@ -336,5 +331,26 @@ fn a_429_does_not_use_up_the_symbols_retries() {
     let r = json_report(&out);
     assert_eq!((r.results[0].attempts, r.retries), (2, 1));
     let hits = server.hits();
-    assert!(hits[1].at - hits[0].at >= Duration::from_secs(1), "resent inside Retry-After");
+    assert!(
+        hits[1].at - hits[0].at >= Duration::from_secs(1),
+        "resent inside Retry-After"
+    );
+}
+
+#[test]
+fn a_tls_failure_is_named_as_such_with_the_host() {
+    // Speaking TLS to the plain-http mock fails the handshake.
+    let server = MockServer::start();
+    let url = server.url().replace("http://", "https://");
+    let out = common::bare()
+        .args(["--base-url", &url, "-r", "0", "BTCUSDT"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let err = stderr(&out);
+    let host = url.trim_start_matches("https://");
+    assert!(
+        err.contains(&format!("cannot connect to {host}: TLS handshake failed")),
+        "{err}"
+    );
 }

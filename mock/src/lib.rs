@@ -138,6 +138,11 @@ struct Listing {
     price: String,
 }
 
+/// The names of the first `n` generated symbols (`Options::extra_symbols`): `SYM0001USDT`, …
+pub fn generated_symbols(n: usize) -> Vec<String> {
+    (1..=n).map(|i| format!("SYM{i:04}USDT")).collect()
+}
+
 fn market(extra: usize) -> Vec<Listing> {
     let mut out: Vec<Listing> = MARKET
         .iter()
@@ -148,13 +153,12 @@ fn market(extra: usize) -> Vec<Listing> {
             price: format!("{p:.8}"),
         })
         .collect();
-    for i in 1..=extra {
-        let base = format!("SYM{i:04}");
+    for (i, symbol) in generated_symbols(extra).into_iter().enumerate() {
         out.push(Listing {
-            symbol: format!("{base}USDT"),
+            base: symbol.trim_end_matches("USDT").to_owned(),
             quote: "USDT".into(),
-            price: format!("{:.8}", 1.0 + (i as f64) * 0.012_345),
-            base,
+            price: format!("{:.8}", 1.0 + ((i + 1) as f64) * 0.012_345),
+            symbol,
         });
     }
     out
