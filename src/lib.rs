@@ -8,7 +8,9 @@
 //! # Layout
 //!
 //! - [`cli`]: flags, help, defaults, environment variables.
-//! - [`config`]: validation across flags; symbol normalisation; `--file`.
+//! - [`config`]: validation across flags; symbol normalisation; `--file`; the terminal.
+//! - [`config_file`]: the TOML config file and its place in the precedence.
+//! - [`shell`]: `--completions`, `--man`, `--show-config`.
 //! - [`binance`]: the HTTP layer: one pooled client, URLs, status → [`error::FetchError`].
 //! - [`fetch`]: the engine: async fan-out under a semaphore, sync loop, per-symbol retries.
 //! - [`retry`]: the one place that decides whether to retry, and the backoff.
@@ -17,14 +19,19 @@
 //! - [`output`]: renderers (table, plain, json, ndjson, csv) and the stderr wording.
 //! - [`error`]: per-symbol errors, exit codes, hints.
 
+/// The version `--version` prints: the crate version, and the git commit when built from git.
+pub const VERSION: &str = env!("PRICEFETCH_VERSION");
+
 pub mod binance;
 pub mod cli;
 pub mod config;
+pub mod config_file;
 pub mod error;
 pub mod fetch;
 pub mod output;
 pub mod report;
 pub mod retry;
+pub mod shell;
 pub mod throttle;
 
 use std::io::{self, Write};
@@ -64,7 +71,18 @@ pub async fn run(config: Config, out: &mut dyn Write) -> anyhow::Result<Report> 
     ));
     let start = Instant::now();
     let streaming = config.format.streams();
+    let rounds = match config.plan {
+        Plan::Compare { runs, warmup } => 2 * u64::from(runs + warmup),
+        Plan::Async | Plan::Sync => 1,
+    };
+    let mut progress = output::Progress::new(
+        config.progress,
+        config.symbols.len(),
+        config.plan != Plan::Async,
+        rounds * config.symbols.len() as u64,
+    );
     let mut on_outcome = |o: &Outcome| -> io::Result<()> {
+        progress.tick(o);
         if streaming {
             output::ndjson_line(o, out)?;
             out.flush()?;
@@ -82,8 +100,11 @@ pub async fn run(config: Config, out: &mut dyn Write) -> anyhow::Result<Report> 
             let round = engine.round(symbols, mode, &mut on_outcome).await?;
             (round.clone(), vec![round], None)
         }
-        Plan::Compare { runs, warmup } => compare(&engine, symbols, runs, warmup).await?,
+        Plan::Compare { runs, warmup } => {
+            compare(&engine, symbols, runs, warmup, &mut on_outcome).await?
+        }
     };
+    progress.finish();
     let report = Report {
         mode: shown.mode,
         concurrency: if shown.mode == Mode::Sync {
@@ -103,7 +124,12 @@ pub async fn run(config: Config, out: &mut dyn Write) -> anyhow::Result<Report> 
     };
     output::render(config.format, &report, out, config.color)?;
     out.flush()?;
-    output::diagnostics(&report, config.verbosity, &mut io::stderr().lock());
+    output::diagnostics(
+        &report,
+        config.verbosity,
+        config.stderr_color,
+        &mut io::stderr().lock(),
+    );
     Ok(report)
 }
 
@@ -115,12 +141,12 @@ async fn compare(
     symbols: &[String],
     runs: u32,
     warmup: u32,
+    quiet: &mut dyn FnMut(&Outcome) -> io::Result<()>,
 ) -> io::Result<(Round, Vec<Round>, Option<Comparison>)> {
-    let mut quiet = |_: &Outcome| Ok(());
     let mut all = Vec::new();
     for _ in 0..warmup {
         for mode in [Mode::Async, Mode::Sync] {
-            all.push(engine.round(symbols, mode, &mut quiet).await?);
+            all.push(engine.round(symbols, mode, quiet).await?);
         }
     }
     let (mut asyncs, mut syncs) = (Vec::new(), Vec::new());
@@ -128,8 +154,8 @@ async fn compare(
         if engine.stopped() {
             break;
         }
-        asyncs.push(engine.round(symbols, Mode::Async, &mut quiet).await?);
-        syncs.push(engine.round(symbols, Mode::Sync, &mut quiet).await?);
+        asyncs.push(engine.round(symbols, Mode::Async, quiet).await?);
+        syncs.push(engine.round(symbols, Mode::Sync, quiet).await?);
     }
     let comparison = match (Stats::of(&asyncs), Stats::of(&syncs)) {
         (Some(a), Some(s)) => Some(Comparison {
@@ -143,7 +169,7 @@ async fn compare(
     };
     let shown = match asyncs.last().or(all.last()) {
         Some(r) => r.clone(),
-        None => engine.round(symbols, Mode::Async, &mut quiet).await?,
+        None => engine.round(symbols, Mode::Async, quiet).await?,
     };
     all.extend(asyncs);
     all.extend(syncs);

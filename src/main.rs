@@ -1,19 +1,39 @@
-//! The `pricefetch` binary: parse, set up logging and the runtime, run, pick the exit code.
-//! Everything else is in the library (see `lib.rs`).
+//! The `pricefetch` binary: parse, merge the config file, set up logging and the runtime, run,
+//! pick the exit code. Everything else is in the library (see `lib.rs`).
 
-use std::io::{self, BufWriter, IsTerminal, Write};
+use std::io::{self, BufWriter, Write};
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 use pricefetch::cli::Cli;
+use pricefetch::config::Terminal;
+use pricefetch::config_file::Location;
 use pricefetch::error::{self, Exit};
 use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-    init_tracing(i16::from(cli.verbose) - i16::from(cli.quiet), no_color);
-    let config = match cli.into_config(io::stdout().is_terminal(), no_color) {
+    let matches = Cli::command().get_matches();
+    let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    let location = Location::of(&cli);
+    let file = match location.load() {
+        Ok(file) => file,
+        Err(e) => return fail(&anyhow::Error::new(e)),
+    };
+    if let Some(file) = &file {
+        file.apply(&mut cli, &matches);
+    }
+    let terminal = Terminal::detect(cli.color);
+    init_tracing(
+        i16::from(cli.verbose) - i16::from(cli.quiet),
+        terminal.stderr_color,
+    );
+    let mut out = BufWriter::new(io::stdout().lock());
+    match pricefetch::shell::print(&cli, &matches, &location, file.as_ref(), &mut out) {
+        Ok(true) => return Exit::Ok.into(),
+        Ok(false) => {}
+        Err(e) => return fail(&e.into()),
+    }
+    let config = match cli.into_config(terminal) {
         Ok(config) => config,
         Err(e) => return fail(&anyhow::Error::new(e)),
     };
@@ -25,7 +45,6 @@ fn main() -> ExitCode {
         Ok(rt) => rt,
         Err(e) => return fail(&anyhow::Error::new(e).context("cannot start the async runtime")),
     };
-    let mut out = BufWriter::new(io::stdout().lock());
     match runtime.block_on(pricefetch::run(config, &mut out)) {
         Ok(report) => error::exit_for_failures(
             report
@@ -51,7 +70,7 @@ fn fail(err: &anyhow::Error) -> ExitCode {
 
 /// Logs go to stderr only (tracing's default writer is stdout). `RUST_LOG` wins; otherwise the
 /// level follows -v/-q, and only pricefetch's own logs get more verbose.
-fn init_tracing(verbosity: i16, no_color: bool) {
+fn init_tracing(verbosity: i16, color: bool) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| {
         EnvFilter::new(match verbosity {
             ..=-1 => "error",
@@ -66,7 +85,7 @@ fn init_tracing(verbosity: i16, no_color: bool) {
         .with_env_filter(filter)
         .with_target(false)
         .without_time()
-        .with_ansi(io::stderr().is_terminal() && !no_color)
+        .with_ansi(color)
         // Its fallback report of a failed write is an `eprintln!`, which panics when stderr is
         // closed; a log line that cannot be written is simply lost.
         .log_internal_errors(false)

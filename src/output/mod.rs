@@ -8,6 +8,7 @@
 mod csv;
 mod json;
 mod plain;
+mod progress;
 mod table;
 
 use std::io::{self, Write};
@@ -17,6 +18,7 @@ use crate::fetch::Outcome;
 use crate::report::Report;
 
 pub use json::ndjson_line;
+pub use progress::Progress;
 
 /// The output formats (`-f`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -129,12 +131,17 @@ pub fn summary(report: &Report) -> String {
 
 /// Failures, hints and the summary, on stderr. `verbosity` -1 drops the summary, -2 all of it.
 /// Write errors are ignored: a closed stderr must not turn a good run into a failure.
-pub fn diagnostics(report: &Report, verbosity: i8, err: &mut dyn Write) {
+pub fn diagnostics(report: &Report, verbosity: i8, color: bool, err: &mut dyn Write) {
+    let (red, yellow, reset) = if color {
+        ("\x1b[31m", "\x1b[33m", "\x1b[0m")
+    } else {
+        ("", "", "")
+    };
     if verbosity >= -1 {
         let mut hints: Vec<String> = Vec::new();
         for o in &report.outcomes {
             if let Some(line) = failure_line(o) {
-                let _ = writeln!(err, "pricefetch: {line}");
+                let _ = writeln!(err, "{red}pricefetch: {line}{reset}");
             }
             if let Some(h) = o.result.as_ref().err().and_then(crate::error::hint)
                 && !hints.contains(&h)
@@ -143,7 +150,7 @@ pub fn diagnostics(report: &Report, verbosity: i8, err: &mut dyn Write) {
             }
         }
         for h in hints {
-            let _ = writeln!(err, "hint: {h}");
+            let _ = writeln!(err, "{yellow}hint:{reset} {h}");
         }
     }
     if verbosity >= 0 {

@@ -25,12 +25,28 @@ const AMBIENT: &[&str] = &[
     "no_proxy",
 ];
 
+/// An empty directory standing in for the user's home and config directory, so that a
+/// developer's own `~/.config/pricefetch/config.toml` never leaks into a test.
+pub fn empty_home() -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("pricefetch-home-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp home");
+    dir
+}
+
 /// `pricefetch` with a clean environment and no server: for usage errors.
 pub fn bare() -> Command {
     let mut cmd = Command::cargo_bin("pricefetch").expect("binary built");
     for var in AMBIENT {
         cmd.env_remove(var);
     }
+    for (var, _) in std::env::vars_os() {
+        if var.to_string_lossy().starts_with("PRICEFETCH_") {
+            cmd.env_remove(var);
+        }
+    }
+    let home = empty_home();
+    cmd.env("HOME", &home)
+        .env("XDG_CONFIG_HOME", home.join(".config"));
     // A hang must fail the test, not block the suite.
     cmd.timeout(Duration::from_secs(60));
     cmd

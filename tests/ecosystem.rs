@@ -1,0 +1,293 @@
+//! Fitting the ecosystem: the config file and its precedence, shell completions, the man page,
+//! colour, the progress bar and the version string.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::{bare, pricefetch, stderr, stdout};
+use mock_binance::MockServer;
+
+/// A config file in a fresh directory of its own.
+fn config_file(name: &str, text: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("pricefetch-cfg-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("config.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// The `--show-config` row for a setting: (value, source).
+fn row(show: &str, key: &str) -> (String, String) {
+    let line = show
+        .lines()
+        .find(|l| l.split_whitespace().next() == Some(key))
+        .unwrap_or_else(|| panic!("no {key} row in:\n{show}"));
+    let cols: Vec<&str> = line.split("  ").filter(|c| !c.trim().is_empty()).collect();
+    (cols[1].trim().to_owned(), cols[2].trim().to_owned())
+}
+
+#[test]
+fn precedence_is_flag_then_env_then_file_then_default() {
+    let path = config_file(
+        "precedence",
+        "concurrency = 4\ntimeout = \"3s\"\nretries = 7\nformat = \"json\"\n",
+    );
+    let out = bare()
+        .arg("--config")
+        .arg(&path)
+        .env("PRICEFETCH_TIMEOUT", "4s")
+        .env("PRICEFETCH_RETRIES", "8")
+        .args(["--retries", "9", "--show-config"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let show = stdout(&out);
+    assert!(
+        show.starts_with(&format!("config file: {}", path.display())),
+        "{show}"
+    );
+    assert_eq!(row(&show, "retries"), ("9".into(), "flag".into()));
+    assert_eq!(
+        row(&show, "timeout"),
+        ("4s".into(), "env PRICEFETCH_TIMEOUT".into())
+    );
+    assert_eq!(
+        row(&show, "concurrency"),
+        ("4".into(), "config file".into())
+    );
+    assert_eq!(row(&show, "format"), ("json".into(), "config file".into()));
+    assert_eq!(row(&show, "max-wait"), ("1m".into(), "default".into()));
+}
+
+#[test]
+fn the_file_changes_what_a_run_does_and_its_watch_list_is_the_default_symbols() {
+    let server = MockServer::start();
+    let path = config_file(
+        "watchlist",
+        &format!(
+            "# my coins\nsymbols = [\"btc/usdt\", \"ETHUSDT\"]\nbase-url = \"{}\"\nformat = \"csv\"\n",
+            server.url()
+        ),
+    );
+    let out = bare().arg("--config").arg(&path).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.starts_with("symbol,price,error,elapsed_ms,attempts\nBTCUSDT,97123.45000000,"),
+        "{text}"
+    );
+    assert_eq!(server.hits().len(), 2);
+    // Symbols on the command line replace the watch-list.
+    let out = bare()
+        .arg("--config")
+        .arg(&path)
+        .arg("SOLUSDT")
+        .output()
+        .unwrap();
+    assert_eq!(stdout(&out).lines().count(), 2);
+    assert_eq!(server.hits_for("SOLUSDT"), 1);
+}
+
+#[test]
+fn the_default_file_lives_in_the_config_directory_and_no_config_ignores_it() {
+    let server = MockServer::start();
+    let home = common::empty_home().join("default-config-test");
+    let dir = home.join("pricefetch");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("config.toml"), "symbols = [\"BNBUSDT\"]\n").unwrap();
+    let out = pricefetch(&server)
+        .env("XDG_CONFIG_HOME", &home)
+        .output()
+        .unwrap();
+    assert_eq!(stdout(&out), "BNBUSDT\t612.30000000\n", "{}", stderr(&out));
+    let out = pricefetch(&server)
+        .env("XDG_CONFIG_HOME", &home)
+        .arg("--no-config")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("no symbols given"));
+}
+
+#[test]
+fn a_bad_config_file_names_the_file_the_line_and_the_key() {
+    let path = config_file("bad", "timeout = \"2s\"\n\nconcurency = 8\n");
+    let out = bare()
+        .arg("--config")
+        .arg(&path)
+        .arg("BTCUSDT")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(err.contains(&format!("{} line 3", path.display())), "{err}");
+    assert!(err.contains("concurency"), "{err}");
+
+    let path = config_file("badtype", "retries = \"lots\"\n");
+    let out = bare()
+        .env("PRICEFETCH_CONFIG", &path)
+        .arg("BTCUSDT")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("line 1: key 'retries'"),
+        "{}",
+        stderr(&out)
+    );
+
+    let out = bare()
+        .args(["--config", "/no/such/pricefetch.toml", "BTCUSDT"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("/no/such/pricefetch.toml"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn completions_for_every_shell_and_a_man_page_go_to_stdout() {
+    for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
+        let out = bare().args(["--completions", shell]).output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{shell}");
+        let script = stdout(&out);
+        assert!(
+            script.contains("pricefetch") && script.contains("concurrency"),
+            "{shell}"
+        );
+    }
+    let out = bare().arg("--man").output().unwrap();
+    let man = stdout(&out);
+    assert!(
+        man.starts_with(".ie") || man.contains(".TH pricefetch"),
+        "{}",
+        &man[..200.min(man.len())]
+    );
+    assert!(man.contains("concurrency"));
+}
+
+#[test]
+fn words_that_look_like_commands_are_symbols() {
+    let server = MockServer::start();
+    let out = pricefetch(&server)
+        .args(["config", "man"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "asked Binance for CONFIG and MAN"
+    );
+    assert_eq!(server.hits_for("CONFIG"), 1);
+    assert_eq!(server.hits_for("MAN"), 1);
+}
+
+#[test]
+fn colour_only_when_asked_or_on_a_terminal() {
+    let server = MockServer::start();
+    let out = pricefetch(&server)
+        .args(["--color", "always", "-f", "table", "BTCUSDT", "NOSUCHCOIN"])
+        .output()
+        .unwrap();
+    assert!(
+        stdout(&out).starts_with("\x1b[1mSYMBOL"),
+        "{:?}",
+        stdout(&out)
+    );
+    assert!(
+        stderr(&out).contains("\x1b[31mpricefetch: NOSUCHCOIN"),
+        "{:?}",
+        stderr(&out)
+    );
+    // Colour never touches the data itself.
+    assert!(
+        stdout(&out).contains("\nBTCUSDT  97123.45000000"),
+        "{:?}",
+        stdout(&out)
+    );
+    for args in [&["--color", "never"][..], &[]] {
+        let out = pricefetch(&server)
+            .args(args)
+            .args(["-f", "table", "BTCUSDT", "NOSUCHCOIN"])
+            .output()
+            .unwrap();
+        assert!(!stdout(&out).contains('\x1b') && !stderr(&out).contains('\x1b'));
+    }
+}
+
+/// Runs pricefetch on a pseudo-terminal (util-linux `script`), returning what the terminal saw.
+#[cfg(target_os = "linux")]
+fn on_a_terminal(args: &[&str], env: &[(&str, &str)]) -> String {
+    let mut line = format!("'{}'", env!("CARGO_BIN_EXE_pricefetch"));
+    for a in args {
+        line += &format!(" '{a}'");
+    }
+    let mut cmd = std::process::Command::new("script");
+    cmd.args(["-qec", &line, "/dev/null"])
+        .env_remove("NO_COLOR");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("script (util-linux) runs");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn on_a_terminal_long_runs_show_progress_and_colour_unless_no_color() {
+    let server = mock_binance::MockServer::start_with(mock_binance::Options {
+        extra_symbols: 60,
+        latency: std::time::Duration::from_millis(30),
+        ..Default::default()
+    });
+    let symbols = mock_binance::generated_symbols(60);
+    let mut args = vec!["--base-url", server.url(), "-c", "4"];
+    args.extend(symbols.iter().map(String::as_str));
+    let screen = on_a_terminal(&args, &[("TERM", "xterm")]);
+    assert!(screen.contains("symbols,"), "no progress bar:\n{screen:?}");
+    assert!(
+        screen.contains("\x1b[1mSYMBOL"),
+        "no colour on a terminal:\n{screen:?}"
+    );
+    let screen = on_a_terminal(&args, &[("TERM", "xterm"), ("NO_COLOR", "1")]);
+    assert!(!screen.contains("\x1b[1m"), "NO_COLOR ignored:\n{screen:?}");
+    let screen = on_a_terminal(&[&args[..], &["-q"]].concat(), &[("TERM", "xterm")]);
+    assert!(
+        !screen.contains("symbols,"),
+        "-q must hide the bar:\n{screen:?}"
+    );
+}
+
+#[test]
+fn piped_stderr_never_gets_a_progress_bar() {
+    let server = MockServer::start_with(mock_binance::Options {
+        extra_symbols: 60,
+        ..Default::default()
+    });
+    let out = pricefetch(&server)
+        .args(mock_binance::generated_symbols(60))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(!stderr(&out).contains("symbols,"), "{}", stderr(&out));
+}
+
+#[test]
+fn version_names_the_release_and_the_commit_when_built_from_git() {
+    let out = bare().arg("--version").output().unwrap();
+    let text = stdout(&out);
+    let version = env!("CARGO_PKG_VERSION");
+    assert!(text.starts_with(&format!("pricefetch {version}")), "{text}");
+    let in_git = Path::new(env!("CARGO_MANIFEST_DIR")).join(".git").exists();
+    if in_git {
+        let commit = text.trim().rsplit(' ').next().unwrap();
+        assert!(
+            commit.len() == 14 && commit.starts_with('(') && commit.ends_with(')'),
+            "{text}"
+        );
+    }
+}
