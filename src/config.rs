@@ -38,6 +38,16 @@ pub enum Plan {
     },
 }
 
+impl Plan {
+    /// Rounds over the symbol list the plan runs: every round of both modes for a comparison.
+    pub fn rounds(self) -> u64 {
+        match self {
+            Self::Async | Self::Sync => 1,
+            Self::Compare { runs, warmup } => 2 * u64::from(runs + warmup),
+        }
+    }
+}
+
 /// A validated run.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -194,11 +204,7 @@ impl Cli {
 
 /// The request weight a run will spend without retries: every round of every mode.
 pub fn estimated_weight(symbols: usize, plan: Plan) -> u64 {
-    let rounds = match plan {
-        Plan::Async | Plan::Sync => 1,
-        Plan::Compare { runs, warmup } => 2 * u64::from(runs + warmup),
-    };
-    rounds * symbols as u64 * u64::from(PRICE_ONE_WEIGHT)
+    plan.rounds() * symbols as u64 * u64::from(PRICE_ONE_WEIGHT)
 }
 
 /// `BTC/USDT`, `btc-usdt`, ` btcusdt ` → `BTCUSDT`.

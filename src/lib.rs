@@ -71,15 +71,11 @@ pub async fn run(config: Config, out: &mut dyn Write) -> anyhow::Result<Report> 
     ));
     let start = Instant::now();
     let streaming = config.format.streams();
-    let rounds = match config.plan {
-        Plan::Compare { runs, warmup } => 2 * u64::from(runs + warmup),
-        Plan::Async | Plan::Sync => 1,
-    };
     let mut progress = output::Progress::new(
         config.progress,
         config.symbols.len(),
         config.plan != Plan::Async,
-        rounds * config.symbols.len() as u64,
+        config.plan.rounds() * config.symbols.len() as u64,
     );
     let mut on_outcome = |o: &Outcome| -> io::Result<()> {
         progress.tick(o);
@@ -141,12 +137,12 @@ async fn compare(
     symbols: &[String],
     runs: u32,
     warmup: u32,
-    quiet: &mut dyn FnMut(&Outcome) -> io::Result<()>,
+    on_outcome: &mut dyn FnMut(&Outcome) -> io::Result<()>,
 ) -> io::Result<(Round, Vec<Round>, Option<Comparison>)> {
     let mut all = Vec::new();
     for _ in 0..warmup {
         for mode in [Mode::Async, Mode::Sync] {
-            all.push(engine.round(symbols, mode, quiet).await?);
+            all.push(engine.round(symbols, mode, on_outcome).await?);
         }
     }
     let (mut asyncs, mut syncs) = (Vec::new(), Vec::new());
@@ -154,8 +150,8 @@ async fn compare(
         if engine.stopped() {
             break;
         }
-        asyncs.push(engine.round(symbols, Mode::Async, quiet).await?);
-        syncs.push(engine.round(symbols, Mode::Sync, quiet).await?);
+        asyncs.push(engine.round(symbols, Mode::Async, on_outcome).await?);
+        syncs.push(engine.round(symbols, Mode::Sync, on_outcome).await?);
     }
     let comparison = match (Stats::of(&asyncs), Stats::of(&syncs)) {
         (Some(a), Some(s)) => Some(Comparison {
@@ -169,7 +165,7 @@ async fn compare(
     };
     let shown = match asyncs.last().or(all.last()) {
         Some(r) => r.clone(),
-        None => engine.round(symbols, Mode::Async, quiet).await?,
+        None => engine.round(symbols, Mode::Async, on_outcome).await?,
     };
     all.extend(asyncs);
     all.extend(syncs);
