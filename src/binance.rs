@@ -15,11 +15,185 @@ use url::Url;
 
 use crate::error::FetchError;
 
-/// Request weight of `GET /api/v3/ticker/price?symbol=…` (binance-api.md).
-pub const PRICE_ONE_WEIGHT: u32 = 2;
-
-/// Body cap for a one-symbol answer: a real one is about 50 bytes.
+/// Body cap for a one-symbol answer: a real one is under 1 KiB.
 pub const SMALL_BODY_LIMIT: usize = 64 * 1024;
+/// Body cap for a batch or the whole market (a whole-market 24h answer is a few MiB).
+pub const LARGE_BODY_LIMIT: usize = 10 * 1024 * 1024;
+
+/// Which ticker endpoint to ask (`--ticker`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum TickerKind {
+    /// `/api/v3/ticker/price`: the last price.
+    Price,
+    /// `/api/v3/ticker/24hr`: last price, change, high, low and volumes over 24 hours.
+    #[value(name = "24h")]
+    Day,
+    /// `/api/v3/ticker/bookTicker`: best bid and ask.
+    Book,
+}
+
+/// What one request asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Selection<'a> {
+    /// `symbol=S`: answered with one object.
+    One(&'a str),
+    /// `symbols=["A","B"]`: answered with an array in the asked order.
+    Many(&'a [String]),
+    /// No selection: every symbol the exchange lists.
+    All,
+}
+
+impl TickerKind {
+    /// The endpoint, relative to the base URL.
+    pub fn path(self) -> &'static str {
+        match self {
+            Self::Price => "api/v3/ticker/price",
+            Self::Day => "api/v3/ticker/24hr",
+            Self::Book => "api/v3/ticker/bookTicker",
+        }
+    }
+
+    /// `price`, `24h` or `book`, as printed and in JSON.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Price => "price",
+            Self::Day => "24h",
+            Self::Book => "book",
+        }
+    }
+
+    /// Request weight of one request (binance-api.md, "Endpoints used").
+    pub fn weight(self, selection: Selection<'_>) -> u32 {
+        match (self, selection) {
+            (_, Selection::One(_)) => 2,
+            (Self::Price | Self::Book, _) => 4,
+            (Self::Day, Selection::Many(list)) if list.len() <= 20 => 2,
+            (Self::Day, Selection::Many(list)) if list.len() <= 100 => 40,
+            (Self::Day, _) => 80,
+        }
+    }
+
+    /// Symbols per batch by default: the most one request may carry (100), except 24h, where
+    /// 20 is the most that still costs the weight of one symbol.
+    pub fn default_batch(self) -> usize {
+        match self {
+            Self::Day => 20,
+            Self::Price | Self::Book => 100,
+        }
+    }
+
+    /// The output field names, in column order; part of the output contract.
+    pub fn fields(self) -> &'static [&'static str] {
+        match self {
+            Self::Price => &["price"],
+            Self::Day => &[
+                "last_price",
+                "price_change",
+                "price_change_percent",
+                "high_price",
+                "low_price",
+                "volume",
+                "quote_volume",
+            ],
+            Self::Book => &["bid_price", "bid_qty", "ask_price", "ask_qty"],
+        }
+    }
+}
+
+/// One symbol's ticker: the exact strings Binance sent, in the order of `kind.fields()`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ticker {
+    /// e.g. `BTCUSDT`.
+    pub symbol: String,
+    /// e.g. `["97123.45000000"]` for a price; never parsed into floats.
+    pub values: Vec<String>,
+}
+
+impl Ticker {
+    /// The first value: the price, the last price, or the bid.
+    pub fn price(&self) -> &str {
+        self.values.first().map_or("", String::as_str)
+    }
+}
+
+/// `/api/v3/ticker/price` as Binance sends it.
+#[derive(Deserialize)]
+struct PriceDto {
+    symbol: String,
+    price: String,
+}
+
+/// `/api/v3/ticker/24hr` as Binance sends it (the fields pricefetch shows).
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct DayDto {
+    symbol: String,
+    last_price: String,
+    price_change: String,
+    price_change_percent: String,
+    high_price: String,
+    low_price: String,
+    volume: String,
+    quote_volume: String,
+}
+
+/// `/api/v3/ticker/bookTicker` as Binance sends it.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct BookDto {
+    symbol: String,
+    bid_price: String,
+    bid_qty: String,
+    ask_price: String,
+    ask_qty: String,
+}
+
+impl From<PriceDto> for Ticker {
+    fn from(d: PriceDto) -> Self {
+        Self {
+            symbol: d.symbol,
+            values: vec![d.price],
+        }
+    }
+}
+
+impl From<DayDto> for Ticker {
+    fn from(d: DayDto) -> Self {
+        Self {
+            symbol: d.symbol,
+            values: vec![
+                d.last_price,
+                d.price_change,
+                d.price_change_percent,
+                d.high_price,
+                d.low_price,
+                d.volume,
+                d.quote_volume,
+            ],
+        }
+    }
+}
+
+impl From<BookDto> for Ticker {
+    fn from(d: BookDto) -> Self {
+        Self {
+            symbol: d.symbol,
+            values: vec![d.bid_price, d.bid_qty, d.ask_price, d.ask_qty],
+        }
+    }
+}
+
+/// Decodes one object (`symbol=`) or an array (`symbols=` or all) of `D` into tickers.
+fn decode_tickers<D>(raw: &RawAnswer, one: bool) -> Result<Vec<Ticker>, FetchError>
+where
+    D: serde::de::DeserializeOwned + Into<Ticker>,
+{
+    if one {
+        decode::<D>(raw).map(|d| vec![d.into()])
+    } else {
+        decode::<Vec<D>>(raw).map(|v| v.into_iter().map(Into::into).collect())
+    }
+}
 
 /// How the HTTP client is built.
 #[derive(Debug, Clone)]
@@ -33,15 +207,6 @@ pub struct HttpSettings {
     pub timeout: Duration,
     /// The limit for the TCP (and TLS) connect alone.
     pub connect_timeout: Duration,
-}
-
-/// `GET /api/v3/ticker/price?symbol=…`: prices stay the exact strings Binance sent.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct PriceTicker {
-    /// e.g. `BTCUSDT`.
-    pub symbol: String,
-    /// e.g. `97123.45000000`, never parsed into a float.
-    pub price: String,
 }
 
 /// One attempt's result, with the server's used-weight figure (present on errors too).
@@ -114,27 +279,41 @@ impl BinanceClient {
         host_of(&self.base)
     }
 
-    /// One attempt at `GET /api/v3/ticker/price?symbol=SYMBOL`.
-    pub async fn price(&self, symbol: &str) -> Attempt<PriceTicker> {
-        let attempt = self
-            .get(
-                "api/v3/ticker/price",
-                &[("symbol", symbol)],
-                SMALL_BODY_LIMIT,
-            )
-            .await;
+    /// One attempt at a ticker endpoint for `selection`.
+    pub async fn tickers(
+        &self,
+        kind: TickerKind,
+        selection: Selection<'_>,
+    ) -> Attempt<Vec<Ticker>> {
+        let list;
+        let (query, limit): (Vec<(&str, &str)>, usize) = match selection {
+            Selection::One(symbol) => (vec![("symbol", symbol)], SMALL_BODY_LIMIT),
+            Selection::Many(symbols) => {
+                // Binance wants a compact JSON array: ["BTCUSDT","ETHUSDT"].
+                list = serde_json::to_string(symbols).expect("strings serialise");
+                (vec![("symbols", list.as_str())], LARGE_BODY_LIMIT)
+            }
+            Selection::All => (vec![], LARGE_BODY_LIMIT),
+        };
+        let attempt = self.get(kind.path(), &query, limit).await;
+        let one = matches!(selection, Selection::One(_));
         Attempt {
             used_weight: attempt.used_weight,
             result: attempt.result.and_then(|raw| {
-                let status = raw.status;
-                let ticker: PriceTicker = decode(&raw)?;
-                if ticker.symbol != symbol {
+                let tickers = match kind {
+                    TickerKind::Price => decode_tickers::<PriceDto>(&raw, one),
+                    TickerKind::Day => decode_tickers::<DayDto>(&raw, one),
+                    TickerKind::Book => decode_tickers::<BookDto>(&raw, one),
+                }?;
+                if let (Selection::One(symbol), Some(t)) = (selection, tickers.first())
+                    && t.symbol != symbol
+                {
                     return Err(FetchError::Decode {
-                        status,
-                        detail: format!("asked for {symbol}, got {}", ticker.symbol),
+                        status: raw.status,
+                        detail: format!("asked for {symbol}, got {}", t.symbol),
                     });
                 }
-                Ok(ticker)
+                Ok(tickers)
             }),
         }
     }
@@ -414,11 +593,11 @@ mod tests {
 
     #[test]
     fn a_cut_body_and_a_wrong_shape_are_decode_errors() {
-        let cut: Result<PriceTicker, _> = decode(&raw(200, r#"{"symbol":"BTCUSDT","pri"#));
+        let cut = decode_tickers::<PriceDto>(&raw(200, r#"{"symbol":"BTCUSDT","pri"#), true);
         assert!(
             matches!(cut, Err(FetchError::Decode { detail, .. }) if detail == "body cut short")
         );
-        let wrong: Result<PriceTicker, _> = decode(&raw(200, r#"{"symbol":"BTCUSDT"}"#));
+        let wrong = decode_tickers::<PriceDto>(&raw(200, r#"{"symbol":"BTCUSDT"}"#), true);
         assert!(
             matches!(wrong, Err(FetchError::Decode { detail, .. }) if detail.contains("price"))
         );
@@ -445,8 +624,62 @@ mod tests {
 
     #[test]
     fn prices_stay_strings() {
-        let t: PriceTicker =
-            decode(&raw(200, r#"{"symbol":"PEPEUSDT","price":"0.00000412"}"#)).unwrap();
-        assert_eq!(t.price, "0.00000412");
+        let t = decode_tickers::<PriceDto>(
+            &raw(200, r#"{"symbol":"PEPEUSDT","price":"0.00000412"}"#),
+            true,
+        )
+        .unwrap();
+        assert_eq!(t[0].price(), "0.00000412");
+    }
+
+    #[test]
+    fn each_kind_keeps_its_fields_in_the_documented_order() {
+        let day = decode_tickers::<DayDto>(
+            &raw(
+                200,
+                r#"[{"symbol":"BTCUSDT","priceChange":"-12.5","priceChangePercent":"-0.013",
+                    "weightedAvgPrice":"1","prevClosePrice":"1","lastPrice":"97123.45","lastQty":"1",
+                    "bidPrice":"1","bidQty":"1","askPrice":"1","askQty":"1","openPrice":"1",
+                    "highPrice":"98000.00","lowPrice":"96000.00","volume":"1234.5",
+                    "quoteVolume":"119876543.2","openTime":0,"closeTime":0,"firstId":0,"lastId":0,
+                    "count":0}]"#,
+            ),
+            false,
+        )
+        .unwrap();
+        assert_eq!(TickerKind::Day.fields().len(), day[0].values.len());
+        assert_eq!(
+            day[0].values,
+            [
+                "97123.45",
+                "-12.5",
+                "-0.013",
+                "98000.00",
+                "96000.00",
+                "1234.5",
+                "119876543.2"
+            ]
+        );
+        let book = decode_tickers::<BookDto>(
+            &raw(
+                200,
+                r#"{"symbol":"ETHBTC","bidPrice":"0.035","bidQty":"2.1","askPrice":"0.036","askQty":"3"}"#,
+            ),
+            true,
+        )
+        .unwrap();
+        assert_eq!(book[0].values, ["0.035", "2.1", "0.036", "3"]);
+    }
+
+    #[test]
+    fn weights_follow_binance() {
+        let list = |n: usize| vec!["X".to_owned(); n];
+        assert_eq!(TickerKind::Price.weight(Selection::One("X")), 2);
+        assert_eq!(TickerKind::Price.weight(Selection::Many(&list(100))), 4);
+        assert_eq!(TickerKind::Book.weight(Selection::All), 4);
+        assert_eq!(TickerKind::Day.weight(Selection::Many(&list(20))), 2);
+        assert_eq!(TickerKind::Day.weight(Selection::Many(&list(21))), 40);
+        assert_eq!(TickerKind::Day.weight(Selection::Many(&list(101))), 80);
+        assert_eq!(TickerKind::Day.weight(Selection::All), 80);
     }
 }

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use clap::{ArgAction, Parser};
 
+use crate::binance::TickerKind;
 use crate::output::Format;
 
 const AFTER_HELP: &str = "\
@@ -19,8 +20,10 @@ Examples:
   pricefetch btc/usdt eth-usdt -f json       symbols are normalised; JSON output
   pricefetch --file watchlist.txt -c 8       symbols from a file ('-' = stdin)
   pricefetch --sync BTCUSDT ETHUSDT SOLUSDT  one request at a time
-  pricefetch --compare BTCUSDT ETHUSDT SOLUSDT BNBUSDT
+    pricefetch --compare BTCUSDT ETHUSDT SOLUSDT BNBUSDT
                                              time sync against async
+  pricefetch --ticker 24h BTCUSDT ETHUSDT    24-hour change, high, low, volume
+  pricefetch --all --quote USDT -f csv       every USDT market, in one request
 
 Exit codes:
   0    every symbol has a price
@@ -51,6 +54,49 @@ pub struct Cli {
     /// Read more symbols from FILE ('-' = stdin): whitespace or commas between them, '#' comments
     #[arg(long, value_name = "FILE")]
     pub file: Option<PathBuf>,
+
+    /// Fetch every symbol the exchange lists, in one request
+    #[arg(long, conflicts_with_all = ["symbols", "file"])]
+    pub all: bool,
+
+    /// With --all: keep only symbols quoted in ASSET (those ending in it), e.g. USDT
+    #[arg(long, value_name = "ASSET", requires = "all")]
+    pub quote: Option<String>,
+
+    /// With --all: keep only symbols matching GLOB ('*' any run, '?' one character), e.g. '*BTC'
+    #[arg(long = "match", value_name = "GLOB", requires = "all")]
+    pub pattern: Option<String>,
+
+    /// Which ticker: the last price, 24-hour statistics, or the best bid and ask
+    #[arg(
+        long,
+        value_enum,
+        value_name = "KIND",
+        default_value = "price",
+        env = "PRICEFETCH_TICKER",
+        hide_env_values = true
+    )]
+    pub ticker: TickerKind,
+
+    /// How to group symbols into requests; auto picks the plan with the least request weight
+    ///
+    /// batch asks for many symbols per request (symbols=[...]), each asks one by one. With
+    /// --compare, auto means each, so that the two modes have requests to race.
+    #[arg(
+        long,
+        value_enum,
+        value_name = "STRATEGY",
+        default_value = "auto",
+        env = "PRICEFETCH_STRATEGY",
+        hide_env_values = true
+    )]
+    pub strategy: StrategyChoice,
+
+    /// Symbols per batch request, 1 to 100 [default: 100; 20 for --ticker 24h, the most that
+    /// still costs the weight of one symbol]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=100),
+          env = "PRICEFETCH_BATCH_SIZE", hide_env_values = true)]
+    pub batch_size: Option<u16>,
 
     /// Most requests in flight at once
     #[arg(
@@ -244,6 +290,17 @@ pub struct Cli {
     /// The config file's watch-list, used when no symbol is given (set by the config file).
     #[arg(skip)]
     pub watchlist: Option<(Vec<String>, String)>,
+}
+
+/// `--strategy`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum StrategyChoice {
+    /// The plan with the least request weight for the list at hand.
+    Auto,
+    /// Many symbols per request.
+    Batch,
+    /// One request per symbol.
+    Each,
 }
 
 /// `--color`.

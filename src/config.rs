@@ -12,9 +12,10 @@ use std::time::Duration;
 
 use url::Url;
 
-use crate::binance::{HttpSettings, PRICE_ONE_WEIGHT};
-use crate::cli::{Cli, ColorChoice};
+use crate::binance::{HttpSettings, TickerKind};
+use crate::cli::{Cli, ColorChoice, StrategyChoice};
 use crate::error::UsageError;
+use crate::fetch::{MarketFilter, Request, Strategy};
 use crate::output::Format;
 use crate::retry::RetryPolicy;
 use crate::throttle::Limits;
@@ -63,6 +64,8 @@ pub struct Config {
     pub deadline: Option<Duration>,
     /// The concurrency cap for async rounds.
     pub concurrency: usize,
+    /// Which endpoint, how symbols are grouped, which market symbols to keep.
+    pub request: Request,
     /// Single mode or comparison.
     pub plan: Plan,
     /// Output format, resolved against the terminal.
@@ -137,7 +140,12 @@ impl Cli {
             raw.extend(list.iter().map(|s| (s.clone(), origin.clone())));
         }
         let stdout_tty = terminal.stdout_tty;
-        let symbols = normalise_all(raw)?;
+        let symbols = if self.all {
+            // The market is the list; --quote and --match filter it when it arrives.
+            Vec::new()
+        } else {
+            normalise_all(raw)?
+        };
         let format = self.format.unwrap_or(if stdout_tty {
             Format::Table
         } else {
@@ -159,13 +167,33 @@ impl Cli {
         } else {
             Plan::Async
         };
-        let estimate = estimated_weight(symbols.len(), plan);
+        let kind = self.ticker;
+        // clap checks the flag; a value from the config file arrives unchecked.
+        if let Some(n) = self.batch_size
+            && !(1..=100).contains(&n)
+        {
+            return Err(UsageError(format!(
+                "invalid batch-size {n}: a request carries 1 to 100 symbols"
+            )));
+        }
+        let batch = Strategy::Batch(self.batch_size.map_or(kind.default_batch(), usize::from));
+        let strategy = match (self.all, self.strategy, plan) {
+            (true, _, _) => Strategy::All,
+            (false, StrategyChoice::Each, _) => Strategy::Each,
+            (false, StrategyChoice::Batch, _) => batch,
+            // The comparison needs requests to race; one batch would leave nothing to compare.
+            (false, StrategyChoice::Auto, Plan::Compare { .. }) => Strategy::Each,
+            (false, StrategyChoice::Auto, _) => cheapest(kind, batch, symbols.len()),
+        };
+        let estimate = plan.rounds() * strategy.weight(kind, symbols.len());
         if estimate > u64::from(self.max_weight) {
             return Err(UsageError(format!(
-                "this run would cost about {estimate} request weight ({} requests), over \
-                 --max-weight {}; Binance allows {} per minute per IP, shared by every process on \
-                 it. Pass --max-weight {estimate} to allow it",
-                estimate / u64::from(PRICE_ONE_WEIGHT),
+                "this run would cost about {estimate} request weight ({} of {} symbols, strategy \
+                 {}), over --max-weight {}; Binance allows {} per minute per IP, shared by every \
+                 process on it. Pass --max-weight {estimate} to allow it",
+                kind.name(),
+                symbols.len(),
+                strategy.name(),
                 self.max_weight,
                 self.weight_limit
             )));
@@ -191,6 +219,14 @@ impl Cli {
             },
             deadline: self.deadline,
             concurrency: self.concurrency.get(),
+            request: Request {
+                kind,
+                strategy,
+                filter: MarketFilter {
+                    quote: self.quote.map(|q| q.to_ascii_uppercase()),
+                    pattern: self.pattern.map(|p| p.to_ascii_uppercase()),
+                },
+            },
             plan,
             format,
             color: terminal.stdout_color,
@@ -202,9 +238,14 @@ impl Cli {
     }
 }
 
-/// The request weight a run will spend without retries: every round of every mode.
-pub fn estimated_weight(symbols: usize, plan: Plan) -> u64 {
-    plan.rounds() * symbols as u64 * u64::from(PRICE_ONE_WEIGHT)
+/// `--strategy auto`: one request each or batches, whichever costs less weight for `n`
+/// symbols; batches on a tie, as they also send fewer requests.
+fn cheapest(kind: TickerKind, batch: Strategy, n: usize) -> Strategy {
+    if n > 1 && batch.weight(kind, n) <= Strategy::Each.weight(kind, n) {
+        batch
+    } else {
+        Strategy::Each
+    }
 }
 
 /// `BTC/USDT`, `btc-usdt`, ` btcusdt ` → `BTCUSDT`.
@@ -420,6 +461,60 @@ mod tests {
         assert!(t.stdout_color && t.stderr_color);
         let t = Terminal::decide(Never, true, true, false);
         assert!(!t.stdout_color && !t.stderr_color);
+    }
+
+    #[test]
+    fn the_budget_guard_counts_every_round_and_says_how_to_allow_it() {
+        let many: Vec<String> = (0..501).map(|i| format!("S{i}")).collect();
+        let args: Vec<&str> = many.iter().map(String::as_str).collect();
+        let each = [&["--strategy", "each"][..], &args].concat();
+        let e = config(&each).unwrap_err().0;
+        assert!(
+            e.contains("about 1002 request weight") && e.contains("--max-weight 1002"),
+            "{e}"
+        );
+        assert!(config(&[&["--max-weight", "1002"][..], &each].concat()).is_ok());
+        // auto batches them instead: 5 × 4 + 1 × 2.
+        assert_eq!(
+            config(&args).unwrap().request.strategy,
+            Strategy::Batch(100)
+        );
+        let e = config(&[
+            "--compare",
+            "--runs",
+            "40",
+            "A",
+            "B",
+            "C",
+            "D",
+            "E",
+            "F",
+            "G",
+        ])
+        .unwrap_err()
+        .0;
+        assert!(e.contains("about 1148"), "{e}");
+    }
+
+    #[test]
+    fn auto_picks_the_least_weight_and_compare_races_single_requests() {
+        let strategy = |a: &[&str]| config(a).unwrap().request.strategy;
+        assert_eq!(strategy(&["BTCUSDT"]), Strategy::Each);
+        assert_eq!(strategy(&["A", "B"]), Strategy::Batch(100));
+        assert_eq!(
+            strategy(&["--ticker", "24h", "A", "B"]),
+            Strategy::Batch(20)
+        );
+        assert_eq!(
+            strategy(&["--batch-size", "7", "A", "B"]),
+            Strategy::Batch(7)
+        );
+        assert_eq!(strategy(&["--compare", "A", "B"]), Strategy::Each);
+        assert_eq!(
+            strategy(&["--compare", "--strategy", "batch", "A", "B"]),
+            Strategy::Batch(100)
+        );
+        assert_eq!(strategy(&["--all"]), Strategy::All);
     }
 
     #[test]

@@ -18,7 +18,8 @@ use clap::parser::ValueSource;
 use clap::{ArgMatches, CommandFactory, ValueEnum};
 use serde::{Deserialize, Deserializer};
 
-use crate::cli::{Cli, ColorChoice, parse_duration};
+use crate::binance::TickerKind;
+use crate::cli::{Cli, ColorChoice, StrategyChoice, parse_duration};
 use crate::error::UsageError;
 use crate::output::Format;
 
@@ -38,6 +39,9 @@ pub const SETTINGS: &[&str] = &[
     "max-weight",
     "format",
     "color",
+    "ticker",
+    "strategy",
+    "batch-size",
 ];
 
 /// The file's contents. Keys are the flags' long names.
@@ -67,6 +71,11 @@ pub struct FileSettings {
     format: Option<Format>,
     #[serde(default, deserialize_with = "value_enum")]
     color: Option<ColorChoice>,
+    #[serde(default, deserialize_with = "value_enum")]
+    ticker: Option<TickerKind>,
+    #[serde(default, deserialize_with = "value_enum")]
+    strategy: Option<StrategyChoice>,
+    batch_size: Option<u16>,
 }
 
 fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
@@ -203,8 +212,11 @@ impl FileSettings {
             max_wait,
             weight_limit,
             max_weight,
-            format => Some,
+                        format => Some,
             color,
+            ticker,
+            strategy,
+            batch_size => Some,
         );
         if let Some(list) = &self.symbols {
             cli.watchlist = Some((list.clone(), "config file watch-list".into()));
@@ -228,6 +240,9 @@ impl FileSettings {
             "max-weight" => self.max_weight.is_some(),
             "format" => self.format.is_some(),
             "color" => self.color.is_some(),
+            "ticker" => self.ticker.is_some(),
+            "strategy" => self.strategy.is_some(),
+            "batch-size" => self.batch_size.is_some(),
             _ => false,
         }
     }
@@ -259,6 +274,12 @@ fn shown(cli: &Cli, id: &str) -> String {
             .and_then(|f| name(f.to_possible_value()))
             .unwrap_or_else(|| "(table on a terminal, plain otherwise)".into()),
         "color" => name(cli.color.to_possible_value()).unwrap_or_default(),
+        "ticker" => name(cli.ticker.to_possible_value()).unwrap_or_default(),
+        "strategy" => name(cli.strategy.to_possible_value()).unwrap_or_default(),
+        "batch-size" => cli.batch_size.map_or_else(
+            || format!("(default for --ticker {})", cli.ticker.name()),
+            |n| n.to_string(),
+        ),
         _ => String::new(),
     }
 }

@@ -144,6 +144,17 @@ impl FetchError {
         }
     }
 
+    /// Binance's -1121 "Invalid symbol.": in a batch, one unknown symbol fails them all.
+    pub fn is_invalid_symbol(&self) -> bool {
+        matches!(
+            self,
+            Self::Api {
+                code: Some(-1121),
+                ..
+            }
+        )
+    }
+
     /// The exit code this failure asks for (see [`Exit`]).
     fn exit(&self) -> Exit {
         match self {

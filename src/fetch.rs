@@ -1,12 +1,17 @@
 //! The engine: fetch every symbol once, concurrently (async) or one after another (sync).
 //!
-//! Both modes share [`Engine::fetch_one`], the per-symbol loop of throttle → attempt → retry
-//! decision, and the same client, so a `--compare` measures scheduling and nothing else.
+//! The symbols are grouped into requests by a [`Strategy`]: one request each, `symbols=[…]`
+//! batches, or the whole market at once. Every request goes through [`Engine::fetch_job`], the
+//! loop of throttle → attempt → retry decision, with the same client in both modes, so a
+//! `--compare` measures scheduling and nothing else. Binance fails a whole batch with -1121 if
+//! one symbol in it is unknown, without naming it; [`Engine::fetch_chunk`] then splits the batch
+//! in halves and asks again until every bad symbol stands alone: about 2·log₂(n) extra requests
+//! per bad symbol, far less weight than falling back to one request per symbol.
 //!
 //! **Async** is a tokio `Semaphore` plus a `JoinSet`: the loop acquires an *owned* permit before
-//! it spawns a symbol's task and moves the permit into the task, so at most `concurrency` tasks
-//! exist at once (memory stays bounded for any list length) and a slow symbol holds only its own
-//! slot; the permit is released when the task ends. A worker pool pulling from a queue would do
+//! it spawns a request's task and moves the permit into the task, so at most `concurrency` tasks
+//! exist at once (memory stays bounded for any list length) and a slow request holds only its
+//! own slot; the permit is released when the task ends. A worker pool pulling from a queue would do
 //! the same; the semaphore keeps the cap visible in one line and the tasks independent.
 //!
 //! **Sync** is a plain loop: one request at a time, each finished before the next starts, on the
@@ -18,7 +23,9 @@
 //! reported as cancelled (Ctrl-C) or timed out (deadline). Results always come back in input
 //! order.
 
+use std::collections::HashMap;
 use std::io;
+use std::ops::Range;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -28,7 +35,7 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use crate::binance::{BinanceClient, PRICE_ONE_WEIGHT, PriceTicker};
+use crate::binance::{BinanceClient, Selection, Ticker, TickerKind};
 use crate::error::FetchError;
 use crate::retry::{Decision, RetryPolicy, Tries};
 use crate::throttle::Throttle;
@@ -95,14 +102,107 @@ impl Mode {
     }
 }
 
+/// How the symbols of a round are grouped into requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Strategy {
+    /// One request per symbol.
+    Each,
+    /// `symbols=[…]` requests of at most this many symbols (a lone symbol goes as `symbol=`).
+    Batch(usize),
+    /// One request for every symbol the exchange lists (`--all`).
+    All,
+}
+
+impl Strategy {
+    /// `each`, `batch` or `all`, as printed and in JSON.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Each => "each",
+            Self::Batch(_) => "batch",
+            Self::All => "all",
+        }
+    }
+
+    /// The index ranges of `n` symbols that go in one request each.
+    pub fn chunks(self, n: usize) -> Vec<Range<usize>> {
+        let size = match self {
+            Self::Each => 1,
+            Self::Batch(size) => size.max(1),
+            Self::All => n.max(1),
+        };
+        (0..n).step_by(size).map(|i| i..(i + size).min(n)).collect()
+    }
+
+    /// Request weight of one round over `n` symbols, without retries.
+    pub fn weight(self, kind: TickerKind, n: usize) -> u64 {
+        if self == Self::All {
+            return u64::from(kind.weight(Selection::All));
+        }
+        let names = vec![String::new(); n];
+        self.chunks(n)
+            .into_iter()
+            .map(|r| u64::from(kind.weight(selection(&names[r]))))
+            .sum()
+    }
+}
+
+/// How a chunk is asked for: a lone symbol as `symbol=`, which is cheaper than a batch of one.
+fn selection(chunk: &[String]) -> Selection<'_> {
+    match chunk {
+        [one] => Selection::One(one),
+        many => Selection::Many(many),
+    }
+}
+
+/// Which symbols of the whole market to keep (`--all` with `--quote` / `--match`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MarketFilter {
+    /// Keep symbols that end with this quote asset, e.g. `USDT`.
+    pub quote: Option<String>,
+    /// Keep symbols matching this glob (`*` any run, `?` one character), e.g. `*BTC`.
+    pub pattern: Option<String>,
+}
+
+impl MarketFilter {
+    /// Whether `symbol` passes every filter that is set.
+    pub fn keeps(&self, symbol: &str) -> bool {
+        self.quote.as_deref().is_none_or(|q| symbol.ends_with(q))
+            && self.pattern.as_deref().is_none_or(|p| glob(p, symbol))
+    }
+}
+
+/// `*` matches any run of characters, `?` exactly one; everything else itself.
+fn glob(pattern: &str, text: &str) -> bool {
+    let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
+    // Classic two-pointer match with backtracking to the last `*`.
+    let (mut i, mut j, mut star, mut mark) = (0, 0, None, 0);
+    while j < t.len() {
+        if i < p.len() && (p[i] == '?' || p[i] == t[j]) {
+            i += 1;
+            j += 1;
+        } else if i < p.len() && p[i] == '*' {
+            star = Some(i);
+            mark = j;
+            i += 1;
+        } else if let Some(s) = star {
+            i = s + 1;
+            mark += 1;
+            j = mark;
+        } else {
+            return false;
+        }
+    }
+    p[i..].iter().all(|&c| c == '*')
+}
+
 /// One symbol's result.
 #[derive(Debug, Clone)]
 pub struct Outcome {
     /// The normalised symbol that was asked for.
     pub symbol: String,
     /// The ticker, or the last error.
-    pub result: Result<PriceTicker, FetchError>,
-    /// Requests actually sent for this symbol (0 if it never got to send).
+    pub result: Result<Ticker, FetchError>,
+    /// Requests sent that asked for this symbol (0 if it never got to send).
     pub attempts: u32,
     /// From the first attempt to the final answer, retries and waits included.
     pub elapsed: Duration,
@@ -124,30 +224,43 @@ impl Outcome {
 pub struct Round {
     /// How it was scheduled.
     pub mode: Mode,
-    /// One per symbol, in input order.
+    /// One per symbol, in input order (the exchange's order for the whole market).
     pub outcomes: Vec<Outcome>,
     /// Wall time of the whole round.
     pub elapsed: Duration,
+    /// Requests sent, every attempt counted.
+    pub requests: u32,
+    /// Attempts that were retries.
+    pub retries: u32,
+    /// Extra requests spent isolating unknown symbols in failed batches.
+    pub isolation: u32,
+    /// Why a whole-market request failed (there are no symbols to pin it on).
+    pub market_error: Option<FetchError>,
 }
 
 impl Round {
-    /// Requests sent (every attempt counts).
-    pub fn requests(&self) -> u32 {
-        self.outcomes.iter().map(|o| o.attempts).sum()
-    }
-
-    /// Attempts beyond each symbol's first.
-    pub fn retries(&self) -> u32 {
-        self.outcomes
-            .iter()
-            .map(|o| o.attempts.saturating_sub(1))
-            .sum()
-    }
-
     /// Symbols without a price.
     pub fn failed(&self) -> usize {
         self.outcomes.iter().filter(|o| o.result.is_err()).count()
     }
+}
+
+/// One request's final result, after its retries.
+struct Job {
+    result: Result<Vec<Ticker>, FetchError>,
+    attempts: u32,
+    elapsed: Duration,
+}
+
+/// What a run asks for: which endpoint, how requests are grouped, which symbols to keep.
+#[derive(Debug, Clone)]
+pub struct Request {
+    /// The ticker endpoint.
+    pub kind: TickerKind,
+    /// How symbols are grouped into requests.
+    pub strategy: Strategy,
+    /// With [`Strategy::All`]: which symbols to keep.
+    pub filter: MarketFilter,
 }
 
 /// Everything a round needs, shared by its tasks.
@@ -158,6 +271,11 @@ pub struct Engine {
     concurrency: usize,
     throttle: Throttle,
     stop: Stop,
+    request: Request,
+    /// Counters over the run; a round reports their growth.
+    requests: AtomicU32,
+    retries: AtomicU32,
+    isolation: AtomicU32,
 }
 
 impl Engine {
@@ -168,6 +286,7 @@ impl Engine {
         concurrency: usize,
         throttle: Throttle,
         stop: Stop,
+        request: Request,
     ) -> Self {
         Self {
             client,
@@ -175,6 +294,10 @@ impl Engine {
             concurrency: concurrency.max(1),
             throttle,
             stop,
+            request,
+            requests: AtomicU32::new(0),
+            retries: AtomicU32::new(0),
+            isolation: AtomicU32::new(0),
         }
     }
 
@@ -193,8 +316,12 @@ impl Engine {
         self.stop.token.is_cancelled()
     }
 
-    /// Fetches every symbol once. `on_outcome` sees each result as it arrives (for streaming
-    /// output); its error (e.g. a closed stdout) ends the round.
+    fn counters(&self) -> [u32; 3] {
+        [&self.requests, &self.retries, &self.isolation].map(|c| c.load(Ordering::Relaxed))
+    }
+
+    /// Fetches every symbol once (or the whole market). `on_outcome` sees each result as it
+    /// arrives (for streaming output); its error (e.g. a closed stdout) ends the round.
     pub async fn round(
         self: &Arc<Self>,
         symbols: &[String],
@@ -202,15 +329,55 @@ impl Engine {
         on_outcome: &mut dyn FnMut(&Outcome) -> io::Result<()>,
     ) -> io::Result<Round> {
         let start = Instant::now();
-        let outcomes = match mode {
-            Mode::Async => self.fan_out(symbols, on_outcome).await?,
-            Mode::Sync => self.one_by_one(symbols, on_outcome).await?,
+        let before = self.counters();
+        let mut market_error = None;
+        let outcomes = match (self.request.strategy, mode) {
+            (Strategy::All, _) => {
+                let (outcomes, error) = self.whole_market(on_outcome).await?;
+                market_error = error;
+                outcomes
+            }
+            (_, Mode::Async) => self.fan_out(symbols, on_outcome).await?,
+            (_, Mode::Sync) => self.one_by_one(symbols, on_outcome).await?,
         };
+        let after = self.counters();
         Ok(Round {
             mode,
             outcomes,
             elapsed: start.elapsed(),
+            requests: after[0] - before[0],
+            retries: after[1] - before[1],
+            isolation: after[2] - before[2],
+            market_error,
         })
+    }
+
+    /// `--all`: one request, filtered here. Its failure belongs to no symbol, so it is returned
+    /// apart.
+    async fn whole_market(
+        &self,
+        on_outcome: &mut dyn FnMut(&Outcome) -> io::Result<()>,
+    ) -> io::Result<(Vec<Outcome>, Option<FetchError>)> {
+        let job = self.fetch_job(Selection::All).await;
+        let tickers = match job.result {
+            Ok(tickers) => tickers,
+            Err(e) => return Ok((Vec::new(), Some(e))),
+        };
+        let mut outcomes = Vec::new();
+        for t in tickers {
+            if !self.request.filter.keeps(&t.symbol) {
+                continue;
+            }
+            let o = Outcome {
+                symbol: t.symbol.clone(),
+                result: Ok(t),
+                attempts: job.attempts,
+                elapsed: job.elapsed,
+            };
+            on_outcome(&o)?;
+            outcomes.push(o);
+        }
+        Ok((outcomes, None))
     }
 
     async fn fan_out(
@@ -218,6 +385,7 @@ impl Engine {
         symbols: &[String],
         on_outcome: &mut dyn FnMut(&Outcome) -> io::Result<()>,
     ) -> io::Result<Vec<Outcome>> {
+        let chunks = self.request.strategy.chunks(symbols.len());
         let permits = Arc::new(Semaphore::new(self.concurrency));
         let mut tasks = JoinSet::new();
         let mut slots: Vec<Option<Outcome>> = vec![None; symbols.len()];
@@ -227,19 +395,22 @@ impl Engine {
                 // Drain finished tasks first, so results stream out as soon as they exist.
                 biased;
                 Some(joined) = tasks.join_next() => {
-                    let (i, outcome) = joined.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
-                    on_outcome(&outcome)?;
-                    slots[i] = Some(outcome);
+                    let (range, outcomes): (Range<usize>, Vec<Outcome>) =
+                        joined.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
+                    for (i, outcome) in range.zip(outcomes) {
+                        on_outcome(&outcome)?;
+                        slots[i] = Some(outcome);
+                    }
                 }
-                permit = permits.clone().acquire_owned(), if next < symbols.len() && !self.stopped() => {
+                permit = permits.clone().acquire_owned(), if next < chunks.len() && !self.stopped() => {
                     let permit = permit.expect("the semaphore is never closed");
                     let engine = Arc::clone(self);
-                    let symbol = symbols[next].clone();
-                    let i = next;
+                    let range = chunks[next].clone();
+                    let chunk = symbols[range.clone()].to_vec();
                     tasks.spawn(async move {
-                        // Held until this symbol is done, retries included; then the next may start.
+                        // Held until this request is done, retries included; then the next may start.
                         let _permit = permit;
-                        (i, engine.fetch_one(&symbol).await)
+                        (range, engine.fetch_chunk(&chunk, false).await)
                     });
                     next += 1;
                 }
@@ -267,40 +438,98 @@ impl Engine {
         on_outcome: &mut dyn FnMut(&Outcome) -> io::Result<()>,
     ) -> io::Result<Vec<Outcome>> {
         let mut outcomes = Vec::with_capacity(symbols.len());
-        for symbol in symbols {
-            let outcome = if self.stopped() {
-                Outcome::stopped(symbol, &self.stop)
+        for range in self.request.strategy.chunks(symbols.len()) {
+            let chunk = &symbols[range];
+            let done = if self.stopped() {
+                chunk
+                    .iter()
+                    .map(|s| Outcome::stopped(s, &self.stop))
+                    .collect()
             } else {
-                self.fetch_one(symbol).await
+                self.fetch_chunk(chunk, false).await
             };
-            on_outcome(&outcome)?;
-            outcomes.push(outcome);
+            for outcome in done {
+                on_outcome(&outcome)?;
+                outcomes.push(outcome);
+            }
         }
         Ok(outcomes)
     }
 
-    /// One symbol: wait for the throttle, try, and retry while [`RetryPolicy::decide`] says so.
-    #[tracing::instrument(level = "debug", skip(self))]
-    pub async fn fetch_one(&self, symbol: &str) -> Outcome {
+    /// One request for `chunk`, and its outcome per symbol, in order. A batch refused with
+    /// -1121 is split in halves, and each half asked again, until the unknown symbols stand
+    /// alone. `isolating` marks the requests that splitting costs.
+    fn fetch_chunk<'a>(
+        &'a self,
+        chunk: &'a [String],
+        isolating: bool,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Vec<Outcome>> + Send + 'a>> {
+        Box::pin(async move {
+            let job = self.fetch_job(selection(chunk)).await;
+            if isolating {
+                self.isolation.fetch_add(job.attempts, Ordering::Relaxed);
+            }
+            let (attempts, elapsed) = (job.attempts, job.elapsed);
+            let err = match job.result {
+                Ok(tickers) => return outcomes_of(chunk, tickers, attempts, elapsed),
+                Err(e) => e,
+            };
+            if chunk.len() > 1 && err.is_invalid_symbol() {
+                tracing::info!(
+                    "a batch of {} has an unknown symbol: splitting it",
+                    chunk.len()
+                );
+                let (left, right) = chunk.split_at(chunk.len() / 2);
+                let mut outcomes = self.fetch_chunk(left, true).await;
+                outcomes.extend(self.fetch_chunk(right, true).await);
+                for o in &mut outcomes {
+                    o.attempts += job.attempts;
+                }
+                return outcomes;
+            }
+            chunk
+                .iter()
+                .map(|symbol| Outcome {
+                    symbol: symbol.clone(),
+                    result: Err(err.clone()),
+                    attempts: job.attempts,
+                    elapsed: job.elapsed,
+                })
+                .collect()
+        })
+    }
+
+    /// One request: wait for the throttle, try, and retry while [`RetryPolicy::decide`] says so.
+    async fn fetch_job(&self, selection: Selection<'_>) -> Job {
         let start = Instant::now();
         let attempts = AtomicU32::new(0);
+        let kind = self.request.kind;
+        let what = match selection {
+            Selection::One(s) => s.to_owned(),
+            Selection::Many(list) => format!("batch of {}", list.len()),
+            Selection::All => "whole market".to_owned(),
+        };
         let work = async {
             let mut tries = Tries::default();
             loop {
-                let ticket = self.throttle.admit(PRICE_ONE_WEIGHT).await?;
+                let ticket = self.throttle.admit(kind.weight(selection)).await?;
                 let n = attempts.fetch_add(1, Ordering::Relaxed) + 1;
-                let attempt = self.client.price(symbol).await;
+                self.requests.fetch_add(1, Ordering::Relaxed);
+                if n > 1 {
+                    self.retries.fetch_add(1, Ordering::Relaxed);
+                }
+                let attempt = self.client.tickers(kind, selection).await;
                 tracing::debug!(
                     attempt = n,
                     used_weight = attempt.used_weight,
                     ok = attempt.result.is_ok(),
-                    "{symbol}: answered"
+                    "{what}: answered"
                 );
                 let outcome = attempt.result.as_ref().map(|_| ());
                 self.throttle
                     .observe(ticket, attempt.used_weight, outcome, fastrand::f64());
                 let err = match attempt.result {
-                    Ok(ticker) => return Ok(ticker),
+                    Ok(tickers) => return Ok(tickers),
                     Err(e) => e,
                 };
                 tries = tries.after(&err);
@@ -310,7 +539,7 @@ impl Engine {
                         tracing::info!(
                             attempt = n,
                             pause_ms = pause.as_millis() as u64,
-                            "{symbol}: {err}; retrying"
+                            "{what}: {err}; retrying"
                         );
                         tokio::time::sleep(pause).await;
                     }
@@ -321,11 +550,69 @@ impl Engine {
             result = work => result,
             () = self.stop.token.cancelled() => Err(self.stop.error()),
         };
-        Outcome {
-            symbol: symbol.to_owned(),
+        Job {
             result,
             attempts: attempts.into_inner(),
             elapsed: start.elapsed(),
         }
+    }
+}
+
+/// Pairs a chunk's symbols with the tickers of its answer; a symbol the answer left out fails.
+fn outcomes_of(
+    chunk: &[String],
+    tickers: Vec<Ticker>,
+    attempts: u32,
+    elapsed: Duration,
+) -> Vec<Outcome> {
+    let mut by_symbol: HashMap<String, Ticker> =
+        tickers.into_iter().map(|t| (t.symbol.clone(), t)).collect();
+    chunk
+        .iter()
+        .map(|symbol| Outcome {
+            symbol: symbol.clone(),
+            result: by_symbol.remove(symbol).ok_or_else(|| FetchError::Decode {
+                status: 200,
+                detail: format!("{symbol} is missing from the answer"),
+            }),
+            attempts,
+            elapsed,
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunks_cover_every_symbol_once_in_order() {
+        assert_eq!(Strategy::Each.chunks(3), vec![0..1, 1..2, 2..3]);
+        assert_eq!(Strategy::Batch(2).chunks(5), vec![0..2, 2..4, 4..5]);
+        assert_eq!(Strategy::Batch(100).chunks(0), Vec::<Range<usize>>::new());
+    }
+
+    #[test]
+    fn a_batch_costs_far_less_weight_than_one_request_each() {
+        let (price, day) = (TickerKind::Price, TickerKind::Day);
+        assert_eq!(Strategy::Each.weight(price, 1000), 2000);
+        assert_eq!(Strategy::Batch(100).weight(price, 1000), 40);
+        // The leftover single goes as symbol= (2), not as a batch of one (4).
+        assert_eq!(Strategy::Batch(100).weight(price, 101), 6);
+        assert_eq!(Strategy::Batch(20).weight(day, 100), 10);
+        assert_eq!(Strategy::All.weight(day, 0), 80);
+    }
+
+    #[test]
+    fn globs_and_quotes_filter_the_market() {
+        assert!(glob("*BTC", "ETHBTC") && !glob("*BTC", "BTCUSDT"));
+        assert!(glob("BTC*", "BTCUSDT") && glob("?TH*", "ETHBTC") && glob("*", ""));
+        assert!(glob("*U*T", "BTCUSDT") && !glob("B?C", "BTCX"));
+        let f = MarketFilter {
+            quote: Some("USDT".into()),
+            pattern: Some("S*".into()),
+        };
+        assert!(f.keeps("SOLUSDT") && !f.keeps("BTCUSDT") && !f.keeps("SOLBTC"));
+        assert!(MarketFilter::default().keeps("ANYTHING"));
     }
 }

@@ -68,6 +68,7 @@ pub async fn run(config: Config, out: &mut dyn Write) -> anyhow::Result<Report> 
         config.concurrency,
         Throttle::new(config.limits),
         stop,
+        config.request.clone(),
     ));
     let start = Instant::now();
     let streaming = config.format.streams();
@@ -80,7 +81,7 @@ pub async fn run(config: Config, out: &mut dyn Write) -> anyhow::Result<Report> 
     let mut on_outcome = |o: &Outcome| -> io::Result<()> {
         progress.tick(o);
         if streaming {
-            output::ndjson_line(o, out)?;
+            output::ndjson_line(o, config.request.kind, out)?;
             out.flush()?;
         }
         Ok(())
@@ -108,10 +109,14 @@ pub async fn run(config: Config, out: &mut dyn Write) -> anyhow::Result<Report> 
         } else {
             config.concurrency
         },
+        kind: config.request.kind,
+        strategy: config.request.strategy,
+        error: shown.market_error,
         outcomes: shown.outcomes,
         elapsed: start.elapsed(),
-        requests: all_rounds.iter().map(Round::requests).sum(),
-        retries: all_rounds.iter().map(Round::retries).sum(),
+        requests: all_rounds.iter().map(|r| r.requests).sum(),
+        retries: all_rounds.iter().map(|r| r.retries).sum(),
+        isolation: all_rounds.iter().map(|r| r.isolation).sum(),
         weight: engine.throttle().run_weight(),
         used_weight: engine.throttle().last_used_weight(),
         interrupted: engine.stop_reason() == Some(StopReason::Interrupted),

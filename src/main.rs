@@ -46,14 +46,7 @@ fn main() -> ExitCode {
         Err(e) => return fail(&anyhow::Error::new(e).context("cannot start the async runtime")),
     };
     match runtime.block_on(pricefetch::run(config, &mut out)) {
-        Ok(report) => error::exit_for_failures(
-            report
-                .outcomes
-                .iter()
-                .filter_map(|o| o.result.as_ref().err()),
-            report.interrupted,
-        )
-        .into(),
+        Ok(report) => error::exit_for_failures(report.failures(), report.interrupted).into(),
         Err(e) => fail(&e),
     }
 }

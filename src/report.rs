@@ -6,7 +6,9 @@
 
 use std::time::Duration;
 
-use crate::fetch::{Mode, Outcome, Round};
+use crate::binance::TickerKind;
+use crate::error::FetchError;
+use crate::fetch::{Mode, Outcome, Round, Strategy};
 
 /// Everything the renderers need about one run.
 #[derive(Debug, Clone)]
@@ -15,6 +17,10 @@ pub struct Report {
     pub mode: Mode,
     /// The concurrency cap (1 in sync mode).
     pub concurrency: usize,
+    /// Which ticker was asked for.
+    pub kind: TickerKind,
+    /// How symbols were grouped into requests.
+    pub strategy: Strategy,
     /// One per symbol, in input order (from the last measured async round of a comparison).
     pub outcomes: Vec<Outcome>,
     /// Wall time of the whole run (all rounds of a comparison).
@@ -23,6 +29,10 @@ pub struct Report {
     pub requests: u32,
     /// Retries among them.
     pub retries: u32,
+    /// Extra requests spent isolating unknown symbols in failed batches.
+    pub isolation: u32,
+    /// A failure of the run as a whole: the whole-market request (`--all`) got no answer.
+    pub error: Option<FetchError>,
     /// Request weight of every request the run sent.
     pub weight: u32,
     /// The server's last `X-MBX-USED-WEIGHT-1M`, if it sent one.
@@ -44,6 +54,13 @@ impl Report {
     /// Symbols without one.
     pub fn failed(&self) -> usize {
         self.outcomes.len() - self.ok()
+    }
+
+    /// Every failure of the run: the run's own, then each symbol's.
+    pub fn failures(&self) -> impl Iterator<Item = &FetchError> {
+        self.error
+            .iter()
+            .chain(self.outcomes.iter().filter_map(|o| o.result.as_ref().err()))
     }
 }
 
@@ -83,7 +100,7 @@ impl Stats {
         Some(Self {
             min: samples.iter().copied().fold(f64::INFINITY, f64::min),
             max: samples.iter().copied().fold(0.0, f64::max),
-            requests_per_round: rounds.iter().map(|r| f64::from(r.requests())).sum::<f64>() / n,
+            requests_per_round: rounds.iter().map(|r| f64::from(r.requests)).sum::<f64>() / n,
             failed: rounds.iter().map(Round::failed).sum(),
             samples,
             mean,
@@ -151,6 +168,10 @@ mod tests {
                 mode: Mode::Async,
                 outcomes: vec![],
                 elapsed: Duration::from_secs_f64(*s),
+                requests: 0,
+                retries: 0,
+                isolation: 0,
+                market_error: None,
             })
             .collect();
         Stats::of(&rounds).unwrap()

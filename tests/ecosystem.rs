@@ -77,7 +77,10 @@ fn the_file_changes_what_a_run_does_and_its_watch_list_is_the_default_symbols() 
         text.starts_with("symbol,price,error,elapsed_ms,attempts\nBTCUSDT,97123.45000000,"),
         "{text}"
     );
-    assert_eq!(server.hits().len(), 2);
+    // Two symbols: --strategy auto asks for both in one batch.
+    let hits = server.hits();
+    assert_eq!(hits.len(), 1);
+    assert_eq!(hits[0].symbols.as_deref(), Some(r#"["BTCUSDT","ETHUSDT"]"#));
     // Symbols on the command line replace the watch-list.
     let out = bare()
         .arg("--config")

@@ -90,6 +90,8 @@ fn ndjson_streams_each_result_as_it_arrives() {
         .args([
             "--base-url",
             server.url(),
+            "--strategy",
+            "each",
             "-f",
             "ndjson",
             "ETHUSDT",
@@ -321,6 +323,8 @@ fn ctrl_c_prints_what_arrived_marks_the_rest_cancelled_and_exits_130() {
         .args([
             "--base-url",
             server.url(),
+            "--strategy",
+            "each",
             "-f",
             "json",
             "BTCUSDT",

@@ -258,6 +258,8 @@ impl MockServer {
         let counter = shared.clone();
         let app = Router::new()
             .route("/api/v3/ticker/price", get(ticker_price))
+            .route("/api/v3/ticker/24hr", get(ticker_24hr))
+            .route("/api/v3/ticker/bookTicker", get(book_ticker))
             .route("/api/v3/exchangeInfo", get(exchange_info))
             .route("/api/v3/ping", get(ping))
             .route("/api/v3/time", get(time))
@@ -773,6 +775,82 @@ fn select(
 
 fn price_json(l: &Listing) -> Value {
     json!({"symbol": l.symbol, "price": l.price})
+}
+
+/// A 24-hour ticker derived from the price: every other symbol is down on the day.
+fn day_json(i: usize, l: &Listing) -> Value {
+    let last: f64 = l.price.parse().unwrap_or(1.0);
+    let pct = if i.is_multiple_of(2) { 2.5 } else { -1.25 };
+    let open = last / (1.0 + pct / 100.0);
+    let f = |x: f64| format!("{x:.8}");
+    json!({
+        "symbol": l.symbol, "priceChange": f(last - open), "priceChangePercent": format!("{pct:.3}"),
+        "weightedAvgPrice": f((last + open) / 2.0), "prevClosePrice": f(open), "lastPrice": l.price,
+        "lastQty": "0.01000000", "bidPrice": f(last * 0.9999), "bidQty": "1.50000000",
+        "askPrice": f(last * 1.0001), "askQty": "2.00000000", "openPrice": f(open),
+        "highPrice": f(last.max(open) * 1.01), "lowPrice": f(last.min(open) * 0.99),
+        "volume": "12345.67800000", "quoteVolume": f(12345.678 * last),
+        "openTime": 1_700_000_000_000u64, "closeTime": 1_700_086_399_999u64,
+        "firstId": 1, "lastId": 1000, "count": 1000
+    })
+}
+
+fn book_json(l: &Listing) -> Value {
+    let last: f64 = l.price.parse().unwrap_or(1.0);
+    json!({
+        "symbol": l.symbol, "bidPrice": format!("{:.8}", last * 0.9999), "bidQty": "1.50000000",
+        "askPrice": format!("{:.8}", last * 1.0001), "askQty": "2.00000000"
+    })
+}
+
+/// How many symbols a `symbols=[…]` parameter names (0 if it is not a JSON array).
+fn symbols_count(params: &HashMap<String, String>) -> usize {
+    params
+        .get("symbols")
+        .and_then(|s| serde_json::from_str::<Vec<String>>(s).ok())
+        .map_or(0, |v| v.len())
+}
+
+async fn ticker_24hr(
+    State(shared): State<Arc<Shared>>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Response {
+    // binance-api.md: 2 for one symbol or 1-20, 40 for 21-100, 80 for more or all.
+    let weight = match (params.contains_key("symbol"), symbols_count(&params)) {
+        (true, _) | (false, 1..=20) => 2,
+        (false, 21..=100) => 40,
+        _ => 80,
+    };
+    serve(
+        shared,
+        "/api/v3/ticker/24hr",
+        params,
+        weight,
+        |shared, sel| {
+            let pick = shared.pick(sel);
+            Value::Array(
+                pick.into_iter()
+                    .map(|l| day_json(shared.index[&l.symbol], l))
+                    .collect(),
+            )
+        },
+    )
+    .await
+}
+
+async fn book_ticker(
+    State(shared): State<Arc<Shared>>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Response {
+    let weight = if params.contains_key("symbol") { 2 } else { 4 };
+    serve(
+        shared,
+        "/api/v3/ticker/bookTicker",
+        params,
+        weight,
+        |shared, sel| Value::Array(shared.pick(sel).into_iter().map(book_json).collect()),
+    )
+    .await
 }
 
 async fn ticker_price(

@@ -1,30 +1,39 @@
-//! `csv`: a fixed header `symbol,price,error,elapsed_ms,attempts` and one row per symbol.
+//! `csv`: a fixed header and one row per symbol: `symbol,price,error,elapsed_ms,attempts` for
+//! prices, with the 24h or book fields in place of `price` for the other tickers.
 //!
-//! Every symbol gets a row, failed or not, in input order; exactly one of `price` and `error`
-//! is filled. Fields are quoted only when they must be (RFC 4180), by [`field`].
+//! Every symbol gets a row, failed or not, in input order; either the ticker fields or `error`
+//! are filled. Fields are quoted only when they must be (RFC 4180), by [`field`].
 
 use std::borrow::Cow;
 use std::io::{self, Write};
 
+use crate::binance::TickerKind;
 use crate::report::Report;
 
 use super::{describe, millis};
 
-/// The header; part of the output contract.
-pub const HEADER: &str = "symbol,price,error,elapsed_ms,attempts";
+/// The header for a ticker kind; part of the output contract.
+pub fn header(kind: TickerKind) -> String {
+    format!(
+        "symbol,{},error,elapsed_ms,attempts",
+        kind.fields().join(",")
+    )
+}
 
 pub(super) fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
-    writeln!(out, "{HEADER}")?;
+    writeln!(out, "{}", header(report.kind))?;
+    let blank = vec![String::new(); report.kind.fields().len()];
     for o in &report.outcomes {
-        let (price, error) = match &o.result {
-            Ok(t) => (t.price.clone(), String::new()),
-            Err(e) => (String::new(), describe(e)),
+        let (values, error) = match &o.result {
+            Ok(t) => (&t.values, String::new()),
+            Err(e) => (&blank, describe(e)),
         };
+        let values: Vec<Cow<'_, str>> = values.iter().map(|v| field(v)).collect();
         writeln!(
             out,
             "{},{},{},{},{}",
             field(&o.symbol),
-            field(&price),
+            values.join(","),
             field(&error),
             millis(o.elapsed),
             o.attempts
@@ -44,7 +53,19 @@ fn field(s: &str) -> Cow<'_, str> {
 
 #[cfg(test)]
 mod tests {
-    use super::field;
+    use super::*;
+
+    #[test]
+    fn headers_are_the_documented_ones() {
+        assert_eq!(
+            header(TickerKind::Price),
+            "symbol,price,error,elapsed_ms,attempts"
+        );
+        assert_eq!(
+            header(TickerKind::Book),
+            "symbol,bid_price,bid_qty,ask_price,ask_qty,error,elapsed_ms,attempts"
+        );
+    }
 
     #[test]
     fn fields_are_quoted_only_when_needed() {

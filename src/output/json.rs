@@ -1,14 +1,16 @@
 //! `json` and `ndjson`: dedicated output structs with stable snake_case field names.
 //!
 //! These structs *are* the output contract, apart from the engine's types so that a refactor
-//! inside cannot rename a field outside. A result has either `price` (the exact string Binance
-//! sent) or `error`; timing lives inside the object, never as a trailing text line, so the
+//! inside cannot rename a field outside. A result has either the ticker's fields (`price`, or
+//! the 24h or book fields: the exact strings Binance sent) or `error`; timing lives inside the object, never as a trailing text line, so the
 //! document stays valid JSON whatever failed.
 
 use std::io::{self, Write};
 
 use serde::Serialize;
 
+use crate::binance::TickerKind;
+use crate::error::FetchError;
 use crate::fetch::Outcome;
 use crate::report::{Comparison, Report, Stats};
 
@@ -17,30 +19,51 @@ use super::millis;
 #[derive(Serialize)]
 struct JsonReport<'a> {
     mode: &'static str,
+    ticker: &'static str,
+    strategy: &'static str,
     concurrency: usize,
     elapsed_ms: f64,
     requests: u32,
     retries: u32,
+    isolation_requests: u32,
     weight: u32,
     used_weight: Option<u32>,
     ok: usize,
     failed: usize,
     interrupted: bool,
     deadline_hit: bool,
+    error: Option<JsonError>,
     results: Vec<JsonResult<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     comparison: Option<JsonComparison>,
 }
 
-#[derive(Serialize)]
+/// One symbol: `symbol`, then the ticker's fields (or `error`), then `elapsed_ms`, `attempts`.
+/// Serialised by hand because the fields depend on the ticker kind.
 struct JsonResult<'a> {
     symbol: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    price: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    fields: &'static [&'static str],
+    values: Option<&'a [String]>,
     error: Option<JsonError>,
     elapsed_ms: f64,
     attempts: u32,
+}
+
+impl Serialize for JsonResult<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = s.serialize_map(None)?;
+        map.serialize_entry("symbol", self.symbol)?;
+        for (field, value) in self.fields.iter().zip(self.values.unwrap_or_default()) {
+            map.serialize_entry(field, value)?;
+        }
+        if let Some(e) = &self.error {
+            map.serialize_entry("error", e)?;
+        }
+        map.serialize_entry("elapsed_ms", &self.elapsed_ms)?;
+        map.serialize_entry("attempts", &self.attempts)?;
+        map.end()
+    }
 }
 
 #[derive(Serialize)]
@@ -113,24 +136,24 @@ impl From<&Comparison> for JsonComparison {
     }
 }
 
-impl<'a> From<&'a Outcome> for JsonResult<'a> {
-    fn from(o: &'a Outcome) -> Self {
-        let (price, error) = match &o.result {
-            Ok(t) => (Some(t.price.as_str()), None),
-            Err(e) => (
-                None,
-                Some(JsonError {
-                    kind: e.kind(),
-                    status: e.status(),
-                    code: e.code(),
-                    message: e.to_string(),
-                }),
-            ),
-        };
+impl From<&FetchError> for JsonError {
+    fn from(e: &FetchError) -> Self {
+        Self {
+            kind: e.kind(),
+            status: e.status(),
+            code: e.code(),
+            message: e.to_string(),
+        }
+    }
+}
+
+impl<'a> JsonResult<'a> {
+    fn new(o: &'a Outcome, kind: TickerKind) -> Self {
         Self {
             symbol: &o.symbol,
-            price,
-            error,
+            fields: kind.fields(),
+            values: o.result.as_ref().ok().map(|t| t.values.as_slice()),
+            error: o.result.as_ref().err().map(JsonError::from),
             elapsed_ms: millis(o.elapsed),
             attempts: o.attempts,
         }
@@ -143,17 +166,25 @@ pub(super) fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
             Some(_) => "compare",
             None => report.mode.name(),
         },
+        ticker: report.kind.name(),
+        strategy: report.strategy.name(),
         concurrency: report.concurrency,
         elapsed_ms: millis(report.elapsed),
         requests: report.requests,
         retries: report.retries,
+        isolation_requests: report.isolation,
         weight: report.weight,
         used_weight: report.used_weight,
         ok: report.ok(),
         failed: report.failed(),
         interrupted: report.interrupted,
         deadline_hit: report.deadline_hit,
-        results: report.outcomes.iter().map(JsonResult::from).collect(),
+        error: report.error.as_ref().map(JsonError::from),
+        results: report
+            .outcomes
+            .iter()
+            .map(|o| JsonResult::new(o, report.kind))
+            .collect(),
         comparison: report.comparison.as_ref().map(JsonComparison::from),
     };
     serde_json::to_writer_pretty(&mut *out, &doc)?;
@@ -161,7 +192,7 @@ pub(super) fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
 }
 
 /// One `ndjson` line for a result, written (and flushed by the caller) as it arrives.
-pub fn ndjson_line(o: &Outcome, out: &mut dyn Write) -> io::Result<()> {
-    serde_json::to_writer(&mut *out, &JsonResult::from(o))?;
+pub fn ndjson_line(o: &Outcome, kind: TickerKind, out: &mut dyn Write) -> io::Result<()> {
+    serde_json::to_writer(&mut *out, &JsonResult::new(o, kind))?;
     writeln!(out)
 }

@@ -14,7 +14,7 @@ mod table;
 use std::io::{self, Write};
 
 use crate::error::FetchError;
-use crate::fetch::Outcome;
+use crate::fetch::{Mode, Outcome, Strategy};
 use crate::report::Report;
 
 pub use json::ndjson_line;
@@ -99,8 +99,12 @@ pub fn summary(report: &Report) -> String {
         .used_weight
         .map(|w| format!(", server used weight {w}"))
         .unwrap_or_default();
+    let isolation = match report.isolation {
+        0 => String::new(),
+        n => format!(" ({n} to isolate unknown symbols)"),
+    };
     let counts = format!(
-        "{}, {}, weight {}{server}",
+        "{}{isolation}, {}, weight {}{server}",
         plural(report.requests, "request", "requests"),
         plural(report.retries, "retry", "retries"),
         report.weight
@@ -117,9 +121,14 @@ pub fn summary(report: &Report) -> String {
     if report.failed() > 0 {
         found += &format!(", {} failed", report.failed());
     }
+    let plan = match report.strategy {
+        Strategy::Each => String::new(),
+        Strategy::Batch(size) => format!(", batches of up to {size}"),
+        Strategy::All => ", whole market".to_owned(),
+    };
     let mode = match report.mode {
-        crate::fetch::Mode::Async => format!("async, concurrency {}", report.concurrency),
-        crate::fetch::Mode::Sync => "sync".to_owned(),
+        Mode::Async => format!("async{plan}, concurrency {}", report.concurrency),
+        Mode::Sync => format!("sync{plan}"),
     };
     let stopped = match (report.interrupted, report.deadline_hit) {
         (true, _) => "interrupted: ",
@@ -139,6 +148,10 @@ pub fn diagnostics(report: &Report, verbosity: i8, color: bool, err: &mut dyn Wr
     };
     if verbosity >= -1 {
         let mut hints: Vec<String> = Vec::new();
+        if let Some(e) = &report.error {
+            let _ = writeln!(err, "{red}pricefetch: whole market: {}{reset}", describe(e));
+            hints.extend(crate::error::hint(e));
+        }
         for o in &report.outcomes {
             if let Some(line) = failure_line(o) {
                 let _ = writeln!(err, "{red}pricefetch: {line}{reset}");

@@ -52,10 +52,15 @@ pub fn bare() -> Command {
     cmd
 }
 
-/// `pricefetch --base-url <mock>`.
+/// `pricefetch --base-url <mock>`, one request per symbol.
+///
+/// Most tests check what happens to a request (retries, the concurrency cap, rate limits), which
+/// is clearest with one request per symbol, so this sets `PRICEFETCH_STRATEGY=each`. Tests of
+/// batching pass `--strategy`, which wins over the variable.
 pub fn pricefetch(server: &MockServer) -> Command {
     let mut cmd = bare();
-    cmd.args(["--base-url", server.url()]);
+    cmd.args(["--base-url", server.url()])
+        .env("PRICEFETCH_STRATEGY", "each");
     cmd
 }
 
@@ -81,16 +86,20 @@ pub fn stderr(output: &std::process::Output) -> String {
 #[serde(deny_unknown_fields)]
 pub struct JsonReport {
     pub mode: String,
+    pub ticker: String,
+    pub strategy: String,
     pub concurrency: usize,
     pub elapsed_ms: f64,
     pub requests: u32,
     pub retries: u32,
+    pub isolation_requests: u32,
     pub weight: u32,
     pub used_weight: Option<u32>,
     pub ok: usize,
     pub failed: usize,
     pub interrupted: bool,
     pub deadline_hit: bool,
+    pub error: Option<JsonError>,
     pub results: Vec<JsonResult>,
     pub comparison: Option<JsonComparison>,
 }
