@@ -60,11 +60,11 @@ pub struct Cli {
     pub all: bool,
 
     /// With --all: keep only symbols quoted in ASSET (those ending in it), e.g. USDT
-    #[arg(long, value_name = "ASSET", requires = "all")]
+    #[arg(long, value_name = "ASSET")]
     pub quote: Option<String>,
 
     /// With --all: keep only symbols matching GLOB ('*' any run, '?' one character), e.g. '*BTC'
-    #[arg(long = "match", value_name = "GLOB", requires = "all")]
+    #[arg(long = "match", value_name = "GLOB")]
     pub pattern: Option<String>,
 
     /// Which ticker: the last price, 24-hour statistics, or the best bid and ask

@@ -140,6 +140,13 @@ impl Cli {
             raw.extend(list.iter().map(|s| (s.clone(), origin.clone())));
         }
         let stdout_tty = terminal.stdout_tty;
+        // (Checked here: clap waives `requires = "all"` whenever symbols are given, because
+        // --all conflicts with them.)
+        if !self.all && (self.quote.is_some() || self.pattern.is_some()) {
+            return Err(UsageError(
+                "--quote and --match filter the whole market: add --all (without symbols)".into(),
+            ));
+        }
         let symbols = if self.all {
             // The market is the list; --quote and --match filter it when it arrives.
             Vec::new()

@@ -40,7 +40,31 @@ fn every_json_mode_matches_the_schema() {
     let server = MockServer::with_latency(Duration::from_millis(5));
     server.always("SOLUSDT", Fault::Status(503));
     server.always("BNBUSDT", Fault::GeoBlock);
-    let cases: [(&str, &[&str]); 6] = [
+    let cases: [(&str, &[&str]); 11] = [
+        (
+            "24h",
+            &["--ticker", "24h", "BTCUSDT", "ETHUSDT", "NOSUCHCOIN"],
+        ),
+        (
+            "book",
+            &[
+                "--ticker",
+                "book",
+                "--strategy",
+                "batch",
+                "ETHBTC",
+                "BTCUSDT",
+            ],
+        ),
+        ("whole market", &["--all", "--quote", "BTC"]),
+        (
+            "24h whole market",
+            &["--all", "--ticker", "24h", "--match", "S*"],
+        ),
+        (
+            "batch with isolation",
+            &["--strategy", "batch", "BTCUSDT", "NOSUCHCOIN", "ETHUSDT"],
+        ),
         ("prices", &["BTCUSDT", "PEPEUSDT"]),
         (
             "failures",
