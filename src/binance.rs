@@ -6,6 +6,7 @@
 //! a [`FetchError`] ([`classify`] is pure and unit-tested against recorded bodies). It never
 //! retries or waits: that is [`crate::fetch`]'s job, on [`crate::retry`]'s advice.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -200,6 +201,8 @@ where
 pub struct HttpSettings {
     /// Where `/api/v3/...` lives, e.g. `https://api.binance.com`.
     pub base_url: Url,
+    /// Other hosts serving the same API, tried after the base (failover and `--hedge`).
+    pub mirrors: Vec<Url>,
     /// An explicit proxy for every request; `None` leaves reqwest to honour `HTTPS_PROXY`,
     /// `HTTP_PROXY`, `ALL_PROXY` and `NO_PROXY`.
     pub proxy: Option<Url>,
@@ -236,11 +239,14 @@ struct ApiErrorBody {
     msg: String,
 }
 
-/// A client for one base URL.
-#[derive(Debug, Clone)]
+/// A client for the base URL and its mirrors.
+#[derive(Debug)]
 pub struct BinanceClient {
     http: reqwest::Client,
-    base: Url,
+    /// The base URL first, then the mirrors.
+    hosts: Vec<Url>,
+    /// Hosts that failed with a connect error or a 5xx: skipped for the rest of the run.
+    down: Vec<AtomicBool>,
     timeout: Duration,
 }
 
@@ -267,21 +273,47 @@ impl BinanceClient {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .context("cannot set up the HTTP client")?;
+        let hosts: Vec<Url> = std::iter::once(settings.base_url.clone())
+            .chain(settings.mirrors.iter().cloned())
+            .collect();
         Ok(Self {
             http,
-            base: settings.base_url.clone(),
+            down: hosts.iter().map(|_| AtomicBool::new(false)).collect(),
+            hosts,
             timeout: settings.timeout,
         })
     }
 
-    /// The host (and port) requests go to, for messages.
-    pub fn host(&self) -> String {
-        host_of(&self.base)
+    /// The hosts still worth asking, in order; never empty (when every host has failed, all of
+    /// them are tried again rather than none).
+    pub fn live_hosts(&self) -> Vec<usize> {
+        let live: Vec<usize> = (0..self.hosts.len())
+            .filter(|&i| !self.down[i].load(Ordering::Relaxed))
+            .collect();
+        if live.is_empty() {
+            (0..self.hosts.len()).collect()
+        } else {
+            live
+        }
     }
 
-    /// One attempt at a ticker endpoint for `selection`.
+    /// Notes a host's failure: a connect error or a 5xx takes it out of the run.
+    pub fn note_failure(&self, host: usize, err: &FetchError) {
+        if matches!(err, FetchError::Connect { .. } | FetchError::Server { .. })
+            && self.hosts.len() > 1
+            && !self.down[host].swap(true, Ordering::Relaxed)
+        {
+            tracing::warn!(
+                "{}: {err}; skipping this host for the rest of the run",
+                host_of(&self.hosts[host])
+            );
+        }
+    }
+
+    /// One attempt at a ticker endpoint for `selection`, on host number `host`.
     pub async fn tickers(
         &self,
+        host: usize,
         kind: TickerKind,
         selection: Selection<'_>,
     ) -> Attempt<Vec<Ticker>> {
@@ -295,7 +327,7 @@ impl BinanceClient {
             }
             Selection::All => (vec![], LARGE_BODY_LIMIT),
         };
-        let attempt = self.get(kind.path(), &query, limit).await;
+        let attempt = self.get(host, kind.path(), &query, limit).await;
         let one = matches!(selection, Selection::One(_));
         Attempt {
             used_weight: attempt.used_weight,
@@ -319,8 +351,14 @@ impl BinanceClient {
     }
 
     /// One GET with the per-attempt timeout over the whole exchange, and a body cap.
-    async fn get(&self, path: &str, query: &[(&str, &str)], limit: usize) -> Attempt<RawAnswer> {
-        let mut url = self.base.join(path).expect("relative API path");
+    async fn get(
+        &self,
+        host: usize,
+        path: &str,
+        query: &[(&str, &str)],
+        limit: usize,
+    ) -> Attempt<RawAnswer> {
+        let mut url = self.hosts[host].join(path).expect("relative API path");
         url.query_pairs_mut().extend_pairs(query);
         let mut used_weight = None;
         let exchange = async {
@@ -379,6 +417,7 @@ async fn read_capped(
 fn speaks_tls(settings: &HttpSettings, env: impl Fn(&str) -> Option<String>) -> bool {
     let https = |s: &str| s.trim().to_ascii_lowercase().starts_with("https:");
     settings.base_url.scheme() == "https"
+        || settings.mirrors.iter().any(|m| m.scheme() == "https")
         || settings
             .proxy
             .as_ref()
@@ -607,6 +646,7 @@ mod tests {
     fn tls_is_set_up_only_when_a_hop_needs_it() {
         let settings = |base: &str, proxy: Option<&str>| HttpSettings {
             base_url: base.parse().unwrap(),
+            mirrors: vec![],
             proxy: proxy.map(|p| p.parse().unwrap()),
             timeout: Duration::from_secs(1),
             connect_timeout: Duration::from_secs(1),

@@ -187,6 +187,25 @@ pub struct Cli {
     )]
     pub base_url: String,
 
+    /// Another host serving the same API, for failover and --hedge (repeatable)
+    ///
+    /// Default with the default --base-url: Binance's alternates api-gcp.binance.com and
+    /// api1..api4.binance.com. A host that fails with a connect error or a 5xx is skipped for the
+    /// rest of the run.
+    #[arg(
+        long = "mirror",
+        value_name = "URL",
+        env = "PRICEFETCH_MIRROR",
+        value_delimiter = ',',
+        hide_env_values = true
+    )]
+    pub mirror: Vec<String>,
+
+    /// Send a request that has not answered after DELAY to the next mirror too; first answer wins
+    #[arg(long, value_name = "DELAY", value_parser = parse_duration, allow_hyphen_values = true,
+          env = "PRICEFETCH_HEDGE", hide_env_values = true)]
+    pub hedge: Option<Duration>,
+
     /// Allow a plain http:// base URL to a host other than this machine
     ///
     /// Prices sent over plain HTTP can be altered in transit, so only loopback may use it unless

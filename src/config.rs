@@ -20,6 +20,18 @@ use crate::output::Format;
 use crate::retry::RetryPolicy;
 use crate::throttle::Limits;
 
+/// `--base-url`'s default; only it gets Binance's alternates as default mirrors.
+const DEFAULT_BASE_URL: &str = "https://api.binance.com";
+
+/// The alternates Binance lists for the main host (binance-api.md, "Hosts").
+const BINANCE_ALTERNATES: [&str; 5] = [
+    "https://api-gcp.binance.com/",
+    "https://api1.binance.com/",
+    "https://api2.binance.com/",
+    "https://api3.binance.com/",
+    "https://api4.binance.com/",
+];
+
 /// No retry waits longer than this, whatever `--retry-delay` says.
 const MAX_BACKOFF: Duration = Duration::from_secs(10);
 
@@ -206,11 +218,29 @@ impl Cli {
             )));
         }
         let base_url = parse_base_url(&self.base_url, self.allow_http)?;
+        let mirrors = if self.mirror.is_empty() && self.base_url == DEFAULT_BASE_URL {
+            BINANCE_ALTERNATES
+                .iter()
+                .map(|u| u.parse().expect("valid"))
+                .collect()
+        } else {
+            self.mirror
+                .iter()
+                .map(|m| parse_base_url(m, self.allow_http))
+                .collect::<Result<Vec<Url>, _>>()
+                .map_err(|e| UsageError(e.0.replace("--base-url", "--mirror")))?
+        };
+        if self.hedge.is_some() && mirrors.is_empty() {
+            return Err(UsageError(
+                "--hedge needs another host to send to: add --mirror URL".into(),
+            ));
+        }
         let proxy = self.proxy.as_deref().map(parse_proxy).transpose()?;
         Ok(Config {
             symbols,
             http: HttpSettings {
                 base_url,
+                mirrors,
                 proxy,
                 timeout: self.timeout,
                 connect_timeout: self.connect_timeout.min(self.timeout),
@@ -229,6 +259,7 @@ impl Cli {
             request: Request {
                 kind,
                 strategy,
+                hedge: self.hedge,
                 filter: MarketFilter {
                     quote: self.quote.map(|q| q.to_ascii_uppercase()),
                     pattern: self.pattern.map(|p| p.to_ascii_uppercase()),

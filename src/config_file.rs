@@ -42,6 +42,8 @@ pub const SETTINGS: &[&str] = &[
     "ticker",
     "strategy",
     "batch-size",
+    "mirror",
+    "hedge",
 ];
 
 /// The file's contents. Keys are the flags' long names.
@@ -76,6 +78,9 @@ pub struct FileSettings {
     #[serde(default, deserialize_with = "value_enum")]
     strategy: Option<StrategyChoice>,
     batch_size: Option<u16>,
+    mirror: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "duration")]
+    hedge: Option<Duration>,
 }
 
 fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
@@ -216,7 +221,9 @@ impl FileSettings {
             color,
             ticker,
             strategy,
-            batch_size => Some,
+                        batch_size => Some,
+            mirror,
+            hedge => Some,
         );
         if let Some(list) = &self.symbols {
             cli.watchlist = Some((list.clone(), "config file watch-list".into()));
@@ -243,6 +250,8 @@ impl FileSettings {
             "ticker" => self.ticker.is_some(),
             "strategy" => self.strategy.is_some(),
             "batch-size" => self.batch_size.is_some(),
+            "mirror" => self.mirror.is_some(),
+            "hedge" => self.hedge.is_some(),
             _ => false,
         }
     }
@@ -275,6 +284,11 @@ fn shown(cli: &Cli, id: &str) -> String {
             .unwrap_or_else(|| "(table on a terminal, plain otherwise)".into()),
         "color" => name(cli.color.to_possible_value()).unwrap_or_default(),
         "ticker" => name(cli.ticker.to_possible_value()).unwrap_or_default(),
+        "mirror" if cli.mirror.is_empty() => {
+            "(Binance's alternates with the default base URL)".into()
+        }
+        "mirror" => cli.mirror.join(" "),
+        "hedge" => cli.hedge.map_or_else(unset, d),
         "strategy" => name(cli.strategy.to_possible_value()).unwrap_or_default(),
         "batch-size" => cli.batch_size.map_or_else(
             || format!("(default for --ticker {})", cli.ticker.name()),

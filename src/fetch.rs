@@ -234,6 +234,8 @@ pub struct Round {
     pub retries: u32,
     /// Extra requests spent isolating unknown symbols in failed batches.
     pub isolation: u32,
+    /// Extra requests sent to other hosts by `--hedge`.
+    pub hedged: u32,
     /// Why a whole-market request failed (there are no symbols to pin it on).
     pub market_error: Option<FetchError>,
 }
@@ -261,6 +263,8 @@ pub struct Request {
     pub strategy: Strategy,
     /// With [`Strategy::All`]: which symbols to keep.
     pub filter: MarketFilter,
+    /// `--hedge`: send an unanswered request to the next host after this long.
+    pub hedge: Option<Duration>,
 }
 
 /// Everything a round needs, shared by its tasks.
@@ -276,6 +280,7 @@ pub struct Engine {
     requests: AtomicU32,
     retries: AtomicU32,
     isolation: AtomicU32,
+    hedged: AtomicU32,
 }
 
 impl Engine {
@@ -298,6 +303,7 @@ impl Engine {
             requests: AtomicU32::new(0),
             retries: AtomicU32::new(0),
             isolation: AtomicU32::new(0),
+            hedged: AtomicU32::new(0),
         }
     }
 
@@ -316,8 +322,9 @@ impl Engine {
         self.stop.token.is_cancelled()
     }
 
-    fn counters(&self) -> [u32; 3] {
-        [&self.requests, &self.retries, &self.isolation].map(|c| c.load(Ordering::Relaxed))
+    fn counters(&self) -> [u32; 4] {
+        [&self.requests, &self.retries, &self.isolation, &self.hedged]
+            .map(|c| c.load(Ordering::Relaxed))
     }
 
     /// Fetches every symbol once (or the whole market). `on_outcome` sees each result as it
@@ -348,6 +355,7 @@ impl Engine {
             requests: after[0] - before[0],
             retries: after[1] - before[1],
             isolation: after[2] - before[2],
+            hedged: after[3] - before[3],
             market_error,
         })
     }
@@ -512,22 +520,21 @@ impl Engine {
         let work = async {
             let mut tries = Tries::default();
             loop {
-                let ticket = self.throttle.admit(kind.weight(selection)).await?;
-                let n = attempts.fetch_add(1, Ordering::Relaxed) + 1;
-                self.requests.fetch_add(1, Ordering::Relaxed);
-                if n > 1 {
-                    self.retries.fetch_add(1, Ordering::Relaxed);
-                }
-                let attempt = self.client.tickers(kind, selection).await;
+                // Counted once the request is on its way: a refusal by the throttle (a ban, a wait
+                // past --max-wait) sent nothing, and a request cut off by Ctrl-C was still sent.
+                let sent = || {
+                    if attempts.fetch_add(1, Ordering::Relaxed) > 0 {
+                        self.retries.fetch_add(1, Ordering::Relaxed);
+                    }
+                };
+                let attempt = self.send(kind, selection, &sent).await?;
+                let n = attempts.load(Ordering::Relaxed);
                 tracing::debug!(
                     attempt = n,
                     used_weight = attempt.used_weight,
                     ok = attempt.result.is_ok(),
                     "{what}: answered"
                 );
-                let outcome = attempt.result.as_ref().map(|_| ());
-                self.throttle
-                    .observe(ticket, attempt.used_weight, outcome, fastrand::f64());
                 let err = match attempt.result {
                     Ok(tickers) => return Ok(tickers),
                     Err(e) => e,
@@ -554,6 +561,70 @@ impl Engine {
             result,
             attempts: attempts.into_inner(),
             elapsed: start.elapsed(),
+        }
+    }
+}
+
+impl Engine {
+    /// One attempt: to the first live host and, with `--hedge`, to the next ones while none has
+    /// answered. The first good answer wins; the others are dropped at once, which closes their
+    /// connections. Every request sent passes the throttle, so hedges count in the weight. A
+    /// failure that cannot heal (a 4xx, a ban) ends the race: other hosts would say the same.
+    /// `sent` is called when the first request (not a hedge) passes the throttle.
+    async fn send(
+        &self,
+        kind: TickerKind,
+        selection: Selection<'_>,
+        sent: &(dyn Fn() + Sync),
+    ) -> Result<crate::binance::Attempt<Vec<Ticker>>, FetchError> {
+        use futures_util::StreamExt as _;
+        let hosts = self.client.live_hosts();
+        let weight = kind.weight(selection);
+        let launch = |host: usize, primary: bool| async move {
+            let ticket = self.throttle.admit(weight).await?;
+            self.requests.fetch_add(1, Ordering::Relaxed);
+            if primary {
+                sent();
+            }
+            let attempt = self.client.tickers(host, kind, selection).await;
+            let outcome = attempt.result.as_ref().map(|_| ());
+            self.throttle
+                .observe(ticket, attempt.used_weight, outcome, fastrand::f64());
+            if let Err(e) = &attempt.result {
+                self.client.note_failure(host, e);
+            }
+            Ok::<_, FetchError>(attempt)
+        };
+        let Some(delay) = self.request.hedge.filter(|_| hosts.len() > 1) else {
+            return launch(hosts[0], true).await;
+        };
+        let mut racers = futures_util::stream::FuturesUnordered::new();
+        racers.push(launch(hosts[0], true));
+        let mut next = 1;
+        loop {
+            tokio::select! {
+                Some(result) = racers.next() => {
+                    let settled = match &result {
+                        Ok(a) => a.result.as_ref().map_or_else(|e| !crate::retry::is_retryable(e), |_| true),
+                        Err(_) => true,
+                    };
+                    if settled || (racers.is_empty() && next >= hosts.len()) {
+                        return result;
+                    }
+                    if racers.is_empty() {
+                        // This host failed before the delay was up: go on to the next at once.
+                        self.hedged.fetch_add(1, Ordering::Relaxed);
+                        racers.push(launch(hosts[next], false));
+                        next += 1;
+                    }
+                }
+                () = tokio::time::sleep(delay), if next < hosts.len() => {
+                    tracing::debug!("no answer after {delay:?}: hedging to host {next}");
+                    self.hedged.fetch_add(1, Ordering::Relaxed);
+                    racers.push(launch(hosts[next], false));
+                    next += 1;
+                }
+            }
         }
     }
 }

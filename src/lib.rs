@@ -117,6 +117,7 @@ pub async fn run(config: Config, out: &mut dyn Write) -> anyhow::Result<Report> 
         requests: all_rounds.iter().map(|r| r.requests).sum(),
         retries: all_rounds.iter().map(|r| r.retries).sum(),
         isolation: all_rounds.iter().map(|r| r.isolation).sum(),
+        hedged: all_rounds.iter().map(|r| r.hedged).sum(),
         weight: engine.throttle().run_weight(),
         used_weight: engine.throttle().last_used_weight(),
         interrupted: engine.stop_reason() == Some(StopReason::Interrupted),

@@ -31,6 +31,8 @@ pub struct Report {
     pub retries: u32,
     /// Extra requests spent isolating unknown symbols in failed batches.
     pub isolation: u32,
+    /// Extra requests sent to other hosts by `--hedge`.
+    pub hedged: u32,
     /// A failure of the run as a whole: the whole-market request (`--all`) got no answer.
     pub error: Option<FetchError>,
     /// Request weight of every request the run sent.
@@ -171,6 +173,7 @@ mod tests {
                 requests: 0,
                 retries: 0,
                 isolation: 0,
+                hedged: 0,
                 market_error: None,
             })
             .collect();

@@ -186,6 +186,8 @@ struct Book {
     rng: fastrand::Rng,
     /// TCP connections accepted, to check that clients reuse them.
     connections: usize,
+    /// Requests whose client hung up before the answer was ready.
+    cancelled: usize,
 }
 
 struct Shared {
@@ -249,6 +251,7 @@ impl MockServer {
                 scripts: HashMap::new(),
                 rng: fastrand::Rng::with_seed(opts.seed),
                 connections: 0,
+                cancelled: 0,
             }),
             opts,
             listings,
@@ -328,6 +331,11 @@ impl MockServer {
     /// The most requests that were being handled at the same moment.
     pub fn max_in_flight(&self) -> usize {
         self.shared.book.lock().unwrap().max_in_flight
+    }
+
+    /// Requests whose client went away before the answer (hedged losers, timeouts).
+    pub fn cancelled(&self) -> usize {
+        self.shared.book.lock().unwrap().cancelled
     }
 
     /// TCP connections accepted so far.
@@ -415,21 +423,31 @@ impl PreciseTimer {
 }
 
 /// Tracks one request in flight; the count drops even when the client hangs up and the
-/// handler future is dropped.
-struct InFlight(Arc<Shared>);
+/// handler future is dropped, which is then counted as a cancellation.
+struct InFlight {
+    shared: Arc<Shared>,
+    answered: bool,
+}
 
 impl InFlight {
     fn enter(shared: &Arc<Shared>) -> Self {
         let mut book = shared.book.lock().unwrap();
         book.in_flight += 1;
         book.max_in_flight = book.max_in_flight.max(book.in_flight);
-        Self(shared.clone())
+        Self {
+            shared: shared.clone(),
+            answered: false,
+        }
     }
 }
 
 impl Drop for InFlight {
     fn drop(&mut self) {
-        self.0.book.lock().unwrap().in_flight -= 1;
+        let mut book = self.shared.book.lock().unwrap();
+        book.in_flight -= 1;
+        if !self.answered {
+            book.cancelled += 1;
+        }
     }
 }
 
@@ -876,7 +894,7 @@ async fn serve(
     weight: u32,
     answer: impl FnOnce(&Shared, Option<Vec<usize>>) -> Value,
 ) -> Response {
-    let _in_flight = InFlight::enter(&shared);
+    let mut in_flight = InFlight::enter(&shared);
     let arrived = Instant::now();
     let gate = shared.admit(path, &params, weight);
     if !shared.opts.latency.is_zero() {
@@ -886,7 +904,10 @@ async fn serve(
             .await;
     }
     let (fault, used, at) = match gate {
-        Gate::Refuse(r) => return r,
+        Gate::Refuse(r) => {
+            in_flight.answered = true;
+            return r;
+        }
         Gate::Pass(used, at) => (None, used, at),
         Gate::Fault(f, used, at) => (Some(f), used, at),
     };
@@ -908,6 +929,7 @@ async fn serve(
     };
     // The answer may differ from what the gate expected (e.g. -1121 on a clean request).
     shared.book.lock().unwrap().hits[at].status = resp.status().as_u16();
+    in_flight.answered = true;
     resp
 }
 

@@ -99,9 +99,17 @@ pub fn summary(report: &Report) -> String {
         .used_weight
         .map(|w| format!(", server used weight {w}"))
         .unwrap_or_default();
-    let isolation = match report.isolation {
-        0 => String::new(),
-        n => format!(" ({n} to isolate unknown symbols)"),
+    let mut extra = Vec::new();
+    if report.isolation > 0 {
+        extra.push(format!("{} to isolate unknown symbols", report.isolation));
+    }
+    if report.hedged > 0 {
+        extra.push(format!("{} hedged to mirrors", report.hedged));
+    }
+    let isolation = if extra.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", extra.join(", "))
     };
     let counts = format!(
         "{}{isolation}, {}, weight {}{server}",

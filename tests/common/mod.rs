@@ -93,6 +93,7 @@ pub struct JsonReport {
     pub requests: u32,
     pub retries: u32,
     pub isolation_requests: u32,
+    pub hedged_requests: u32,
     pub weight: u32,
     pub used_weight: Option<u32>,
     pub ok: usize,
