@@ -249,6 +249,15 @@ pub struct Cli {
     )]
     pub color: ColorChoice,
 
+    /// Refresh every INTERVAL (at least 1s) until Ctrl-C: a live table on a terminal, else ndjson
+    #[arg(long, value_name = "INTERVAL", value_parser = parse_duration, allow_hyphen_values = true,
+          conflicts_with = "compare")]
+    pub watch: Option<Duration>,
+
+    /// With --watch: stop after N refreshes
+    #[arg(long, value_name = "N")]
+    pub count: Option<std::num::NonZeroU64>,
+
     /// Sequential mode: one request at a time, each finished before the next starts
     #[arg(long, conflicts_with = "compare")]
     pub sync: bool,

@@ -74,6 +74,10 @@ pub struct Config {
     pub limits: Limits,
     /// A limit for the whole run.
     pub deadline: Option<Duration>,
+    /// `--watch`: refresh every this long.
+    pub watch: Option<Duration>,
+    /// `--count`: stop after this many refreshes.
+    pub count: Option<u64>,
     /// The concurrency cap for async rounds.
     pub concurrency: usize,
     /// Which endpoint, how symbols are grouped, which market symbols to keep.
@@ -152,6 +156,24 @@ impl Cli {
             raw.extend(list.iter().map(|s| (s.clone(), origin.clone())));
         }
         let stdout_tty = terminal.stdout_tty;
+        if let Some(every) = self.watch
+            && every < Duration::from_secs(1)
+        {
+            return Err(UsageError(format!(
+                "--watch {} is too often: refresh at most once a second",
+                humantime::format_duration(every)
+            )));
+        }
+        if self.count.is_some() && self.watch.is_none() {
+            return Err(UsageError("--count goes with --watch".into()));
+        }
+        if self.watch.is_some() && matches!(self.format, Some(Format::Plain | Format::Csv)) {
+            return Err(UsageError(
+                "--watch writes a live table, ndjson (a line per symbol per refresh) or json \
+                 (an object per refresh): use -f table, ndjson or json"
+                    .into(),
+            ));
+        }
         // (Checked here: clap waives `requires = "all"` whenever symbols are given, because
         // --all conflicts with them.)
         if !self.all && (self.quote.is_some() || self.pattern.is_some()) {
@@ -165,11 +187,14 @@ impl Cli {
         } else {
             normalise_all(raw)?
         };
-        let format = self.format.unwrap_or(if stdout_tty {
-            Format::Table
-        } else {
-            Format::Plain
-        });
+        let format = self
+            .format
+            .unwrap_or(match (stdout_tty, self.watch.is_some()) {
+                (true, _) => Format::Table,
+                // Piped refreshes need a time on every line: ndjson.
+                (false, true) => Format::Ndjson,
+                (false, false) => Format::Plain,
+            });
         let plan = if self.compare {
             if matches!(format, Format::Csv | Format::Ndjson) {
                 return Err(UsageError(
@@ -255,6 +280,8 @@ impl Cli {
                 max_wait: self.max_wait,
             },
             deadline: self.deadline,
+            watch: self.watch,
+            count: self.count.map(std::num::NonZeroU64::get),
             concurrency: self.concurrency.get(),
             request: Request {
                 kind,
@@ -269,7 +296,7 @@ impl Cli {
             format,
             color: terminal.stdout_color,
             stderr_color: terminal.stderr_color,
-            progress: terminal.stderr_tty && self.quiet == 0,
+            progress: terminal.stderr_tty && self.quiet == 0 && self.watch.is_none(),
             verbosity: i8::try_from(self.verbose).unwrap_or(i8::MAX)
                 - i8::try_from(self.quiet).unwrap_or(i8::MAX),
         })

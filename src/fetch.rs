@@ -317,9 +317,19 @@ impl Engine {
         self.stop.reason()
     }
 
+    /// Resolves when the run is told to stop.
+    pub async fn stop_signal(&self) {
+        self.stop.token.cancelled().await;
+    }
+
     /// True once the run was told to stop.
     pub fn stopped(&self) -> bool {
         self.stop.token.is_cancelled()
+    }
+
+    /// Requests, retries, isolation and hedged requests over the whole run so far.
+    pub fn totals(&self) -> [u32; 4] {
+        self.counters()
     }
 
     fn counters(&self) -> [u32; 4] {

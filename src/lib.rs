@@ -16,6 +16,7 @@
 //! - [`retry`]: the one place that decides whether to retry, and the backoff.
 //! - [`throttle`]: the run-wide rate-limit state (429 pauses everyone, 418 stops everyone).
 //! - [`report`]: the run's facts and the comparison maths.
+//! - [`watch`]: `--watch`: refreshes on a schedule, a live table or a stream.
 //! - [`output`]: renderers (table, plain, json, ndjson, csv) and the stderr wording.
 //! - [`error`]: per-symbol errors, exit codes, hints.
 
@@ -33,6 +34,7 @@ pub mod report;
 pub mod retry;
 pub mod shell;
 pub mod throttle;
+pub mod watch;
 
 use std::io::{self, Write};
 use std::sync::Arc;
@@ -71,6 +73,22 @@ pub async fn run(config: Config, out: &mut dyn Write) -> anyhow::Result<Report> 
         config.request.clone(),
     ));
     let start = Instant::now();
+    if let Some(every) = config.watch {
+        let last = watch::run(&engine, &config, every, config.count, out).await?;
+        let report = report_of(
+            &config,
+            &engine,
+            last,
+            engine.totals(),
+            start.elapsed(),
+            None,
+        );
+        // Each refresh already listed its failures; end with the run's summary.
+        if config.verbosity >= 0 {
+            let _ = writeln!(io::stderr().lock(), "{}", output::summary(&report));
+        }
+        return Ok(report);
+    }
     let streaming = config.format.streams();
     let mut progress = output::Progress::new(
         config.progress,
@@ -87,43 +105,28 @@ pub async fn run(config: Config, out: &mut dyn Write) -> anyhow::Result<Report> 
         Ok(())
     };
     let symbols = &config.symbols;
-    let (shown, all_rounds, comparison) = match config.plan {
+    let (shown, comparison) = match config.plan {
         Plan::Async | Plan::Sync => {
             let mode = if config.plan == Plan::Sync {
                 Mode::Sync
             } else {
                 Mode::Async
             };
-            let round = engine.round(symbols, mode, &mut on_outcome).await?;
-            (round.clone(), vec![round], None)
+            (engine.round(symbols, mode, &mut on_outcome).await?, None)
         }
         Plan::Compare { runs, warmup } => {
             compare(&engine, symbols, runs, warmup, &mut on_outcome).await?
         }
     };
     progress.finish();
-    let report = Report {
-        mode: shown.mode,
-        concurrency: if shown.mode == Mode::Sync {
-            1
-        } else {
-            config.concurrency
-        },
-        kind: config.request.kind,
-        strategy: config.request.strategy,
-        error: shown.market_error,
-        outcomes: shown.outcomes,
-        elapsed: start.elapsed(),
-        requests: all_rounds.iter().map(|r| r.requests).sum(),
-        retries: all_rounds.iter().map(|r| r.retries).sum(),
-        isolation: all_rounds.iter().map(|r| r.isolation).sum(),
-        hedged: all_rounds.iter().map(|r| r.hedged).sum(),
-        weight: engine.throttle().run_weight(),
-        used_weight: engine.throttle().last_used_weight(),
-        interrupted: engine.stop_reason() == Some(StopReason::Interrupted),
-        deadline_hit: matches!(engine.stop_reason(), Some(StopReason::Deadline(_))),
+    let report = report_of(
+        &config,
+        &engine,
+        shown,
+        engine.totals(),
+        start.elapsed(),
         comparison,
-    };
+    );
     output::render(config.format, &report, out, config.color)?;
     out.flush()?;
     output::diagnostics(
@@ -135,20 +138,54 @@ pub async fn run(config: Config, out: &mut dyn Write) -> anyhow::Result<Report> 
     Ok(report)
 }
 
+/// The report of the round whose results are shown. `totals` are the requests, retries,
+/// isolation and hedged requests to report (the whole run's, or one refresh's).
+pub(crate) fn report_of(
+    config: &Config,
+    engine: &Engine,
+    shown: Round,
+    totals: [u32; 4],
+    elapsed: std::time::Duration,
+    comparison: Option<Comparison>,
+) -> Report {
+    let [requests, retries, isolation, hedged] = totals;
+    Report {
+        mode: shown.mode,
+        concurrency: if shown.mode == Mode::Sync {
+            1
+        } else {
+            config.concurrency
+        },
+        kind: config.request.kind,
+        strategy: config.request.strategy,
+        error: shown.market_error,
+        outcomes: shown.outcomes,
+        elapsed,
+        requests,
+        retries,
+        isolation,
+        hedged,
+        weight: engine.throttle().run_weight(),
+        used_weight: engine.throttle().last_used_weight(),
+        interrupted: engine.stop_reason() == Some(StopReason::Interrupted),
+        deadline_hit: matches!(engine.stop_reason(), Some(StopReason::Deadline(_))),
+        comparison,
+    }
+}
+
 /// `--compare`: warm-up rounds, then measured rounds with the modes interleaved (async, sync,
 /// async, sync, …) so that drift on the machine or the network hits both alike. Returns the
-/// last async round (whose results are shown), every round, and the comparison.
+/// last async round (whose results are shown) and the comparison.
 async fn compare(
     engine: &Arc<Engine>,
     symbols: &[String],
     runs: u32,
     warmup: u32,
     on_outcome: &mut dyn FnMut(&Outcome) -> io::Result<()>,
-) -> io::Result<(Round, Vec<Round>, Option<Comparison>)> {
-    let mut all = Vec::new();
+) -> io::Result<(Round, Option<Comparison>)> {
     for _ in 0..warmup {
         for mode in [Mode::Async, Mode::Sync] {
-            all.push(engine.round(symbols, mode, on_outcome).await?);
+            engine.round(symbols, mode, on_outcome).await?;
         }
     }
     let (mut asyncs, mut syncs) = (Vec::new(), Vec::new());
@@ -169,13 +206,11 @@ async fn compare(
         }),
         _ => None,
     };
-    let shown = match asyncs.last().or(all.last()) {
-        Some(r) => r.clone(),
+    let shown = match asyncs.pop() {
+        Some(r) => r,
         None => engine.round(symbols, Mode::Async, on_outcome).await?,
     };
-    all.extend(asyncs);
-    all.extend(syncs);
-    Ok((shown, all, comparison))
+    Ok((shown, comparison))
 }
 
 /// The first Ctrl-C stops the run gracefully (what has arrived is still printed, exit 130); a

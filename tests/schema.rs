@@ -122,6 +122,36 @@ fn every_ndjson_line_is_a_result() {
 }
 
 #[test]
+fn watch_output_matches_the_schema() {
+    let schema = schema();
+    let report = jsonschema::validator_for(&schema).unwrap();
+    let result = jsonschema::validator_for(&json!({
+        "$defs": schema["$defs"],
+        "$ref": "#/$defs/result",
+    }))
+    .unwrap();
+    let server = MockServer::start();
+    for (format, validator) in [("json", &report), ("ndjson", &result)] {
+        let out = pricefetch(&server)
+            .args([
+                "--watch",
+                "1s",
+                "--count",
+                "1",
+                "-f",
+                format,
+                "BTCUSDT",
+                "NOSUCHCOIN",
+            ])
+            .output()
+            .unwrap();
+        for line in String::from_utf8(out.stdout).unwrap().lines() {
+            assert_valid(validator, &serde_json::from_str(line).unwrap(), line);
+        }
+    }
+}
+
+#[test]
 fn the_schema_rejects_what_it_should() {
     let validator = jsonschema::validator_for(&schema()).unwrap();
     let server = MockServer::start();

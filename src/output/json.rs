@@ -18,6 +18,9 @@ use super::millis;
 
 #[derive(Serialize)]
 struct JsonReport<'a> {
+    /// With `--watch`: when the refresh was taken.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    time: Option<&'a str>,
     mode: &'static str,
     ticker: &'static str,
     strategy: &'static str,
@@ -42,6 +45,8 @@ struct JsonReport<'a> {
 /// One symbol: `symbol`, then the ticker's fields (or `error`), then `elapsed_ms`, `attempts`.
 /// Serialised by hand because the fields depend on the ticker kind.
 struct JsonResult<'a> {
+    /// With `--watch`: when the refresh was taken.
+    time: Option<&'a str>,
     symbol: &'a str,
     fields: &'static [&'static str],
     values: Option<&'a [String]>,
@@ -54,6 +59,9 @@ impl Serialize for JsonResult<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap;
         let mut map = s.serialize_map(None)?;
+        if let Some(time) = self.time {
+            map.serialize_entry("time", time)?;
+        }
         map.serialize_entry("symbol", self.symbol)?;
         for (field, value) in self.fields.iter().zip(self.values.unwrap_or_default()) {
             map.serialize_entry(field, value)?;
@@ -151,6 +159,7 @@ impl From<&FetchError> for JsonError {
 impl<'a> JsonResult<'a> {
     fn new(o: &'a Outcome, kind: TickerKind) -> Self {
         Self {
+            time: None,
             symbol: &o.symbol,
             fields: kind.fields(),
             values: o.result.as_ref().ok().map(|t| t.values.as_slice()),
@@ -162,7 +171,32 @@ impl<'a> JsonResult<'a> {
 }
 
 pub(super) fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
-    let doc = JsonReport {
+    serde_json::to_writer_pretty(&mut *out, &document(report, None))?;
+    writeln!(out)
+}
+
+/// `--watch -f json`: one compact object per refresh, with its time, on one line.
+pub(super) fn render_refresh(report: &Report, time: &str, out: &mut dyn Write) -> io::Result<()> {
+    serde_json::to_writer(&mut *out, &document(report, Some(time)))?;
+    writeln!(out)
+}
+
+/// `--watch -f ndjson`: one line per symbol, each with the refresh's time.
+pub(super) fn ndjson_refresh(report: &Report, time: &str, out: &mut dyn Write) -> io::Result<()> {
+    for o in &report.outcomes {
+        let line = JsonResult {
+            time: Some(time),
+            ..JsonResult::new(o, report.kind)
+        };
+        serde_json::to_writer(&mut *out, &line)?;
+        writeln!(out)?;
+    }
+    Ok(())
+}
+
+fn document<'a>(report: &'a Report, time: Option<&'a str>) -> JsonReport<'a> {
+    JsonReport {
+        time,
         mode: match report.comparison {
             Some(_) => "compare",
             None => report.mode.name(),
@@ -188,9 +222,7 @@ pub(super) fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
             .map(|o| JsonResult::new(o, report.kind))
             .collect(),
         comparison: report.comparison.as_ref().map(JsonComparison::from),
-    };
-    serde_json::to_writer_pretty(&mut *out, &doc)?;
-    writeln!(out)
+    }
 }
 
 /// One `ndjson` line for a result, written (and flushed by the caller) as it arrives.

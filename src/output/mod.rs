@@ -53,6 +53,19 @@ pub fn render(format: Format, report: &Report, out: &mut dyn Write, color: bool)
     }
 }
 
+/// `--watch`: one refresh in a piped format (ndjson lines or one JSON object), with its time.
+pub fn render_refresh(
+    format: Format,
+    report: &Report,
+    time: &str,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    match format {
+        Format::Json => json::render_refresh(report, time, out),
+        _ => json::ndjson_refresh(report, time, out),
+    }
+}
+
 /// A duration in the unit that reads best: `850 µs`, `48.2 ms`, `1.23 s`.
 pub fn duration(secs: f64) -> String {
     if secs < 1e-3 {

@@ -1,0 +1,224 @@
+//! `--watch INTERVAL`: refresh on a fixed schedule until Ctrl-C or `--count N` refreshes.
+//!
+//! A producer task fetches on a `tokio::time::interval` whose missed ticks are skipped, so a slow
+//! fetch never stacks up requests (the next one waits for the next whole tick). It hands each
+//! snapshot to the renderer through a two-slot channel with `try_send`, so a slow render never
+//! delays a fetch: a snapshot with no room is dropped, and that is said on stderr. Every
+//! refresh goes through the run's one throttle, so the weight rules hold across refreshes.
+//!
+//! On a terminal the table is redrawn in place with the change since the previous refresh
+//! (computed exactly on the decimal strings). Piped, each refresh is one ndjson line per symbol
+//! with a `time`, or one JSON object per refresh with `-f json`, flushed at once.
+
+use std::collections::HashMap;
+use std::io::{self, Write};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use tokio::sync::mpsc;
+use tokio::time::MissedTickBehavior;
+
+use crate::config::Config;
+use crate::fetch::{Engine, Mode, Round};
+use crate::output::{self, Format};
+
+/// One refresh.
+struct Snapshot {
+    at: SystemTime,
+    round: Round,
+}
+
+/// Runs the watch loop; returns the last refresh shown (its failures decide the exit code).
+pub async fn run(
+    engine: &Arc<Engine>,
+    config: &Config,
+    every: Duration,
+    count: Option<u64>,
+    out: &mut dyn Write,
+) -> anyhow::Result<Round> {
+    let (tx, mut rx) = mpsc::channel::<Snapshot>(2);
+    let mode = if config.plan == crate::config::Plan::Sync {
+        Mode::Sync
+    } else {
+        Mode::Async
+    };
+    // The producer and the renderer are two futures of one task: on this one-thread runtime a
+    // spawned task would share the thread all the same, and a render is short and synchronous.
+    let producer = async move {
+        let mut ticker = tokio::time::interval(every);
+        ticker.set_missed_tick_behavior(MissedTickBehavior::Skip);
+        let mut done = 0u64;
+        while count.is_none_or(|n| done < n) {
+            tokio::select! {
+                _ = ticker.tick() => {}
+                () = engine.stop_signal() => break,
+            }
+            let at = SystemTime::now();
+            let Ok(round) = engine.round(&config.symbols, mode, &mut |_| Ok(())).await else {
+                break;
+            };
+            if engine.stopped() {
+                break;
+            }
+            done += 1;
+            match tx.try_send(Snapshot { at, round }) {
+                Ok(()) => {}
+                Err(mpsc::error::TrySendError::Full(_)) => {
+                    tracing::warn!("the output fell behind: a refresh was not shown");
+                }
+                // The renderer stopped (stdout closed): nobody is watching any more.
+                Err(mpsc::error::TrySendError::Closed(_)) => break,
+            }
+        }
+        // Dropping `tx` here ends the renderer's loop.
+    };
+    let renderer = async {
+        let mut last: Option<Round> = None;
+        let redraw = config.format == Format::Table;
+        while let Some(snap) = rx.recv().await {
+            let time = humantime::format_rfc3339_millis(snap.at).to_string();
+            let r = &snap.round;
+            let totals = [r.requests, r.retries, r.isolation, r.hedged];
+            let report = crate::report_of(config, engine, r.clone(), totals, r.elapsed, None);
+            if redraw {
+                table(&snap, last.as_ref(), &time, every, config.color, out)?;
+            } else {
+                output::render_refresh(config.format, &report, &time, out)?;
+            }
+            out.flush()?;
+            // A refresh's failures and hints; its summary only with -v.
+            output::diagnostics(
+                &report,
+                config.verbosity - 1,
+                config.stderr_color,
+                &mut io::stderr().lock(),
+            );
+            last = Some(snap.round);
+        }
+        Ok::<_, io::Error>(last)
+    };
+    let ((), last) = tokio::join!(producer, renderer);
+    Ok(last?.unwrap_or_else(|| Round {
+        mode,
+        outcomes: Vec::new(),
+        elapsed: Duration::ZERO,
+        requests: 0,
+        retries: 0,
+        isolation: 0,
+        hedged: 0,
+        market_error: None,
+    }))
+}
+
+/// Clears the terminal and draws the refresh, with the change since the previous one.
+fn table(
+    snap: &Snapshot,
+    previous: Option<&Round>,
+    time: &str,
+    every: Duration,
+    color: bool,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    let before: HashMap<&str, &str> = previous
+        .map(|r| {
+            r.outcomes
+                .iter()
+                .filter_map(|o| Some((o.symbol.as_str(), o.result.as_ref().ok()?.price())))
+                .collect()
+        })
+        .unwrap_or_default();
+    let rows: Vec<(&str, String, String)> = snap
+        .round
+        .outcomes
+        .iter()
+        .map(|o| match &o.result {
+            Ok(t) => {
+                let change = before
+                    .get(o.symbol.as_str())
+                    .and_then(|p| change(p, t.price()))
+                    .unwrap_or_default();
+                (o.symbol.as_str(), t.price().to_owned(), change)
+            }
+            Err(e) => (o.symbol.as_str(), "-".to_owned(), e.kind().to_owned()),
+        })
+        .collect();
+    let w0 = rows.iter().map(|r| r.0.len()).max().unwrap_or(0).max(6);
+    let w1 = rows.iter().map(|r| r.1.len()).max().unwrap_or(0).max(5);
+    let (bold, reset) = if color {
+        ("\x1b[1m", "\x1b[0m")
+    } else {
+        ("", "")
+    };
+    // Home the cursor and clear the screen, then draw.
+    write!(out, "\x1b[H\x1b[2J")?;
+    writeln!(
+        out,
+        "every {} · {time} · Ctrl-C to stop",
+        humantime::format_duration(every)
+    )?;
+    writeln!(
+        out,
+        "{bold}{:<w0$}  {:>w1$}  {:>14}{reset}",
+        "SYMBOL", "PRICE", "CHANGE"
+    )?;
+    for (symbol, price, change) in rows {
+        let tint = match (color, change.as_bytes().first()) {
+            (true, Some(b'+')) => "\x1b[32m",
+            (true, Some(b'-')) => "\x1b[31m",
+            _ => "",
+        };
+        let end = if tint.is_empty() { "" } else { reset };
+        writeln!(out, "{symbol:<w0$}  {price:>w1$}  {tint}{change:>14}{end}")?;
+    }
+    Ok(())
+}
+
+/// `now - before` on decimal strings, exactly (no floats): `+1.50000000`, `-0.00000001`, or
+/// `0` when unchanged. `None` if either is not a plain decimal.
+pub fn change(before: &str, now: &str) -> Option<String> {
+    let places = |s: &str| s.split_once('.').map_or(0, |(_, f)| f.len());
+    let scale = places(before).max(places(now));
+    let units = |s: &str| -> Option<i128> {
+        let (int, frac) = s.split_once('.').unwrap_or((s, ""));
+        let digits = format!("{int}{frac:0<scale$}");
+        digits.parse().ok()
+    };
+    let diff = units(now)? - units(before)?;
+    if diff == 0 {
+        return Some("0".into());
+    }
+    let sign = if diff > 0 { '+' } else { '-' };
+    let abs = diff.unsigned_abs().to_string();
+    let abs = format!("{abs:0>width$}", width = scale + 1);
+    let (int, frac) = abs.split_at(abs.len() - scale);
+    Some(if scale == 0 {
+        format!("{sign}{int}")
+    } else {
+        format!("{sign}{int}.{frac}")
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::change;
+
+    #[test]
+    fn changes_are_exact_decimal_differences() {
+        assert_eq!(
+            change("97123.45000000", "97125.95000000").as_deref(),
+            Some("+2.50000000")
+        );
+        assert_eq!(
+            change("0.00000412", "0.00000411").as_deref(),
+            Some("-0.00000001")
+        );
+        assert_eq!(change("1.10000000", "1.10000000").as_deref(), Some("0"));
+        assert_eq!(
+            change("0.1", "0.3").as_deref(),
+            Some("+0.2"),
+            "never 0.19999999999999998"
+        );
+        assert_eq!(change("5", "3.25").as_deref(), Some("-1.75"));
+        assert_eq!(change("abc", "1"), None);
+    }
+}

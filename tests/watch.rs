@@ -1,0 +1,127 @@
+//! `--watch`: refreshes on a schedule, as a stream when piped and a live table on a terminal.
+
+mod common;
+
+use std::collections::BTreeSet;
+
+use common::{pricefetch, stderr, stdout};
+use mock_binance::{ANY, Fault, MockServer};
+use serde_json::Value;
+
+fn lines(text: &str) -> Vec<Value> {
+    text.lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[test]
+fn piped_watch_writes_a_timestamped_line_per_symbol_per_refresh() {
+    let server = MockServer::start();
+    let out = pricefetch(&server)
+        .args(["--watch", "1s", "--count", "3", "BTCUSDT", "ETHUSDT"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let rows = lines(&stdout(&out));
+    assert_eq!(rows.len(), 6);
+    let times: BTreeSet<&str> = rows.iter().map(|r| r["time"].as_str().unwrap()).collect();
+    assert_eq!(times.len(), 3, "three refreshes");
+    assert!(rows.iter().all(|r| r["price"].is_string()));
+    assert_eq!(server.hits().len(), 6);
+}
+
+#[test]
+fn watch_with_json_writes_one_object_per_refresh() {
+    let server = MockServer::start();
+    let out = pricefetch(&server)
+        .args(["--watch", "1s", "--count", "2", "-f", "json", "BTCUSDT"])
+        .output()
+        .unwrap();
+    let docs = lines(&stdout(&out));
+    assert_eq!(docs.len(), 2);
+    for d in &docs {
+        assert!(
+            d["time"].is_string() && d["results"][0]["price"].is_string(),
+            "{d}"
+        );
+    }
+}
+
+#[test]
+fn a_failed_refresh_is_shown_and_the_next_one_goes_on() {
+    let server = MockServer::start();
+    server.script("BTCUSDT", [Fault::Status(500)]);
+    let out = pricefetch(&server)
+        .args(["--watch", "1s", "--count", "2", "-r", "0", "BTCUSDT"])
+        .output()
+        .unwrap();
+    let rows = lines(&stdout(&out));
+    assert_eq!(rows[0]["error"]["status"], 500);
+    assert_eq!(rows[1]["price"], "97123.45000000");
+    assert_eq!(out.status.code(), Some(0), "the last refresh decides");
+    assert!(stderr(&out).contains("HTTP 500"), "{}", stderr(&out));
+}
+
+#[test]
+fn a_watch_that_hits_a_429_waits_it_out_and_recovers() {
+    let server = MockServer::start();
+    server.script(
+        ANY,
+        [Fault::RateLimit {
+            retry_after_secs: 1,
+        }],
+    );
+    let out = pricefetch(&server)
+        .args(["--watch", "1s", "--count", "3", "BTCUSDT", "ETHUSDT"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let rows = lines(&stdout(&out));
+    assert_eq!(rows.len(), 6);
+    assert!(rows.iter().all(|r| r["price"].is_string()), "{rows:?}");
+    assert!(server.hits().iter().all(|h| h.status != 418), "banned");
+}
+
+#[test]
+fn watch_refuses_what_it_cannot_do() {
+    let server = MockServer::start();
+    for (args, says) in [
+        (&["--watch", "500ms", "X"][..], "at most once a second"),
+        (&["--count", "2", "X"], "--count goes with --watch"),
+        (&["--watch", "1s", "-f", "csv", "X"], "--watch writes"),
+        (&["--watch", "1s", "--compare", "X"], "--compare"),
+    ] {
+        let out = pricefetch(&server).args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(stderr(&out).contains(says), "{args:?}: {}", stderr(&out));
+    }
+    assert!(server.hits().is_empty());
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn on_a_terminal_the_table_is_redrawn_in_place_with_the_change() {
+    let server = MockServer::start();
+    let line = format!(
+        "'{}' --base-url {} --watch 1s --count 2 BTCUSDT ETHUSDT",
+        env!("CARGO_BIN_EXE_pricefetch"),
+        server.url()
+    );
+    let out = std::process::Command::new("script")
+        .args(["-qec", &line, "/dev/null"])
+        .env("TERM", "xterm")
+        .env_remove("NO_COLOR")
+        .output()
+        .unwrap();
+    let screen = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(screen.matches("\x1b[H\x1b[2J").count(), 2, "{screen:?}");
+    assert!(
+        screen.contains("CHANGE") && screen.contains("every 1s"),
+        "{screen:?}"
+    );
+    // The mock's prices do not move: the second refresh shows a change of 0.
+    assert!(
+        screen.contains("97123.45000000") && screen.contains(" 0"),
+        "{screen:?}"
+    );
+}
