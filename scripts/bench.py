@@ -30,7 +30,8 @@ UNLIMITED = ["--max-weight", "100000000", "--weight-limit", "100000000"]
 
 
 def run_once(mock, args, symbols):
-    before = mock.stats()["requests"]
+    """One whole process: (wall seconds, peak RSS MiB, requests, weight) as the mock saw them."""
+    before = mock.stats()
     with tempfile.NamedTemporaryFile("r") as rss_file:
         start = time.perf_counter()
         code = subprocess.call(
@@ -43,48 +44,116 @@ def run_once(mock, args, symbols):
         if code != 0:
             sys.exit(f"bench: pricefetch {' '.join(args)} exited {code}")
         rss_mib = int(rss_file.read().split()[-1]) / 1024
-    return wall, rss_mib, mock.stats()["requests"] - before
+    after = mock.stats()
+    return wall, rss_mib, after["requests"] - before["requests"], after["weight"] - before["weight"]
 
 
-def main():
+def measure(mock, flags, symbols):
+    """RUNS runs of one case: medians of wall and RSS, the largest RSS, requests and weight."""
+    runs = [run_once(mock, flags + UNLIMITED, symbols) for _ in range(RUNS)]
+    return {
+        "wall": statistics.median(r[0] for r in runs),
+        "rss": statistics.median(r[1] for r in runs),
+        "rss_max": max(r[1] for r in runs),
+        "requests": statistics.median(r[2] for r in runs),
+        "weight": statistics.median(r[3] for r in runs),
+    }
+
+
+def startup():
+    """Median wall time of `pricefetch --version`: the process start-up every case pays."""
+    walls = []
+    for _ in range(50):
+        start = time.perf_counter()
+        subprocess.call([BIN, "--version"], stdout=subprocess.DEVNULL)
+        walls.append(time.perf_counter() - start)
+    return statistics.median(walls)
+
+
+def core():
+    """Issue 3: one request per symbol, async against sync."""
+    failed = False
     with Mock("--latency", f"{int(LATENCY * 1000)}ms", "--symbols", str(N),
               "--weight-limit", "100000000") as mock:
         symbols = generated_symbols(N)
         default_rounds = math.ceil(N / DEFAULT_C)
+        each = ["--strategy", "each"]
         cases = [
             # name, flags, floor in seconds, target ratio (None: report only)
-            ("async -c 100", ["-c", "100"], LATENCY * math.ceil(N / 100), 1.5),
-            (f"async (default -c {DEFAULT_C})", [], LATENCY * default_rounds, None),
-            ("sync", ["--sync"], LATENCY * N, 1.03),
+            ("async -c 100", each + ["-c", "100"], LATENCY * math.ceil(N / 100), 1.5),
+            (f"async (default -c {DEFAULT_C})", each, LATENCY * default_rounds, None),
+            ("sync", each + ["--sync"], LATENCY * N, 1.03),
             ("compare (1 warmup + 3 runs)", ["--compare"],
              4 * LATENCY * (default_rounds + N), None),
         ]
-        print(f"pricefetch benchmark: {N} symbols, mock latency {LATENCY * 1000:.0f} ms, "
-              f"{RUNS} runs per case, medians")
-        print(f"machine: {platform.machine()}, {os.cpu_count()} cores, {platform.system()} "
-              f"{platform.release()}; command: scripts/bench.sh\n")
+        print(f"## One request per symbol: {N} symbols, mock latency {LATENCY * 1000:.0f} ms, "
+              f"{RUNS} runs per case, medians\n")
         print("| case | wall (median) | floor | wall / floor | target | peak RSS (median, max) "
               "| requests/run |")
         print("|---|---|---|---|---|---|---|")
-        failed = False
         for name, flags, floor, target in cases:
-            walls, rss, reqs = [], [], []
-            for _ in range(RUNS):
-                w, r, q = run_once(mock, flags + UNLIMITED, symbols)
-                walls.append(w)
-                rss.append(r)
-                reqs.append(q)
-            wall = statistics.median(walls)
-            ratio = wall / floor
-            ok_rss = max(rss) <= 12
+            m = measure(mock, flags, symbols)
+            ratio = m["wall"] / floor
+            ok_rss = m["rss_max"] <= 12
             ok_wall = target is None or ratio <= target
             failed |= not (ok_rss and ok_wall)
-            print(f"| {name} | {wall * 1000:.1f} ms | {floor * 1000:.0f} ms | {ratio:.3f} | "
+            print(f"| {name} | {m['wall'] * 1000:.1f} ms | {floor * 1000:.0f} ms | {ratio:.3f} | "
                   f"{'<= ' + str(target) if target else '-'}{'' if ok_wall else ' MISSED'} | "
-                  f"{statistics.median(rss):.1f} MiB, {max(rss):.1f} MiB"
-                  f"{'' if ok_rss else ' (over 12 MiB)'} | {statistics.median(reqs):.0f} |")
-        print("\nTargets: async -c 100 <= 1.5 x floor, sync <= 1.03 x floor, peak RSS <= 12 MiB.")
-        return 1 if failed else 0
+                  f"{m['rss']:.1f} MiB, {m['rss_max']:.1f} MiB"
+                  f"{'' if ok_rss else ' (over 12 MiB)'} | {m['requests']:.0f} |")
+        print("\nTargets: async -c 100 <= 1.5 x floor, sync <= 1.03 x floor, peak RSS <= 12 MiB.\n")
+    return failed
+
+
+def market():
+    """Issue 5: batching against one request each over 1,000 symbols; the whole market."""
+    failed = False
+    n = 1000
+    base = startup()
+    with Mock("--latency", f"{int(LATENCY * 1000)}ms", "--symbols", str(n),
+              "--weight-limit", "100000000") as mock:
+        symbols = generated_symbols(n)
+        print(f"## Batching: {n} symbols, mock latency {LATENCY * 1000:.0f} ms, {RUNS} runs per "
+              f"case, medians; process start-up (--version) {base * 1000:.1f} ms\n")
+        print("| case | wall (median) | wall - start-up | requests | weight | peak RSS (median, max) |")
+        print("|---|---|---|---|---|---|")
+        results = {}
+        for name, flags in [("auto", []), ("each -c 16", ["--strategy", "each"]),
+                            ("each -c 100", ["--strategy", "each", "-c", "100"])]:
+            m = results[name] = measure(mock, flags, symbols)
+            print(f"| {name} | {m['wall'] * 1000:.1f} ms | {(m['wall'] - base) * 1000:.1f} ms | "
+                  f"{m['requests']:.0f} | {m['weight']:.0f} | {m['rss']:.1f} MiB, "
+                  f"{m['rss_max']:.1f} MiB |")
+        auto, each = results["auto"], results["each -c 16"]
+        beyond = (auto["wall"] - base) / LATENCY
+        share = auto["weight"] / each["weight"]
+        ok = beyond <= 2 and share <= 1 / 50 and auto["rss_max"] <= 16
+        failed |= not ok
+        print(f"\nauto: {beyond:.2f} latencies beyond start-up (target <= 2), weight "
+              f"1/{1 / share:.0f} of each (target <= 1/50), peak RSS {auto['rss_max']:.1f} MiB "
+              f"(target <= 16): {'met' if ok else 'MISSED'}\n")
+    with Mock("--latency", f"{int(LATENCY * 1000)}ms", "--symbols", "3000",
+              "--weight-limit", "100000000") as mock:
+        m = measure(mock, ["--all"], [])
+        ok = m["rss_max"] <= 24
+        failed |= not ok
+        print(f"--all over a {3000 + 22}-symbol market: {m['wall'] * 1000:.1f} ms, "
+              f"{m['requests']:.0f} request, weight {m['weight']:.0f}, peak RSS "
+              f"{m['rss']:.1f} MiB (max {m['rss_max']:.1f}; target <= 24): "
+              f"{'met' if ok else 'MISSED'}\n")
+    return failed
+
+
+def main():
+    suites = sys.argv[1:] or ["core", "market"]
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, {platform.system()} "
+          f"{platform.release()}; command: scripts/bench.sh {' '.join(suites)}\n")
+    failed = False
+    if "core" in suites:
+        failed |= core()
+    if "market" in suites:
+        failed |= market()
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

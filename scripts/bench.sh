@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Benchmarks pricefetch against the project's mock Binance (never the real one).
 #
-#   scripts/bench.sh                 # 5 runs per case, 100 symbols, 50 ms server latency
+#   scripts/bench.sh                 # both suites: core (100 symbols, one request each) and market
+#   scripts/bench.sh market          # batching over 1,000 symbols, and --all over 3,000
 #   RUNS=9 scripts/bench.sh          # more runs
 #
 # Needs: cargo (builds the release binary and the mock), python3 (stdlib only) and GNU time

@@ -26,7 +26,8 @@ def soak(seed):
     with Mock("--symbols", str(N), "--fault-rate", FAULT_RATE, "--seed", str(seed)) as mock:
         start = time.perf_counter()
         proc = subprocess.run(
-            [BIN, "--base-url", mock.url, "--retries", str(RETRIES), "-f", "json", "-q",
+            [BIN, "--base-url", mock.url, "--retries", str(RETRIES), "--strategy", "each",
+             "-f", "json", "-q",
              "--deadline", "5m", *generated_symbols(N)],
             capture_output=True, text=True, check=False,
         )

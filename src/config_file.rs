@@ -284,9 +284,10 @@ fn shown(cli: &Cli, id: &str) -> String {
             .unwrap_or_else(|| "(table on a terminal, plain otherwise)".into()),
         "color" => name(cli.color.to_possible_value()).unwrap_or_default(),
         "ticker" => name(cli.ticker.to_possible_value()).unwrap_or_default(),
-        "mirror" if cli.mirror.is_empty() => {
-            "(Binance's alternates with the default base URL)".into()
+        "mirror" if cli.mirror.is_empty() && cli.base_url == "https://api.binance.com" => {
+            "(Binance's alternates: api-gcp, api1..api4)".into()
         }
+        "mirror" if cli.mirror.is_empty() => "(none)".into(),
         "mirror" => cli.mirror.join(" "),
         "hedge" => cli.hedge.map_or_else(unset, d),
         "strategy" => name(cli.strategy.to_possible_value()).unwrap_or_default(),
