@@ -860,29 +860,27 @@ async fn book_ticker(
     State(shared): State<Arc<Shared>>,
     Query(params): Query<HashMap<String, String>>,
 ) -> Response {
-    let weight = if params.contains_key("symbol") { 2 } else { 4 };
-    serve(
-        shared,
-        "/api/v3/ticker/bookTicker",
-        params,
-        weight,
-        |shared, sel| Value::Array(shared.pick(sel).into_iter().map(book_json).collect()),
-    )
-    .await
+    one_per_listing(shared, params, "/api/v3/ticker/bookTicker", book_json).await
 }
 
 async fn ticker_price(
     State(shared): State<Arc<Shared>>,
     Query(params): Query<HashMap<String, String>>,
 ) -> Response {
+    one_per_listing(shared, params, "/api/v3/ticker/price", price_json).await
+}
+
+/// The price and book tickers: weight 2 for one symbol, 4 for a list or the whole market.
+async fn one_per_listing(
+    shared: Arc<Shared>,
+    params: HashMap<String, String>,
+    path: &str,
+    each: fn(&Listing) -> Value,
+) -> Response {
     let weight = if params.contains_key("symbol") { 2 } else { 4 };
-    serve(
-        shared,
-        "/api/v3/ticker/price",
-        params,
-        weight,
-        |shared, sel| Value::Array(shared.pick(sel).into_iter().map(price_json).collect()),
-    )
+    serve(shared, path, params, weight, |shared, sel| {
+        Value::Array(shared.pick(sel).into_iter().map(each).collect())
+    })
     .await
 }
 
