@@ -71,6 +71,7 @@ pub struct Cli {
     #[arg(
         long,
         value_enum,
+        ignore_case = true,
         value_name = "KIND",
         default_value = "price",
         env = "PRICEFETCH_TICKER",
@@ -85,6 +86,7 @@ pub struct Cli {
     #[arg(
         long,
         value_enum,
+        ignore_case = true,
         value_name = "STRATEGY",
         default_value = "auto",
         env = "PRICEFETCH_STRATEGY",
@@ -230,6 +232,7 @@ pub struct Cli {
         short = 'f',
         long,
         value_enum,
+        ignore_case = true,
         value_name = "FORMAT",
         env = "PRICEFETCH_FORMAT",
         hide_env_values = true
@@ -242,6 +245,7 @@ pub struct Cli {
     #[arg(
         long,
         value_enum,
+        ignore_case = true,
         value_name = "WHEN",
         default_value = "auto",
         env = "PRICEFETCH_COLOR",
@@ -306,6 +310,7 @@ pub struct Cli {
     #[arg(
         long,
         value_enum,
+        ignore_case = true,
         value_name = "SHELL",
         help_heading = "Shell integration"
     )]

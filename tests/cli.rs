@@ -150,6 +150,19 @@ fn symbols_come_from_a_file_and_from_stdin_with_comments_and_commas() {
 }
 
 #[test]
+fn choices_are_accepted_in_any_case() {
+    let server = MockServer::start();
+    let out = pricefetch(&server)
+        .args([
+            "-f", "JSON", "--ticker", "Price", "--color", "NEVER", "BTCUSDT",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out).trim_start().starts_with('{'));
+}
+
+#[test]
 fn the_base_url_comes_from_the_environment() {
     let server = MockServer::start();
     bare()
