@@ -219,6 +219,34 @@ impl Outcome {
     }
 }
 
+/// What a run, or one round of it, sent.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Totals {
+    /// Requests sent, every attempt and hedge counted.
+    pub requests: u32,
+    /// Attempts that were retries.
+    pub retries: u32,
+    /// Extra requests spent isolating unknown symbols in failed batches.
+    pub isolation: u32,
+    /// Extra requests sent to other hosts by `--hedge`.
+    pub hedged: u32,
+    /// Request weight of everything sent.
+    pub weight: u32,
+}
+
+impl Totals {
+    /// What was sent between `before` and `self`.
+    fn since(self, before: Self) -> Self {
+        Self {
+            requests: self.requests - before.requests,
+            retries: self.retries - before.retries,
+            isolation: self.isolation - before.isolation,
+            hedged: self.hedged - before.hedged,
+            weight: self.weight - before.weight,
+        }
+    }
+}
+
 /// One pass over the symbol list.
 #[derive(Debug, Clone)]
 pub struct Round {
@@ -228,14 +256,8 @@ pub struct Round {
     pub outcomes: Vec<Outcome>,
     /// Wall time of the whole round.
     pub elapsed: Duration,
-    /// Requests sent, every attempt counted.
-    pub requests: u32,
-    /// Attempts that were retries.
-    pub retries: u32,
-    /// Extra requests spent isolating unknown symbols in failed batches.
-    pub isolation: u32,
-    /// Extra requests sent to other hosts by `--hedge`.
-    pub hedged: u32,
+    /// What this round sent.
+    pub sent: Totals,
     /// Why a whole-market request failed (there are no symbols to pin it on).
     pub market_error: Option<FetchError>,
 }
@@ -327,14 +349,16 @@ impl Engine {
         self.stop.token.is_cancelled()
     }
 
-    /// Requests, retries, isolation and hedged requests over the whole run so far.
-    pub fn totals(&self) -> [u32; 4] {
-        self.counters()
-    }
-
-    fn counters(&self) -> [u32; 4] {
-        [&self.requests, &self.retries, &self.isolation, &self.hedged]
-            .map(|c| c.load(Ordering::Relaxed))
+    /// What the whole run has sent so far.
+    pub fn totals(&self) -> Totals {
+        let load = |c: &AtomicU32| c.load(Ordering::Relaxed);
+        Totals {
+            requests: load(&self.requests),
+            retries: load(&self.retries),
+            isolation: load(&self.isolation),
+            hedged: load(&self.hedged),
+            weight: self.throttle.run_weight(),
+        }
     }
 
     /// Fetches every symbol once (or the whole market). `on_outcome` sees each result as it
@@ -346,7 +370,7 @@ impl Engine {
         on_outcome: &mut dyn FnMut(&Outcome) -> io::Result<()>,
     ) -> io::Result<Round> {
         let start = Instant::now();
-        let before = self.counters();
+        let before = self.totals();
         let mut market_error = None;
         let outcomes = match (self.request.strategy, mode) {
             (Strategy::All, _) => {
@@ -357,15 +381,11 @@ impl Engine {
             (_, Mode::Async) => self.fan_out(symbols, on_outcome).await?,
             (_, Mode::Sync) => self.one_by_one(symbols, on_outcome).await?,
         };
-        let after = self.counters();
         Ok(Round {
             mode,
             outcomes,
             elapsed: start.elapsed(),
-            requests: after[0] - before[0],
-            retries: after[1] - before[1],
-            isolation: after[2] - before[2],
-            hedged: after[3] - before[3],
+            sent: self.totals().since(before),
             market_error,
         })
     }

@@ -43,7 +43,7 @@ use tokio::time::Instant;
 
 use crate::binance::BinanceClient;
 use crate::config::{Config, Plan};
-use crate::fetch::{Engine, Mode, Outcome, Round, Stop, StopReason};
+use crate::fetch::{Engine, Mode, Outcome, Round, Stop, StopReason, Totals};
 use crate::report::{Comparison, Report, Speedup, Stats};
 use crate::throttle::Throttle;
 
@@ -138,17 +138,16 @@ pub async fn run(config: Config, out: &mut dyn Write) -> anyhow::Result<Report> 
     Ok(report)
 }
 
-/// The report of the round whose results are shown. `totals` are the requests, retries,
-/// isolation and hedged requests to report (the whole run's, or one refresh's).
+/// The report of the round whose results are shown, with `sent`: what the whole run sent, or
+/// one refresh's share of it.
 pub(crate) fn report_of(
     config: &Config,
     engine: &Engine,
     shown: Round,
-    totals: [u32; 4],
+    sent: Totals,
     elapsed: std::time::Duration,
     comparison: Option<Comparison>,
 ) -> Report {
-    let [requests, retries, isolation, hedged] = totals;
     Report {
         mode: shown.mode,
         concurrency: if shown.mode == Mode::Sync {
@@ -161,11 +160,11 @@ pub(crate) fn report_of(
         error: shown.market_error,
         outcomes: shown.outcomes,
         elapsed,
-        requests,
-        retries,
-        isolation,
-        hedged,
-        weight: engine.throttle().run_weight(),
+        requests: sent.requests,
+        retries: sent.retries,
+        isolation: sent.isolation,
+        hedged: sent.hedged,
+        weight: sent.weight,
         used_weight: engine.throttle().last_used_weight(),
         interrupted: engine.stop_reason() == Some(StopReason::Interrupted),
         deadline_hit: matches!(engine.stop_reason(), Some(StopReason::Deadline(_))),

@@ -102,7 +102,11 @@ impl Stats {
         Some(Self {
             min: samples.iter().copied().fold(f64::INFINITY, f64::min),
             max: samples.iter().copied().fold(0.0, f64::max),
-            requests_per_round: rounds.iter().map(|r| f64::from(r.requests)).sum::<f64>() / n,
+            requests_per_round: rounds
+                .iter()
+                .map(|r| f64::from(r.sent.requests))
+                .sum::<f64>()
+                / n,
             failed: rounds.iter().map(Round::failed).sum(),
             samples,
             mean,
@@ -170,10 +174,7 @@ mod tests {
                 mode: Mode::Async,
                 outcomes: vec![],
                 elapsed: Duration::from_secs_f64(*s),
-                requests: 0,
-                retries: 0,
-                isolation: 0,
-                hedged: 0,
+                sent: Default::default(),
                 market_error: None,
             })
             .collect();

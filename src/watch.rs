@@ -78,8 +78,7 @@ pub async fn run(
         while let Some(snap) = rx.recv().await {
             let time = humantime::format_rfc3339_millis(snap.at).to_string();
             let r = &snap.round;
-            let totals = [r.requests, r.retries, r.isolation, r.hedged];
-            let report = crate::report_of(config, engine, r.clone(), totals, r.elapsed, None);
+            let report = crate::report_of(config, engine, r.clone(), r.sent, r.elapsed, None);
             if redraw {
                 table(&snap, last.as_ref(), &time, every, config.color, out)?;
             } else {
@@ -102,10 +101,7 @@ pub async fn run(
         mode,
         outcomes: Vec::new(),
         elapsed: Duration::ZERO,
-        requests: 0,
-        retries: 0,
-        isolation: 0,
-        hedged: 0,
+        sent: Default::default(),
         market_error: None,
     }))
 }

@@ -44,6 +44,12 @@ fn watch_with_json_writes_one_object_per_refresh() {
             d["time"].is_string() && d["results"][0]["price"].is_string(),
             "{d}"
         );
+        // Each object speaks of its own refresh, not of the run so far.
+        assert_eq!(
+            (d["requests"].as_u64(), d["weight"].as_u64()),
+            (Some(1), Some(2)),
+            "{d}"
+        );
     }
 }
 
