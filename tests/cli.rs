@@ -141,11 +141,7 @@ fn symbols_come_from_a_file_and_from_stdin_with_comments_and_commas() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(
-        stderr(&out).contains("watchlist.txt line 2"),
-        "{}",
-        stderr(&out)
-    );
+    common::assert_stderr_has(&out, "watchlist.txt line 2");
     std::fs::remove_dir_all(&dir).ok();
 }
 

@@ -134,22 +134,14 @@ fn a_bad_config_file_names_the_file_the_line_and_the_key() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(
-        stderr(&out).contains("line 1: key 'retries'"),
-        "{}",
-        stderr(&out)
-    );
+    common::assert_stderr_has(&out, "line 1: key 'retries'");
 
     let out = bare()
         .args(["--config", "/no/such/pricefetch.toml", "BTCUSDT"])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(
-        stderr(&out).contains("/no/such/pricefetch.toml"),
-        "{}",
-        stderr(&out)
-    );
+    common::assert_stderr_has(&out, "/no/such/pricefetch.toml");
 }
 
 #[test]

@@ -157,11 +157,7 @@ fn retries_are_bounded_and_the_last_error_is_reported() {
     );
     assert_eq!(report.results[0].attempts, 3);
     assert_eq!(report.results[1].price.as_deref(), Some("3412.17000000"));
-    assert!(
-        stderr(&out).contains("BTCUSDT: HTTP 500: server error: -1001"),
-        "{}",
-        stderr(&out)
-    );
+    common::assert_stderr_has(&out, "BTCUSDT: HTTP 500: server error: -1001");
 }
 
 #[test]
@@ -267,11 +263,7 @@ fn a_429_pauses_the_whole_run_until_retry_after_and_then_recovers() {
             "a request was sent inside the Retry-After window"
         );
     }
-    assert!(
-        stderr(&out).contains("rate-limited (HTTP 429)"),
-        "{}",
-        stderr(&out)
-    );
+    common::assert_stderr_has(&out, "rate-limited (HTTP 429)");
 }
 
 #[test]
@@ -325,11 +317,7 @@ fn a_418_ban_stops_all_sending_and_exits_4() {
             .all(|r| r.error.as_ref().unwrap().kind == "banned")
     );
     assert_eq!(report.results[1].attempts, 0);
-    assert!(
-        stderr(&out).contains("IP banned by Binance until"),
-        "{}",
-        stderr(&out)
-    );
+    common::assert_stderr_has(&out, "IP banned by Binance until");
 }
 
 #[test]

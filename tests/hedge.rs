@@ -47,11 +47,7 @@ fn a_slow_host_is_overtaken_by_a_mirror_and_its_request_cancelled() {
         slow.cancelled() == 1
     });
     assert_eq!(fast.cancelled(), 0);
-    assert!(
-        stderr(&out).contains("1 hedged to mirrors"),
-        "{}",
-        stderr(&out)
-    );
+    common::assert_stderr_has(&out, "1 hedged to mirrors");
 }
 
 #[test]
@@ -99,11 +95,7 @@ fn a_failing_host_is_skipped_for_the_rest_of_the_run() {
     assert_eq!(json_report(&out).ok, 3);
     assert_eq!(broken.hits().len(), 1, "asked once, then skipped");
     assert_eq!(mirror.hits().len(), 3);
-    assert!(
-        stderr(&out).contains("skipping this host"),
-        "{}",
-        stderr(&out)
-    );
+    common::assert_stderr_has(&out, "skipping this host");
 }
 
 #[test]
@@ -114,7 +106,7 @@ fn hedging_needs_a_mirror() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("--mirror"), "{}", stderr(&out));
+    common::assert_stderr_has(&out, "--mirror");
     let out = pricefetch(&server)
         .args(["--mirror", "http://example.com", "BTCUSDT"])
         .output()
@@ -124,9 +116,5 @@ fn hedging_needs_a_mirror() {
         Some(2),
         "a mirror is held to the base URL's rules"
     );
-    assert!(
-        stderr(&out).contains("invalid --mirror"),
-        "{}",
-        stderr(&out)
-    );
+    common::assert_stderr_has(&out, "invalid --mirror");
 }

@@ -56,11 +56,7 @@ fn auto_asks_for_many_symbols_per_request_in_chunks_of_100() {
         order,
         symbols.iter().map(String::as_str).collect::<Vec<_>>()
     );
-    assert!(
-        stderr(&out).contains("batches of up to 100"),
-        "{}",
-        stderr(&out)
-    );
+    common::assert_stderr_has(&out, "batches of up to 100");
 }
 
 #[test]
@@ -90,11 +86,7 @@ fn an_unknown_symbol_in_a_batch_is_isolated_and_the_good_prices_printed() {
     // 8 → 4 (bad) + 4 → 2 (bad) + 2 → 1 (bad) + 1: one batch, then six to isolate.
     assert_eq!((r.requests, r.isolation_requests), (7, 6));
     assert_eq!(server.hits().len(), 7);
-    assert!(
-        stderr(&out).contains("(6 to isolate unknown symbols)"),
-        "{}",
-        stderr(&out)
-    );
+    common::assert_stderr_has(&out, "(6 to isolate unknown symbols)");
     // Far cheaper than one request each (8 × 2 = 16 would be, with 8 requests).
     assert!(r.weight < 8 * 2 + 4 * 4, "{}", r.weight);
 }
@@ -139,11 +131,7 @@ fn a_failed_whole_market_request_keeps_the_json_valid_and_the_exit_code_true() {
     let r = json_report(&out);
     assert!(r.results.is_empty());
     assert_eq!(r.error.unwrap().kind, "geo_blocked");
-    assert!(
-        stderr(&out).contains("whole market: HTTP 451"),
-        "{}",
-        stderr(&out)
-    );
+    common::assert_stderr_has(&out, "whole market: HTTP 451");
     assert!(stderr(&out).contains("data-api.binance.vision"));
 }
 

@@ -86,17 +86,8 @@ fn ndjson_writes_one_decodable_object_per_symbol() {
 fn ndjson_streams_each_result_as_it_arrives() {
     let server = MockServer::start();
     server.script("ETHUSDT", [Fault::Delay(Duration::from_secs(2))]);
-    let mut child = StdCommand::new(env!("CARGO_BIN_EXE_pricefetch"))
-        .args([
-            "--base-url",
-            server.url(),
-            "--strategy",
-            "each",
-            "-f",
-            "ndjson",
-            "ETHUSDT",
-            "BTCUSDT",
-        ])
+    let mut child = common::spawnable(&server)
+        .args(["-f", "ndjson", "ETHUSDT", "BTCUSDT"])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -285,8 +276,8 @@ fn compare_keeps_reporting_when_requests_fail_and_says_how_many() {
 #[test]
 fn a_closed_stdout_is_not_an_error() {
     let server = MockServer::start();
-    let mut child = StdCommand::new(env!("CARGO_BIN_EXE_pricefetch"))
-        .args(["--base-url", server.url(), "BTCUSDT", "ETHUSDT"])
+    let mut child = common::spawnable(&server)
+        .args(["BTCUSDT", "ETHUSDT"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -319,17 +310,8 @@ fn head_dash_1_in_a_shell_pipeline_exits_0() {
 fn ctrl_c_prints_what_arrived_marks_the_rest_cancelled_and_exits_130() {
     let server = MockServer::start();
     server.always("ETHUSDT", Fault::Hang);
-    let child = StdCommand::new(env!("CARGO_BIN_EXE_pricefetch"))
-        .args([
-            "--base-url",
-            server.url(),
-            "--strategy",
-            "each",
-            "-f",
-            "json",
-            "BTCUSDT",
-            "ETHUSDT",
-        ])
+    let child = common::spawnable(&server)
+        .args(["-f", "json", "BTCUSDT", "ETHUSDT"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

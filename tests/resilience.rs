@@ -3,7 +3,7 @@
 
 mod common;
 
-use std::process::{Command as StdCommand, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use common::{json_report, pricefetch, stderr, stdout};
@@ -63,7 +63,7 @@ fn the_deadline_ends_a_run_against_a_server_that_never_answers() {
     let err = r.results[1].error.as_ref().unwrap();
     assert_eq!(err.kind, "timeout");
     assert!(err.message.contains("deadline of 700ms"), "{}", err.message);
-    assert!(stderr(&out).contains("deadline passed"), "{}", stderr(&out));
+    common::assert_stderr_has(&out, "deadline passed");
 }
 
 #[test]
@@ -151,7 +151,7 @@ fn the_run_waits_for_the_next_minute_rather_than_spend_past_the_weight_limit() {
     let r = json_report(&out);
     assert_eq!((r.ok, r.weight, r.used_weight), (9, 18, Some(18)));
     assert_eq!(r.results[9].error.as_ref().unwrap().kind, "rate_limited");
-    assert!(stderr(&out).contains("weight is spent"), "{}", stderr(&out));
+    common::assert_stderr_has(&out, "weight is spent");
 }
 
 #[test]
@@ -205,11 +205,7 @@ fn the_budget_guard_refuses_an_expensive_run_before_any_request() {
         Some(2),
         "compare counts every round of both modes"
     );
-    assert!(
-        stderr(&out).contains("about 32 request weight"),
-        "{}",
-        stderr(&out)
-    );
+    common::assert_stderr_has(&out, "about 32 request weight");
 }
 
 #[test]
@@ -302,8 +298,8 @@ fn a_closed_stderr_does_not_crash_the_run_or_change_its_exit_code() {
             retry_after_secs: 1,
         }],
     );
-    let mut child = StdCommand::new(env!("CARGO_BIN_EXE_pricefetch"))
-        .args(["--base-url", server.url(), "-v", "BTCUSDT", "NOSUCHCOIN"])
+    let mut child = common::spawnable(&server)
+        .args(["-v", "BTCUSDT", "NOSUCHCOIN"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

@@ -65,7 +65,7 @@ fn a_failed_refresh_is_shown_and_the_next_one_goes_on() {
     assert_eq!(rows[0]["error"]["status"], 500);
     assert_eq!(rows[1]["price"], "97123.45000000");
     assert_eq!(out.status.code(), Some(0), "the last refresh decides");
-    assert!(stderr(&out).contains("HTTP 500"), "{}", stderr(&out));
+    common::assert_stderr_has(&out, "HTTP 500");
 }
 
 #[test]

@@ -33,9 +33,10 @@ pub fn empty_home() -> std::path::PathBuf {
     dir
 }
 
-/// `pricefetch` with a clean environment and no server: for usage errors.
-pub fn bare() -> Command {
-    let mut cmd = Command::cargo_bin("pricefetch").expect("binary built");
+/// The binary with a clean environment, as a plain `std` command: the base of every builder
+/// here, and what tests use directly when they hold its pipes or send it signals.
+pub fn hermetic() -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_pricefetch"));
     for var in AMBIENT {
         cmd.env_remove(var);
     }
@@ -47,9 +48,33 @@ pub fn bare() -> Command {
     let home = empty_home();
     cmd.env("HOME", &home)
         .env("XDG_CONFIG_HOME", home.join(".config"));
-    // A hang must fail the test, not block the suite.
+    cmd
+}
+
+/// [`hermetic`] against `server`, one request per symbol (see [`pricefetch`]).
+pub fn spawnable(server: &MockServer) -> std::process::Command {
+    let mut cmd = hermetic();
+    cmd.args(["--base-url", server.url()])
+        .env("PRICEFETCH_STRATEGY", "each");
+    cmd
+}
+
+/// `pricefetch` with a clean environment and no server: for usage errors.
+pub fn bare() -> Command {
+    with_timeout(hermetic())
+}
+
+/// A hang must fail the test, not block the suite.
+fn with_timeout(cmd: std::process::Command) -> Command {
+    let mut cmd = Command::from_std(cmd);
     cmd.timeout(Duration::from_secs(60));
     cmd
+}
+
+/// Fails the test, showing stderr, unless stderr contains `text`.
+pub fn assert_stderr_has(output: &std::process::Output, text: &str) {
+    let err = stderr(output);
+    assert!(err.contains(text), "stderr lacks {text:?}:\n{err}");
 }
 
 /// `pricefetch --base-url <mock>`, one request per symbol.
@@ -58,10 +83,7 @@ pub fn bare() -> Command {
 /// is clearest with one request per symbol, so this sets `PRICEFETCH_STRATEGY=each`. Tests of
 /// batching pass `--strategy`, which wins over the variable.
 pub fn pricefetch(server: &MockServer) -> Command {
-    let mut cmd = bare();
-    cmd.args(["--base-url", server.url()])
-        .env("PRICEFETCH_STRATEGY", "each");
-    cmd
+    with_timeout(spawnable(server))
 }
 
 /// Decodes stdout as the `json` format, failing the test on any unexpected shape.
