@@ -32,7 +32,9 @@ Exit codes:
   3    no answer from the server (network, DNS, TLS, timeouts, 5xx)
   4    rate-limited or banned by Binance (HTTP 429/418)
   5    refused for your location (HTTP 451): try --base-url https://data-api.binance.vision
-  130  interrupted (Ctrl-C)
+  6    the output could not be written (disk full, closed file)
+  129  stopped by SIGHUP; 130 by Ctrl-C (SIGINT); 143 by SIGTERM
+       (what had arrived is printed; a second signal quits at once)
   When several apply, the highest of 3/4/5 wins over 1.
 
 Shell integration uses flags, not subcommands: words such as 'config' or 'man' are valid symbols.";
@@ -178,6 +180,14 @@ pub struct Cli {
         hide_env_values = true
     )]
     pub max_weight: u32,
+
+    /// Do not share the rate limit with other pricefetch processes on this host
+    ///
+    /// By default every run reserves its request weight in a ledger file per API host (in
+    /// PRICEFETCH_STATE_DIR, else ~/.local/state/pricefetch), where 429 pauses and 418 bans are
+    /// kept too: the processes on one IP act as one client, across runs.
+    #[arg(long, env = "PRICEFETCH_NO_SHARED_STATE", hide_env_values = true)]
+    pub no_shared_state: bool,
 
     /// Binance REST host to ask
     #[arg(

@@ -74,6 +74,9 @@ pub struct Config {
     pub limits: Limits,
     /// A limit for the whole run.
     pub deadline: Option<Duration>,
+    /// The directory of the host's shared rate-limit ledger; `None` with `--no-shared-state`
+    /// (or when the platform has no such directory).
+    pub state_dir: Option<std::path::PathBuf>,
     /// `--watch`: refresh every this long.
     pub watch: Option<Duration>,
     /// `--count`: stop after this many refreshes.
@@ -280,6 +283,11 @@ impl Cli {
                 max_wait: self.max_wait,
             },
             deadline: self.deadline,
+            state_dir: if self.no_shared_state {
+                None
+            } else {
+                crate::ledger::default_dir(|v| std::env::var(v).ok())
+            },
             watch: self.watch,
             count: self.count.map(std::num::NonZeroU64::get),
             concurrency: self.concurrency.get(),

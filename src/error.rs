@@ -194,9 +194,52 @@ pub enum Exit {
     RateLimited = 4,
     /// Refused for the user's location (451).
     GeoBlocked = 5,
+    /// The output could not be written (disk full, a closed file); not a closed pipe.
+    Output = 6,
+    /// Stopped by SIGHUP (128 + 1).
+    HungUp = 129,
     /// Interrupted by Ctrl-C (128 + SIGINT).
     Interrupted = 130,
+    /// Stopped by SIGTERM (128 + 15): `timeout`, `systemctl stop`, `docker stop`.
+    Terminated = 143,
 }
+
+/// A signal that stops a run gracefully: what has arrived is printed, the rest is cancelled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signal {
+    /// SIGHUP: the terminal went away.
+    Hangup,
+    /// SIGINT: Ctrl-C.
+    Interrupt,
+    /// SIGTERM: asked to stop.
+    Terminate,
+}
+
+impl Signal {
+    /// The exit code a run stopped by this signal ends with (128 + the signal's number).
+    pub fn exit(self) -> Exit {
+        match self {
+            Self::Hangup => Exit::HungUp,
+            Self::Interrupt => Exit::Interrupted,
+            Self::Terminate => Exit::Terminated,
+        }
+    }
+
+    /// `SIGHUP`, `SIGINT` or `SIGTERM`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Hangup => "SIGHUP",
+            Self::Interrupt => "SIGINT",
+            Self::Terminate => "SIGTERM",
+        }
+    }
+}
+
+/// Writing the output failed: the disk is full, the file was closed. Exit 6 (a closed pipe is
+/// not this: the reader left, and that is exit 0).
+#[derive(Debug, thiserror::Error)]
+#[error("cannot write the output: {0}")]
+pub struct OutputError(#[from] pub std::io::Error);
 
 impl From<Exit> for std::process::ExitCode {
     fn from(e: Exit) -> Self {
@@ -204,14 +247,14 @@ impl From<Exit> for std::process::ExitCode {
     }
 }
 
-/// The exit code of a finished run: the most serious failure wins (3/4/5 over 1), and an
-/// interrupted run is 130 whatever else happened.
+/// The exit code of a finished run: the most serious failure wins (3/4/5 over 1), and a run
+/// stopped by a signal ends with that signal's code (129, 130, 143) whatever else happened.
 pub fn exit_for_failures<'a>(
     failures: impl IntoIterator<Item = &'a FetchError>,
-    interrupted: bool,
+    interrupted: Option<Signal>,
 ) -> Exit {
-    if interrupted {
-        return Exit::Interrupted;
+    if let Some(signal) = interrupted {
+        return signal.exit();
     }
     failures
         .into_iter()
@@ -230,6 +273,9 @@ pub fn exit_for_error(err: &anyhow::Error) -> Exit {
         if let Some(f) = cause.downcast_ref::<FetchError>() {
             return f.exit();
         }
+        if cause.is::<OutputError>() {
+            return Exit::Output;
+        }
     }
     Exit::Partial
 }
@@ -239,6 +285,7 @@ pub fn exit_for_error(err: &anyhow::Error) -> Exit {
 pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
     err.chain().any(|c| {
         c.downcast_ref::<std::io::Error>()
+            .or_else(|| c.downcast_ref::<OutputError>().map(|o| &o.0))
             .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
     })
 }
@@ -301,16 +348,20 @@ mod tests {
 
     #[test]
     fn exit_is_the_most_serious_failure() {
-        assert_eq!(exit_for_failures([], false), Exit::Ok);
-        assert_eq!(exit_for_failures([&api(-1121)], false), Exit::Partial);
+        assert_eq!(exit_for_failures([], None), Exit::Ok);
+        assert_eq!(exit_for_failures([&api(-1121)], None), Exit::Partial);
         let geo = FetchError::GeoBlocked { msg: String::new() };
         let t = FetchError::Timeout(Duration::from_secs(1));
-        assert_eq!(exit_for_failures([&api(-1121), &t], false), Exit::Network);
+        assert_eq!(exit_for_failures([&api(-1121), &t], None), Exit::Network);
         assert_eq!(
-            exit_for_failures([&t, &geo, &api(-1121)], false),
+            exit_for_failures([&t, &geo, &api(-1121)], None),
             Exit::GeoBlocked
         );
-        assert_eq!(exit_for_failures([&api(-1121)], true), Exit::Interrupted);
+        let int = Some(Signal::Interrupt);
+        assert_eq!(exit_for_failures([&api(-1121)], int), Exit::Interrupted);
+        let term = Some(Signal::Terminate);
+        assert_eq!(exit_for_failures([&geo], term), Exit::Terminated);
+        assert_eq!(exit_for_failures([], Some(Signal::Hangup)) as u8, 129);
     }
 
     #[test]
@@ -320,6 +371,12 @@ mod tests {
         let e = anyhow::Error::new(FetchError::GeoBlocked { msg: String::new() });
         assert_eq!(exit_for_error(&e), Exit::GeoBlocked);
         assert_eq!(exit_for_error(&anyhow::anyhow!("other")), Exit::Partial);
+        let full = std::io::Error::from_raw_os_error(28);
+        let e = anyhow::Error::new(OutputError(full));
+        assert_eq!(exit_for_error(&e), Exit::Output);
+        assert!(!is_broken_pipe(&e));
+        let pipe = std::io::Error::from(std::io::ErrorKind::BrokenPipe);
+        assert!(is_broken_pipe(&anyhow::Error::new(OutputError(pipe))));
     }
 
     #[test]

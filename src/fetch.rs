@@ -18,7 +18,7 @@
 //! one pooled keep-alive connection — what a `requests.get` loop does. It is still async code
 //! (it must share the client, the retries and Ctrl-C with the async mode), but nothing overlaps.
 //!
-//! A [`Stop`] (Ctrl-C, or `--deadline`) cancels the run: attempts in flight are dropped at once
+//! A [`Stop`] (Ctrl-C, SIGTERM, SIGHUP, or `--deadline`) cancels the run: attempts in flight are dropped at once
 //! (closing their connections), nothing new starts, and every symbol without an answer is
 //! reported as cancelled (Ctrl-C) or timed out (deadline). Results always come back in input
 //! order.
@@ -36,15 +36,15 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::binance::{BinanceClient, Selection, Ticker, TickerKind};
-use crate::error::FetchError;
+use crate::error::{FetchError, Signal};
 use crate::retry::{Decision, RetryPolicy, Tries};
 use crate::throttle::Throttle;
 
 /// Why a run stopped before it finished.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StopReason {
-    /// Ctrl-C.
-    Interrupted,
+    /// Ctrl-C, SIGTERM or SIGHUP.
+    Interrupted(Signal),
     /// `--deadline` passed.
     Deadline(Duration),
 }
@@ -53,7 +53,7 @@ impl StopReason {
     /// What a symbol that got no answer is marked with.
     fn error(self) -> FetchError {
         match self {
-            Self::Interrupted => FetchError::Cancelled,
+            Self::Interrupted(_) => FetchError::Cancelled,
             Self::Deadline(d) => FetchError::Deadline(d),
         }
     }
@@ -79,7 +79,9 @@ impl Stop {
     }
 
     fn error(&self) -> FetchError {
-        self.reason().unwrap_or(StopReason::Interrupted).error()
+        self.reason()
+            .unwrap_or(StopReason::Interrupted(Signal::Interrupt))
+            .error()
     }
 }
 
@@ -619,7 +621,8 @@ impl Engine {
             let attempt = self.client.tickers(host, kind, selection).await;
             let outcome = attempt.result.as_ref().map(|_| ());
             self.throttle
-                .observe(ticket, attempt.used_weight, outcome, fastrand::f64());
+                .observe(ticket, attempt.used_weight, outcome, fastrand::f64())
+                .await;
             if let Err(e) = &attempt.result {
                 self.client.note_failure(host, e);
             }

@@ -15,6 +15,7 @@
 //! - [`fetch`]: the engine: async fan-out under a semaphore, sync loop, per-symbol retries.
 //! - [`retry`]: the one place that decides whether to retry, and the backoff.
 //! - [`throttle`]: the run-wide rate-limit state (429 pauses everyone, 418 stops everyone).
+//! - [`ledger`]: that state shared by every pricefetch on the host, in a locked file per API host.
 //! - [`report`]: the run's facts and the comparison maths.
 //! - [`watch`]: `--watch`: refreshes on a schedule, a live table or a stream.
 //! - [`output`]: renderers (table, plain, json, ndjson, csv) and the stderr wording.
@@ -29,6 +30,7 @@ pub mod config;
 pub mod config_file;
 pub mod error;
 pub mod fetch;
+pub mod ledger;
 pub mod output;
 pub mod report;
 pub mod retry;
@@ -43,6 +45,7 @@ use tokio::time::Instant;
 
 use crate::binance::BinanceClient;
 use crate::config::{Config, Plan};
+use crate::error::{OutputError, Signal};
 use crate::fetch::{Engine, Mode, Outcome, Round, Stop, StopReason, Totals};
 use crate::report::{Comparison, Report, Speedup, Stats};
 use crate::throttle::Throttle;
@@ -52,7 +55,8 @@ use crate::throttle::Throttle;
 pub async fn run(config: Config, out: &mut dyn Write) -> anyhow::Result<Report> {
     let client = BinanceClient::new(&config.http)?;
     let stop = Stop::default();
-    stop_on_ctrl_c(stop.clone());
+    stop_on_signals(stop.clone());
+    let deadline = config.deadline.map(|d| Instant::now() + d);
     if let Some(deadline) = config.deadline {
         let stop = stop.clone();
         tokio::spawn(async move {
@@ -68,7 +72,9 @@ pub async fn run(config: Config, out: &mut dyn Write) -> anyhow::Result<Report> 
         client,
         config.retry,
         config.concurrency,
-        Throttle::new(config.limits),
+        Throttle::new(config.limits)
+            .with_deadline(deadline)
+            .sharing(config.state_dir.as_deref(), &config.http.base_url),
         stop,
         config.request.clone(),
     ));
@@ -112,11 +118,12 @@ pub async fn run(config: Config, out: &mut dyn Write) -> anyhow::Result<Report> 
             } else {
                 Mode::Async
             };
-            (engine.round(symbols, mode, &mut on_outcome).await?, None)
+            let round = engine.round(symbols, mode, &mut on_outcome).await;
+            (round.map_err(OutputError)?, None)
         }
-        Plan::Compare { runs, warmup } => {
-            compare(&engine, symbols, runs, warmup, &mut on_outcome).await?
-        }
+        Plan::Compare { runs, warmup } => compare(&engine, symbols, runs, warmup, &mut on_outcome)
+            .await
+            .map_err(OutputError)?,
     };
     progress.finish();
     let report = report_of(
@@ -127,8 +134,9 @@ pub async fn run(config: Config, out: &mut dyn Write) -> anyhow::Result<Report> 
         start.elapsed(),
         comparison,
     );
-    output::render(config.format, &report, out, config.color)?;
-    out.flush()?;
+    output::render(config.format, &report, out, config.color)
+        .and_then(|()| out.flush())
+        .map_err(OutputError)?;
     output::diagnostics(
         &report,
         config.verbosity,
@@ -166,7 +174,10 @@ pub(crate) fn report_of(
         hedged: sent.hedged,
         weight: sent.weight,
         used_weight: engine.throttle().last_used_weight(),
-        interrupted: engine.stop_reason() == Some(StopReason::Interrupted),
+        interrupted: match engine.stop_reason() {
+            Some(StopReason::Interrupted(signal)) => Some(signal),
+            _ => None,
+        },
         deadline_hit: matches!(engine.stop_reason(), Some(StopReason::Deadline(_))),
         comparison,
     }
@@ -212,17 +223,61 @@ async fn compare(
     Ok((shown, comparison))
 }
 
-/// The first Ctrl-C stops the run gracefully (what has arrived is still printed, exit 130); a
-/// second one exits at once.
-fn stop_on_ctrl_c(stop: Stop) {
+/// The first Ctrl-C, SIGTERM or SIGHUP stops the run gracefully: nothing new is sent, what is
+/// in flight is cancelled, what has arrived is printed, and the exit code is 128 + the signal's
+/// number. A second signal exits at once. The handlers are installed before anything is sent,
+/// so a signal can never find the default action (which would lose every price).
+fn stop_on_signals(stop: Stop) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let (Ok(mut int), Ok(mut term), Ok(mut hup)) = (
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::terminate()),
+            signal(SignalKind::hangup()),
+        ) else {
+            tracing::warn!("cannot catch signals: Ctrl-C will lose what has arrived");
+            return;
+        };
+        tokio::spawn(async move {
+            let mut stopping = false;
+            loop {
+                let signal = tokio::select! {
+                    Some(()) = int.recv() => Signal::Interrupt,
+                    Some(()) = term.recv() => Signal::Terminate,
+                    Some(()) = hup.recv() => Signal::Hangup,
+                    else => return,
+                };
+                if stopping {
+                    std::process::exit(signal.exit() as i32);
+                }
+                stopping = true;
+                announce(signal);
+                stop.stop(StopReason::Interrupted(signal));
+            }
+        });
+    }
+    #[cfg(not(unix))]
     tokio::spawn(async move {
         if tokio::signal::ctrl_c().await.is_err() {
             return;
         }
-        tracing::warn!("interrupted: printing what has arrived (Ctrl-C again to quit at once)");
-        stop.stop(StopReason::Interrupted);
+        announce(Signal::Interrupt);
+        stop.stop(StopReason::Interrupted(Signal::Interrupt));
         if tokio::signal::ctrl_c().await.is_ok() {
-            std::process::exit(error::Exit::Interrupted as i32);
+            std::process::exit(Signal::Interrupt.exit() as i32);
         }
     });
+}
+
+fn announce(signal: Signal) {
+    match signal {
+        Signal::Interrupt => {
+            tracing::warn!("interrupted: printing what has arrived (Ctrl-C again to quit at once)")
+        }
+        other => tracing::warn!(
+            "{}: printing what has arrived (a second signal quits at once)",
+            other.name()
+        ),
+    }
 }

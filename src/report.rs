@@ -39,8 +39,8 @@ pub struct Report {
     pub weight: u32,
     /// The server's last `X-MBX-USED-WEIGHT-1M`, if it sent one.
     pub used_weight: Option<u32>,
-    /// The run was stopped by Ctrl-C before it finished.
-    pub interrupted: bool,
+    /// The signal (Ctrl-C, SIGTERM, SIGHUP) that stopped the run before it finished.
+    pub interrupted: Option<crate::error::Signal>,
     /// The run hit `--deadline` before it finished.
     pub deadline_hit: bool,
     /// Present with `--compare`.

@@ -1,28 +1,35 @@
-//! The run's shared view of the IP's rate limit.
+//! The run's view of the IP's rate limit, shared with every pricefetch on the host.
 //!
 //! Binance limits request weight per IP, not per symbol (binance-api.md): a 429 means *every*
-//! request of this process must wait, and a request sent inside the `Retry-After` window turns
-//! the 429 into a 418 ban that only grows with each further request. So every attempt passes
-//! through [`Throttle::admit`] first, and every answer is shown to [`Throttle::observe`]:
+//! request must wait, and a request sent inside the `Retry-After` window turns the 429 into a
+//! 418 ban that only grows with each further request. So every attempt passes through
+//! [`Throttle::admit`] first, and every answer is shown to [`Throttle::observe`]:
 //!
-//! - a 429 pauses the whole run until its `Retry-After` (plus a little jitter) has passed;
-//! - a 418 stops the run from sending anything more: every later `admit` fails at once;
-//! - every request's weight is counted in the current wall-clock minute (Binance's window), and
-//!   the server's `X-MBX-USED-WEIGHT-1M` raises that count when other processes on the same IP
-//!   have spent weight too. A request that would push the minute past the limit (less a safety
-//!   margin) waits for the next minute instead of being sent;
-//! - no wait is longer than `--max-wait`: past that, the request fails as
-//!   [`FetchError::Throttled`], which says when to try again.
+//! - a 429 pauses the whole run until its `Retry-After` (plus a little jitter) has passed; one
+//!   without a usable `Retry-After` pauses until the next wall-clock minute, when Binance's
+//!   window turns;
+//! - a 418 stops the run from sending anything more: every later `admit` fails at once, and
+//!   requests waiting out a pause are woken to fail too;
+//! - every request's weight is reserved in the current wall-clock minute (Binance's window)
+//!   before it is sent, and the server's `X-MBX-USED-WEIGHT-1M` raises that count when others
+//!   on the same IP have spent weight too. A request that would push the minute past the limit
+//!   (less a safety margin) waits for the next minute instead of being sent;
+//! - a request refused at connect never reached Binance: its weight is given back;
+//! - no wait is longer than `--max-wait`, nor runs past `--deadline`: the request fails at once
+//!   as [`FetchError::Throttled`], which says when to try again.
+//!
+//! With the host's shared [`Ledger`] (the default), the minute's weight, the pauses and the bans
+//! are those of every pricefetch process on this machine, and of the runs before this one; the
+//! in-process state stays as the fallback when the ledger cannot be used.
 
 use std::sync::Mutex;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, UNIX_EPOCH};
 
 use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
 
 use crate::error::FetchError;
-
-/// When a 429 carries no `Retry-After`, wait this long (Binance's limit is per minute).
-const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(60);
+use crate::ledger::{self, Ledger, Step, Verdict};
 
 /// The rate-limit settings of a run.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -44,7 +51,7 @@ impl Default for Limits {
 
 impl Limits {
     /// What the run lets itself spend per minute: the limit less a 5% margin, so that another
-    /// process's requests landing between our last header and our next request do not tip it.
+    /// client's requests landing between our last header and our next request do not tip it.
     pub fn budget(&self) -> u32 {
         self.weight_limit - (self.weight_limit / 20).max(1).min(self.weight_limit)
     }
@@ -54,14 +61,18 @@ impl Limits {
 #[derive(Debug, Default)]
 pub struct Throttle {
     limits: Limits,
+    /// When the run's `--deadline` passes: no wait may end after it.
+    deadline: Option<Instant>,
     state: Mutex<State>,
+    /// Cancelled by a ban, to wake every request waiting out a pause.
+    banned: CancellationToken,
 }
 
 #[derive(Debug, Default)]
 struct State {
-    /// No request may be sent before this instant (after a 429).
+    /// No request may be sent before this instant (after a 429 this run received).
     paused_until: Option<Instant>,
-    /// Set by a 418; the run sends nothing more.
+    /// Set by a 418 (this run's or, through the ledger, another's); nothing more is sent.
     ban: Option<FetchError>,
     /// The wall-clock minute (since the epoch) that `window_used` counts.
     minute: u64,
@@ -69,62 +80,131 @@ struct State {
     window_used: u32,
     /// The last `X-MBX-USED-WEIGHT-1M` the server reported.
     last_used_weight: Option<u32>,
-    /// Weight of every request this run sent.
+    /// The largest used-weight figure (and its minute) not yet told to the ledger.
+    unshared: Option<(u64, u32)>,
+    /// Weight of every request this run sent that reached the server.
     run_weight: u32,
     /// The minute for which "waiting for the next minute" was already said.
     warned_minute: Option<u64>,
+    /// The host's shared state; `None` when opted out or unusable.
+    ledger: Option<Ledger>,
 }
 
-/// Proof of admission: which minute the request was counted in.
-#[derive(Debug, Clone, Copy)]
+/// Proof of admission: which minute the request's weight was reserved in, and how much.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Ticket {
     minute: u64,
+    weight: u32,
 }
 
-/// The wall-clock minute since the epoch, and how far into it we are.
-fn wall_minute() -> (u64, Duration) {
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default();
-    (
-        now.as_secs() / 60,
-        now - Duration::from_secs(now.as_secs() / 60 * 60),
-    )
+/// What one look at the state decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Admit {
+    /// Send now.
+    Go(Ticket),
+    /// Look again after this long.
+    Wait(Duration),
+}
+
+/// Milliseconds since the epoch: Binance's minute window and the ledger's times.
+fn wall_ms() -> u64 {
+    ledger::unix_ms()
+}
+
+/// An absolute time for messages, e.g. `2026-11-24T18:32:05Z`.
+fn at(ms: u64) -> String {
+    humantime::format_rfc3339_seconds(UNIX_EPOCH + Duration::from_millis(ms)).to_string()
+}
+
+/// How long from `now_ms` to the next wall-clock minute, plus a little to be safely in it.
+fn to_next_minute(now_ms: u64) -> Duration {
+    Duration::from_millis(60_000 - now_ms % 60_000) + Duration::from_millis(250)
 }
 
 impl Throttle {
-    /// A throttle for these limits.
+    /// A throttle for these limits, with no shared state and no deadline.
     pub fn new(limits: Limits) -> Self {
         Self {
             limits,
-            state: Mutex::default(),
+            ..Self::default()
         }
     }
 
+    /// Adds the run's deadline: a wait that would end after it fails at once instead.
+    #[must_use]
+    pub fn with_deadline(mut self, deadline: Option<Instant>) -> Self {
+        self.deadline = deadline;
+        self
+    }
+
+    /// Shares the limit with every process on the host through the ledger for `base_url` in
+    /// `dir` (`None`: `--no-shared-state`). A ledger that cannot be opened is said once, and the
+    /// run goes on with its own view.
+    #[must_use]
+    pub fn sharing(self, dir: Option<&std::path::Path>, base_url: &url::Url) -> Self {
+        let Some(dir) = dir else {
+            tracing::info!("shared rate-limit state: off");
+            return self;
+        };
+        let mut state = self.state.lock().expect("throttle lock");
+        match Ledger::open(dir, base_url) {
+            Ok(ledger) => {
+                tracing::info!("shared rate-limit state: {}", ledger.path().display());
+                state.ledger = Some(ledger);
+            }
+            Err(why) => state.unavailable(&why),
+        }
+        drop(state);
+        self
+    }
+
     /// Waits until a request of `weight` may be sent, and counts it; fails at once if the IP is
-    /// banned, or if the wait would be longer than `--max-wait`.
+    /// banned, or if the wait would be longer than `--max-wait` or end after `--deadline`.
     pub async fn admit(&self, weight: u32) -> Result<Ticket, FetchError> {
         loop {
-            let wait = self.try_admit(weight, Instant::now(), wall_minute())?;
-            match wait {
-                Ok(ticket) => return Ok(ticket),
-                Err(wait) => {
-                    tracing::debug!(wait_ms = wait.as_millis() as u64, "waiting to send");
-                    // Another 429 may extend the pause while we sleep, so look again afterwards.
-                    tokio::time::sleep(wait).await;
+            match self.try_admit(weight, Instant::now(), wall_ms())? {
+                Admit::Go(ticket) => return Ok(ticket),
+                Admit::Wait(wait) => {
+                    if wait > Duration::from_millis(5) {
+                        tracing::debug!(wait_ms = wait.as_millis() as u64, "waiting to send");
+                    }
+                    // Another 429 may extend the pause while we sleep, so look again afterwards;
+                    // a ban ends every wait at once. With a ledger, look at least once a second,
+                    // so that another process's ban is seen while we wait.
+                    let nap = if self.shares() {
+                        wait.min(Duration::from_secs(1))
+                    } else {
+                        wait
+                    };
+                    tokio::select! {
+                        () = tokio::time::sleep(nap) => {}
+                        () = self.banned.cancelled() => {}
+                    }
                 }
             }
         }
     }
 
-    /// One look at the state: admitted, or how long to wait first, or a failure.
-    fn try_admit(
-        &self,
-        weight: u32,
-        now: Instant,
-        (minute, into_minute): (u64, Duration),
-    ) -> Result<Result<Ticket, Duration>, FetchError> {
-        let max_wait = self.limits.max_wait;
+    fn shares(&self) -> bool {
+        self.state.lock().expect("throttle lock").ledger.is_some()
+    }
+
+    /// Why a wait of `wait` from `now` cannot be accepted, if it cannot.
+    fn too_long(&self, wait: Duration, now: Instant) -> Option<String> {
+        if wait > self.limits.max_wait {
+            return Some(format!(
+                "longer than --max-wait {}",
+                humantime::format_duration(self.limits.max_wait)
+            ));
+        }
+        if self.deadline.is_some_and(|d| now + wait > d) {
+            return Some("past the run's --deadline".to_owned());
+        }
+        None
+    }
+
+    /// One look at the state: send, or how long to wait first, or a failure.
+    fn try_admit(&self, weight: u32, now: Instant, now_ms: u64) -> Result<Admit, FetchError> {
         let mut state = self.state.lock().expect("throttle lock");
         if let Some(ban) = &state.ban {
             return Err(ban.clone());
@@ -133,39 +213,108 @@ impl Throttle {
             && until > now
         {
             let wait = until - now;
-            if wait > max_wait {
-                return Err(FetchError::Throttled {
+            return match self.too_long(wait, now) {
+                Some(why) => Err(FetchError::Throttled {
                     retry_after: wait,
-                    why: format!(
-                        "Binance asked to wait {}, longer than --max-wait {}",
-                        whole_seconds(wait),
-                        humantime::format_duration(max_wait)
-                    ),
-                });
-            }
-            return Ok(Err(wait));
+                    why: format!("Binance asked to wait {}, {why}", whole_seconds(wait)),
+                }),
+                None => Ok(Admit::Wait(wait)),
+            };
         }
+        let minute = now_ms / 60_000;
         if minute != state.minute {
             state.minute = minute;
             state.window_used = 0;
         }
         let budget = self.limits.budget();
-        if state.window_used + weight <= budget {
-            state.window_used += weight;
-            state.run_weight += weight;
-            return Ok(Ok(Ticket { minute }));
+        let unshared = state.unshared;
+        let verdict = match state
+            .ledger
+            .as_mut()
+            .map(|l| l.reserve(weight, budget, unshared, now_ms))
+        {
+            Some(Step::Busy) => {
+                return Ok(Admit::Wait(Duration::from_micros(
+                    200 + fastrand::u64(..800),
+                )));
+            }
+            Some(Step::Unavailable(why)) => {
+                state.drop_ledger(&why);
+                None
+            }
+            Some(Step::Done(v)) => {
+                state.note_replaced();
+                state.unshared = None;
+                Some(v)
+            }
+            None => None,
+        };
+        match verdict {
+            Some(Verdict::Reserved { used, .. }) => {
+                tracing::trace!("shared state: reserved {weight}, {used} this minute on this host");
+                state.window_used = used;
+                state.run_weight += weight;
+                return Ok(Admit::Go(Ticket { minute, weight }));
+            }
+            Some(Verdict::Full { used }) => state.window_used = used,
+            Some(Verdict::Paused { until_ms }) => {
+                // Another process was told to wait: wait too, a little after it, so that the
+                // fleet does not restart in lock-step.
+                let wait = Duration::from_millis(until_ms.saturating_sub(now_ms))
+                    + Duration::from_millis(50 + fastrand::u64(..200));
+                return match self.too_long(wait, now) {
+                    Some(why) => Err(FetchError::Throttled {
+                        retry_after: wait,
+                        why: format!(
+                            "an earlier or concurrent pricefetch on this host was told to wait \
+                             (HTTP 429) until {}, {why}",
+                            at(until_ms)
+                        ),
+                    }),
+                    None => {
+                        if state.warned_minute != Some(until_ms) {
+                            state.warned_minute = Some(until_ms);
+                            tracing::warn!(
+                                "another pricefetch on this host was rate-limited (HTTP 429): \
+                                 waiting until {}",
+                                at(until_ms)
+                            );
+                        }
+                        Ok(Admit::Wait(wait))
+                    }
+                };
+            }
+            Some(Verdict::Banned { until_ms }) => {
+                let ban = FetchError::Banned {
+                    retry_after: Some(Duration::from_millis(until_ms.saturating_sub(now_ms))),
+                    until_ms: Some(until_ms),
+                    msg: "another pricefetch on this host was banned (HTTP 418)".into(),
+                };
+                tracing::error!(
+                    "{ban}: another pricefetch on this host was banned; sending nothing"
+                );
+                state.ban = Some(ban.clone());
+                self.banned.cancel();
+                return Err(ban);
+            }
+            None => {
+                if state.window_used + weight <= budget {
+                    state.window_used += weight;
+                    state.run_weight += weight;
+                    return Ok(Admit::Go(Ticket { minute, weight }));
+                }
+            }
         }
         // Binance's window is the wall-clock minute; start a little after it turns.
-        let wait = Duration::from_secs(60).saturating_sub(into_minute) + Duration::from_millis(250);
+        let wait = to_next_minute(now_ms);
         let used = state.window_used;
         let limit = self.limits.weight_limit;
-        if wait > max_wait {
+        if let Some(why) = self.too_long(wait, now) {
             return Err(FetchError::Throttled {
                 retry_after: wait,
                 why: format!(
-                    "this minute's request weight is spent ({used} used, limit {limit} less a margin) \
-                     and the next minute is further away than --max-wait {}",
-                    humantime::format_duration(max_wait)
+                    "this minute's request weight is spent ({used} used, limit {limit} less a \
+                     margin) and the next minute is {why}"
                 ),
             });
         }
@@ -176,44 +325,93 @@ impl Throttle {
                 whole_seconds(wait)
             );
         }
-        Ok(Err(wait))
+        Ok(Admit::Wait(wait))
     }
 
     /// Learns from one attempt's answer. `jitter` (0..1) spreads the restart after a pause.
-    pub fn observe(
+    pub async fn observe(
         &self,
         ticket: Ticket,
         used_weight: Option<u32>,
         result: Result<(), &FetchError>,
         jitter: f64,
     ) {
-        let mut state = self.state.lock().expect("throttle lock");
-        if let Some(used) = used_weight {
-            state.last_used_weight = Some(used);
-            // An answer that crossed into a new minute speaks of the old one.
-            if ticket.minute == state.minute {
-                state.window_used = state.window_used.max(used);
+        let now_ms = wall_ms();
+        let share = {
+            let mut state = self.state.lock().expect("throttle lock");
+            state.learn(ticket, used_weight, self.limits.weight_limit);
+            match result {
+                // Refused before reaching Binance: the weight was never spent.
+                Err(FetchError::Connect { .. }) => {
+                    if ticket.minute == state.minute {
+                        state.window_used = state.window_used.saturating_sub(ticket.weight);
+                    }
+                    state.run_weight = state.run_weight.saturating_sub(ticket.weight);
+                    Some(Share::Refund(ticket))
+                }
+                Err(FetchError::RateLimited { retry_after, .. }) => {
+                    let (wait, why) = match retry_after {
+                        Some(d) => (*d, ""),
+                        None => (
+                            to_next_minute(now_ms),
+                            " (no usable Retry-After: until the next minute)",
+                        ),
+                    };
+                    let jittered = wait + Duration::from_millis(50).mul_f64(1.0 + 4.0 * jitter);
+                    let until = Instant::now() + jittered;
+                    if state.paused_until.is_none_or(|t| t < until) {
+                        let shown = humantime::format_duration(Duration::from_millis(
+                            jittered.as_millis() as u64,
+                        ));
+                        match self.too_long(jittered, Instant::now()) {
+                            None => tracing::warn!(
+                                "rate-limited (HTTP 429): pausing every request for {shown}{why}"
+                            ),
+                            Some(too_long) => tracing::warn!(
+                                "rate-limited (HTTP 429): the pause of {shown}{why} is {too_long}, \
+                                 so the symbols not yet fetched fail"
+                            ),
+                        }
+                        state.paused_until = Some(until);
+                    }
+                    Some(Share::Pause(now_ms + wait.as_millis() as u64))
+                }
+                Err(ban @ FetchError::Banned { until_ms, .. }) => {
+                    if state.ban.is_none() {
+                        tracing::error!("{ban}: sending nothing more");
+                        state.ban = Some(ban.clone());
+                        self.banned.cancel();
+                    }
+                    until_ms.map(Share::Ban)
+                }
+                _ => None,
             }
-            tracing::info!("used weight {used} of {}", self.limits.weight_limit);
+        };
+        if let Some(share) = share {
+            self.share(share, now_ms).await;
         }
-        match result {
-            Err(FetchError::RateLimited { retry_after, .. }) => {
-                let wait = retry_after.unwrap_or(DEFAULT_RETRY_AFTER)
-                    + Duration::from_millis(50).mul_f64(1.0 + 4.0 * jitter);
-                let until = Instant::now() + wait;
-                if state.paused_until.is_none_or(|t| t < until) {
-                    tracing::warn!(
-                        "rate-limited (HTTP 429): pausing every request for {}",
-                        humantime::format_duration(Duration::from_millis(wait.as_millis() as u64))
-                    );
-                    state.paused_until = Some(until);
+    }
+
+    /// Tells the ledger, now, what every process on the host must know.
+    async fn share(&self, share: Share, now_ms: u64) {
+        loop {
+            {
+                let mut state = self.state.lock().expect("throttle lock");
+                let Some(ledger) = state.ledger.as_mut() else {
+                    return;
+                };
+                let step = match share {
+                    Share::Refund(t) => ledger.refund(t.minute, t.weight, now_ms),
+                    Share::Pause(until_ms) => ledger.pause(until_ms, now_ms),
+                    Share::Ban(until_ms) => ledger.ban(until_ms, now_ms),
+                };
+                match step {
+                    Step::Done(()) => return state.note_replaced(),
+                    Step::Unavailable(why) => return state.drop_ledger(&why),
+                    Step::Busy => {}
                 }
             }
-            Err(ban @ FetchError::Banned { .. }) if state.ban.is_none() => {
-                tracing::error!("{ban}: sending nothing more");
-                state.ban = Some(ban.clone());
-            }
-            _ => {}
+            tokio::time::sleep(Duration::from_micros(200 + fastrand::u64(..800))).await;
         }
     }
 
@@ -222,9 +420,65 @@ impl Throttle {
         self.state.lock().expect("throttle lock").last_used_weight
     }
 
-    /// The weight of every request this run sent.
+    /// The weight of every request this run sent that reached the server.
     pub fn run_weight(&self) -> u32 {
         self.state.lock().expect("throttle lock").run_weight
+    }
+}
+
+/// What the ledger must be told after an answer.
+#[derive(Debug, Clone, Copy)]
+enum Share {
+    /// Give back a request's weight: it never reached the server.
+    Refund(Ticket),
+    /// A 429: every process waits until then (unix ms).
+    Pause(u64),
+    /// A 418: every process stops until then (unix ms).
+    Ban(u64),
+}
+
+impl State {
+    /// Takes in the server's used-weight figure.
+    fn learn(&mut self, ticket: Ticket, used_weight: Option<u32>, limit: u32) {
+        let Some(used) = used_weight else { return };
+        self.last_used_weight = Some(used);
+        // An answer that crossed into a new minute speaks of the old one.
+        if ticket.minute == self.minute {
+            self.window_used = self.window_used.max(used);
+            if self
+                .unshared
+                .is_none_or(|(m, u)| m != ticket.minute || u < used)
+            {
+                self.unshared = Some((ticket.minute, used));
+            }
+        }
+        tracing::info!("used weight {used} of {limit}");
+    }
+
+    /// Goes on with the in-process view, and says why once.
+    fn drop_ledger(&mut self, why: &str) {
+        if self.ledger.take().is_some() {
+            self.unavailable(why);
+        }
+    }
+
+    fn unavailable(&self, why: &str) {
+        tracing::warn!(
+            "shared rate-limit state unavailable ({why}): going on with this process's own view \
+             of the limit"
+        );
+    }
+
+    /// Says once that a damaged ledger file was replaced.
+    fn note_replaced(&mut self) {
+        if let Some(ledger) = self.ledger.as_mut()
+            && let Some(why) = ledger.take_replaced()
+        {
+            tracing::warn!(
+                "shared rate-limit state {}: {why}; replaced it",
+                ledger.path().display()
+            );
+        }
     }
 }
 
@@ -250,12 +504,22 @@ mod tests {
         })
     }
 
+    /// 20 s into a wall-clock minute (in ms since the epoch).
+    const MINUTE_20S: u64 = 1000 * 60_000 + 20_000;
+
+    fn go(a: Result<Admit, FetchError>) -> Ticket {
+        match a {
+            Ok(Admit::Go(t)) => t,
+            other => panic!("not admitted: {other:?}"),
+        }
+    }
+
     #[tokio::test(start_paused = true)]
     async fn a_429_pauses_every_admission_until_retry_after() {
         let t = Throttle::default();
         let ticket = t.admit(2).await.unwrap();
         // (A spent minute would add a wait for the wall-clock minute; see the budget tests.)
-        t.observe(ticket, Some(10), Err(&limited(2)), 0.0);
+        t.observe(ticket, Some(10), Err(&limited(2)), 0.0).await;
         let start = Instant::now();
         t.admit(2).await.unwrap();
         let waited = start.elapsed();
@@ -269,7 +533,7 @@ mod tests {
     async fn a_retry_after_beyond_max_wait_fails_at_once() {
         let t = throttle(6000, 10);
         let ticket = t.admit(2).await.unwrap();
-        t.observe(ticket, None, Err(&limited(120)), 0.0);
+        t.observe(ticket, None, Err(&limited(120)), 0.0).await;
         let err = t.admit(2).await.unwrap_err();
         assert!(
             matches!(&err, FetchError::Throttled { retry_after, .. } if *retry_after > Duration::from_secs(119)),
@@ -279,16 +543,65 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn a_ban_fails_every_later_admission() {
+    async fn a_retry_after_beyond_the_deadline_fails_at_once_as_rate_limited() {
+        let t = Throttle::default().with_deadline(Some(Instant::now() + Duration::from_secs(5)));
+        let ticket = t.admit(2).await.unwrap();
+        t.observe(ticket, None, Err(&limited(30)), 0.0).await;
+        let err = t.admit(2).await.unwrap_err();
+        assert_eq!(err.kind(), "rate_limited");
+        assert!(err.to_string().contains("--deadline"), "{err}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_429_without_retry_after_waits_for_the_next_minute_within_max_wait() {
         let t = Throttle::default();
+        let ticket = t.admit(2).await.unwrap();
+        let no_header = FetchError::RateLimited {
+            retry_after: None,
+            msg: String::new(),
+        };
+        t.observe(ticket, None, Err(&no_header), 0.0).await;
+        let start = Instant::now();
+        t.admit(2).await.unwrap();
+        let waited = start.elapsed();
+        assert!(waited <= Duration::from_millis(60_600), "{waited:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_ban_fails_every_later_admission_and_wakes_those_waiting() {
+        let t = std::sync::Arc::new(Throttle::default());
         let ban = FetchError::Banned {
             retry_after: Some(Duration::from_secs(120)),
             until_ms: Some(1),
             msg: String::new(),
         };
         let ticket = t.admit(2).await.unwrap();
-        t.observe(ticket, None, Err(&ban), 0.0);
+        t.observe(ticket, None, Err(&limited(30)), 0.0).await;
+        let waiting = tokio::spawn({
+            let t = t.clone();
+            async move { t.admit(2).await }
+        });
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let start = Instant::now();
+        t.observe(ticket, None, Err(&ban), 0.0).await;
+        assert_eq!(waiting.await.unwrap().unwrap_err(), ban);
+        assert!(
+            start.elapsed() < Duration::from_secs(1),
+            "the ban ended the wait at once"
+        );
         assert_eq!(t.admit(2).await.unwrap_err(), ban);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_request_refused_at_connect_costs_no_weight() {
+        let t = Throttle::default();
+        let ticket = t.admit(4).await.unwrap();
+        let refused = FetchError::Connect {
+            host: "h".into(),
+            cause: "dns error".into(),
+        };
+        t.observe(ticket, None, Err(&refused), 0.0).await;
+        assert_eq!(t.run_weight(), 0);
     }
 
     #[test]
@@ -296,46 +609,42 @@ mod tests {
         let t = throttle(20, 60);
         assert_eq!(t.limits.budget(), 19);
         let now = Instant::now();
-        let at = (1000, Duration::from_secs(20));
         for _ in 0..9 {
-            assert!(matches!(t.try_admit(2, now, at), Ok(Ok(_))));
+            go(t.try_admit(2, now, MINUTE_20S));
         }
         // 18 used; 2 more would pass the budget of 19: wait out the 40 s left, plus a little.
-        let wait = t.try_admit(2, now, at).unwrap().unwrap_err();
-        assert_eq!(wait, Duration::from_millis(40_250));
+        assert_eq!(
+            t.try_admit(2, now, MINUTE_20S),
+            Ok(Admit::Wait(Duration::from_millis(40_250)))
+        );
         // The next minute starts from zero.
-        assert!(matches!(
-            t.try_admit(2, now, (1001, Duration::ZERO)),
-            Ok(Ok(_))
-        ));
+        go(t.try_admit(2, now, MINUTE_20S + 40_000));
     }
 
-    #[test]
-    fn the_servers_figure_counts_other_processes_on_the_same_ip() {
+    #[tokio::test]
+    async fn the_servers_figure_counts_other_processes_on_the_same_ip() {
         let t = throttle(20, 60);
         let now = Instant::now();
-        let at = (7, Duration::from_secs(1));
-        let ticket = t.try_admit(2, now, at).unwrap().unwrap();
-        t.observe(ticket, Some(16), Ok(()), 0.0);
-        assert!(matches!(t.try_admit(2, now, at), Ok(Ok(_))));
-        assert!(t.try_admit(2, now, at).unwrap().is_err(), "16 + 2 + 2 > 19");
+        let ticket = go(t.try_admit(2, now, MINUTE_20S));
+        t.observe(ticket, Some(16), Ok(()), 0.0).await;
+        go(t.try_admit(2, now, MINUTE_20S));
+        assert!(
+            matches!(t.try_admit(2, now, MINUTE_20S), Ok(Admit::Wait(_))),
+            "16 + 2 + 2 > 19"
+        );
         // A figure from a minute that has passed does not count against the new one.
-        let late = t.try_admit(2, now, (8, Duration::ZERO)).unwrap().unwrap();
-        t.observe(Ticket { minute: 7 }, Some(19), Ok(()), 0.0);
-        assert!(matches!(
-            t.try_admit(2, now, (8, Duration::ZERO)),
-            Ok(Ok(_))
-        ));
-        let _ = late;
+        let next = MINUTE_20S + 40_000;
+        go(t.try_admit(2, now, next));
+        t.observe(ticket, Some(19), Ok(()), 0.0).await;
+        go(t.try_admit(2, now, next));
     }
 
     #[test]
     fn waiting_longer_than_max_wait_for_the_next_minute_fails() {
         let t = throttle(4, 5);
         let now = Instant::now();
-        let at = (3, Duration::from_secs(10));
-        assert!(matches!(t.try_admit(2, now, at), Ok(Ok(_))));
-        let err = t.try_admit(2, now, at).unwrap_err();
+        go(t.try_admit(2, now, MINUTE_20S - 10_000));
+        let err = t.try_admit(2, now, MINUTE_20S - 10_000).unwrap_err();
         assert!(matches!(err, FetchError::Throttled { .. }), "{err:?}");
         assert!(err.to_string().contains("weight is spent"), "{err}");
     }

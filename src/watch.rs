@@ -97,13 +97,15 @@ pub async fn run(
         Ok::<_, io::Error>(last)
     };
     let ((), last) = tokio::join!(producer, renderer);
-    Ok(last?.unwrap_or_else(|| Round {
-        mode,
-        outcomes: Vec::new(),
-        elapsed: Duration::ZERO,
-        sent: Default::default(),
-        market_error: None,
-    }))
+    Ok(last
+        .map_err(crate::error::OutputError::from)?
+        .unwrap_or_else(|| Round {
+            mode,
+            outcomes: Vec::new(),
+            elapsed: Duration::ZERO,
+            sent: Default::default(),
+            market_error: None,
+        }))
 }
 
 /// Clears the terminal and draws the refresh, with the change since the previous one.

@@ -213,7 +213,7 @@ fn document<'a>(report: &'a Report, time: Option<&'a str>) -> JsonReport<'a> {
         used_weight: report.used_weight,
         ok: report.ok(),
         failed: report.failed(),
-        interrupted: report.interrupted,
+        interrupted: report.interrupted.is_some(),
         deadline_hit: report.deadline_hit,
         error: report.error.as_ref().map(JsonError::from),
         results: report

@@ -152,7 +152,7 @@ pub fn summary(report: &Report) -> String {
         Mode::Sync => format!("sync{plan}"),
     };
     let stopped = match (report.interrupted, report.deadline_hit) {
-        (true, _) => "interrupted: ",
+        (Some(_), _) => "interrupted: ",
         (_, true) => "deadline passed: ",
         _ => "",
     };

@@ -47,8 +47,20 @@ pub fn hermetic() -> std::process::Command {
     }
     let home = empty_home();
     cmd.env("HOME", &home)
-        .env("XDG_CONFIG_HOME", home.join(".config"));
+        .env("XDG_CONFIG_HOME", home.join(".config"))
+        .env("PRICEFETCH_STATE_DIR", fresh_state_dir());
     cmd
+}
+
+/// A new, empty directory for the shared rate-limit ledger. Each command gets its own, so that
+/// a test never meets a ban or a pause another test left for a mock on a reused port; tests of
+/// the sharing itself set one directory for all their processes.
+pub fn fresh_state_dir() -> std::path::PathBuf {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let dir = empty_home().join(format!("state-{}", NEXT.fetch_add(1, Ordering::Relaxed)));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
 }
 
 /// [`hermetic`] against `server`, one request per symbol (see [`pricefetch`]).
