@@ -370,8 +370,11 @@ impl BinanceClient {
                 .map_err(|e| transport_error(&e, &url))?;
             used_weight = header_u32(resp.headers(), "x-mbx-used-weight-1m");
             let status = resp.status().as_u16();
-            let retry_after = header_u32(resp.headers(), RETRY_AFTER.as_str())
-                .map(|s| Duration::from_secs(u64::from(s)));
+            let retry_after = resp
+                .headers()
+                .get(RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| parse_retry_after(v, std::time::SystemTime::now()));
             let body = read_capped(resp, limit, &url).await?;
             classify(RawAnswer {
                 status,
@@ -516,8 +519,27 @@ pub fn classify(raw: RawAnswer) -> Result<RawAnswer, FetchError> {
             msg: format!("unexpected redirect; is --base-url right? ({msg})"),
         },
         400..=499 => FetchError::Api { status, code, msg },
-        _ => FetchError::Server { status, code, msg },
+        _ => FetchError::Server {
+            status,
+            code,
+            msg,
+            retry_after: raw.retry_after,
+        },
     })
+}
+
+/// `Retry-After` as seconds (Binance sends whole ones; a fraction is taken as meant) or as an
+/// HTTP-date (RFC 9110); `None` for anything else (negative, garbage), so that the caller
+/// applies its own fallback rather than a made-up number.
+pub fn parse_retry_after(value: &str, now: std::time::SystemTime) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(secs) = value.parse::<f64>() {
+        return (0.0..1e9)
+            .contains(&secs)
+            .then(|| Duration::from_secs_f64(secs));
+    }
+    let at = httpdate::parse_http_date(value).ok()?;
+    Some(at.duration_since(now).unwrap_or_default())
 }
 
 /// Decodes a 2xx body, naming what was wrong with it.
@@ -618,7 +640,8 @@ mod tests {
             FetchError::Server {
                 status: 502,
                 code: None,
-                msg: "an HTML page (from a proxy or load balancer?)".into()
+                msg: "an HTML page (from a proxy or load balancer?)".into(),
+                retry_after: Some(Duration::from_secs(7)),
             }
         );
     }
@@ -660,6 +683,22 @@ mod tests {
         ));
         let env = |v: &str| (v == "all_proxy").then(|| "HTTPS://proxy:443".to_owned());
         assert!(speaks_tls(&settings("http://127.0.0.1:1", None), env));
+    }
+
+    #[test]
+    fn retry_after_is_seconds_or_an_http_date_and_nothing_else() {
+        let now = std::time::UNIX_EPOCH + Duration::from_secs(1_445_412_480);
+        let p = |v| parse_retry_after(v, now);
+        assert_eq!(p("30"), Some(Duration::from_secs(30)));
+        assert_eq!(p(" 1.5 "), Some(Duration::from_millis(1500)));
+        assert_eq!(
+            p("Wed, 21 Oct 2015 07:28:10 GMT"),
+            Some(Duration::from_secs(10))
+        );
+        assert_eq!(p("Wed, 21 Oct 2015 07:27:00 GMT"), Some(Duration::ZERO));
+        for bad in ["-5", "soon", "", "NaN", "inf", "1e30"] {
+            assert_eq!(p(bad), None, "{bad:?}");
+        }
     }
 
     #[test]

@@ -245,6 +245,24 @@ impl Cli {
                 self.weight_limit
             )));
         }
+        let limits = Limits {
+            weight_limit: self.weight_limit.get(),
+            max_wait: self.max_wait,
+        };
+        let largest = strategy.largest_request(kind, symbols.len());
+        if largest > limits.budget() {
+            return Err(UsageError(format!(
+                "--weight-limit {} leaves {} request weight a minute (5% is kept back), less than \
+                 one request of this run costs ({largest} for {} of {}): raise --weight-limit",
+                limits.weight_limit,
+                limits.budget(),
+                kind.name(),
+                match strategy {
+                    Strategy::All => "the whole market".to_owned(),
+                    _ => format!("{} symbols", symbols.len()),
+                },
+            )));
+        }
         let base_url = parse_base_url(&self.base_url, self.allow_http)?;
         let mirrors = if self.mirror.is_empty() && self.base_url == DEFAULT_BASE_URL {
             BINANCE_ALTERNATES
@@ -277,11 +295,9 @@ impl Cli {
                 retries: self.retries,
                 base: self.retry_delay,
                 cap: MAX_BACKOFF.max(self.retry_delay),
-            },
-            limits: Limits {
-                weight_limit: self.weight_limit.get(),
                 max_wait: self.max_wait,
             },
+            limits,
             deadline: self.deadline,
             state_dir: if self.no_shared_state {
                 None
@@ -295,6 +311,10 @@ impl Cli {
                 kind,
                 strategy,
                 hedge: self.hedge,
+                isolation_budget: u32::try_from(
+                    u64::from(self.max_weight).saturating_sub(estimate) / plan.rounds(),
+                )
+                .unwrap_or(u32::MAX),
                 filter: MarketFilter {
                     quote: self.quote.map(|q| q.to_ascii_uppercase()),
                     pattern: self.pattern.map(|p| p.to_ascii_uppercase()),

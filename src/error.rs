@@ -20,12 +20,14 @@ pub enum FetchError {
     /// The connection broke after it was made (reset, body cut short).
     #[error("connection broke: {0}")]
     Transport(String),
-    /// HTTP 5xx: the outcome is unknown, so a GET may be retried.
+    /// HTTP 5xx: the outcome is unknown, so a GET may be retried (after its `Retry-After`,
+    /// when it sends one).
     #[error("server error{}", ApiText(*.code, .msg))]
     Server {
         status: u16,
         code: Option<i64>,
         msg: String,
+        retry_after: Option<Duration>,
     },
     /// HTTP 429: the IP's request-weight budget is spent.
     #[error("rate-limited by Binance{}", RetryText(*.retry_after))]
@@ -389,6 +391,7 @@ mod tests {
             status: 502,
             code: None,
             msg: String::new(),
+            retry_after: None,
         };
         assert_eq!(e.to_string(), "server error");
         assert_eq!(e.status(), Some(502));

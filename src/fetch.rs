@@ -135,6 +135,19 @@ impl Strategy {
         (0..n).step_by(size).map(|i| i..(i + size).min(n)).collect()
     }
 
+    /// The weight of the dearest single request of a round over `n` symbols.
+    pub fn largest_request(self, kind: TickerKind, n: usize) -> u32 {
+        if self == Self::All {
+            return kind.weight(Selection::All);
+        }
+        let names = vec![String::new(); n];
+        self.chunks(n)
+            .into_iter()
+            .map(|r| kind.weight(selection(&names[r])))
+            .max()
+            .unwrap_or(0)
+    }
+
     /// Request weight of one round over `n` symbols, without retries.
     pub fn weight(self, kind: TickerKind, n: usize) -> u64 {
         if self == Self::All {
@@ -289,6 +302,9 @@ pub struct Request {
     pub filter: MarketFilter,
     /// `--hedge`: send an unanswered request to the next host after this long.
     pub hedge: Option<Duration>,
+    /// Weight a round may spend isolating unknown symbols in refused batches: what
+    /// `--max-weight` leaves after the planned requests.
+    pub isolation_budget: u32,
 }
 
 /// Everything a round needs, shared by its tasks.
@@ -305,6 +321,8 @@ pub struct Engine {
     retries: AtomicU32,
     isolation: AtomicU32,
     hedged: AtomicU32,
+    /// Weight spent isolating unknown symbols in the current round.
+    isolation_weight: AtomicU32,
 }
 
 impl Engine {
@@ -328,7 +346,13 @@ impl Engine {
             retries: AtomicU32::new(0),
             isolation: AtomicU32::new(0),
             hedged: AtomicU32::new(0),
+            isolation_weight: AtomicU32::new(0),
         }
+    }
+
+    /// The most requests in flight at once in async rounds.
+    pub fn concurrency(&self) -> usize {
+        self.concurrency
     }
 
     /// The shared rate-limit state, for the summary.
@@ -373,6 +397,7 @@ impl Engine {
     ) -> io::Result<Round> {
         let start = Instant::now();
         let before = self.totals();
+        self.isolation_weight.store(0, Ordering::Relaxed);
         let mut market_error = None;
         let outcomes = match (self.request.strategy, mode) {
             (Strategy::All, _) => {
@@ -505,6 +530,9 @@ impl Engine {
         isolating: bool,
     ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Vec<Outcome>> + Send + 'a>> {
         Box::pin(async move {
+            if isolating && !self.may_isolate(chunk) {
+                return unchecked(chunk);
+            }
             let job = self.fetch_job(selection(chunk)).await;
             if isolating {
                 self.isolation.fetch_add(job.attempts, Ordering::Relaxed);
@@ -537,6 +565,17 @@ impl Engine {
                 })
                 .collect()
         })
+    }
+
+    /// Whether the isolation budget takes one more request for `chunk`; spends it if so.
+    fn may_isolate(&self, chunk: &[String]) -> bool {
+        let weight = self.request.kind.weight(selection(chunk));
+        let budget = self.request.isolation_budget;
+        self.isolation_weight
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |spent| {
+                (spent + weight <= budget).then_some(spent + weight)
+            })
+            .is_ok()
     }
 
     /// One request: wait for the throttle, try, and retry while [`RetryPolicy::decide`] says so.
@@ -660,6 +699,29 @@ impl Engine {
             }
         }
     }
+}
+
+/// The symbols of a part of a refused batch that the isolation budget could not pay to check.
+fn unchecked(chunk: &[String]) -> Vec<Outcome> {
+    tracing::warn!(
+        "not isolating {} symbols further: it would pass --max-weight",
+        chunk.len()
+    );
+    chunk
+        .iter()
+        .map(|symbol| Outcome {
+            symbol: symbol.clone(),
+            result: Err(FetchError::Api {
+                status: 400,
+                code: Some(-1121),
+                msg: "not checked: Binance refused a batch with this symbol as holding an unknown \
+                      symbol, and finding which would pass --max-weight"
+                    .into(),
+            }),
+            attempts: 0,
+            elapsed: Duration::ZERO,
+        })
+        .collect()
 }
 
 /// Pairs a chunk's symbols with the tickers of its answer; a symbol the answer left out fails.

@@ -71,7 +71,13 @@ pub async fn run(config: Config, out: &mut dyn Write) -> anyhow::Result<Report> 
     let engine = Arc::new(Engine::new(
         client,
         config.retry,
-        config.concurrency,
+        open_file_cap(
+            config.concurrency,
+            match config.request.hedge {
+                Some(_) => 1 + config.http.mirrors.len(),
+                None => 1,
+            },
+        ),
         Throttle::new(config.limits)
             .with_deadline(deadline)
             .sharing(config.state_dir.as_deref(), &config.http.base_url),
@@ -161,7 +167,7 @@ pub(crate) fn report_of(
         concurrency: if shown.mode == Mode::Sync {
             1
         } else {
-            config.concurrency
+            engine.concurrency()
         },
         kind: config.request.kind,
         strategy: config.request.strategy,
@@ -221,6 +227,36 @@ async fn compare(
         None => engine.round(symbols, Mode::Async, on_outcome).await?,
     };
     Ok((shown, comparison))
+}
+
+/// File descriptors kept for everything but sockets: std streams, the runtime, the ledger,
+/// the certificate store.
+const SPARE_FILES: u64 = 32;
+
+/// Raises the soft open-file limit to the hard one, and caps `concurrency` to what it allows: a
+/// request holds one socket (`hosts` with `--hedge`). Past the limit, requests would fail with
+/// "Too many open files" that look like network trouble.
+fn open_file_cap(concurrency: usize, hosts: usize) -> usize {
+    #[cfg(unix)]
+    {
+        let Ok(limit) = rlimit::increase_nofile_limit(u64::MAX) else {
+            return concurrency;
+        };
+        let room = usize::try_from(limit.saturating_sub(SPARE_FILES))
+            .unwrap_or(usize::MAX)
+            .checked_div(hosts.max(1))
+            .unwrap_or(1)
+            .max(1);
+        if concurrency > room {
+            tracing::warn!(
+                "--concurrency {concurrency} needs more open files than this process may have \
+                 (limit {limit}): using {room}"
+            );
+            return room;
+        }
+    }
+    let _ = hosts;
+    concurrency
 }
 
 /// The first Ctrl-C, SIGTERM or SIGHUP stops the run gracefully: nothing new is sent, what is

@@ -54,6 +54,8 @@ pub struct RetryPolicy {
     pub base: Duration,
     /// No backoff is longer than this.
     pub cap: Duration,
+    /// A 5xx whose `Retry-After` is longer than this (`--max-wait`) is not retried.
+    pub max_wait: Duration,
 }
 
 impl Default for RetryPolicy {
@@ -62,6 +64,7 @@ impl Default for RetryPolicy {
             retries: 3,
             base: Duration::from_millis(200),
             cap: Duration::from_secs(5),
+            max_wait: Duration::from_secs(60),
         }
     }
 }
@@ -111,7 +114,19 @@ impl RetryPolicy {
         if tries.failures > self.retries {
             return Decision::GiveUp;
         }
-        Decision::Retry(self.ceiling(tries.failures).mul_f64(unit))
+        let backoff = self.ceiling(tries.failures).mul_f64(unit);
+        match err {
+            // A busy server that says when to come back is believed, within --max-wait.
+            FetchError::Server {
+                retry_after: Some(wait),
+                ..
+            } if *wait > self.max_wait => Decision::GiveUp,
+            FetchError::Server {
+                retry_after: Some(wait),
+                ..
+            } => Decision::Retry(backoff.max(*wait)),
+            _ => Decision::Retry(backoff),
+        }
     }
 
     /// The upper bound of the backoff before attempt `attempts + 1`: `min(cap, base·2^(n-1))`.
@@ -145,7 +160,24 @@ mod tests {
             status: 503,
             code: Some(-1008),
             msg: String::new(),
+            retry_after: None,
         }
+    }
+
+    #[test]
+    fn a_5xx_retry_after_is_honoured_within_max_wait() {
+        let busy = |secs| FetchError::Server {
+            status: 503,
+            code: Some(-1008),
+            msg: String::new(),
+            retry_after: Some(Duration::from_secs(secs)),
+        };
+        let p = policy(3);
+        assert_eq!(
+            p.decide(&busy(2), failed(1), 0.5),
+            Decision::Retry(Duration::from_secs(2))
+        );
+        assert_eq!(p.decide(&busy(61), failed(1), 0.5), Decision::GiveUp);
     }
 
     #[test]
@@ -197,6 +229,7 @@ mod tests {
             retries: 10,
             base: Duration::from_millis(100),
             cap: Duration::from_millis(500),
+            ..RetryPolicy::default()
         };
         assert_eq!(p.ceiling(1), Duration::from_millis(100));
         assert_eq!(p.ceiling(2), Duration::from_millis(200));

@@ -212,6 +212,12 @@ impl Throttle {
         if let Some(until) = state.paused_until
             && until > now
         {
+            // While this run waits out its own pause, another process may be banned.
+            if let Some(Step::Done(r)) = state.ledger.as_mut().map(|l| l.read(now_ms))
+                && r.banned_until_ms > now_ms
+            {
+                return Err(self.banned_elsewhere(&mut state, r.banned_until_ms, now_ms));
+            }
             let wait = until - now;
             return match self.too_long(wait, now) {
                 Some(why) => Err(FetchError::Throttled {
@@ -285,17 +291,7 @@ impl Throttle {
                 };
             }
             Some(Verdict::Banned { until_ms }) => {
-                let ban = FetchError::Banned {
-                    retry_after: Some(Duration::from_millis(until_ms.saturating_sub(now_ms))),
-                    until_ms: Some(until_ms),
-                    msg: "another pricefetch on this host was banned (HTTP 418)".into(),
-                };
-                tracing::error!(
-                    "{ban}: another pricefetch on this host was banned; sending nothing"
-                );
-                state.ban = Some(ban.clone());
-                self.banned.cancel();
-                return Err(ban);
+                return Err(self.banned_elsewhere(&mut state, until_ms, now_ms));
             }
             None => {
                 if state.window_used + weight <= budget {
@@ -326,6 +322,19 @@ impl Throttle {
             );
         }
         Ok(Admit::Wait(wait))
+    }
+
+    /// Another process on the host was banned until `until_ms`: this run sends nothing more.
+    fn banned_elsewhere(&self, state: &mut State, until_ms: u64, now_ms: u64) -> FetchError {
+        let ban = FetchError::Banned {
+            retry_after: Some(Duration::from_millis(until_ms.saturating_sub(now_ms))),
+            until_ms: Some(until_ms),
+            msg: "another pricefetch on this host was banned (HTTP 418)".into(),
+        };
+        tracing::error!("{ban}: another pricefetch on this host was banned; sending nothing");
+        state.ban = Some(ban.clone());
+        self.banned.cancel();
+        ban
     }
 
     /// Learns from one attempt's answer. `jitter` (0..1) spreads the restart after a pause.

@@ -35,6 +35,10 @@ pub enum Fault {
     Html(u16),
     /// HTTP 429 `-1003` with `Retry-After: secs`; opens a window in which any request is banned.
     RateLimit { retry_after_secs: u64 },
+    /// A 429 `-1003` (or a 503 `-1008`) whose `Retry-After` is this text as it is, e.g. `1.5`,
+    /// `-5`, `soon` or an HTTP-date; `{in N}` stands for the HTTP-date N seconds from now. A 429
+    /// of this kind opens no ban window (the server gave no usable length).
+    RetryAfter { status: u16, value: String },
     /// HTTP 418 `-1003` "IP banned until …" with `Retry-After: secs`.
     Ban { retry_after_secs: u64 },
     /// HTTP 451, the geo-block Binance answers from restricted locations.
@@ -531,7 +535,9 @@ impl Shared {
                 book.banned_until = Some(now + Duration::from_secs(*retry_after_secs));
                 hit.status = 418;
             }
-            Some(Fault::Status(s) | Fault::Html(s)) => hit.status = *s,
+            Some(Fault::Status(s) | Fault::Html(s) | Fault::RetryAfter { status: s, .. }) => {
+                hit.status = *s;
+            }
             Some(Fault::GeoBlock) => hit.status = 451,
             Some(Fault::Hang | Fault::Reset) => hit.status = 0,
             _ => {}
@@ -665,6 +671,29 @@ async fn play(
             .into_response(),
         Fault::RateLimit { retry_after_secs } => rate_limit_response(retry_after_secs, used),
         Fault::Ban { retry_after_secs } => ban_response(retry_after_secs, used),
+        Fault::RetryAfter { status: s, value } => {
+            let mut r = if s == 429 {
+                rate_limit_response(0, used)
+            } else {
+                api_error(
+                    status(s),
+                    -1008,
+                    "Server is currently overloaded with other requests.",
+                    used,
+                )
+            };
+            let value = match value.strip_prefix("{in ").and_then(|v| v.strip_suffix('}')) {
+                Some(n) => httpdate::fmt_http_date(
+                    SystemTime::now() + Duration::from_secs(n.parse().unwrap_or(0)),
+                ),
+                None => value,
+            };
+            r.headers_mut().insert(
+                header::RETRY_AFTER,
+                HeaderValue::from_str(&value).expect("a header value"),
+            );
+            r
+        }
         Fault::GeoBlock => json_response(
             StatusCode::UNAVAILABLE_FOR_LEGAL_REASONS,
             &json!({"code": 0, "msg": "Service unavailable from a restricted location according to 'b. Eligibility' in https://www.binance.com/en/terms. Please contact customer service if you believe you received this message in error."}),
