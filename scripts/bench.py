@@ -11,10 +11,12 @@ received.
 import math
 import os
 import platform
+import resource
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 from harness import BIN, Mock, generated_symbols
@@ -29,9 +31,17 @@ DEFAULT_C = 16
 UNLIMITED = ["--max-weight", "100000000", "--weight-limit", "100000000"]
 
 
+# The runs' shared rate-limit ledger lives here, never in the user's own state directory.
+STATE_DIR = tempfile.mkdtemp(prefix="pricefetch-bench-state-")
+ENV = dict(os.environ, PRICEFETCH_STATE_DIR=STATE_DIR)
+
+
 def run_once(mock, args, symbols):
-    """One whole process: (wall seconds, peak RSS MiB, requests, weight) as the mock saw them."""
+    """One whole process: (wall s, peak RSS MiB, requests, weight, CPU s) as measured and seen."""
     before = mock.stats()
+    # CPU from the kernel's rusage of waited-for children (microseconds; GNU time's %U/%S are
+    # in hundredths), which counts GNU time's own small share alike in every case.
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     with tempfile.NamedTemporaryFile("r") as rss_file:
         start = time.perf_counter()
         code = subprocess.call(
@@ -39,17 +49,21 @@ def run_once(mock, args, symbols):
              BIN, "--base-url", mock.url, "-q", "-f", "plain", *args, *symbols],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            env=ENV,
         )
         wall = time.perf_counter() - start
         if code != 0:
             sys.exit(f"bench: pricefetch {' '.join(args)} exited {code}")
-        rss_mib = int(rss_file.read().split()[-1]) / 1024
+        rss_kib = rss_file.read().split()[-1]
+    done = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (done.ru_utime - usage.ru_utime) + (done.ru_stime - usage.ru_stime)
     after = mock.stats()
-    return wall, rss_mib, after["requests"] - before["requests"], after["weight"] - before["weight"]
+    return (wall, int(rss_kib) / 1024, after["requests"] - before["requests"],
+            after["weight"] - before["weight"], cpu)
 
 
 def measure(mock, flags, symbols):
-    """RUNS runs of one case: medians of wall and RSS, the largest RSS, requests and weight."""
+    """RUNS runs of one case: medians of wall, CPU and RSS, the largest RSS, requests, weight."""
     runs = [run_once(mock, flags + UNLIMITED, symbols) for _ in range(RUNS)]
     return {
         "wall": statistics.median(r[0] for r in runs),
@@ -57,6 +71,7 @@ def measure(mock, flags, symbols):
         "rss_max": max(r[1] for r in runs),
         "requests": statistics.median(r[2] for r in runs),
         "weight": statistics.median(r[3] for r in runs),
+        "cpu": statistics.median(r[4] for r in runs),
     }
 
 
@@ -144,6 +159,100 @@ def market():
     return failed
 
 
+def ledger():
+    """Issue 11: what the shared rate-limit ledger costs a run of many requests."""
+    n = 2000
+    with Mock("--symbols", str(n), "--weight-limit", "100000000") as mock:
+        symbols = generated_symbols(n)
+        print(f"## Cost of the shared ledger: {n} symbols, --strategy each, mock latency 0, "
+              f"no limit, {RUNS} runs per case, medians\n")
+        print("| case | wall (median) | CPU user+sys (median) | requests | weight |")
+        print("|---|---|---|---|---|")
+        rows = {}
+        # Interleaved, so that drift on the machine hits both alike.
+        runs = {"without (--no-shared-state)": [], "with the ledger (default)": []}
+        flags = {"without (--no-shared-state)": ["--no-shared-state"],
+                 "with the ledger (default)": []}
+        for _ in range(RUNS):
+            for name in runs:
+                runs[name].append(run_once(mock, ["--strategy", "each"] + flags[name] + UNLIMITED,
+                                           symbols))
+        for name, rs in runs.items():
+            m = rows[name] = {"wall": statistics.median(r[0] for r in rs),
+                              "cpu": statistics.median(r[4] for r in rs),
+                              "requests": statistics.median(r[2] for r in rs),
+                              "weight": statistics.median(r[3] for r in rs)}
+            print(f"| {name} | {m['wall'] * 1000:.1f} ms | {m['cpu'] * 1000:.1f} ms | "
+                  f"{m['requests']:.0f} | {m['weight']:.0f} |")
+        off, on = rows["without (--no-shared-state)"], rows["with the ledger (default)"]
+        wall_over = on["wall"] / off["wall"] - 1
+        cpu_over = on["cpu"] / off["cpu"] - 1
+        ok = wall_over <= 0.10 and cpu_over <= 0.10
+        print(f"\nledger overhead: wall {wall_over * 100:+.1f}%, CPU {cpu_over * 100:+.1f}% "
+              f"(target <= 10%): {'met' if ok else 'MISSED'}\n")
+    return not ok
+
+
+def fleet():
+    """Issue 11: many processes at once on one IP against a 600-weight/min mock, 2 minutes."""
+    limit, minutes, per_process = 600, 2, 20
+    sizes = [int(x) for x in os.environ.get("FLEET", "10 50").split()]
+    failed = False
+    print(f"## Fleet: processes started together, {per_process} symbols each (--strategy each "
+          f"-c 4), mock limit {limit} weight/min, {minutes} whole wall-clock minutes\n")
+    print("| processes | runs | prices | per minute | of the budget (limit less 5%) | of the limit "
+          "| 429 | 418 |")
+    print("|---|---|---|---|---|---|---|---|")
+    for size in sizes:
+        with Mock("--symbols", str(per_process * size), "--weight-limit", str(limit)) as mock:
+            state = tempfile.mkdtemp(prefix="pricefetch-fleet-state-")
+            env = dict(os.environ, PRICEFETCH_STATE_DIR=state)
+            names = generated_symbols(per_process * size)
+            # Start on a minute boundary, so that the window is whole wall-clock minutes.
+            time.sleep(60 - time.time() % 60 + 0.05)
+            start = time.time()
+            end = start + 60 * minutes
+            before = mock.stats()
+            runs = [0]
+            lock = threading.Lock()
+
+            def worker(i):
+                chunk = names[i * per_process:(i + 1) * per_process]
+                while time.time() < end - 0.5:
+                    proc = subprocess.Popen(
+                        [BIN, "--base-url", mock.url, "-q", "-f", "plain", "--strategy", "each",
+                         "-c", "4", "--weight-limit", str(limit), "--max-wait", "70s", *chunk],
+                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+                    try:
+                        proc.wait(timeout=max(0.1, end - time.time()))
+                    except subprocess.TimeoutExpired:
+                        proc.terminate()
+                        proc.wait()
+                    with lock:
+                        runs[0] += 1
+
+            threads = [threading.Thread(target=worker, args=(i,)) for i in range(size)]
+            for t in threads:
+                t.start()
+            time.sleep(max(0, end - time.time()))
+            after = mock.stats()
+            for t in threads:
+                t.join()
+            ok_count = after["by_status"].get("200", 0) - before["by_status"].get("200", 0)
+            r429 = after["by_status"].get("429", 0) - before["by_status"].get("429", 0)
+            r418 = after["by_status"].get("418", 0) - before["by_status"].get("418", 0)
+            budget_prices = (limit - limit // 20) // 2 * minutes
+            limit_prices = limit // 2 * minutes
+            share = ok_count / budget_prices
+            good = share >= 0.95 and r429 == 0 and r418 == 0
+            failed |= not good
+            print(f"| {size} | {runs[0]} | {ok_count} | {ok_count / minutes:.1f} | "
+                  f"{share * 100:.1f}%{'' if good else ' MISSED'} | "
+                  f"{ok_count / limit_prices * 100:.1f}% | {r429} | {r418} |")
+    print("\nTargets: >= 95% of the budget, no 429, no 418.\n")
+    return failed
+
+
 def main():
     suites = sys.argv[1:] or ["core", "market"]
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, {platform.system()} "
@@ -153,6 +262,10 @@ def main():
         failed |= core()
     if "market" in suites:
         failed |= market()
+    if "ledger" in suites:
+        failed |= ledger()
+    if "fleet" in suites:
+        failed |= fleet()
     return 1 if failed else 0
 
 

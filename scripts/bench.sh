@@ -3,6 +3,8 @@
 #
 #   scripts/bench.sh                 # both suites: core (100 symbols, one request each) and market
 #   scripts/bench.sh market          # batching over 1,000 symbols, and --all over 3,000
+#   scripts/bench.sh ledger          # the shared rate-limit ledger's cost (2,000 requests)
+#   scripts/bench.sh fleet           # 10 and 50 processes on one IP for 2 minutes (FLEET="10 50")
 #   RUNS=9 scripts/bench.sh          # more runs
 #
 # Needs: cargo (builds the release binary and the mock), python3 (stdlib only) and GNU time

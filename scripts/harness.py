@@ -2,11 +2,30 @@
 import json
 import os
 import subprocess
+import sys
 import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BIN = os.path.join(ROOT, "target", "release", "pricefetch")
-MOCK = os.path.join(ROOT, "target", "release", "examples", "mock_binance")
+
+
+def target_dir():
+    """Where cargo puts its builds: CARGO_TARGET_DIR, a config's build.target-dir, or target/."""
+    try:
+        meta = subprocess.run(
+            ["cargo", "metadata", "--format-version", "1", "--no-deps"],
+            cwd=ROOT, check=True, capture_output=True, text=True)
+        return json.loads(meta.stdout)["target_directory"]
+    except (OSError, subprocess.CalledProcessError, ValueError, KeyError) as e:
+        sys.exit(f"cannot find cargo's target directory (cargo metadata failed: {e})")
+
+
+TARGET = target_dir()
+BIN = os.path.join(TARGET, "release", "pricefetch")
+MOCK = os.path.join(TARGET, "release", "examples", "mock_binance")
+for _path in (BIN, MOCK):
+    if not os.access(_path, os.X_OK):
+        sys.exit(f"{_path} is missing: build it with "
+                 "cargo build --release --locked --bin pricefetch --example mock_binance")
 
 
 class Mock:

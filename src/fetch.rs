@@ -398,6 +398,12 @@ impl Engine {
         let start = Instant::now();
         let before = self.totals();
         self.isolation_weight.store(0, Ordering::Relaxed);
+        let planned = self
+            .request
+            .strategy
+            .weight(self.request.kind, symbols.len());
+        self.throttle
+            .expect(u32::try_from(planned).unwrap_or(u32::MAX));
         let mut market_error = None;
         let outcomes = match (self.request.strategy, mode) {
             (Strategy::All, _) => {

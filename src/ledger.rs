@@ -53,12 +53,14 @@ pub struct Record {
 /// What a reservation found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verdict {
-    /// Reserved in this minute; `used` is the minute's total with it.
+    /// A lease was reserved in this minute; `used` is the minute's total with it.
     Reserved {
         /// The minute the weight counts in.
         minute: u64,
-        /// The minute's total, this reservation included.
+        /// The minute's total, this lease included.
         used: u32,
+        /// The lease: between the asked least and most.
+        granted: u32,
     },
     /// The minute's budget cannot take it; `used` is what the minute has spent.
     Full {
@@ -75,6 +77,30 @@ pub enum Verdict {
         /// End of the ban, unix ms.
         until_ms: u64,
     },
+}
+
+/// What a process asks the ledger for.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Ask {
+    /// The most weight worth reserving now (what the round still plans to send).
+    pub want: u32,
+    /// The least that is any use: the weight of the request at hand (0: only look).
+    pub at_least: u32,
+    /// The unused rest of the previous lease, and its minute, given back first.
+    pub back: Option<(u64, u32)>,
+    /// The largest used-weight figure the server reported, and its minute, not yet shared.
+    pub seen: Option<(u64, u32)>,
+}
+
+impl Ask {
+    /// Exactly `weight`, nothing given back or seen: one request's reservation.
+    pub fn exactly(weight: u32) -> Self {
+        Self {
+            want: weight,
+            at_least: weight,
+            ..Self::default()
+        }
+    }
 }
 
 /// One attempt at a transaction.
@@ -167,18 +193,19 @@ impl Ledger {
         self.replaced.take()
     }
 
-    /// Reserves `weight` in the current minute if the budget takes it and no pause or ban is
-    /// running. `seen` is the largest `X-MBX-USED-WEIGHT-1M` this process saw (with its
-    /// minute) since the last transaction: the server's count raises the ledger's.
-    pub fn reserve(
-        &mut self,
-        weight: u32,
-        budget: u32,
-        seen: Option<(u64, u32)>,
-        now_ms: u64,
-    ) -> Step<Verdict> {
+    /// Reserves a lease of up to `want` weight (at least `at_least`) in the current minute, if
+    /// the budget takes it and no pause or ban is running. `back` is the unused rest of the
+    /// previous lease (and its minute), given back first. `seen` is the largest
+    /// `X-MBX-USED-WEIGHT-1M` this process saw (with its minute) since the last transaction:
+    /// the server's count raises the ledger's.
+    pub fn lease(&mut self, ask: Ask, budget: u32, now_ms: u64) -> Step<Verdict> {
         self.transact(now_ms, |r| {
-            if let Some((minute, used)) = seen
+            if let Some((minute, unused)) = ask.back
+                && minute == r.minute
+            {
+                r.used = r.used.saturating_sub(unused);
+            }
+            if let Some((minute, used)) = ask.seen
                 && minute == r.minute
             {
                 r.used = r.used.max(used);
@@ -193,13 +220,16 @@ impl Ledger {
                     until_ms: r.paused_until_ms,
                 };
             }
-            if r.used + weight > budget {
+            let room = budget.saturating_sub(r.used);
+            if room < ask.at_least {
                 return Verdict::Full { used: r.used };
             }
-            r.used += weight;
+            let granted = ask.want.max(ask.at_least).min(room);
+            r.used += granted;
             Verdict::Reserved {
                 minute: r.minute,
                 used: r.used,
+                granted,
             }
         })
     }
@@ -338,6 +368,13 @@ mod tests {
     /// 20 s into a wall-clock minute.
     const T: u64 = 1_700_000_000_000;
 
+    fn used(step: Step<Verdict>) -> u32 {
+        match step {
+            Step::Done(Verdict::Reserved { used, .. }) => used,
+            other => panic!("not reserved: {other:?}"),
+        }
+    }
+
     #[test]
     fn reservations_add_up_and_stop_at_the_budget() {
         let dir = temp_dir("budget");
@@ -346,34 +383,60 @@ mod tests {
         let now = T + 20_000;
         let minute = now / 60_000;
         assert_eq!(
-            a.reserve(4, 10, None, now),
-            Step::Done(Verdict::Reserved { minute, used: 4 })
+            a.lease(Ask::exactly(4), 10, now),
+            Step::Done(Verdict::Reserved {
+                minute,
+                used: 4,
+                granted: 4
+            })
         );
+        assert_eq!(used(b.lease(Ask::exactly(4), 10, now)), 8);
         assert_eq!(
-            b.reserve(4, 10, None, now),
-            Step::Done(Verdict::Reserved { minute, used: 8 })
-        );
-        assert_eq!(
-            a.reserve(4, 10, None, now),
+            a.lease(Ask::exactly(4), 10, now),
             Step::Done(Verdict::Full { used: 8 })
         );
         // A request that never reached the server gives its weight back.
         assert_eq!(b.refund(minute, 4, now), Step::Done(()));
-        assert!(matches!(
-            a.reserve(4, 10, None, now),
-            Step::Done(Verdict::Reserved { used: 8, .. })
-        ));
+        assert_eq!(used(a.lease(Ask::exactly(4), 10, now)), 8);
         // The server's own count raises the ledger's.
-        assert_eq!(
-            a.reserve(1, 10, Some((minute, 9)), now),
-            Step::Done(Verdict::Reserved { minute, used: 10 })
-        );
+        let seen = Ask {
+            seen: Some((minute, 9)),
+            ..Ask::exactly(1)
+        };
+        assert_eq!(used(a.lease(seen, 10, now)), 10);
         // The next minute starts from nothing.
-        assert!(matches!(
-            b.reserve(4, 10, None, now + 60_000),
-            Step::Done(Verdict::Reserved { used: 4, .. })
-        ));
+        assert_eq!(used(b.lease(Ask::exactly(4), 10, now + 60_000)), 4);
         assert_eq!(path_for(&dir, &url()), dir.join("127.0.0.1_8731.json"));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_lease_takes_what_is_left_and_gives_back_its_rest() {
+        let dir = temp_dir("lease");
+        let mut a = Ledger::open(&dir, &url()).unwrap();
+        let now = T;
+        let minute = now / 60_000;
+        let big = Ask {
+            want: 30,
+            at_least: 2,
+            ..Ask::default()
+        };
+        assert!(matches!(
+            a.lease(big, 19, now),
+            Step::Done(Verdict::Reserved {
+                granted: 19,
+                used: 19,
+                ..
+            })
+        ));
+        // 5 of those 19 unused, given back while asking for 2 more.
+        let again = Ask {
+            back: Some((minute, 5)),
+            ..Ask::exactly(2)
+        };
+        assert_eq!(used(a.lease(again, 19, now)), 16);
+        // Only looking (for a pause or a ban) reserves nothing.
+        assert_eq!(used(a.lease(Ask::default(), 19, now)), 16);
         let _ = std::fs::remove_dir_all(&dir);
     }
 
@@ -385,18 +448,18 @@ mod tests {
         let now = T + 1_000;
         assert_eq!(a.pause(now + 30_000, now), Step::Done(()));
         assert_eq!(
-            b.reserve(2, 100, None, now),
+            b.lease(Ask::exactly(2), 100, now),
             Step::Done(Verdict::Paused {
                 until_ms: now + 30_000
             })
         );
         assert!(matches!(
-            b.reserve(2, 100, None, now + 30_001),
+            b.lease(Ask::exactly(2), 100, now + 30_001),
             Step::Done(Verdict::Reserved { .. })
         ));
         assert_eq!(a.ban(now + 120_000, now), Step::Done(()));
         assert_eq!(
-            b.reserve(2, 100, None, now + 40_000),
+            b.lease(Ask::exactly(2), 100, now + 40_000),
             Step::Done(Verdict::Banned {
                 until_ms: now + 120_000
             })
@@ -411,12 +474,12 @@ mod tests {
         std::fs::write(path_for(&dir, &url()), "garbage\u{0}").unwrap();
         let mut a = Ledger::open(&dir, &url()).unwrap();
         assert!(matches!(
-            a.reserve(2, 10, None, T),
+            a.lease(Ask::exactly(2), 10, T),
             Step::Done(Verdict::Reserved { used: 2, .. })
         ));
         assert!(a.take_replaced().unwrap().contains("unreadable"));
         assert!(matches!(
-            a.reserve(2, 10, None, T),
+            a.lease(Ask::exactly(2), 10, T),
             Step::Done(Verdict::Reserved { used: 4, .. })
         ));
         assert_eq!(a.take_replaced(), None);
@@ -426,7 +489,7 @@ mod tests {
         )
         .unwrap();
         assert!(matches!(
-            a.reserve(2, 10, None, T),
+            a.lease(Ask::exactly(2), 10, T),
             Step::Done(Verdict::Reserved { used: 2, .. })
         ));
         assert!(a.take_replaced().unwrap().contains("version 99"));
@@ -439,13 +502,13 @@ mod tests {
         let mut a = Ledger::open(&dir, &url()).unwrap();
         let holder = File::open(path_for(&dir, &url())).unwrap();
         holder.lock().unwrap();
-        assert_eq!(a.reserve(2, 10, None, T), Step::Busy);
+        assert_eq!(a.lease(Ask::exactly(2), 10, T), Step::Busy);
         a.busy_since = Some(Instant::now() - LOCK_PATIENCE - Duration::from_millis(1));
         assert!(
-            matches!(a.reserve(2, 10, None, T), Step::Unavailable(why) if why.contains("locked"))
+            matches!(a.lease(Ask::exactly(2), 10, T), Step::Unavailable(why) if why.contains("locked"))
         );
         holder.unlock().unwrap();
-        assert!(matches!(a.reserve(2, 10, None, T), Step::Done(_)));
+        assert!(matches!(a.lease(Ask::exactly(2), 10, T), Step::Done(_)));
         let _ = std::fs::remove_dir_all(&dir);
     }
 

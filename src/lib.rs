@@ -84,17 +84,22 @@ pub async fn run(config: Config, out: &mut dyn Write) -> anyhow::Result<Report> 
         stop,
         config.request.clone(),
     ));
+    let result = fetch_and_render(&config, &engine, out).await;
+    // What the run reserved and did not send goes back to the host's ledger, whatever happened.
+    engine.throttle().release().await;
+    result
+}
+
+/// The run proper: rounds (or refreshes), then the output.
+async fn fetch_and_render(
+    config: &Config,
+    engine: &Arc<Engine>,
+    out: &mut dyn Write,
+) -> anyhow::Result<Report> {
     let start = Instant::now();
     if let Some(every) = config.watch {
-        let last = watch::run(&engine, &config, every, config.count, out).await?;
-        let report = report_of(
-            &config,
-            &engine,
-            last,
-            engine.totals(),
-            start.elapsed(),
-            None,
-        );
+        let last = watch::run(engine, config, every, config.count, out).await?;
+        let report = report_of(config, engine, last, engine.totals(), start.elapsed(), None);
         // Each refresh already listed its failures; end with the run's summary.
         if config.verbosity >= 0 {
             let _ = writeln!(io::stderr().lock(), "{}", output::summary(&report));
@@ -127,14 +132,14 @@ pub async fn run(config: Config, out: &mut dyn Write) -> anyhow::Result<Report> 
             let round = engine.round(symbols, mode, &mut on_outcome).await;
             (round.map_err(OutputError)?, None)
         }
-        Plan::Compare { runs, warmup } => compare(&engine, symbols, runs, warmup, &mut on_outcome)
+        Plan::Compare { runs, warmup } => compare(engine, symbols, runs, warmup, &mut on_outcome)
             .await
             .map_err(OutputError)?,
     };
     progress.finish();
     let report = report_of(
-        &config,
-        &engine,
+        config,
+        engine,
         shown,
         engine.totals(),
         start.elapsed(),

@@ -29,7 +29,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::error::FetchError;
-use crate::ledger::{self, Ledger, Step, Verdict};
+use crate::ledger::{self, Ask, Ledger, Step, Verdict};
 
 /// The rate-limit settings of a run.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -88,7 +88,33 @@ struct State {
     warned_minute: Option<u64>,
     /// The host's shared state; `None` when opted out or unusable.
     ledger: Option<Ledger>,
+    /// Weight reserved in the ledger and not yet spent.
+    lease: Option<Lease>,
+    /// Weight the current round still plans to send: what a lease is sized by.
+    need: u32,
 }
+
+/// Weight reserved in the ledger ahead of the requests that spend it, so that a run of many
+/// requests does not lock the file for each one (measured: +31% wall on 2,000 requests at zero
+/// latency with one transaction per request). The lease is short-lived, so that a pause or a
+/// ban another process records is seen within [`LEASE_LIFE`], and sized by what the round still
+/// needs, so that it never holds back weight another process could use; its unused rest is
+/// given back when it is renewed and when the run ends.
+#[derive(Debug, Clone, Copy)]
+struct Lease {
+    /// The wall-clock minute it was reserved in.
+    minute: u64,
+    /// What is left of it.
+    remaining: u32,
+    /// After this, it is renewed through the ledger before more is spent.
+    until: Instant,
+}
+
+/// How long a lease may be spent from before the ledger is read again.
+const LEASE_LIFE: Duration = Duration::from_millis(250);
+
+/// The largest lease is this fraction of the minute's budget.
+const LEASE_SHARE: u32 = 20;
 
 /// Proof of admission: which minute the request's weight was reserved in, and how much.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -232,13 +258,25 @@ impl Throttle {
             state.minute = minute;
             state.window_used = 0;
         }
-        let budget = self.limits.budget();
-        let unshared = state.unshared;
-        let verdict = match state
-            .ledger
-            .as_mut()
-            .map(|l| l.reserve(weight, budget, unshared, now_ms))
+        // A live lease pays for the request without touching the ledger file.
+        if let Some(lease) = state.lease.as_mut()
+            && lease.minute == minute
+            && lease.remaining >= weight
+            && now < lease.until
         {
+            lease.remaining -= weight;
+            state.need = state.need.saturating_sub(weight);
+            state.run_weight += weight;
+            return Ok(Admit::Go(Ticket { minute, weight }));
+        }
+        let budget = self.limits.budget();
+        let ask = Ask {
+            want: state.need.clamp(weight, (budget / LEASE_SHARE).max(weight)),
+            at_least: weight,
+            back: state.lease.map(|l| (l.minute, l.remaining)),
+            seen: state.unshared,
+        };
+        let verdict = match state.ledger.as_mut().map(|l| l.lease(ask, budget, now_ms)) {
             Some(Step::Busy) => {
                 return Ok(Admit::Wait(Duration::from_micros(
                     200 + fastrand::u64(..800),
@@ -251,13 +289,20 @@ impl Throttle {
             Some(Step::Done(v)) => {
                 state.note_replaced();
                 state.unshared = None;
+                state.lease = None;
                 Some(v)
             }
             None => None,
         };
         match verdict {
-            Some(Verdict::Reserved { used, .. }) => {
-                tracing::trace!("shared state: reserved {weight}, {used} this minute on this host");
+            Some(Verdict::Reserved { used, granted, .. }) => {
+                tracing::trace!("shared state: leased {granted}, {used} this minute on this host");
+                state.lease = Some(Lease {
+                    minute,
+                    remaining: granted - weight,
+                    until: now + LEASE_LIFE,
+                });
+                state.need = state.need.saturating_sub(weight);
                 state.window_used = used;
                 state.run_weight += weight;
                 return Ok(Admit::Go(Ticket { minute, weight }));
@@ -356,7 +401,14 @@ impl Throttle {
                         state.window_used = state.window_used.saturating_sub(ticket.weight);
                     }
                     state.run_weight = state.run_weight.saturating_sub(ticket.weight);
-                    Some(Share::Refund(ticket))
+                    match state.lease.as_mut() {
+                        // Back into the lease: the ledger learns of it when the lease ends.
+                        Some(lease) if lease.minute == ticket.minute => {
+                            lease.remaining += ticket.weight;
+                            None
+                        }
+                        _ => Some(Share::Refund(ticket)),
+                    }
                 }
                 Err(FetchError::RateLimited { retry_after, .. }) => {
                     let (wait, why) = match retry_after {
@@ -421,6 +473,24 @@ impl Throttle {
                 }
             }
             tokio::time::sleep(Duration::from_micros(200 + fastrand::u64(..800))).await;
+        }
+    }
+
+    /// A round is about to send about `weight`: leases are sized by it.
+    pub fn expect(&self, weight: u32) {
+        self.state.lock().expect("throttle lock").need = weight;
+    }
+
+    /// Gives the unused rest of the lease back to the ledger: call when the run ends, so that
+    /// the host's count is what reached Binance.
+    pub async fn release(&self) {
+        let lease = self.state.lock().expect("throttle lock").lease.take();
+        if let Some(lease) = lease.filter(|l| l.remaining > 0) {
+            let back = Ticket {
+                minute: lease.minute,
+                weight: lease.remaining,
+            };
+            self.share(Share::Refund(back), wall_ms()).await;
         }
     }
 
