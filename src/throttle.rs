@@ -296,7 +296,9 @@ impl Throttle {
         };
         match verdict {
             Some(Verdict::Reserved { used, granted, .. }) => {
-                tracing::trace!("shared state: leased {granted}, {used} this minute on this host");
+                tracing::info!(
+                    "shared state: leased {granted} weight; {used} reserved this minute on this host"
+                );
                 state.lease = Some(Lease {
                     minute,
                     remaining: granted - weight,
