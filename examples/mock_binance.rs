@@ -1,10 +1,12 @@
 //! Runs the project's mock Binance on its own, to try pricefetch offline or to benchmark it:
 //!
 //! ```text
-//! cargo run --release --example mock_binance -- --latency 50ms
+//! cargo run --release --example mock_binance            # on 127.0.0.1:8731
+//! cargo run --release --example mock_binance -- --port 0 --latency 50ms
 //! ```
 //!
-//! It prints its base URL on the first line of stdout and serves until killed.
+//! Its first line on stdout is the line to paste into another shell,
+//! `export PRICEFETCH_BASE_URL=http://127.0.0.1:8731`, and it serves until killed.
 //! `GET /__mock/stats` reports the requests it saw and the most it had in flight at once.
 
 use std::io::Write;
@@ -20,7 +22,7 @@ struct Args {
     #[arg(long, default_value = "0ms", value_parser = humantime::parse_duration)]
     latency: Duration,
     /// Port to listen on (0 = any free port)
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = DEFAULT_PORT)]
     port: u16,
     /// Extra generated symbols (SYM0001USDT, ...) on top of the realistic list
     #[arg(long, default_value_t = 0)]
@@ -36,20 +38,38 @@ struct Args {
     seed: u64,
 }
 
-fn main() {
+/// A fixed default, so that the README's `export` line works as pasted.
+const DEFAULT_PORT: u16 = 8731;
+
+fn main() -> std::process::ExitCode {
     let args = Args::parse();
-    let server = MockServer::start_with(Options {
+    let server = match MockServer::try_start_with(Options {
         latency: args.latency,
         weight_limit: args.weight_limit,
         extra_symbols: args.symbols,
         fault_rate: args.fault_rate,
         seed: args.seed,
         addr: ([127, 0, 0, 1], args.port).into(),
-    });
+    }) {
+        Ok(server) => server,
+        Err(e) => {
+            eprintln!(
+                "mock_binance: cannot listen on 127.0.0.1:{}: {e}; is another mock running? \
+                 Pass --port 0 for any free port",
+                args.port
+            );
+            return std::process::ExitCode::from(1);
+        }
+    };
     let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "{}", server.url());
+    let _ = writeln!(out, "export PRICEFETCH_BASE_URL={}", server.url());
     let _ = out.flush();
     drop(out);
+    eprintln!(
+        "mock Binance listening on {}: paste the line above into another shell, then run \
+         pricefetch BTCUSDT ETHUSDT. Ctrl-C stops it.",
+        server.url()
+    );
     loop {
         std::thread::park();
     }

@@ -32,13 +32,15 @@ class Mock:
     """Runs target/release/examples/mock_binance with `args`; `url` is its base URL."""
 
     def __init__(self, *args):
-        self.args = [MOCK, *args]
+        self.args = [MOCK, "--port", "0", *args]
         self.proc = None
         self.url = None
 
     def __enter__(self):
-        self.proc = subprocess.Popen(self.args, stdout=subprocess.PIPE, text=True)
-        self.url = self.proc.stdout.readline().strip()
+        self.proc = subprocess.Popen(self.args, stdout=subprocess.PIPE,
+                                     stderr=subprocess.DEVNULL, text=True)
+        # The first line is `export PRICEFETCH_BASE_URL=http://127.0.0.1:PORT`.
+        self.url = self.proc.stdout.readline().strip().split("=", 1)[-1]
         return self
 
     def __exit__(self, *exc):

@@ -14,70 +14,155 @@ use clap::{ArgAction, Parser};
 use crate::binance::TickerKind;
 use crate::output::Format;
 
-const AFTER_HELP: &str = "\
-Examples:
-  pricefetch BTCUSDT ETHUSDT                 prices, as a table on a terminal
-  pricefetch btc/usdt eth-usdt -f json       symbols are normalised; JSON output
-  pricefetch --file watchlist.txt -c 8       symbols from a file ('-' = stdin)
-  pricefetch --sync BTCUSDT ETHUSDT SOLUSDT  one request at a time
-    pricefetch --compare BTCUSDT ETHUSDT SOLUSDT BNBUSDT
-                                             time sync against async
-  pricefetch --ticker 24h BTCUSDT ETHUSDT    24-hour change, high, low, volume
-  pricefetch --all --quote USDT -f csv       every USDT market, in one request
+/// Examples, as `--help` and the man page show them: (command, what it does).
+pub const EXAMPLES: &[(&str, &str)] = &[
+    (
+        "pricefetch BTCUSDT ETHUSDT",
+        "prices, as a table on a terminal",
+    ),
+    (
+        "pricefetch btc/usdt eth-usdt -f json",
+        "symbols are normalised; JSON output",
+    ),
+    (
+        "pricefetch --file watchlist.txt -c 8",
+        "symbols from a file ('-' = stdin)",
+    ),
+    (
+        "pricefetch --sync BTCUSDT ETHUSDT",
+        "one request after another",
+    ),
+    (
+        "pricefetch --compare BTCUSDT ETHUSDT SOLUSDT",
+        "time sync against async",
+    ),
+    (
+        "pricefetch --ticker 24h BTCUSDT ETHUSDT",
+        "24-hour change, high, low, volume",
+    ),
+    (
+        "pricefetch --all --quote USDT -f csv",
+        "every USDT market, in one request",
+    ),
+    (
+        "pricefetch --watch 5s BTCUSDT",
+        "a live table, refreshed every 5 s",
+    ),
+];
 
-Exit codes:
-  0    every symbol has a price
-  1    some symbols failed; the others were printed
-  2    usage error (bad flag, bad symbol, nothing to do)
-  3    no answer from the server (network, DNS, TLS, timeouts, 5xx)
-  4    rate-limited or banned by Binance (HTTP 429/418)
-  5    refused for your location (HTTP 451): try --base-url https://data-api.binance.vision
-  6    the output could not be written (disk full, closed file)
-  129  stopped by SIGHUP; 130 by Ctrl-C (SIGINT); 143 by SIGTERM
-       (what had arrived is printed; a second signal quits at once)
-  When several apply, the highest of 3/4/5 wins over 1.
+/// Exit codes, as `--help`, the man page and the README list them: (code, meaning).
+pub const EXIT_CODES: &[(&str, &str)] = &[
+    ("0", "every symbol has a price"),
+    ("1", "some symbols failed; the others were printed"),
+    ("2", "usage error (bad flag, bad symbol, nothing to do)"),
+    (
+        "3",
+        "no answer from the server (network, DNS, TLS, timeouts, 5xx)",
+    ),
+    ("4", "rate-limited or banned by Binance (HTTP 429/418)"),
+    ("5", "refused for your location (HTTP 451): see --base-url"),
+    (
+        "6",
+        "the output could not be written (disk full, closed file)",
+    ),
+    ("129", "stopped by SIGHUP; 130 by Ctrl-C; 143 by SIGTERM"),
+];
 
-Shell integration uses flags, not subcommands: words such as 'config' or 'man' are valid symbols.";
+const AFTER_HELP: &str = "See 'pricefetch --help' for every option, examples and exit codes.";
 
-/// Fetch cryptocurrency prices from the Binance Spot REST API, concurrently, fast and safely.
+/// `--help`'s closing part: examples and exit codes, at most 80 columns wide.
+fn after_long_help() -> String {
+    let mut text = String::from("Examples:\n");
+    for (command, what) in EXAMPLES {
+        text += &format!("  {command}\n      {what}\n");
+    }
+    text += "\nExit codes:\n";
+    for (code, meaning) in EXIT_CODES {
+        text += &format!("  {code:<4} {meaning}\n");
+    }
+    text += "  When several apply, the highest of 3/4/5/6 wins over 1. A signal still prints\n  \
+             what had arrived; a second one quits at once. A closed pipe is exit 0.\n\n\
+             Shell integration uses flags, not subcommands: words such as 'config' or 'man'\n\
+             are valid symbols.";
+    text
+}
+
+/// Fetch crypto prices from Binance Spot, concurrently, fast and safely
 ///
+/// Fetch cryptocurrency prices from the Binance Spot REST API, concurrently, fast and safely.
 /// Prices are printed exactly as Binance sends them (strings with 8 decimals). Data goes to
 /// stdout; the timing summary, failures and hints go to stderr. Settings come from flags, then
 /// PRICEFETCH_* variables, then the config file, then the defaults shown here.
 #[derive(Debug, Parser)]
-#[command(name = "pricefetch", version = crate::VERSION, after_help = AFTER_HELP, max_term_width = 100)]
+#[command(
+    name = "pricefetch",
+    version = crate::VERSION,
+    after_help = AFTER_HELP,
+    after_long_help = after_long_help(),
+    max_term_width = 80
+)]
 pub struct Cli {
-    /// Symbols to fetch, e.g. BTCUSDT; btcusdt, BTC/USDT and BTC-USDT mean the same
+    /// Symbols, e.g. BTCUSDT (btcusdt, BTC/USDT and BTC-USDT work too)
     ///
     /// Without symbols (and without --file), the config file's watch-list is fetched.
     #[arg(value_name = "SYMBOL")]
     pub symbols: Vec<String>,
 
-    /// Read more symbols from FILE ('-' = stdin): whitespace or commas between them, '#' comments
-    #[arg(long, value_name = "FILE")]
+    /// Read symbols from FILE ('-' = stdin)
+    ///
+    /// Whitespace or commas between them; '#' starts a comment.
+    #[arg(long, value_name = "FILE", display_order = 1)]
     pub file: Option<PathBuf>,
 
-    /// Fetch every symbol the exchange lists, in one request
+    /// Every symbol the exchange lists, in one request
     #[arg(long, conflicts_with_all = ["symbols", "file"])]
     pub all: bool,
 
     /// With --all: keep only symbols quoted in ASSET (those ending in it), e.g. USDT
-    #[arg(long, value_name = "ASSET")]
+    #[arg(
+        long,
+        value_name = "ASSET",
+        help_heading = "Input",
+        hide_short_help = true
+    )]
     pub quote: Option<String>,
 
     /// With --all: keep only symbols matching GLOB ('*' any run, '?' one character), e.g. '*BTC'
-    #[arg(long = "match", value_name = "GLOB")]
+    #[arg(
+        long = "match",
+        value_name = "GLOB",
+        help_heading = "Input",
+        hide_short_help = true
+    )]
     pub pattern: Option<String>,
 
-    /// Which ticker: the last price, 24-hour statistics, or the best bid and ask
+    /// When to colour: failures and verdicts only, never data that scripts parse
+    ///
+    /// auto colours a stream that is a terminal, unless NO_COLOR is set or TERM is dumb.
+    #[arg(
+        long,
+        value_enum,
+        ignore_case = true,
+        value_name = "WHEN",
+        default_value = "auto",
+        env = "PRICEFETCH_COLOR",
+        hide_env_values = true,
+        help_heading = "Output",
+        hide_short_help = true
+    )]
+    pub color: ColorChoice,
+
+    /// price, 24h statistics, or book (best bid and ask)
     #[arg(
         long,
         value_enum,
         ignore_case = true,
         value_name = "KIND",
+        hide_possible_values = true,
         default_value = "price",
         env = "PRICEFETCH_TICKER",
-        hide_env_values = true
+        hide_env_values = true,
+        display_order = 4
     )]
     pub ticker: TickerKind,
 
@@ -92,14 +177,16 @@ pub struct Cli {
         value_name = "STRATEGY",
         default_value = "auto",
         env = "PRICEFETCH_STRATEGY",
-        hide_env_values = true
+        hide_env_values = true,
+        help_heading = "Fetching",
+        hide_short_help = true
     )]
     pub strategy: StrategyChoice,
 
     /// Symbols per batch request, 1 to 100 [default: 100; 20 for --ticker 24h, the most that
     /// still costs the weight of one symbol]
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=100),
-          env = "PRICEFETCH_BATCH_SIZE", hide_env_values = true)]
+          env = "PRICEFETCH_BATCH_SIZE", hide_env_values = true, help_heading = "Fetching", hide_short_help = true)]
     pub batch_size: Option<u16>,
 
     /// Most requests in flight at once
@@ -110,18 +197,19 @@ pub struct Cli {
         default_value = "16",
         allow_negative_numbers = true,
         env = "PRICEFETCH_CONCURRENCY",
-        hide_env_values = true
+        hide_env_values = true,
+        display_order = 5
     )]
     pub concurrency: NonZeroUsize,
 
     /// Limit for each attempt, from connect to the last body byte (e.g. 500ms, 2s, 1m)
     #[arg(short = 't', long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration,
-          allow_hyphen_values = true, env = "PRICEFETCH_TIMEOUT", hide_env_values = true)]
+          allow_hyphen_values = true, env = "PRICEFETCH_TIMEOUT", hide_env_values = true, help_heading = "Fetching", hide_short_help = true)]
     pub timeout: Duration,
 
     /// Limit for the TCP and TLS connect alone
     #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration,
-          allow_hyphen_values = true, env = "PRICEFETCH_CONNECT_TIMEOUT", hide_env_values = true)]
+          allow_hyphen_values = true, env = "PRICEFETCH_CONNECT_TIMEOUT", hide_env_values = true, help_heading = "Fetching", hide_short_help = true)]
     pub connect_timeout: Duration,
 
     /// Extra attempts after the first, for failures that can heal (timeouts, resets, 5xx)
@@ -132,13 +220,15 @@ pub struct Cli {
         default_value_t = 3,
         allow_negative_numbers = true,
         env = "PRICEFETCH_RETRIES",
-        hide_env_values = true
+        hide_env_values = true,
+        help_heading = "Fetching",
+        hide_short_help = true
     )]
     pub retries: u32,
 
     /// Upper bound of the first retry's backoff; it doubles per retry, with full jitter
     #[arg(long, value_name = "DURATION", default_value = "200ms", value_parser = parse_duration,
-          allow_hyphen_values = true, env = "PRICEFETCH_RETRY_DELAY", hide_env_values = true)]
+          allow_hyphen_values = true, env = "PRICEFETCH_RETRY_DELAY", hide_env_values = true, help_heading = "Fetching", hide_short_help = true)]
     pub retry_delay: Duration,
 
     /// Limit for the whole run; when it passes, print what arrived and mark the rest timed out
@@ -146,14 +236,14 @@ pub struct Cli {
     /// With it, per-attempt timeouts and bounded retries, every run ends in bounded time: a good
     /// idea for cron.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, allow_hyphen_values = true,
-          env = "PRICEFETCH_DEADLINE", hide_env_values = true)]
+          env = "PRICEFETCH_DEADLINE", hide_env_values = true, help_heading = "Fetching", hide_short_help = true)]
     pub deadline: Option<Duration>,
 
     /// Longest pause to accept for a rate limit (429 Retry-After, or the next minute's budget)
     ///
     /// A longer one fails the symbols not yet fetched (exit 4) with the time to try again.
     #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration,
-          allow_hyphen_values = true, env = "PRICEFETCH_MAX_WAIT", hide_env_values = true)]
+          allow_hyphen_values = true, env = "PRICEFETCH_MAX_WAIT", hide_env_values = true, help_heading = "Rate limits", hide_short_help = true)]
     pub max_wait: Duration,
 
     /// Request weight Binance allows this IP per minute; pricefetch stays 5% under it
@@ -165,7 +255,9 @@ pub struct Cli {
         value_name = "N",
         default_value = "6000",
         env = "PRICEFETCH_WEIGHT_LIMIT",
-        hide_env_values = true
+        hide_env_values = true,
+        help_heading = "Rate limits",
+        hide_short_help = true
     )]
     pub weight_limit: NonZeroU32,
 
@@ -177,7 +269,9 @@ pub struct Cli {
         value_name = "N",
         default_value_t = 1000,
         env = "PRICEFETCH_MAX_WEIGHT",
-        hide_env_values = true
+        hide_env_values = true,
+        help_heading = "Rate limits",
+        hide_short_help = true
     )]
     pub max_weight: u32,
 
@@ -186,7 +280,13 @@ pub struct Cli {
     /// By default every run reserves its request weight in a ledger file per API host (in
     /// PRICEFETCH_STATE_DIR, else ~/.local/state/pricefetch), where 429 pauses and 418 bans are
     /// kept too: the processes on one IP act as one client, across runs.
-    #[arg(long, env = "PRICEFETCH_NO_SHARED_STATE", hide_env_values = true)]
+    #[arg(
+        long,
+        env = "PRICEFETCH_NO_SHARED_STATE",
+        hide_env_values = true,
+        help_heading = "Rate limits",
+        hide_short_help = true
+    )]
     pub no_shared_state: bool,
 
     /// Binance REST host to ask
@@ -195,7 +295,9 @@ pub struct Cli {
         value_name = "URL",
         default_value = "https://api.binance.com",
         env = "PRICEFETCH_BASE_URL",
-        hide_env_values = true
+        hide_env_values = true,
+        help_heading = "Network",
+        hide_short_help = true
     )]
     pub base_url: String,
 
@@ -209,20 +311,28 @@ pub struct Cli {
         value_name = "URL",
         env = "PRICEFETCH_MIRROR",
         value_delimiter = ',',
-        hide_env_values = true
+        hide_env_values = true,
+        help_heading = "Network",
+        hide_short_help = true
     )]
     pub mirror: Vec<String>,
 
     /// Send a request that has not answered after DELAY to the next mirror too; first answer wins
     #[arg(long, value_name = "DELAY", value_parser = parse_duration, allow_hyphen_values = true,
-          env = "PRICEFETCH_HEDGE", hide_env_values = true)]
+          env = "PRICEFETCH_HEDGE", hide_env_values = true, help_heading = "Network", hide_short_help = true)]
     pub hedge: Option<Duration>,
 
     /// Allow a plain http:// base URL to a host other than this machine
     ///
     /// Prices sent over plain HTTP can be altered in transit, so only loopback may use it unless
     /// this flag is given.
-    #[arg(long, env = "PRICEFETCH_ALLOW_HTTP", hide_env_values = true)]
+    #[arg(
+        long,
+        env = "PRICEFETCH_ALLOW_HTTP",
+        hide_env_values = true,
+        help_heading = "Network",
+        hide_short_help = true
+    )]
     pub allow_http: bool,
 
     /// Send every request through this proxy (http:// or https://)
@@ -233,67 +343,83 @@ pub struct Cli {
         long,
         value_name = "URL",
         env = "PRICEFETCH_PROXY",
-        hide_env_values = true
+        hide_env_values = true,
+        help_heading = "Network",
+        hide_short_help = true
     )]
     pub proxy: Option<String>,
 
-    /// Output format [default: table on a terminal, plain otherwise]
+    /// table, plain, json, ndjson or csv [default: table on a terminal, else plain]
     #[arg(
         short = 'f',
         long,
         value_enum,
         ignore_case = true,
         value_name = "FORMAT",
+        hide_possible_values = true,
         env = "PRICEFETCH_FORMAT",
-        hide_env_values = true
+        hide_env_values = true,
+        display_order = 3
     )]
     pub format: Option<Format>,
 
-    /// When to colour: failures and verdicts only, never data that scripts parse
+    /// Refresh every INTERVAL: a live table (ndjson piped)
     ///
-    /// auto colours a stream that is a terminal, unless NO_COLOR is set or TERM is dumb.
-    #[arg(
-        long,
-        value_enum,
-        ignore_case = true,
-        value_name = "WHEN",
-        default_value = "auto",
-        env = "PRICEFETCH_COLOR",
-        hide_env_values = true
-    )]
-    pub color: ColorChoice,
-
-    /// Refresh every INTERVAL (at least 1s) until Ctrl-C: a live table on a terminal, else ndjson
+    /// At least 1s; runs until Ctrl-C or --count.
     #[arg(long, value_name = "INTERVAL", value_parser = parse_duration, allow_hyphen_values = true,
-          conflicts_with = "compare")]
+          conflicts_with = "compare", display_order = 8)]
     pub watch: Option<Duration>,
 
     /// With --watch: stop after N refreshes
-    #[arg(long, value_name = "N")]
+    #[arg(
+        long,
+        value_name = "N",
+        help_heading = "Fetching",
+        hide_short_help = true
+    )]
     pub count: Option<std::num::NonZeroU64>,
 
-    /// Sequential mode: one request at a time, each finished before the next starts
-    #[arg(long, conflicts_with = "compare")]
+    /// One request at a time, each after the last
+    #[arg(long, conflicts_with = "compare", display_order = 6)]
     pub sync: bool,
 
-    /// Run the list in both modes and report how much faster async was than sync
-    #[arg(long)]
+    /// Time both modes; say how much faster async was
+    #[arg(long, display_order = 7)]
     pub compare: bool,
 
     /// With --compare: measured rounds per mode
-    #[arg(long, value_name = "N", default_value = "3", requires = "compare")]
+    #[arg(
+        long,
+        value_name = "N",
+        default_value = "3",
+        requires = "compare",
+        help_heading = "Fetching",
+        hide_short_help = true
+    )]
     pub runs: NonZeroU32,
 
     /// With --compare: unmeasured rounds per mode first (connection set-up)
-    #[arg(long, value_name = "N", default_value_t = 1, requires = "compare")]
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 1,
+        requires = "compare",
+        help_heading = "Fetching",
+        hide_short_help = true
+    )]
     pub warmup: u32,
 
-    /// More detail on stderr (-v retries, waits and used weight, -vv every request); RUST_LOG overrides
-    #[arg(short = 'v', long, action = ArgAction::Count, conflicts_with = "quiet")]
+    /// More on stderr (-vv: every request)
+    ///
+    /// -v: retries, waits, request weight, the shared ledger; -vv: every request. RUST_LOG
+    /// overrides.
+    #[arg(short = 'v', long, action = ArgAction::Count, conflicts_with = "quiet", display_order = 10)]
     pub verbose: u8,
 
-    /// Less on stderr (-q: no summary or progress bar, -qq: no failures or hints either)
-    #[arg(short = 'q', long, action = ArgAction::Count)]
+    /// Less on stderr (-qq: nothing but errors)
+    ///
+    /// -q: no summary or progress bar; -qq: no failures or hints either.
+    #[arg(short = 'q', long, action = ArgAction::Count, display_order = 9)]
     pub quiet: u8,
 
     /// Read settings from this TOML file instead of the default one
@@ -304,16 +430,18 @@ pub struct Cli {
         long,
         value_name = "FILE",
         env = "PRICEFETCH_CONFIG",
-        conflicts_with = "no_config"
+        conflicts_with = "no_config",
+        help_heading = "Config",
+        hide_short_help = true
     )]
     pub config: Option<PathBuf>,
 
     /// Ignore the config file
-    #[arg(long)]
+    #[arg(long, help_heading = "Config", hide_short_help = true)]
     pub no_config: bool,
 
     /// Print every effective setting and where it came from, then exit
-    #[arg(long, help_heading = "Shell integration")]
+    #[arg(long, help_heading = "Config", hide_short_help = true)]
     pub show_config: bool,
 
     /// Print a completion script for SHELL to stdout, then exit
@@ -322,12 +450,13 @@ pub struct Cli {
         value_enum,
         ignore_case = true,
         value_name = "SHELL",
-        help_heading = "Shell integration"
+        help_heading = "Shell integration",
+        hide_short_help = true
     )]
     pub completions: Option<clap_complete::Shell>,
 
     /// Print the man page (roff) to stdout, then exit
-    #[arg(long, help_heading = "Shell integration")]
+    #[arg(long, help_heading = "Shell integration", hide_short_help = true)]
     pub man: bool,
 
     /// The config file's watch-list, used when no symbol is given (set by the config file).

@@ -301,8 +301,10 @@ pub fn hint(err: &FetchError) -> Option<String> {
                 .into(),
         ),
         FetchError::Connect { .. } => Some(
-            "check the network; behind a proxy set HTTPS_PROXY (or --proxy URL); \
-             or try another host with --base-url"
+            "check the network; behind a proxy set HTTPS_PROXY (or --proxy URL); or try another \
+             host with --base-url. No network? Try pricefetch offline against the project's \
+             mock: cargo run --release --example mock_binance, and paste the export line it \
+             prints"
                 .into(),
         ),
         FetchError::Timeout(_) => {

@@ -102,7 +102,12 @@ async fn fetch_and_render(
         let report = report_of(config, engine, last, engine.totals(), start.elapsed(), None);
         // Each refresh already listed its failures; end with the run's summary.
         if config.verbosity >= 0 {
-            let _ = writeln!(io::stderr().lock(), "{}", output::summary(&report));
+            let line = output::summary(&report, config.verbosity > 0);
+            let _ = writeln!(
+                io::stderr().lock(),
+                "{}",
+                output::wrap(&line, output::stderr_width(), 2)
+            );
         }
         return Ok(report);
     }
@@ -145,7 +150,8 @@ async fn fetch_and_render(
         start.elapsed(),
         comparison,
     );
-    output::render(config.format, &report, out, config.color)
+    let width = output::stdout_size().map(|(columns, _)| columns);
+    output::render(config.format, &report, out, config.color, width)
         .and_then(|()| out.flush())
         .map_err(OutputError)?;
     output::diagnostics(

@@ -108,7 +108,7 @@ pub async fn run(
         }))
 }
 
-/// Clears the terminal and draws the refresh, with the change since the previous one.
+/// Draws the refresh over the previous one, with the change since then.
 fn table(
     snap: &Snapshot,
     previous: Option<&Round>,
@@ -147,28 +147,46 @@ fn table(
     } else {
         ("", "")
     };
-    // Home the cursor and clear the screen, then draw.
-    write!(out, "\x1b[H\x1b[2J")?;
-    writeln!(
+    // Redraw in place: home the cursor, overwrite each line and clear what is left of it, then
+    // clear below; clearing the whole screen first would flicker. Rows beyond the screen are
+    // cut (the last line says how many), so that the header never scrolls away.
+    let screen_rows = output::stdout_size().map_or(usize::MAX, |(_, rows)| rows);
+    let room = screen_rows.saturating_sub(3).max(1);
+    const EOL: &str = "\x1b[K\n";
+    write!(out, "\x1b[H")?;
+    write!(
         out,
-        "every {} · {time} · Ctrl-C to stop",
+        "every {} · {time} · Ctrl-C to stop{EOL}",
         humantime::format_duration(every)
     )?;
-    writeln!(
+    write!(
         out,
-        "{bold}{:<w0$}  {:>w1$}  {:>14}{reset}",
+        "{bold}{:<w0$}  {:>w1$}  {:>14}{reset}{EOL}",
         "SYMBOL", "PRICE", "CHANGE"
     )?;
-    for (symbol, price, change) in rows {
+    let total = rows.len();
+    let cut = total > room;
+    let shown = if cut { room - 1 } else { total };
+    for (symbol, price, change) in rows.into_iter().take(shown) {
         let tint = match (color, change.as_bytes().first()) {
             (true, Some(b'+')) => "\x1b[32m",
             (true, Some(b'-')) => "\x1b[31m",
             _ => "",
         };
         let end = if tint.is_empty() { "" } else { reset };
-        writeln!(out, "{symbol:<w0$}  {price:>w1$}  {tint}{change:>14}{end}")?;
+        write!(
+            out,
+            "{symbol:<w0$}  {price:>w1$}  {tint}{change:>14}{end}{EOL}"
+        )?;
     }
-    Ok(())
+    if cut {
+        write!(
+            out,
+            "… and {} more (a taller terminal shows them){EOL}",
+            total - shown
+        )?;
+    }
+    write!(out, "\x1b[J")
 }
 
 /// `now - before` on decimal strings, exactly (no floats): `+1.50000000`, `-0.00000001`, or

@@ -22,6 +22,53 @@ fn help_shows_examples_and_the_exit_code_table() {
 }
 
 #[test]
+fn short_help_fits_one_screen_and_no_help_line_passes_80_columns() {
+    let short = stdout(&bare().arg("-h").output().unwrap());
+    assert!(
+        short.lines().count() <= 26,
+        "-h is {} lines:\n{short}",
+        short.lines().count()
+    );
+    for everyday in [
+        "--file",
+        "--format",
+        "--concurrency",
+        "--sync",
+        "--compare",
+        "--watch",
+    ] {
+        assert!(short.contains(everyday), "-h lacks {everyday}");
+    }
+    for expert in [
+        "--hedge",
+        "--retry-delay",
+        "--weight-limit",
+        "--completions",
+    ] {
+        assert!(!short.contains(expert), "-h shows {expert}");
+    }
+    assert!(short.contains("See 'pricefetch --help'"));
+    let long = stdout(&bare().arg("--help").output().unwrap());
+    for text in [&short, &long] {
+        for line in text.lines() {
+            assert!(line.chars().count() <= 80, "over 80 columns: {line:?}");
+        }
+    }
+    // Everyday options first, then the groups.
+    let at = |heading: &str| long.find(heading).unwrap_or_else(|| panic!("no {heading}"));
+    let order = [
+        "Options:",
+        "Input:",
+        "Output:",
+        "Fetching:",
+        "Rate limits:",
+        "Network:",
+        "Config:",
+    ];
+    assert!(order.windows(2).all(|w| at(w[0]) < at(w[1])), "{long}");
+}
+
+#[test]
 fn version_prints_the_crate_version() {
     bare()
         .arg("--version")

@@ -163,6 +163,19 @@ fn completions_for_every_shell_and_a_man_page_go_to_stdout() {
         &man[..200.min(man.len())]
     );
     assert!(man.contains("concurrency"));
+    for section in [
+        ".SH EXAMPLES",
+        ".SH \"EXIT STATUS\"",
+        ".SH ENVIRONMENT",
+        ".SH FILES",
+    ] {
+        assert!(man.contains(section), "no {section}");
+    }
+    assert!(
+        !man.contains(".SH EXTRA"),
+        "examples and exit codes have sections of their own"
+    );
+    assert!(man.contains("PRICEFETCH_STATE_DIR") && man.contains("SIGTERM"));
 }
 
 #[test]

@@ -287,6 +287,10 @@ fn an_unknown_host_is_named_with_the_cause() {
         "{err}"
     );
     assert!(err.contains("--base-url"), "{err}");
+    assert!(
+        err.contains("cargo run --release --example mock_binance"),
+        "no network: the offline mock is suggested: {err}"
+    );
 }
 
 #[test]

@@ -120,7 +120,10 @@ fn on_a_terminal_the_table_is_redrawn_in_place_with_the_change() {
         .output()
         .unwrap();
     let screen = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(screen.matches("\x1b[H\x1b[2J").count(), 2, "{screen:?}");
+    // Redrawn in place (home, overwrite, clear below), never by clearing the whole screen.
+    assert_eq!(screen.matches("\x1b[H").count(), 2, "{screen:?}");
+    assert_eq!(screen.matches("\x1b[J").count(), 2, "{screen:?}");
+    assert!(!screen.contains("\x1b[2J"), "{screen:?}");
     assert!(
         screen.contains("CHANGE") && screen.contains("every 1s"),
         "{screen:?}"
@@ -130,4 +133,32 @@ fn on_a_terminal_the_table_is_redrawn_in_place_with_the_change() {
         screen.contains("97123.45000000") && screen.contains(" 0"),
         "{screen:?}"
     );
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn rows_beyond_the_screen_are_cut_so_the_header_stays() {
+    let server = MockServer::start();
+    let line = format!(
+        "stty rows 6 cols 80; '{}' --base-url {} --watch 1s --count 1 BTCUSDT ETHUSDT SOLUSDT \
+         BNBUSDT XRPUSDT ADAUSDT DOGEUSDT",
+        env!("CARGO_BIN_EXE_pricefetch"),
+        server.url()
+    );
+    let out = std::process::Command::new("script")
+        .args(["-qec", &line, "/dev/null"])
+        .env("TERM", "xterm")
+        .output()
+        .unwrap();
+    let screen = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        screen.contains("every 1s") && screen.contains("SYMBOL"),
+        "{screen:?}"
+    );
+    // 6 rows: the two header lines, two symbols, "… and 5 more", and one spare.
+    assert!(
+        screen.contains("ETHUSDT") && !screen.contains("SOLUSDT"),
+        "{screen:?}"
+    );
+    assert!(screen.contains("… and 5 more"), "{screen:?}");
 }

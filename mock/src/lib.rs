@@ -232,10 +232,15 @@ impl MockServer {
         })
     }
 
-    /// Starts a server on its own thread and tokio runtime.
+    /// Starts a server on its own thread and tokio runtime; panics if the address is taken.
     pub fn start_with(opts: Options) -> Self {
-        let listener = std::net::TcpListener::bind(opts.addr).expect("bind mock server");
-        listener.set_nonblocking(true).expect("nonblocking");
+        Self::try_start_with(opts).expect("bind mock server")
+    }
+
+    /// Starts a server on its own thread and tokio runtime, or says why it could not bind.
+    pub fn try_start_with(opts: Options) -> std::io::Result<Self> {
+        let listener = std::net::TcpListener::bind(opts.addr)?;
+        listener.set_nonblocking(true)?;
         let addr = listener.local_addr().expect("local addr");
         let listings = market(opts.extra_symbols);
         let index = listings
@@ -293,12 +298,12 @@ impl MockServer {
             // Hung handlers never finish on their own; do not wait for them.
             rt.shutdown_timeout(Duration::from_millis(100));
         });
-        Self {
+        Ok(Self {
             url: format!("http://{addr}"),
             shared,
             shutdown: Some(tx),
             thread: Some(thread),
-        }
+        })
     }
 
     /// The base URL, e.g. `http://127.0.0.1:41234`, to pass as `--base-url`.

@@ -43,9 +43,16 @@ impl Format {
 }
 
 /// Writes the finished report in `format` (for a streaming format, only what is left to say).
-pub fn render(format: Format, report: &Report, out: &mut dyn Write, color: bool) -> io::Result<()> {
+/// `width` is the terminal's, when stdout is one: a table narrows to it.
+pub fn render(
+    format: Format,
+    report: &Report,
+    out: &mut dyn Write,
+    color: bool,
+    width: Option<usize>,
+) -> io::Result<()> {
     match format {
-        Format::Table => table::render(report, out, color),
+        Format::Table => table::render(report, out, color, width),
         Format::Plain => plain::render(report, out),
         Format::Json => json::render(report, out),
         Format::Ndjson => Ok(()),
@@ -106,36 +113,32 @@ pub fn failure_line(o: &Outcome) -> Option<String> {
     ))
 }
 
-/// The one-line timing summary for stderr.
-pub fn summary(report: &Report) -> String {
-    let server = report
-        .used_weight
-        .map(|w| format!(", server used weight {w}"))
-        .unwrap_or_default();
-    let mut extra = Vec::new();
+/// The one-line timing summary for stderr; the request weight only when `verbose`, so that
+/// the common case fits 80 columns.
+pub fn summary(report: &Report, verbose: bool) -> String {
+    let mut counts = vec![plural(report.requests, "request", "requests")];
+    if report.retries > 0 {
+        counts.push(plural(report.retries, "retry", "retries"));
+    }
     if report.isolation > 0 {
-        extra.push(format!("{} to isolate unknown symbols", report.isolation));
+        counts.push(format!("{} to isolate unknown symbols", report.isolation));
     }
     if report.hedged > 0 {
-        extra.push(format!("{} hedged to mirrors", report.hedged));
+        counts.push(format!("{} hedged to mirrors", report.hedged));
     }
-    let isolation = if extra.is_empty() {
-        String::new()
-    } else {
-        format!(" ({})", extra.join(", "))
-    };
-    let counts = format!(
-        "{}{isolation}, {}, weight {}{server}",
-        plural(report.requests, "request", "requests"),
-        plural(report.retries, "retry", "retries"),
-        report.weight
-    );
+    if verbose {
+        counts.push(format!("weight {}", report.weight));
+        if let Some(w) = report.used_weight {
+            counts.push(format!("server used weight {w}"));
+        }
+    }
+    let counts = counts.join(", ");
     let elapsed = duration(report.elapsed.as_secs_f64());
     if let Some(c) = &report.comparison {
         return format!(
-            "compared over {} + {} per mode in {elapsed} ({counts})",
-            plural(c.warmup, "warmup round", "warmup rounds"),
-            plural(c.runs, "measured round", "measured rounds"),
+            "compared {} per mode (+{} warm-up) in {elapsed} ({counts})",
+            plural(c.runs, "round", "rounds"),
+            c.warmup,
         );
     }
     let mut found = plural(report.ok() as u64, "price", "prices");
@@ -148,7 +151,7 @@ pub fn summary(report: &Report) -> String {
         Strategy::All => ", whole market".to_owned(),
     };
     let mode = match report.mode {
-        Mode::Async => format!("async{plan}, concurrency {}", report.concurrency),
+        Mode::Async => format!("async{plan}, -c {}", report.concurrency),
         Mode::Sync => format!("sync{plan}"),
     };
     let stopped = match (report.interrupted, report.deadline_hit) {
@@ -159,9 +162,49 @@ pub fn summary(report: &Report) -> String {
     format!("{stopped}{found} in {elapsed} ({mode}, {counts})")
 }
 
+/// Columns and rows of the terminal stdout is, or `None` when it is a file or a pipe.
+/// (A terminal that reports a zero size, such as a new pseudo-terminal, counts as unknown.)
+pub fn stdout_size() -> Option<(usize, usize)> {
+    terminal_size::terminal_size_of(io::stdout())
+        .map(|(w, h)| (usize::from(w.0), usize::from(h.0)))
+        .filter(|&(w, h)| w > 0 && h > 0)
+}
+
+/// Columns of the terminal stderr is, or `None` when it is a file or a pipe.
+pub fn stderr_width() -> Option<usize> {
+    terminal_size::terminal_size_of(io::stderr())
+        .map(|(w, _)| usize::from(w.0))
+        .filter(|&w| w > 0)
+}
+
+/// Breaks `text` at spaces so that no line is longer than `width` (a longer word stands
+/// alone), indenting the lines after the first by `indent` spaces; `None` leaves it whole.
+pub fn wrap(text: &str, width: Option<usize>, indent: usize) -> String {
+    let Some(width) = width else {
+        return text.to_owned();
+    };
+    let mut out = String::with_capacity(text.len() + 8);
+    let mut line = 0;
+    for word in text.split(' ') {
+        let len = word.chars().count();
+        if line > 0 && line + 1 + len > width {
+            out.push('\n');
+            out.extend(std::iter::repeat_n(' ', indent));
+            line = indent;
+        } else if line > 0 {
+            out.push(' ');
+            line += 1;
+        }
+        out.push_str(word);
+        line += len;
+    }
+    out
+}
+
 /// Failures, hints and the summary, on stderr. `verbosity` -1 drops the summary, -2 all of it.
 /// Write errors are ignored: a closed stderr must not turn a good run into a failure.
 pub fn diagnostics(report: &Report, verbosity: i8, color: bool, err: &mut dyn Write) {
+    let width = stderr_width();
     let (red, yellow, reset) = if color {
         ("\x1b[31m", "\x1b[33m", "\x1b[0m")
     } else {
@@ -184,17 +227,37 @@ pub fn diagnostics(report: &Report, verbosity: i8, color: bool, err: &mut dyn Wr
             }
         }
         for h in hints {
-            let _ = writeln!(err, "{yellow}hint:{reset} {h}");
+            let _ = writeln!(
+                err,
+                "{yellow}hint:{reset} {}",
+                wrap(&h, width.map(|w| w.saturating_sub(6)), 6)
+            );
         }
     }
     if verbosity >= 0 {
-        let _ = writeln!(err, "{}", summary(report));
+        let _ = writeln!(err, "{}", wrap(&summary(report, verbosity > 0), width, 2));
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn long_lines_wrap_at_spaces_with_an_indent() {
+        let text = "1000 prices in 57.3 ms (async, batches of up to 100, -c 16, 10 requests)";
+        assert_eq!(wrap(text, None, 2), text);
+        assert_eq!(wrap(text, Some(80), 2), text);
+        assert_eq!(
+            wrap(text, Some(40), 2),
+            "1000 prices in 57.3 ms (async, batches\n  of up to 100, -c 16, 10 requests)"
+        );
+        assert!(
+            wrap(text, Some(30), 2)
+                .lines()
+                .all(|l| l.chars().count() <= 30)
+        );
+    }
 
     #[test]
     fn durations_pick_a_readable_unit() {

@@ -17,7 +17,14 @@ const GREEN: &str = "\x1b[32m";
 const RED: &str = "\x1b[31m";
 const RESET: &str = "\x1b[0m";
 
-pub(super) fn render(report: &Report, out: &mut dyn Write, color: bool) -> io::Result<()> {
+/// The table; with `width` (a terminal's), the least important columns are left out until
+/// it fits (see [`drop_order`]); without (a file or a pipe), every column is written.
+pub(super) fn render(
+    report: &Report,
+    out: &mut dyn Write,
+    color: bool,
+    width: Option<usize>,
+) -> io::Result<()> {
     if let Some(c) = &report.comparison {
         return comparison(c, report.concurrency, out, color);
     }
@@ -51,15 +58,24 @@ pub(super) fn render(report: &Report, out: &mut dyn Write, color: bool) -> io::R
             data.max(headers[i].len())
         })
         .collect();
+    let shown = fit(fields, &widths, w_sym, width);
     let (b, r) = if color { (BOLD, RESET) } else { ("", "") };
     write!(out, "{b}{:<w_sym$}", "SYMBOL")?;
-    for (h, w) in headers.iter().zip(&widths) {
-        write!(out, "  {h:>w$}")?;
+    for (i, (h, w)) in headers.iter().zip(&widths).enumerate() {
+        if shown.field(i) {
+            write!(out, "  {h:>w$}")?;
+        }
     }
-    writeln!(out, "  {:>9}{r}", "TIME")?;
+    if shown.time {
+        write!(out, "  {:>TIME_WIDTH$}", "TIME")?;
+    }
+    writeln!(out, "{r}")?;
     for (sym, values, time) in &rows {
         write!(out, "{sym:<w_sym$}")?;
-        for ((value, w), f) in values.iter().zip(&widths).zip(fields) {
+        for (i, ((value, w), f)) in values.iter().zip(&widths).zip(fields).enumerate() {
+            if !shown.field(i) {
+                continue;
+            }
             // Pad first, so that colour codes do not count towards the width.
             let cell = format!("{value:>w$}");
             let tint = match (color, is_change(f), value.starts_with('-')) {
@@ -71,9 +87,92 @@ pub(super) fn render(report: &Report, out: &mut dyn Write, color: bool) -> io::R
             let end = if tint.is_empty() { "" } else { RESET };
             write!(out, "  {tint}{cell}{end}")?;
         }
-        writeln!(out, "  {time:>9}")?;
+        if shown.time {
+            write!(out, "  {time:>TIME_WIDTH$}")?;
+        }
+        writeln!(out)?;
+    }
+    if !shown.hidden.is_empty() {
+        tracing::info!(
+            "left out to fit {} columns: {} (a wider terminal, or -f table to a file, shows them)",
+            width.unwrap_or_default(),
+            shown.hidden.join(", ")
+        );
     }
     Ok(())
+}
+
+const TIME_WIDTH: usize = 9;
+
+/// Which columns a table shows.
+struct Shown {
+    /// Per ticker field, in `kind.fields()` order.
+    fields: Vec<bool>,
+    /// The request time column.
+    time: bool,
+    /// The headers of what was left out, for `-v`.
+    hidden: Vec<&'static str>,
+}
+
+impl Shown {
+    fn field(&self, i: usize) -> bool {
+        self.fields[i]
+    }
+}
+
+/// The least important columns first: the time, then volumes, the absolute change, the range;
+/// the symbol, the price (or bid and ask) and the change in percent always stay.
+fn drop_order(field: &str) -> Option<u8> {
+    match field {
+        "quote_volume" => Some(1),
+        "volume" => Some(2),
+        "price_change" => Some(3),
+        "low_price" => Some(4),
+        "high_price" => Some(5),
+        "bid_qty" => Some(1),
+        "ask_qty" => Some(2),
+        _ => None,
+    }
+}
+
+/// Leaves out columns, least important first, until the table fits `width`.
+fn fit(fields: &[&str], widths: &[usize], w_sym: usize, width: Option<usize>) -> Shown {
+    let mut shown = Shown {
+        fields: vec![true; fields.len()],
+        time: true,
+        hidden: Vec::new(),
+    };
+    let Some(width) = width else {
+        return shown;
+    };
+    let total = |s: &Shown| {
+        w_sym
+            + widths
+                .iter()
+                .zip(&s.fields)
+                .filter(|(_, on)| **on)
+                .map(|(w, _)| 2 + w)
+                .sum::<usize>()
+            + if s.time { 2 + TIME_WIDTH } else { 0 }
+    };
+    let mut order: Vec<(u8, usize)> = fields
+        .iter()
+        .enumerate()
+        .filter_map(|(i, f)| Some((drop_order(f)?, i)))
+        .collect();
+    order.sort_unstable();
+    if total(&shown) > width {
+        shown.time = false;
+        shown.hidden.push("TIME");
+    }
+    for (_, i) in order {
+        if total(&shown) <= width {
+            break;
+        }
+        shown.fields[i] = false;
+        shown.hidden.push(header(fields[i]));
+    }
+    shown
 }
 
 /// Column headers for the ticker fields.
@@ -119,9 +218,10 @@ pub(super) fn comparison(
     out: &mut dyn Write,
     color: bool,
 ) -> io::Result<()> {
+    // At most 80 columns: "async, -c 16:  361.4 ms ± 2.1 ms  (min 358.2 ms … max 364.0 ms)  100 requests"
     let line = |label: &str, s: &Stats| {
         format!(
-            "{label:<26} {:>10} ± {:<10} (min {} … max {})  {:.0} requests/round{}",
+            "{label:<14} {:>8} ± {:<8} (min {} … max {})  {:.0} requests{}",
             duration(s.mean),
             duration(s.stddev),
             duration(s.min),
@@ -137,12 +237,9 @@ pub(super) fn comparison(
     writeln!(
         out,
         "{}",
-        line(
-            &format!("async (concurrency {concurrency}):"),
-            &c.async_stats
-        )
+        line(&format!("async, -c {concurrency}:"), &c.async_stats)
     )?;
-    writeln!(out, "{}", line("sync (one at a time):", &c.sync_stats))?;
+    writeln!(out, "{}", line("sync:", &c.sync_stats))?;
     let (g, r) = if color { (GREEN, RESET) } else { ("", "") };
     match c.speedup {
         Some(up) => {
@@ -165,7 +262,29 @@ pub(super) fn comparison(
 
 #[cfg(test)]
 mod tests {
-    use super::signed;
+    use super::{fit, signed};
+
+    #[test]
+    fn a_narrow_terminal_keeps_the_important_columns() {
+        let day = crate::binance::TickerKind::Day.fields();
+        // LAST, CHANGE, CHANGE %, HIGH, LOW, VOLUME, QUOTE VOLUME as wide as real ones.
+        let widths = [14, 14, 8, 14, 14, 14, 19];
+        let all = fit(day, &widths, 8, None);
+        assert!(all.time && all.fields.iter().all(|on| *on));
+        let at_120 = fit(day, &widths, 8, Some(120));
+        assert!(
+            !at_120.time && at_120.fields.iter().all(|on| *on),
+            "every field at 120"
+        );
+        let at_80 = fit(day, &widths, 8, Some(80));
+        assert_eq!(at_80.fields, [true, false, true, true, true, false, false]);
+        assert_eq!(at_80.hidden, ["TIME", "QUOTE VOLUME", "VOLUME", "CHANGE"]);
+        let at_40 = fit(day, &widths, 8, Some(40));
+        assert_eq!(
+            at_40.fields,
+            [true, false, true, false, false, false, false]
+        );
+    }
 
     #[test]
     fn changes_show_a_sign_and_other_values_do_not() {
