@@ -116,15 +116,20 @@ pub fn failure_line(o: &Outcome) -> Option<String> {
 /// The one-line timing summary for stderr; the request weight only when `verbose`, so that
 /// the common case fits 80 columns.
 pub fn summary(report: &Report, verbose: bool) -> String {
-    let mut counts = vec![plural(report.requests, "request", "requests")];
-    if report.retries > 0 {
-        counts.push(plural(report.retries, "retry", "retries"));
-    }
+    let mut extra = Vec::new();
     if report.isolation > 0 {
-        counts.push(format!("{} to isolate unknown symbols", report.isolation));
+        extra.push(format!("{} to isolate unknown symbols", report.isolation));
     }
     if report.hedged > 0 {
-        counts.push(format!("{} hedged to mirrors", report.hedged));
+        extra.push(format!("{} hedged to mirrors", report.hedged));
+    }
+    let mut requests = plural(report.requests, "request", "requests");
+    if !extra.is_empty() {
+        requests += &format!(" ({})", extra.join(", "));
+    }
+    let mut counts = vec![requests];
+    if report.retries > 0 {
+        counts.push(plural(report.retries, "retry", "retries"));
     }
     if verbose {
         counts.push(format!("weight {}", report.weight));
