@@ -165,7 +165,7 @@ fn stdout_carries_only_data_and_quiet_hides_the_summary() {
     let err = stderr(&out);
     assert!(err.contains("1 price, 1 failed in"), "{err}");
     assert!(
-        err.contains("(async, concurrency 16, 2 requests, 0 retries"),
+        err.contains("(async, -c 16, 2 requests)"),
         "{err}"
     );
 
@@ -243,8 +243,9 @@ fn compare_reports_both_modes_and_the_speedup() {
         .output()
         .unwrap();
     let text = stdout(&out);
-    assert!(text.contains("async (concurrency 16):"), "{text}");
-    assert!(text.contains("sync (one at a time):"), "{text}");
+    assert!(text.contains("async, -c 16:"), "{text}");
+    assert!(text.contains("\nsync: "), "{text}");
+    assert!(text.lines().all(|l| l.chars().count() <= 80), "{text}");
     assert!(
         text.contains("async ran ") && text.contains(" times faster than sync"),
         "{text}"
@@ -268,7 +269,7 @@ fn compare_keeps_reporting_when_requests_fail_and_says_how_many() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let text = stdout(&out);
-    assert!(text.contains("2 requests/round, 2 failed"), "{text}");
+    assert!(text.contains("2 requests, 2 failed"), "{text}");
     assert!(text.contains("times faster than"), "{text}");
 }
 
