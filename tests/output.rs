@@ -164,10 +164,7 @@ fn stdout_carries_only_data_and_quiet_hides_the_summary() {
     assert_eq!(stdout(&out), "BTCUSDT\t97123.45000000\n");
     let err = stderr(&out);
     assert!(err.contains("1 price, 1 failed in"), "{err}");
-    assert!(
-        err.contains("(async, -c 16, 2 requests)"),
-        "{err}"
-    );
+    assert!(err.contains("(async, -c 16, 2 requests)"), "{err}");
 
     let out = pricefetch(&server)
         .args(["-q", "BTCUSDT", "NOSUCHCOIN"])

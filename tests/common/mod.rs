@@ -52,6 +52,27 @@ pub fn hermetic() -> std::process::Command {
     cmd
 }
 
+/// `sh` with the same clean environment as [`hermetic`], and the binary first on `PATH`: for
+/// commands a user would type, pipes and all.
+pub fn hermetic_shell() -> std::process::Command {
+    let template = hermetic();
+    let mut cmd = std::process::Command::new("sh");
+    for (key, value) in template.get_envs() {
+        match value {
+            Some(v) => cmd.env(key, v),
+            None => cmd.env_remove(key),
+        };
+    }
+    let bin_dir = std::path::Path::new(env!("CARGO_BIN_EXE_pricefetch"))
+        .parent()
+        .expect("the binary's directory");
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let mut dirs = vec![bin_dir.to_path_buf()];
+    dirs.extend(std::env::split_paths(&path));
+    cmd.env("PATH", std::env::join_paths(dirs).expect("a PATH"));
+    cmd
+}
+
 /// A new, empty directory for the shared rate-limit ledger. Each command gets its own, so that
 /// a test never meets a ban or a pause another test left for a mock on a reused port; tests of
 /// the sharing itself set one directory for all their processes.
