@@ -18,5 +18,10 @@ if [ ! -x /usr/bin/time ]; then
   { apt-get update -qq && apt-get install -y -qq time; } >/dev/null || {
     echo "bench.sh: GNU time (/usr/bin/time) is required: apt-get install time" >&2; exit 1; }
 fi
-cargo build --release --locked --quiet --bin pricefetch --example mock_binance
+command -v cargo >/dev/null || { echo "bench.sh: cargo is required" >&2; exit 1; }
+# Measure the binary users get: `cargo install` builds pricefetch alone, so it is built apart from
+# the mock (built together, the mock's dev-dependency features would be switched on in it too).
+# Both land in cargo's target directory, wherever CARGO_TARGET_DIR or a config puts it.
+cargo build --release --locked --quiet --bin pricefetch
+cargo build --release --locked --quiet --example mock_binance
 exec python3 scripts/bench.py "$@"

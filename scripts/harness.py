@@ -24,8 +24,7 @@ BIN = os.path.join(TARGET, "release", "pricefetch")
 MOCK = os.path.join(TARGET, "release", "examples", "mock_binance")
 for _path in (BIN, MOCK):
     if not os.access(_path, os.X_OK):
-        sys.exit(f"{_path} is missing: build it with "
-                 "cargo build --release --locked --bin pricefetch --example mock_binance")
+        sys.exit(f"{_path} is missing: run scripts/bench.sh or scripts/soak.sh, which build it")
 
 
 class Mock:

@@ -9,5 +9,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v python3 >/dev/null || { echo "soak.sh: python3 is required" >&2; exit 1; }
-cargo build --release --locked --quiet --bin pricefetch --example mock_binance
+command -v cargo >/dev/null || { echo "soak.sh: cargo is required" >&2; exit 1; }
+# Measure the binary users get: `cargo install` builds pricefetch alone, so it is built apart from
+# the mock (built together, the mock's dev-dependency features would be switched on in it too).
+# Both land in cargo's target directory, wherever CARGO_TARGET_DIR or a config puts it.
+cargo build --release --locked --quiet --bin pricefetch
+cargo build --release --locked --quiet --example mock_binance
 exec python3 scripts/soak.py "$@"
