@@ -152,7 +152,10 @@ pub struct Cli {
     )]
     pub color: ColorChoice,
 
-    /// price, 24h statistics, or book (best bid and ask)
+    /// price, 24h or book (bid/ask)
+    ///
+    /// price: the last price; 24h: 24-hour change, high, low and volumes; book: the best bid and
+    /// ask with their quantities. Also set by PRICEFETCH_TICKER.
     #[arg(
         long,
         value_enum,
@@ -161,6 +164,7 @@ pub struct Cli {
         hide_possible_values = true,
         default_value = "price",
         env = "PRICEFETCH_TICKER",
+        hide_env = true,
         hide_env_values = true,
         display_order = 4
     )]
@@ -190,6 +194,8 @@ pub struct Cli {
     pub batch_size: Option<u16>,
 
     /// Most requests in flight at once
+    ///
+    /// Capped to what the open-file limit allows. Also set by PRICEFETCH_CONCURRENCY.
     #[arg(
         short = 'c',
         long,
@@ -197,6 +203,7 @@ pub struct Cli {
         default_value = "16",
         allow_negative_numbers = true,
         env = "PRICEFETCH_CONCURRENCY",
+        hide_env = true,
         hide_env_values = true,
         display_order = 5
     )]
@@ -349,7 +356,9 @@ pub struct Cli {
     )]
     pub proxy: Option<String>,
 
-    /// table, plain, json, ndjson or csv [default: table on a terminal, else plain]
+    /// Output: table, plain, json, ndjson or csv
+    ///
+    /// Default: table on a terminal, plain otherwise. Also set by PRICEFETCH_FORMAT.
     #[arg(
         short = 'f',
         long,
@@ -358,6 +367,7 @@ pub struct Cli {
         value_name = "FORMAT",
         hide_possible_values = true,
         env = "PRICEFETCH_FORMAT",
+        hide_env = true,
         hide_env_values = true,
         display_order = 3
     )]

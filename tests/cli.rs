@@ -55,7 +55,10 @@ fn short_help_fits_one_screen_and_no_help_line_passes_80_columns() {
         }
     }
     // Everyday options first, then the groups.
-    let at = |heading: &str| long.find(heading).unwrap_or_else(|| panic!("no {heading}"));
+    let at = |heading: &str| {
+        long.find(&format!("\n{heading}\n"))
+            .unwrap_or_else(|| panic!("no {heading}"))
+    };
     let order = [
         "Options:",
         "Input:",
