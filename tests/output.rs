@@ -334,3 +334,36 @@ fn ctrl_c_prints_what_arrived_marks_the_rest_cancelled_and_exits_130() {
     assert_eq!(err.kind, "cancelled");
     assert_eq!(r.results[1].attempts, 1);
 }
+
+#[cfg(target_os = "linux")]
+#[test]
+fn on_a_narrow_terminal_tables_and_messages_fit_its_width() {
+    let server = MockServer::start();
+    let line = format!(
+        "stty cols 80 rows 24; '{}' --base-url {} --ticker 24h BTCUSDT ETHUSDT NOSUCHCOIN",
+        env!("CARGO_BIN_EXE_pricefetch"),
+        server.url()
+    );
+    let out = std::process::Command::new("script")
+        .args(["-qec", &line, "/dev/null"])
+        .env("TERM", "xterm")
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let screen = String::from_utf8_lossy(&out.stdout).replace('\r', "");
+    assert!(
+        screen.contains("CHANGE %") && screen.contains("HIGH"),
+        "{screen}"
+    );
+    assert!(
+        !screen.contains("QUOTE VOLUME"),
+        "a column was left out: {screen}"
+    );
+    for l in screen.lines() {
+        assert!(l.chars().count() <= 80, "over 80 columns: {l:?}\n{screen}");
+    }
+    assert!(
+        screen.contains("\n  "),
+        "a long message wraps with an indent: {screen}"
+    );
+}

@@ -223,7 +223,8 @@ pub fn diagnostics(report: &Report, verbosity: i8, color: bool, err: &mut dyn Wr
         }
         for o in &report.outcomes {
             if let Some(line) = failure_line(o) {
-                let _ = writeln!(err, "{red}pricefetch: {line}{reset}");
+                let line = wrap(&format!("pricefetch: {line}"), width, 2);
+                let _ = writeln!(err, "{red}{line}{reset}");
             }
             if let Some(h) = o.result.as_ref().err().and_then(crate::error::hint)
                 && !hints.contains(&h)
