@@ -5,8 +5,9 @@
 //! cargo run --release --example mock_binance -- --port 0 --latency 50ms
 //! ```
 //!
-//! Its first line on stdout is the line to paste into another shell,
-//! `export PRICEFETCH_BASE_URL=http://127.0.0.1:8731`, and it serves until killed.
+//! Its first lines on stdout are the lines to paste into another shell,
+//! `export PRICEFETCH_BASE_URL=http://127.0.0.1:8731` and the same for the WebSocket streams
+//! (`PRICEFETCH_STREAM_URL=ws://…`), and it serves until killed.
 //! `GET /__mock/stats` reports the requests it saw and the most it had in flight at once.
 
 use std::io::Write;
@@ -36,6 +37,9 @@ struct Args {
     /// Seed for the random faults
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// How often every WebSocket stream sends an update (Binance: 1s)
+    #[arg(long, default_value = "1s", value_parser = humantime::parse_duration)]
+    stream_interval: Duration,
 }
 
 /// A fixed default, so that the README's `export` line works as pasted.
@@ -50,6 +54,10 @@ fn main() -> std::process::ExitCode {
         fault_rate: args.fault_rate,
         seed: args.seed,
         addr: ([127, 0, 0, 1], args.port).into(),
+        streams: mock_binance::StreamOptions {
+            interval: args.stream_interval,
+            ..Default::default()
+        },
     }) {
         Ok(server) => server,
         Err(e) => {
@@ -63,10 +71,11 @@ fn main() -> std::process::ExitCode {
     };
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "export PRICEFETCH_BASE_URL={}", server.url());
+    let _ = writeln!(out, "export PRICEFETCH_STREAM_URL={}", server.stream_url());
     let _ = out.flush();
     drop(out);
     eprintln!(
-        "mock Binance listening on {}: paste the line above into another shell, then run \
+        "mock Binance listening on {}: paste the lines above into another shell, then run \
          pricefetch BTCUSDT ETHUSDT. Ctrl-C stops it.",
         server.url()
     );

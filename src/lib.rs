@@ -46,7 +46,7 @@ use tokio::time::Instant;
 use crate::binance::BinanceClient;
 use crate::config::{Config, Plan};
 use crate::error::{OutputError, Signal};
-use crate::fetch::{Engine, Mode, Outcome, Round, Stop, StopReason, Totals};
+use crate::fetch::{Engine, Mode, Outcome, Round, Stop, StopReason};
 use crate::report::{Comparison, Report, Speedup, Stats};
 use crate::throttle::Throttle;
 
@@ -99,7 +99,7 @@ async fn fetch_and_render(
     let start = Instant::now();
     if let Some(every) = config.watch {
         let last = watch::run(engine, config, every, config.count, out).await?;
-        let report = report_of(config, engine, last, engine.totals(), start.elapsed(), None);
+        let report = Report::of(config, engine, last, engine.totals(), start.elapsed(), None);
         // Each refresh already listed its failures; end with the run's summary.
         if config.verbosity >= 0 {
             let line = output::summary(&report, config.verbosity > 0);
@@ -142,7 +142,7 @@ async fn fetch_and_render(
             .map_err(OutputError)?,
     };
     progress.finish();
-    let report = report_of(
+    let report = Report::of(
         config,
         engine,
         shown,
@@ -161,43 +161,6 @@ async fn fetch_and_render(
         &mut io::stderr().lock(),
     );
     Ok(report)
-}
-
-/// The report of the round whose results are shown, with `sent`: what the whole run sent, or
-/// one refresh's share of it.
-pub(crate) fn report_of(
-    config: &Config,
-    engine: &Engine,
-    shown: Round,
-    sent: Totals,
-    elapsed: std::time::Duration,
-    comparison: Option<Comparison>,
-) -> Report {
-    Report {
-        mode: shown.mode,
-        concurrency: if shown.mode == Mode::Sync {
-            1
-        } else {
-            engine.concurrency()
-        },
-        kind: config.request.kind,
-        strategy: config.request.strategy,
-        error: shown.market_error,
-        outcomes: shown.outcomes,
-        elapsed,
-        requests: sent.requests,
-        retries: sent.retries,
-        isolation: sent.isolation,
-        hedged: sent.hedged,
-        weight: sent.weight,
-        used_weight: engine.throttle().last_used_weight(),
-        interrupted: match engine.stop_reason() {
-            Some(StopReason::Interrupted(signal)) => Some(signal),
-            _ => None,
-        },
-        deadline_hit: matches!(engine.stop_reason(), Some(StopReason::Deadline(_))),
-        comparison,
-    }
 }
 
 /// `--compare`: warm-up rounds, then measured rounds with the modes interleaved (async, sync,

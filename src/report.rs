@@ -7,8 +7,9 @@
 use std::time::Duration;
 
 use crate::binance::TickerKind;
+use crate::config::Config;
 use crate::error::FetchError;
-use crate::fetch::{Mode, Outcome, Round, Strategy};
+use crate::fetch::{Engine, Mode, Outcome, Round, StopReason, Strategy, Totals};
 
 /// Everything the renderers need about one run.
 #[derive(Debug, Clone)]
@@ -48,6 +49,43 @@ pub struct Report {
 }
 
 impl Report {
+    /// The report of the round whose results are shown, with `sent`: what the whole run sent, or
+    /// one refresh's share of it.
+    pub(crate) fn of(
+        config: &Config,
+        engine: &Engine,
+        shown: Round,
+        sent: Totals,
+        elapsed: std::time::Duration,
+        comparison: Option<Comparison>,
+    ) -> Self {
+        Self {
+            mode: shown.mode,
+            concurrency: if shown.mode == Mode::Sync {
+                1
+            } else {
+                engine.concurrency()
+            },
+            kind: config.request.kind,
+            strategy: config.request.strategy,
+            error: shown.market_error,
+            outcomes: shown.outcomes,
+            elapsed,
+            requests: sent.requests,
+            retries: sent.retries,
+            isolation: sent.isolation,
+            hedged: sent.hedged,
+            weight: sent.weight,
+            used_weight: engine.throttle().last_used_weight(),
+            interrupted: match engine.stop_reason() {
+                Some(StopReason::Interrupted(signal)) => Some(signal),
+                _ => None,
+            },
+            deadline_hit: matches!(engine.stop_reason(), Some(StopReason::Deadline(_))),
+            comparison,
+        }
+    }
+
     /// Symbols with a price.
     pub fn ok(&self) -> usize {
         self.outcomes.iter().filter(|o| o.result.is_ok()).count()

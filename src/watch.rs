@@ -78,7 +78,8 @@ pub async fn run(
         while let Some(snap) = rx.recv().await {
             let time = humantime::format_rfc3339_millis(snap.at).to_string();
             let r = &snap.round;
-            let report = crate::report_of(config, engine, r.clone(), r.sent, r.elapsed, None);
+            let report =
+                crate::report::Report::of(config, engine, r.clone(), r.sent, r.elapsed, None);
             if redraw {
                 table(&snap, last.as_ref(), &time, every, config.color, out)?;
             } else {
@@ -140,53 +141,11 @@ fn table(
             Err(e) => (o.symbol.as_str(), "-".to_owned(), e.kind().to_owned()),
         })
         .collect();
-    let w0 = rows.iter().map(|r| r.0.len()).max().unwrap_or(0).max(6);
-    let w1 = rows.iter().map(|r| r.1.len()).max().unwrap_or(0).max(5);
-    let (bold, reset) = if color {
-        ("\x1b[1m", "\x1b[0m")
-    } else {
-        ("", "")
-    };
-    // Redraw in place: home the cursor, overwrite each line and clear what is left of it, then
-    // clear below; clearing the whole screen first would flicker. Rows beyond the screen are
-    // cut (the last line says how many), so that the header never scrolls away.
-    let screen_rows = output::stdout_size().map_or(usize::MAX, |(_, rows)| rows);
-    let room = screen_rows.saturating_sub(3).max(1);
-    const EOL: &str = "\x1b[K\n";
-    write!(out, "\x1b[H")?;
-    write!(
-        out,
-        "every {} · {time} · Ctrl-C to stop{EOL}",
+    let title = format!(
+        "every {} · {time} · Ctrl-C to stop",
         humantime::format_duration(every)
-    )?;
-    write!(
-        out,
-        "{bold}{:<w0$}  {:>w1$}  {:>14}{reset}{EOL}",
-        "SYMBOL", "PRICE", "CHANGE"
-    )?;
-    let total = rows.len();
-    let cut = total > room;
-    let shown = if cut { room - 1 } else { total };
-    for (symbol, price, change) in rows.into_iter().take(shown) {
-        let tint = match (color, change.as_bytes().first()) {
-            (true, Some(b'+')) => "\x1b[32m",
-            (true, Some(b'-')) => "\x1b[31m",
-            _ => "",
-        };
-        let end = if tint.is_empty() { "" } else { reset };
-        write!(
-            out,
-            "{symbol:<w0$}  {price:>w1$}  {tint}{change:>14}{end}{EOL}"
-        )?;
-    }
-    if cut {
-        write!(
-            out,
-            "… and {} more (a taller terminal shows them){EOL}",
-            total - shown
-        )?;
-    }
-    write!(out, "\x1b[J")
+    );
+    output::live_table(&title, &rows, color, out)
 }
 
 /// `now - before` on decimal strings, exactly (no floats): `+1.50000000`, `-0.00000001`, or

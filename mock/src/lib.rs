@@ -12,6 +12,10 @@
 //! [`MockServer::start`] binds `127.0.0.1:0` on its own thread and runtime, so it works from
 //! plain `#[test]` functions that run the pricefetch binary with `assert_cmd`.
 
+mod stream;
+
+pub use stream::{MAX_CONTROL_PER_SECOND, MAX_STREAMS, StreamFault, StreamOptions, StreamStats};
+
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -91,6 +95,8 @@ pub struct Options {
     pub seed: u64,
     /// Address to bind; port 0 picks a free one.
     pub addr: SocketAddr,
+    /// The WebSocket streams' cadence, pings and lifetime.
+    pub streams: StreamOptions,
 }
 
 impl Default for Options {
@@ -102,6 +108,7 @@ impl Default for Options {
             fault_rate: 0.0,
             seed: 1,
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            streams: StreamOptions::default(),
         }
     }
 }
@@ -195,6 +202,9 @@ struct Book {
 }
 
 struct Shared {
+    /// Set when the server stops: open stream connections end.
+    closing: std::sync::atomic::AtomicBool,
+    streams: Mutex<stream::StreamBook>,
     timer: PreciseTimer,
     opts: Options,
     listings: Vec<Listing>,
@@ -249,6 +259,8 @@ impl MockServer {
             .map(|(i, l)| (l.symbol.clone(), i))
             .collect();
         let shared = Arc::new(Shared {
+            closing: std::sync::atomic::AtomicBool::new(false),
+            streams: Mutex::default(),
             timer: PreciseTimer::start(),
             book: Mutex::new(Book {
                 hits: Vec::new(),
@@ -276,6 +288,8 @@ impl MockServer {
             .route("/api/v3/ping", get(ping))
             .route("/api/v3/time", get(time))
             .route("/__mock/stats", get(stats))
+            .route("/ws/{stream}", get(stream::raw))
+            .route("/stream", get(stream::combined))
             .fallback(not_found)
             .with_state(shared.clone());
         let thread = std::thread::spawn(move || {
@@ -370,6 +384,9 @@ impl MockServer {
 
 impl Drop for MockServer {
     fn drop(&mut self) {
+        self.shared
+            .closing
+            .store(true, std::sync::atomic::Ordering::Relaxed);
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }

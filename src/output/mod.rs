@@ -7,6 +7,7 @@
 
 mod csv;
 mod json;
+mod live;
 mod plain;
 mod progress;
 mod table;
@@ -18,6 +19,7 @@ use crate::fetch::{Mode, Outcome, Strategy};
 use crate::report::Report;
 
 pub use json::ndjson_line;
+pub use live::live_table;
 pub use progress::Progress;
 
 /// The output formats (`-f`).

@@ -1,0 +1,202 @@
+//! `--until 'BTCUSDT >= 100000'`: stop a `--stream` or a `--watch` as soon as a price crosses a
+//! line, for scripts that wait for it.
+//!
+//! A condition is `SYMBOL OP NUMBER` with `OP` one of `<`, `<=`, `>`, `>=`, `==`; several,
+//! separated by commas, mean *any*. Prices are compared as exact decimals on the strings
+//! Binance sent, never as floats: `0.1` is `0.10000000`, and `0.30000000000000004` is not `0.3`.
+//! A condition that does not parse, or that names a symbol the run does not fetch, is a usage
+//! error before anything is sent.
+
+use std::cmp::Ordering;
+
+use crate::error::UsageError;
+
+/// A comparison.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    /// `<`
+    Less,
+    /// `<=`
+    LessOrEqual,
+    /// `>`
+    Greater,
+    /// `>=`
+    GreaterOrEqual,
+    /// `==`
+    Equal,
+}
+
+impl Op {
+    fn holds(self, o: Ordering) -> bool {
+        match self {
+            Self::Less => o == Ordering::Less,
+            Self::LessOrEqual => o != Ordering::Greater,
+            Self::Greater => o == Ordering::Greater,
+            Self::GreaterOrEqual => o != Ordering::Less,
+            Self::Equal => o == Ordering::Equal,
+        }
+    }
+}
+
+/// One `SYMBOL OP NUMBER`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Condition {
+    /// The normalised symbol.
+    pub symbol: String,
+    /// The comparison.
+    pub op: Op,
+    /// The number, as written.
+    pub value: String,
+}
+
+/// Conditions of which any one ends the run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Until {
+    /// At least one.
+    pub conditions: Vec<Condition>,
+}
+
+impl Until {
+    /// Parses `text`; every symbol must be in `symbols` (normalised), unless `any_symbol` (with
+    /// `--all`, the market is the list).
+    pub fn parse(text: &str, symbols: &[String], any_symbol: bool) -> Result<Self, UsageError> {
+        let mut conditions = Vec::new();
+        for part in text.split(',') {
+            let part = part.trim();
+            let bad = |why: &str| {
+                UsageError(format!(
+                    "invalid --until condition '{part}': {why}; write e.g. 'BTCUSDT >= 100000' \
+                     (<, <=, >, >=, ==; commas between conditions mean any)"
+                ))
+            };
+            if part.is_empty() {
+                return Err(bad("it is empty"));
+            }
+            // The longest operator first, so that `>=` is not read as `>`.
+            let Some((at, op, len)) = [
+                ("<=", Op::LessOrEqual),
+                (">=", Op::GreaterOrEqual),
+                ("==", Op::Equal),
+                ("<", Op::Less),
+                (">", Op::Greater),
+            ]
+            .iter()
+            .filter_map(|(s, op)| part.find(s).map(|at| (at, *op, s.len())))
+            .min_by_key(|(at, _, len)| (*at, usize::MAX - len)) else {
+                return Err(bad("no comparison"));
+            };
+            let symbol = crate::config::normalise(part[..at].trim());
+            let value = part[at + len..].trim();
+            if symbol.is_empty() {
+                return Err(bad("no symbol"));
+            }
+            if parse_decimal(value).is_none() {
+                return Err(bad(&format!("'{value}' is not a decimal number")));
+            }
+            if !any_symbol && !symbols.contains(&symbol) {
+                return Err(bad(&format!("{symbol} is not one of the symbols fetched")));
+            }
+            conditions.push(Condition {
+                symbol,
+                op,
+                value: value.to_owned(),
+            });
+        }
+        Ok(Self { conditions })
+    }
+
+    /// The first condition `price` of `symbol` makes true, if any.
+    pub fn met_by(&self, symbol: &str, price: &str) -> Option<&Condition> {
+        self.conditions.iter().find(|c| {
+            c.symbol == symbol && compare(price, &c.value).is_some_and(|o| c.op.holds(o))
+        })
+    }
+}
+
+/// A decimal as (negative, integer digits without leading zeros, fraction digits without
+/// trailing zeros); `None` if it is not one.
+fn parse_decimal(s: &str) -> Option<(bool, &str, &str)> {
+    let (negative, digits) = match s.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, s.strip_prefix('+').unwrap_or(s)),
+    };
+    let (int, frac) = digits.split_once('.').unwrap_or((digits, ""));
+    let ok = |p: &str| p.bytes().all(|b| b.is_ascii_digit());
+    if (int.is_empty() && frac.is_empty()) || !ok(int) || !ok(frac) {
+        return None;
+    }
+    let int = int.trim_start_matches('0');
+    let frac = frac.trim_end_matches('0');
+    // -0 is 0.
+    let negative = negative && !(int.is_empty() && frac.is_empty());
+    Some((negative, int, frac))
+}
+
+/// `a` against `b`, exactly; `None` if either is not a decimal.
+pub fn compare(a: &str, b: &str) -> Option<Ordering> {
+    let (na, ia, fa) = parse_decimal(a)?;
+    let (nb, ib, fb) = parse_decimal(b)?;
+    let magnitude = ia
+        .len()
+        .cmp(&ib.len())
+        .then_with(|| ia.cmp(ib))
+        .then_with(|| fa.cmp(fb));
+    Some(match (na, nb) {
+        (false, false) => magnitude,
+        (true, true) => magnitude.reverse(),
+        (false, true) => Ordering::Greater,
+        (true, false) => Ordering::Less,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn list() -> Vec<String> {
+        vec!["BTCUSDT".into(), "ETHUSDT".into()]
+    }
+
+    #[test]
+    fn decimals_compare_exactly() {
+        assert_eq!(compare("97123.45000000", "97123.45"), Some(Ordering::Equal));
+        assert_eq!(compare("0.10000000", "0.1"), Some(Ordering::Equal));
+        assert_eq!(compare("0.30000000000000004", "0.3"), Some(Ordering::Greater));
+        assert_eq!(compare("99999.99999999", "100000"), Some(Ordering::Less));
+        assert_eq!(compare("100000.00000001", "100000"), Some(Ordering::Greater));
+        assert_eq!(compare("-1.5", "-1.25"), Some(Ordering::Less));
+        assert_eq!(compare("-0", "0"), Some(Ordering::Equal));
+        assert_eq!(compare("00012", "12.0"), Some(Ordering::Equal));
+        assert_eq!(compare("1e5", "1"), None);
+        assert_eq!(compare("NaN", "1"), None);
+    }
+
+    #[test]
+    fn conditions_parse_and_any_one_ends_the_run() {
+        let u = Until::parse("btc/usdt >= 100000, ETHUSDT<3000", &list(), false).unwrap();
+        assert_eq!(u.conditions.len(), 2);
+        assert_eq!(u.conditions[0].op, Op::GreaterOrEqual);
+        assert!(u.met_by("BTCUSDT", "99999.99999999").is_none());
+        assert!(u.met_by("BTCUSDT", "100000.00000000").is_some());
+        assert!(u.met_by("ETHUSDT", "2999.99").is_some());
+        assert!(u.met_by("ETHUSDT", "3000").is_none());
+        let eq = Until::parse("ETHUSDT == 3412.17", &list(), false).unwrap();
+        assert!(eq.met_by("ETHUSDT", "3412.17000000").is_some());
+    }
+
+    #[test]
+    fn bad_conditions_say_why() {
+        for (text, says) in [
+            ("BTCUSDT", "no comparison"),
+            ("BTCUSDT >= lots", "not a decimal number"),
+            ("BTCUSDT >= 1e5", "not a decimal number"),
+            (">= 5", "no symbol"),
+            ("SOLUSDT > 1", "not one of the symbols fetched"),
+            ("BTCUSDT > 1,", "it is empty"),
+        ] {
+            let err = Until::parse(text, &list(), false).unwrap_err();
+            assert!(err.0.contains(says), "{text}: {}", err.0);
+        }
+        assert!(Until::parse("SOLUSDT > 1", &list(), true).is_ok());
+    }
+}
