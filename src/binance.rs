@@ -253,24 +253,7 @@ pub struct BinanceClient {
 impl BinanceClient {
     /// Builds the one HTTP client of the run.
     pub fn new(settings: &HttpSettings) -> anyhow::Result<Self> {
-        let mut builder = reqwest::Client::builder()
-            .user_agent(concat!("pricefetch/", env!("CARGO_PKG_VERSION")))
-            .connect_timeout(settings.connect_timeout)
-            .tcp_nodelay(true);
-        if let Some(proxy) = &settings.proxy {
-            let proxy = reqwest::Proxy::all(proxy.as_str())
-                .with_context(|| format!("invalid --proxy {proxy}"))?;
-            builder = builder.proxy(proxy);
-        }
-        if !speaks_tls(settings, |var| std::env::var(var).ok()) {
-            // Loading the system root store reads every file in /etc/ssl/certs (about 5 ms at
-            // each start). A run that never speaks TLS does not need it; redirects are off so
-            // nothing can lead it to an https host either.
-            builder = builder.tls_certs_only([]);
-        }
-        let http = builder
-            // An API client has no business following a redirect to an unknown host.
-            .redirect(reqwest::redirect::Policy::none())
+        let http = client_builder(settings, false)?
             .build()
             .context("cannot set up the HTTP client")?;
         let hosts: Vec<Url> = std::iter::once(settings.base_url.clone())
@@ -391,6 +374,33 @@ impl BinanceClient {
             used_weight,
         }
     }
+}
+
+/// The HTTP client's settings, shared by the REST client and the WebSocket streams (which
+/// upgrade an HTTP/1.1 request, so that the same proxies and TLS roots apply). `tls` forces the
+/// TLS roots to be loaded even when no REST hop needs them (a `wss://` stream does).
+pub fn client_builder(
+    settings: &HttpSettings,
+    tls: bool,
+) -> anyhow::Result<reqwest::ClientBuilder> {
+    let mut builder = reqwest::Client::builder()
+        .user_agent(concat!("pricefetch/", env!("CARGO_PKG_VERSION")))
+        .connect_timeout(settings.connect_timeout)
+        .tcp_nodelay(true)
+        // An API client has no business following a redirect to an unknown host.
+        .redirect(reqwest::redirect::Policy::none());
+    if let Some(proxy) = &settings.proxy {
+        let proxy = reqwest::Proxy::all(proxy.as_str())
+            .with_context(|| format!("invalid --proxy {proxy}"))?;
+        builder = builder.proxy(proxy);
+    }
+    if !tls && !speaks_tls(settings, |var| std::env::var(var).ok()) {
+        // Loading the system root store reads every file in /etc/ssl/certs (about 5 ms at
+        // each start). A run that never speaks TLS does not need it; redirects are off so
+        // nothing can lead it to an https host either.
+        builder = builder.tls_certs_only([]);
+    }
+    Ok(builder)
 }
 
 /// Reads the body chunk by chunk and stops at `limit`, so a huge answer costs no memory.

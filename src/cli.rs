@@ -324,6 +324,21 @@ pub struct Cli {
     )]
     pub mirror: Vec<String>,
 
+    /// Binance WebSocket streams host, for --stream
+    ///
+    /// With the default, wss://data-stream.binance.vision (market data only) is the mirror a
+    /// connection fails over to.
+    #[arg(
+        long,
+        value_name = "URL",
+        default_value = "wss://stream.binance.com:9443",
+        env = "PRICEFETCH_STREAM_URL",
+        hide_env_values = true,
+        help_heading = "Network",
+        hide_short_help = true
+    )]
+    pub stream_url: String,
+
     /// Send a request that has not answered after DELAY to the next mirror too; first answer wins
     #[arg(long, value_name = "DELAY", value_parser = parse_duration, allow_hyphen_values = true,
           env = "PRICEFETCH_HEDGE", hide_env_values = true, help_heading = "Network", hide_short_help = true)]
@@ -380,7 +395,35 @@ pub struct Cli {
           conflicts_with = "compare", display_order = 8)]
     pub watch: Option<Duration>,
 
-    /// With --watch: stop after N refreshes
+    /// Live updates from Binance's WebSocket streams
+    ///
+    /// The current values come first (one REST request, which also checks the symbols), then
+    /// every update as it arrives: miniTicker for --ticker price, ticker for 24h, bookTicker for
+    /// book; with --all, every pair's mini ticker. A connection that goes silent for --stale is
+    /// replaced, one that closes is reopened with backoff, and one nearing Binance's 24-hour limit
+    /// is replaced before it ends. A table on a terminal, ndjson when piped.
+    #[arg(long, conflicts_with_all = ["watch", "compare", "sync"], display_order = 9)]
+    pub stream: bool,
+
+    /// Stop when a price meets e.g. 'BTCUSDT >= 100000'
+    ///
+    /// With --stream or --watch. <, <=, >, >= or ==, compared as exact decimals with the price
+    /// (the last price for 24h, the bid for book); several conditions separated by commas mean
+    /// any. The update that met it is printed, and the exit code is 0.
+    #[arg(long, value_name = "CONDITION", display_order = 10)]
+    pub until: Option<String>,
+
+    /// With --stream: replace a connection that delivers nothing for this long
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration,
+          allow_hyphen_values = true, help_heading = "Fetching", hide_short_help = true)]
+    pub stale: Duration,
+
+    /// With --stream: replace each connection after this long (Binance ends them at 24 h)
+    #[arg(long, value_name = "DURATION", default_value = "23h 50m", value_parser = parse_duration,
+          allow_hyphen_values = true, help_heading = "Fetching", hide_short_help = true)]
+    pub stream_rollover: Duration,
+
+    /// With --watch: stop after N refreshes; with --stream, after N updates
     #[arg(
         long,
         value_name = "N",
@@ -423,13 +466,13 @@ pub struct Cli {
     ///
     /// -v: retries, waits, request weight, the shared ledger; -vv: every request. RUST_LOG
     /// overrides.
-    #[arg(short = 'v', long, action = ArgAction::Count, conflicts_with = "quiet", display_order = 10)]
+    #[arg(short = 'v', long, action = ArgAction::Count, conflicts_with = "quiet", display_order = 12)]
     pub verbose: u8,
 
     /// Less on stderr (-qq: nothing but errors)
     ///
     /// -q: no summary or progress bar; -qq: no failures or hints either.
-    #[arg(short = 'q', long, action = ArgAction::Count, display_order = 9)]
+    #[arg(short = 'q', long, action = ArgAction::Count, display_order = 11)]
     pub quiet: u8,
 
     /// Read settings from this TOML file instead of the default one

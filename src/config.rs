@@ -18,7 +18,9 @@ use crate::error::UsageError;
 use crate::fetch::{MarketFilter, Request, Strategy};
 use crate::output::Format;
 use crate::retry::RetryPolicy;
+use crate::stream::StreamSettings;
 use crate::throttle::Limits;
+use crate::until::Until;
 
 /// `--base-url`'s default; only it gets Binance's alternates as default mirrors.
 const DEFAULT_BASE_URL: &str = "https://api.binance.com";
@@ -31,6 +33,10 @@ const BINANCE_ALTERNATES: [&str; 5] = [
     "https://api3.binance.com/",
     "https://api4.binance.com/",
 ];
+
+/// `--stream-url`'s default, and the market-data-only host it fails over to.
+const DEFAULT_STREAM_URL: &str = "wss://stream.binance.com:9443";
+const STREAM_MIRROR: &str = "wss://data-stream.binance.vision";
 
 /// No retry waits longer than this, whatever `--retry-delay` says.
 const MAX_BACKOFF: Duration = Duration::from_secs(10);
@@ -74,6 +80,10 @@ pub struct Config {
     pub limits: Limits,
     /// A limit for the whole run.
     pub deadline: Option<Duration>,
+    /// `--stream`: where and how.
+    pub stream: Option<StreamSettings>,
+    /// `--until`: stop a live run when a price meets one of these.
+    pub until: Option<Until>,
     /// The directory of the host's shared rate-limit ledger; `None` with `--no-shared-state`
     /// (or when the platform has no such directory).
     pub state_dir: Option<std::path::PathBuf>,
@@ -167,8 +177,25 @@ impl Cli {
                 humantime::format_duration(every)
             )));
         }
-        if self.count.is_some() && self.watch.is_none() {
-            return Err(UsageError("--count goes with --watch".into()));
+        if self.count.is_some() && self.watch.is_none() && !self.stream {
+            return Err(UsageError("--count goes with --watch or --stream".into()));
+        }
+        if self.until.is_some() && self.watch.is_none() && !self.stream {
+            return Err(UsageError(
+                "--until goes with --stream or --watch: it stops a live run".into(),
+            ));
+        }
+        if self.stream && matches!(self.format, Some(Format::Json)) {
+            return Err(UsageError(
+                "--stream writes an update at a time: use -f table, ndjson, plain or csv".into(),
+            ));
+        }
+        if self.stream && self.all && self.ticker != TickerKind::Price {
+            return Err(UsageError(
+                "--stream --all follows every pair's mini ticker (the last price): Binance \
+                 retired the all-market ticker stream, so --ticker 24h and book need symbols"
+                    .into(),
+            ));
         }
         if self.watch.is_some() && matches!(self.format, Some(Format::Plain | Format::Csv)) {
             return Err(UsageError(
@@ -190,14 +217,14 @@ impl Cli {
         } else {
             normalise_all(raw)?
         };
-        let format = self
-            .format
-            .unwrap_or(match (stdout_tty, self.watch.is_some()) {
-                (true, _) => Format::Table,
-                // Piped refreshes need a time on every line: ndjson.
-                (false, true) => Format::Ndjson,
-                (false, false) => Format::Plain,
-            });
+        let format =
+            self.format
+                .unwrap_or(match (stdout_tty, self.watch.is_some() || self.stream) {
+                    (true, _) => Format::Table,
+                    // Piped refreshes need a time on every line: ndjson.
+                    (false, true) => Format::Ndjson,
+                    (false, false) => Format::Plain,
+                });
         let plan = if self.compare {
             if matches!(format, Format::Csv | Format::Ndjson) {
                 return Err(UsageError(
@@ -282,6 +309,27 @@ impl Cli {
             ));
         }
         let proxy = self.proxy.as_deref().map(parse_proxy).transpose()?;
+        let until = self
+            .until
+            .as_deref()
+            .map(|text| Until::parse(text, &symbols, self.all))
+            .transpose()?;
+        let stream = if self.stream {
+            let url = parse_stream_url(&self.stream_url, self.allow_http)?;
+            let mirrors = if self.stream_url == DEFAULT_STREAM_URL {
+                vec![STREAM_MIRROR.parse().expect("valid")]
+            } else {
+                Vec::new()
+            };
+            Some(StreamSettings {
+                url,
+                mirrors,
+                stale: self.stale,
+                rollover: self.stream_rollover,
+            })
+        } else {
+            None
+        };
         Ok(Config {
             symbols,
             http: HttpSettings {
@@ -299,6 +347,8 @@ impl Cli {
             },
             limits,
             deadline: self.deadline,
+            stream,
+            until,
             state_dir: if self.no_shared_state {
                 None
             } else {
@@ -456,6 +506,31 @@ fn parse_base_url(s: &str, allow_http: bool) -> Result<Url, UsageError> {
     if !url.path().ends_with('/') {
         let path = format!("{}/", url.path());
         url.set_path(&path);
+    }
+    Ok(url)
+}
+
+/// `--stream-url`: a `wss://` host (or `ws://` on this machine, or with `--allow-http`).
+fn parse_stream_url(s: &str, allow_http: bool) -> Result<Url, UsageError> {
+    let bad = |why: &str| UsageError(format!("invalid --stream-url '{s}': {why}"));
+    let url = Url::parse(s).map_err(|e| bad(&e.to_string()))?;
+    if !matches!(url.scheme(), "ws" | "wss") {
+        return Err(bad(
+            "the scheme must be wss:// (or ws:// for a local server)",
+        ));
+    }
+    let Some(host) = url.host_str() else {
+        return Err(bad("no host"));
+    };
+    if url.scheme() == "ws" && !allow_http && !is_loopback(host) {
+        return Err(bad(
+            "plain ws:// lets anyone on the path alter prices; use wss://, or pass --allow-http",
+        ));
+    }
+    if url.query().is_some() || url.fragment().is_some() || url.path() != "/" {
+        return Err(bad(
+            "give the host only, e.g. wss://stream.binance.com:9443",
+        ));
     }
     Ok(url)
 }

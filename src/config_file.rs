@@ -44,6 +44,7 @@ pub const SETTINGS: &[&str] = &[
     "batch-size",
     "mirror",
     "hedge",
+    "stream-url",
 ];
 
 /// The file's contents. Keys are the flags' long names.
@@ -81,6 +82,7 @@ pub struct FileSettings {
     mirror: Option<Vec<String>>,
     #[serde(default, deserialize_with = "duration")]
     hedge: Option<Duration>,
+    stream_url: Option<String>,
 }
 
 fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
@@ -224,6 +226,7 @@ impl FileSettings {
                         batch_size => Some,
             mirror,
             hedge => Some,
+            stream_url,
         );
         if let Some(list) = &self.symbols {
             cli.watchlist = Some((list.clone(), "config file watch-list".into()));
@@ -252,6 +255,7 @@ impl FileSettings {
             "batch-size" => self.batch_size.is_some(),
             "mirror" => self.mirror.is_some(),
             "hedge" => self.hedge.is_some(),
+            "stream-url" => self.stream_url.is_some(),
             _ => false,
         }
     }
@@ -290,6 +294,7 @@ fn shown(cli: &Cli, id: &str) -> String {
         "mirror" if cli.mirror.is_empty() => "(none)".into(),
         "mirror" => cli.mirror.join(" "),
         "hedge" => cli.hedge.map_or_else(unset, d),
+        "stream-url" => cli.stream_url.clone(),
         "strategy" => name(cli.strategy.to_possible_value()).unwrap_or_default(),
         "batch-size" => cli.batch_size.map_or_else(
             || format!("(default for --ticker {})", cli.ticker.name()),

@@ -18,6 +18,8 @@
 //! - [`ledger`]: that state shared by every pricefetch on the host, in a locked file per API host.
 //! - [`report`]: the run's facts and the comparison maths.
 //! - [`watch`]: `--watch`: refreshes on a schedule, a live table or a stream.
+//! - [`stream`]: `--stream`: Binance's WebSocket streams, reconnected, never silent.
+//! - [`until`]: `--until`: exact decimal conditions that end a live run.
 //! - [`output`]: renderers (table, plain, json, ndjson, csv) and the stderr wording.
 //! - [`error`]: per-symbol errors, exit codes, hints.
 
@@ -35,7 +37,9 @@ pub mod output;
 pub mod report;
 pub mod retry;
 pub mod shell;
+pub mod stream;
 pub mod throttle;
+pub mod until;
 pub mod watch;
 
 use std::io::{self, Write};
@@ -97,6 +101,9 @@ async fn fetch_and_render(
     out: &mut dyn Write,
 ) -> anyhow::Result<Report> {
     let start = Instant::now();
+    if let Some(settings) = &config.stream {
+        return stream::run(engine, config, settings, out).await;
+    }
     if let Some(every) = config.watch {
         let last = watch::run(engine, config, every, config.count, out).await?;
         let report = Report::of(config, engine, last, engine.totals(), start.elapsed(), None);

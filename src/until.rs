@@ -49,6 +49,19 @@ pub struct Condition {
     pub value: String,
 }
 
+impl std::fmt::Display for Condition {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let op = match self.op {
+            Op::Less => "<",
+            Op::LessOrEqual => "<=",
+            Op::Greater => ">",
+            Op::GreaterOrEqual => ">=",
+            Op::Equal => "==",
+        };
+        write!(f, "{} {op} {}", self.symbol, self.value)
+    }
+}
+
 /// Conditions of which any one ends the run.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Until {
@@ -107,9 +120,9 @@ impl Until {
 
     /// The first condition `price` of `symbol` makes true, if any.
     pub fn met_by(&self, symbol: &str, price: &str) -> Option<&Condition> {
-        self.conditions.iter().find(|c| {
-            c.symbol == symbol && compare(price, &c.value).is_some_and(|o| c.op.holds(o))
-        })
+        self.conditions
+            .iter()
+            .find(|c| c.symbol == symbol && compare(price, &c.value).is_some_and(|o| c.op.holds(o)))
     }
 }
 
@@ -161,9 +174,15 @@ mod tests {
     fn decimals_compare_exactly() {
         assert_eq!(compare("97123.45000000", "97123.45"), Some(Ordering::Equal));
         assert_eq!(compare("0.10000000", "0.1"), Some(Ordering::Equal));
-        assert_eq!(compare("0.30000000000000004", "0.3"), Some(Ordering::Greater));
+        assert_eq!(
+            compare("0.30000000000000004", "0.3"),
+            Some(Ordering::Greater)
+        );
         assert_eq!(compare("99999.99999999", "100000"), Some(Ordering::Less));
-        assert_eq!(compare("100000.00000001", "100000"), Some(Ordering::Greater));
+        assert_eq!(
+            compare("100000.00000001", "100000"),
+            Some(Ordering::Greater)
+        );
         assert_eq!(compare("-1.5", "-1.25"), Some(Ordering::Less));
         assert_eq!(compare("-0", "0"), Some(Ordering::Equal));
         assert_eq!(compare("00012", "12.0"), Some(Ordering::Equal));

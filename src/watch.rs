@@ -37,6 +37,9 @@ pub async fn run(
     out: &mut dyn Write,
 ) -> anyhow::Result<Round> {
     let (tx, mut rx) = mpsc::channel::<Snapshot>(2);
+    // Set by the renderer when an `--until` condition is met: the producer stops at once.
+    let met = tokio_util::sync::CancellationToken::new();
+    let stop_producer = met.clone();
     let mode = if config.plan == crate::config::Plan::Sync {
         Mode::Sync
     } else {
@@ -52,6 +55,7 @@ pub async fn run(
             tokio::select! {
                 _ = ticker.tick() => {}
                 () = engine.stop_signal() => break,
+                () = stop_producer.cancelled() => break,
             }
             let at = SystemTime::now();
             let Ok(round) = engine.round(&config.symbols, mode, &mut |_| Ok(())).await else {
@@ -93,7 +97,19 @@ pub async fn run(
                 config.stderr_color,
                 &mut io::stderr().lock(),
             );
+            let until = config.until.as_ref().and_then(|u| {
+                snap.round.outcomes.iter().find_map(|o| {
+                    let price = o.result.as_ref().ok()?.price();
+                    u.met_by(&o.symbol, price)
+                        .map(|c| (o.symbol.clone(), price.to_owned(), c.clone()))
+                })
+            });
             last = Some(snap.round);
+            if let Some((symbol, price, c)) = until {
+                tracing::warn!("{symbol} {price} meets --until '{}': stopping", c);
+                met.cancel();
+                break;
+            }
         }
         Ok::<_, io::Error>(last)
     };

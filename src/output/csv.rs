@@ -43,7 +43,7 @@ pub(super) fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
 }
 
 /// Quotes a field that holds a comma, a quote or a line break, doubling inner quotes.
-fn field(s: &str) -> Cow<'_, str> {
+pub(super) fn field(s: &str) -> Cow<'_, str> {
     if s.contains([',', '"', '\n', '\r']) {
         Cow::Owned(format!("\"{}\"", s.replace('"', "\"\"")))
     } else {

@@ -52,3 +52,51 @@ pub fn live_table(
     }
     write!(out, "\x1b[J")
 }
+
+/// One `--stream` update in a line format: `ndjson` (an object with the `--ticker` fields,
+/// Binance's `event_time`, our `received` time, the connection's `reconnects`, and whether it
+/// is the opening `snapshot`), `plain` (`SYMBOL<TAB>VALUE…`) or a `csv` row.
+pub fn update_line(
+    format: super::Format,
+    u: &crate::stream::Update,
+    kind: crate::binance::TickerKind,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    use super::Format;
+    let received = humantime::format_rfc3339_micros(u.received);
+    match format {
+        Format::Plain => writeln!(out, "{}\t{}", u.symbol, u.values.join("\t")),
+        Format::Csv => {
+            write!(out, "{}", super::csv::field(&u.symbol))?;
+            for v in &u.values {
+                write!(out, ",{}", super::csv::field(v))?;
+            }
+            let event = u.event_ms.map(|e| e.to_string()).unwrap_or_default();
+            writeln!(out, ",{event},{received},{}", u.reconnects)
+        }
+        _ => {
+            let text = |s: &str| serde_json::to_string(s).expect("a string serialises");
+            write!(out, "{{\"symbol\":{}", text(&u.symbol))?;
+            for (field, value) in kind.fields().iter().zip(&u.values) {
+                write!(out, ",\"{field}\":{}", text(value))?;
+            }
+            let event = u
+                .event_ms
+                .map_or_else(|| "null".to_owned(), |e| e.to_string());
+            writeln!(
+                out,
+                ",\"event_time\":{event},\"received\":\"{received}\",\"reconnects\":{},\"snapshot\":{}}}",
+                u.reconnects, u.snapshot
+            )
+        }
+    }
+}
+
+/// The header of `--stream -f csv`.
+pub fn update_csv_header(kind: crate::binance::TickerKind, out: &mut dyn Write) -> io::Result<()> {
+    writeln!(
+        out,
+        "symbol,{},event_time,received,reconnects",
+        kind.fields().join(",")
+    )
+}

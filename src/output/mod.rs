@@ -19,7 +19,7 @@ use crate::fetch::{Mode, Outcome, Strategy};
 use crate::report::Report;
 
 pub use json::ndjson_line;
-pub use live::live_table;
+pub use live::{live_table, update_csv_header, update_line};
 pub use progress::Progress;
 
 /// The output formats (`-f`).

@@ -1,0 +1,381 @@
+//! One combined stream connection that never goes silent: the producer side of `--stream`.
+//!
+//! A link owns up to 1,024 streams and keeps one connection open for them, for as long as the
+//! run lasts:
+//!
+//! - it subscribes through the URL (`/stream?streams=a/b`), or, when that URL would pass
+//!   [`MAX_URL`], with one `SUBSCRIBE` right after connecting: one control message per
+//!   connection, far under Binance's 5 a second (pings are answered by tungstenite as it reads);
+//! - a connection that delivers nothing for `--stale` is replaced (the socket may be open and
+//!   silent: only a data watchdog notices);
+//! - a closed or failed connection is reopened after an exponential backoff with full jitter,
+//!   from the next host in turn; every attempt of every link passes one [`Attempts`] limiter,
+//!   so no host ever sees more than 300 attempts in 5 minutes from this process;
+//! - before Binance's 24-hour limit (`--stream-rollover`), and on `serverShutdown`, a
+//!   replacement is opened and subscribed first, and the old connection is closed only once the
+//!   replacement has delivered: no gap (the consumer drops the duplicates of the overlap);
+//! - each reconnect is reported with the gap it left, for one line on stderr.
+
+use std::collections::VecDeque;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use futures_util::{SinkExt as _, StreamExt as _};
+use reqwest_websocket::{CloseCode, Message, Upgrade as _, WebSocket};
+use tokio::sync::{Mutex, mpsc};
+use tokio_util::sync::CancellationToken;
+use url::Url;
+
+use super::Event;
+use super::message::{self, Parsed};
+use crate::binance::TickerKind;
+
+/// Longest URL to subscribe through; longer lists go in one `SUBSCRIBE` (binance-api.md: URLs
+/// over ~8,000 characters break).
+pub const MAX_URL: usize = 4000;
+
+/// Connection attempts allowed per window, per process (Binance: 300 per 5 minutes per IP).
+const ATTEMPTS: usize = 300;
+const ATTEMPT_WINDOW: Duration = Duration::from_secs(300);
+
+/// The first reconnect waits up to this long (full jitter); each failure doubles it.
+const BACKOFF_BASE: Duration = Duration::from_millis(250);
+const BACKOFF_CAP: Duration = Duration::from_secs(30);
+
+/// What every link of a run shares.
+pub struct Shared {
+    /// An HTTP/1.1 client with the run's proxies and TLS settings, for the upgrade.
+    pub http: reqwest::Client,
+    /// The stream host first, then its mirrors.
+    pub hosts: Vec<Url>,
+    /// Which stream per symbol (and how to read it).
+    pub kind: TickerKind,
+    /// Replace a connection silent for this long.
+    pub stale: Duration,
+    /// Replace a connection after this long.
+    pub rollover: Duration,
+    /// The limit for one connection attempt (connect, TLS, upgrade).
+    pub connect_timeout: Duration,
+    /// Where updates and reports go.
+    pub tx: mpsc::Sender<Event>,
+    /// Updates the consumer could not take in time.
+    pub dropped: AtomicU64,
+    /// Connection attempts, and when.
+    pub attempts: Attempts,
+    /// Cancelled when the run ends.
+    pub stop: CancellationToken,
+}
+
+/// A sliding window of connection attempts, shared by every link.
+#[derive(Default)]
+pub struct Attempts {
+    times: Mutex<VecDeque<Instant>>,
+}
+
+impl Attempts {
+    /// Waits until one more attempt fits in the window, and records it.
+    async fn take(&self) {
+        loop {
+            let wait = {
+                let mut times = self.times.lock().await;
+                let now = Instant::now();
+                while times.front().is_some_and(|t| now - *t >= ATTEMPT_WINDOW) {
+                    times.pop_front();
+                }
+                if times.len() < ATTEMPTS {
+                    times.push_back(now);
+                    return;
+                }
+                ATTEMPT_WINDOW - (now - times[0])
+            };
+            tracing::warn!(
+                "{ATTEMPTS} connection attempts in {}: waiting {} before the next",
+                humantime::format_duration(ATTEMPT_WINDOW),
+                humantime::format_duration(Duration::from_secs(wait.as_secs() + 1))
+            );
+            tokio::time::sleep(wait).await;
+        }
+    }
+}
+
+/// Why a connection ended.
+enum End {
+    /// Nothing arrived for `--stale`.
+    Stale,
+    /// The server closed it, or it broke.
+    Closed(String),
+    /// The run is over.
+    Stopped,
+}
+
+type Connecting = Pin<Box<dyn Future<Output = Result<WebSocket, String>> + Send>>;
+
+/// One link: its number (for messages) and its streams.
+pub struct Link {
+    /// 1-based, as printed.
+    pub id: usize,
+    /// Stream names, e.g. `btcusdt@miniTicker`.
+    pub streams: Vec<String>,
+    /// Shared with the other links.
+    pub shared: Arc<Shared>,
+}
+
+impl Link {
+    /// Keeps the link's streams flowing until the run stops.
+    pub async fn run(self) {
+        let mut failures = 0u32;
+        let mut host = 0usize;
+        let mut reconnects = 0u32;
+        // When data last arrived, and why the connection before this one ended.
+        let mut last_data: Option<Instant> = None;
+        let mut lost: Option<String> = None;
+        loop {
+            if self.shared.stop.is_cancelled() {
+                return;
+            }
+            let connected = tokio::select! {
+                () = self.shared.stop.cancelled() => return,
+                c = self.connect(host) => c,
+            };
+            let ws = match connected {
+                Ok(ws) => ws,
+                Err(why) => {
+                    failures += 1;
+                    tracing::info!("stream {}: cannot connect: {why}", self.id);
+                    if lost.is_none() {
+                        lost = Some(why);
+                    }
+                    host = (host + 1) % self.shared.hosts.len();
+                    let ceiling = BACKOFF_BASE
+                        .saturating_mul(2u32.saturating_pow(failures.min(16) - 1))
+                        .min(BACKOFF_CAP);
+                    tokio::select! {
+                        () = self.shared.stop.cancelled() => return,
+                        () = tokio::time::sleep(ceiling.mul_f64(fastrand::f64())) => {}
+                    }
+                    continue;
+                }
+            };
+            let mut state = State {
+                last_data,
+                reconnects,
+                lost: lost.take(),
+            };
+            let end = self.serve(ws, host, &mut state).await;
+            last_data = state.last_data;
+            // Backoff restarts once a connection has delivered.
+            if state.lost.is_none() {
+                failures = 0;
+            }
+            let why = match end {
+                End::Stopped => return,
+                End::Stale => format!(
+                    "no data for {}",
+                    humantime::format_duration(self.shared.stale)
+                ),
+                End::Closed(why) => why,
+            };
+            tracing::info!("stream {}: {why}; reconnecting", self.id);
+            reconnects += 1;
+            lost = Some(why);
+            failures += 1;
+            let ceiling = BACKOFF_BASE
+                .saturating_mul(2u32.saturating_pow(failures.min(16) - 1))
+                .min(BACKOFF_CAP);
+            tokio::select! {
+                () = self.shared.stop.cancelled() => return,
+                () = tokio::time::sleep(ceiling.mul_f64(fastrand::f64())) => {}
+            }
+        }
+    }
+
+    /// Opens a connection to host number `host` and subscribes.
+    fn connect(&self, host: usize) -> Connecting {
+        let shared = Arc::clone(&self.shared);
+        let streams = self.streams.clone();
+        Box::pin(async move {
+            shared.attempts.take().await;
+            let base = &shared.hosts[host];
+            let joined = streams.join("/");
+            let by_url = joined.len() + base.as_str().len() + 16 <= MAX_URL;
+            let mut url = base.join("stream").map_err(|e| e.to_string())?;
+            if by_url {
+                url.set_query(Some(&format!("streams={joined}")));
+            }
+            let attempt = async {
+                let mut ws = shared
+                    .http
+                    .get(url.as_str())
+                    .upgrade()
+                    .send()
+                    .await
+                    .map_err(|e| describe(&e))?
+                    .into_websocket()
+                    .await
+                    .map_err(|e| describe(&e))?;
+                if !by_url {
+                    let subscribe = serde_json::json!({
+                        "method": "SUBSCRIBE", "params": streams, "id": 1
+                    });
+                    ws.send(Message::Text(subscribe.to_string()))
+                        .await
+                        .map_err(|e| describe(&e))?;
+                }
+                Ok::<_, String>(ws)
+            };
+            match tokio::time::timeout(shared.connect_timeout, attempt).await {
+                Ok(result) => result,
+                Err(_) => Err(format!(
+                    "{}: no connection within {}",
+                    host_of(base),
+                    humantime::format_duration(shared.connect_timeout)
+                )),
+            }
+        })
+    }
+
+    /// Reads one connection until it ends; replaces it before its lifetime ends, or on
+    /// `serverShutdown`, without a gap.
+    async fn serve(&self, mut ws: WebSocket, host: usize, state: &mut State) -> End {
+        let shared = &self.shared;
+        let mut opened = Instant::now();
+        let mut replacement: Option<Connecting> = None;
+        let mut fresh: Option<WebSocket> = None;
+        let mut retry_replacement_at: Option<Instant> = None;
+        loop {
+            let watched_since = state.last_data.map_or(opened, |t| t.max(opened));
+            let stale_at = watched_since + shared.stale;
+            let rollover_at = retry_replacement_at.unwrap_or(opened + shared.rollover);
+            tokio::select! {
+                () = shared.stop.cancelled() => {
+                    let _ = ws.close(CloseCode::Normal, None).await;
+                    return End::Stopped;
+                }
+                msg = ws.next() => match msg {
+                    None => return End::Closed("the server closed the connection".into()),
+                    Some(Err(e)) => return End::Closed(format!("the connection broke: {}", describe(&e))),
+                    Some(Ok(Message::Close { code, reason })) => {
+                        return End::Closed(format!("the server closed the connection ({} {reason})", u16::from(code)));
+                    }
+                    Some(Ok(Message::Text(text))) => {
+                        if self.take(&text, state) && replacement.is_none() && fresh.is_none() {
+                            tracing::info!("stream {}: the server announced a restart; moving to a new connection", self.id);
+                            replacement = Some(self.connect(host));
+                        }
+                    }
+                    Some(Ok(_)) => {}
+                },
+                result = wait(&mut replacement), if replacement.is_some() => {
+                    replacement = None;
+                    match result {
+                        Ok(new) => fresh = Some(new),
+                        Err(why) => {
+                            tracing::info!("stream {}: replacement failed ({why}); trying again soon", self.id);
+                            retry_replacement_at = Some(Instant::now() + BACKOFF_BASE * 4);
+                        }
+                    }
+                }
+                msg = next(&mut fresh), if fresh.is_some() => {
+                    // The replacement delivers: it takes over, and the old connection goes.
+                    let Some(Ok(Message::Text(text))) = msg else {
+                        fresh = None;
+                        retry_replacement_at = Some(Instant::now() + BACKOFF_BASE * 4);
+                        continue;
+                    };
+                    let old = std::mem::replace(&mut ws, fresh.take().expect("checked"));
+                    tokio::spawn(async move {
+                        let _ = old.close(CloseCode::Normal, None).await;
+                    });
+                    opened = Instant::now();
+                    retry_replacement_at = None;
+                    tracing::info!("stream {}: replaced its connection without a gap", self.id);
+                    let _ = self.take(&text, state);
+                }
+                () = tokio::time::sleep_until(rollover_at.into()), if replacement.is_none() && fresh.is_none() => {
+                    retry_replacement_at = None;
+                    replacement = Some(self.connect(host));
+                }
+                () = tokio::time::sleep_until(stale_at.into()) => return End::Stale,
+            }
+        }
+    }
+
+    /// Handles one text message; true when it announced a server restart.
+    fn take(&self, text: &str, state: &mut State) -> bool {
+        match message::parse(text, self.shared.kind, state.reconnects) {
+            Parsed::Updates(updates) => {
+                let now = Instant::now();
+                if let Some(why) = state.lost.take() {
+                    let gap = state.last_data.map(|t| now - t);
+                    let _ = self.shared.tx.try_send(Event::Reconnected {
+                        link: self.id,
+                        gap,
+                        why,
+                    });
+                }
+                state.last_data = Some(now);
+                for u in updates {
+                    if self.shared.tx.try_send(Event::Update(u)).is_err() {
+                        self.shared.dropped.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+                false
+            }
+            Parsed::Shutdown => true,
+            Parsed::Reply(Some(error)) => {
+                tracing::warn!(
+                    "stream {}: Binance refused the subscription: {error}",
+                    self.id
+                );
+                false
+            }
+            Parsed::Reply(None) => false,
+            Parsed::Other => {
+                tracing::debug!("stream {}: ignored a message: {text:.200}", self.id);
+                false
+            }
+        }
+    }
+}
+
+/// A connection's view of the link's history.
+struct State {
+    last_data: Option<Instant>,
+    reconnects: u32,
+    /// Why the previous connection ended, until this one delivers.
+    lost: Option<String>,
+}
+
+async fn wait(f: &mut Option<Connecting>) -> Result<WebSocket, String> {
+    match f {
+        Some(f) => f.await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn next(ws: &mut Option<WebSocket>) -> Option<Result<Message, reqwest_websocket::Error>> {
+    match ws {
+        Some(ws) => ws.next().await,
+        None => std::future::pending().await,
+    }
+}
+
+fn host_of(url: &Url) -> String {
+    match (url.host_str(), url.port()) {
+        (Some(h), Some(p)) => format!("{h}:{p}"),
+        (Some(h), None) => h.to_owned(),
+        _ => url.to_string(),
+    }
+}
+
+/// The innermost cause, in the OS's or the library's words.
+fn describe(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut last = err;
+    while let Some(next) = last.source() {
+        last = next;
+    }
+    last.to_string()
+}
