@@ -8,10 +8,13 @@ ratio to the floor the case cannot beat (rounds x server latency). Peak RSS come
 the pre-exec address space's peak into ru_maxrss. The mock's /__mock/stats gives the requests it
 received.
 """
+import calendar
+import json
 import math
 import os
 import platform
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -253,6 +256,112 @@ def fleet():
     return failed
 
 
+def stream():
+    """Issue 9: 1,000 symbols x 10 updates a second for 30 s: CPU, peak RSS, lag; websocat."""
+    n, seconds = int(os.environ.get("STREAM_SYMBOLS", "1000")), int(os.environ.get("STREAM_SECONDS", "30"))
+    names = generated_symbols(n)
+    print(f"## Streams: {n} symbols x 10 updates/s ({n * 10:,} messages/s) for {seconds} s, "
+          f"-f ndjson\n")
+    failed = False
+    with Mock("--symbols", str(n), "--stream-interval", "100ms") as mock:
+        ws = mock.url.replace("http://", "ws://")
+        base = [BIN, "--base-url", mock.url, "--stream-url", ws, "--stream", "-f", "ndjson",
+                "--max-weight", "100000", "--deadline", f"{seconds}s", *names]
+
+        # 1. To /dev/null: CPU and peak RSS of the whole process.
+        with tempfile.NamedTemporaryFile("r") as t:
+            usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+            before = mock.stats()
+            code = subprocess.call([GNU_TIME, "-f", "%M", "-o", t.name, *base],
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=ENV)
+            done = resource.getrusage(resource.RUSAGE_CHILDREN)
+            rss = int(t.read().split()[-1]) / 1024
+        cpu = (done.ru_utime - usage.ru_utime) + (done.ru_stime - usage.ru_stime)
+        if code != 0:
+            sys.exit(f"bench: pricefetch --stream exited {code}")
+
+        # 2. Piped to this script: the lag of every line.
+        proc = subprocess.Popen(base, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=ENV)
+        # Lines are stamped as they are read and parsed afterwards, so that parsing one line
+        # does not delay the next one's stamp.
+        arrivals = []
+        stream_out = proc.stdout
+        while True:
+            raw = stream_out.readline()
+            if not raw:
+                break
+            arrivals.append((time.time(), raw))
+        proc.wait()
+        lag_e2e, lag_own, lines = [], [], len(arrivals)
+        for arrival, raw in arrivals:
+            line = json.loads(raw)
+            if line.get("snapshot"):
+                continue
+            lag_e2e.append(arrival * 1000 - line["event_time"])
+            received = line["received"]
+            secs = calendar.timegm(time.strptime(received[:19], "%Y-%m-%dT%H:%M:%S"))
+            lag_own.append((arrival - secs - float("0." + received[20:-1])) * 1000)
+
+        # 3. websocat, the obvious alternative: the same streams, raw messages to stdout.
+        websocat = shutil.which("websocat") or os.path.expanduser("~/.cargo/bin/websocat")
+        url = f"{ws}/stream?streams=" + "/".join(f"{s.lower()}@miniTicker" for s in names)
+        alt = None
+        if os.access(websocat, os.X_OK):
+            with tempfile.NamedTemporaryFile("r") as t:
+                usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+                proc = subprocess.Popen([GNU_TIME, "-f", "%M", "-o", t.name, websocat, "-t",
+                                         "--no-close", "-B", "1048576", url],
+                                        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+                stop = time.time() + seconds
+                got = []
+                while True:
+                    raw = proc.stdout.readline()
+                    if not raw:
+                        break
+                    arrival = time.time()
+                    got.append((arrival, raw))
+                    if arrival > stop:
+                        subprocess.call(["pkill", "-INT", "-P", str(proc.pid)])
+                        break
+                wlag = []
+                for arrival, raw in got:
+                    try:
+                        wlag.append(arrival * 1000 - json.loads(raw)["data"]["E"])
+                    except (ValueError, KeyError):
+                        pass
+                proc.stdout.close()
+                proc.wait()
+                done = resource.getrusage(resource.RUSAGE_CHILDREN)
+                wrss = int((t.read().split() or ["0"])[-1]) / 1024
+            alt = ((done.ru_utime - usage.ru_utime) + (done.ru_stime - usage.ru_stime), wrss, wlag)
+
+    def pct(xs, p):
+        xs = sorted(xs)
+        return xs[min(len(xs) - 1, int(len(xs) * p))] if xs else float("nan")
+
+    cpu_share = cpu / seconds * 100
+    # The target is pricefetch's own lag: the end-to-end figure also holds the mock's whole-ms
+    # stamps and its buffered writes, and this machine's two cores shared by three programs.
+    ok = cpu_share <= 10 and rss <= 16 and pct(lag_own, 0.99) <= 1.0
+    failed |= not ok
+    print("| client | CPU (of one core) | peak RSS | lines | lag p50 | lag p99 |")
+    print("|---|---|---|---|---|---|")
+    print(f"| pricefetch --stream | {cpu_share:.1f}% | {rss:.1f} MiB | {lines:,} | "
+          f"{pct(lag_e2e, 0.5):.2f} ms | {pct(lag_e2e, 0.99):.2f} ms |")
+    if alt:
+        wcpu, wrss, wlag = alt
+        print(f"| websocat -t | {wcpu / seconds * 100:.1f}% | {wrss:.1f} MiB | {len(wlag):,} | "
+              f"{pct(wlag, 0.5):.2f} ms | {pct(wlag, 0.99):.2f} ms |")
+    else:
+        print("| websocat | not installed (cargo install websocat) | | | | |")
+    print(f"\nLag: from the mock's event time (stamped as it sends, in whole ms, so up to 1 ms "
+          f"early) to the line read here. pricefetch's own share, from reading the message to "
+          f"the line read here (microsecond stamps): p50 {pct(lag_own, 0.5):.3f} ms, "
+          f"p99 {pct(lag_own, 0.99):.3f} ms. Targets: CPU <= 10%, RSS <= 16 MiB, own lag p99 <= 1 ms: "
+          f"{'met' if ok else 'MISSED'}\n")
+    return failed
+
+
 def main():
     suites = sys.argv[1:] or ["core", "market"]
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, {platform.system()} "
@@ -266,6 +375,8 @@ def main():
         failed |= ledger()
     if "fleet" in suites:
         failed |= fleet()
+    if "stream" in suites:
+        failed |= stream()
     return 1 if failed else 0
 
 

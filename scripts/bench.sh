@@ -5,6 +5,7 @@
 #   scripts/bench.sh market          # batching over 1,000 symbols, and --all over 3,000
 #   scripts/bench.sh ledger          # the shared rate-limit ledger's cost (2,000 requests)
 #   scripts/bench.sh fleet           # 10 and 50 processes on one IP for 2 minutes (FLEET="10 50")
+#   scripts/bench.sh stream          # --stream, 1,000 symbols x 10 updates/s, against websocat
 #   RUNS=9 scripts/bench.sh          # more runs
 #
 # Needs: cargo (builds the release binary and the mock), python3 (stdlib only) and GNU time
@@ -24,4 +25,8 @@ command -v cargo >/dev/null || { echo "bench.sh: cargo is required" >&2; exit 1;
 # Both land in cargo's target directory, wherever CARGO_TARGET_DIR or a config puts it.
 cargo build --release --locked --quiet --bin pricefetch
 cargo build --release --locked --quiet --example mock_binance
+if [[ " $* " == *" stream "* ]] && ! command -v websocat >/dev/null && [ ! -x ~/.cargo/bin/websocat ]; then
+  echo "bench.sh: installing websocat (cargo install websocat) to compare --stream with it" >&2
+  cargo install --locked --quiet websocat || echo "bench.sh: websocat did not install; compared with nothing" >&2
+fi
 exec python3 scripts/bench.py "$@"

@@ -48,6 +48,14 @@ pub const EXAMPLES: &[(&str, &str)] = &[
         "pricefetch --watch 5s BTCUSDT",
         "a live table, refreshed every 5 s",
     ),
+    (
+        "pricefetch --stream BTCUSDT ETHUSDT",
+        "live updates over Binance's WebSocket streams",
+    ),
+    (
+        "pricefetch --stream --until 'BTCUSDT >= 100000' BTCUSDT",
+        "wait for a price, then exit 0",
+    ),
 ];
 
 /// Exit codes, as `--help`, the man page and the README list them: (code, meaning).

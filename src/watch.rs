@@ -106,7 +106,12 @@ pub async fn run(
             });
             last = Some(snap.round);
             if let Some((symbol, price, c)) = until {
-                tracing::warn!("{symbol} {price} meets --until '{}': stopping", c);
+                if config.verbosity >= 0 {
+                    let _ = writeln!(
+                        io::stderr().lock(),
+                        "{symbol} {price} meets --until '{c}': stopping"
+                    );
+                }
                 met.cancel();
                 break;
             }

@@ -80,6 +80,7 @@ fn every_console_example_in_the_readme_prints_what_it_shows() {
     for ex in examples {
         let out = common::hermetic_shell()
             .env("PRICEFETCH_BASE_URL", server.url())
+            .env("PRICEFETCH_STREAM_URL", server.stream_url())
             .env("PRICEFETCH_FORMAT", "table")
             .args(["-c", &format!("{{ {}\n}} 2>&1", ex.command)])
             .output()

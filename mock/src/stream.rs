@@ -353,19 +353,26 @@ async fn run(
             }
             _ = ticks.tick(), if !stalled => {
                 step += 1;
-                let event_ms = unix_now().as_millis() as u64;
                 let mut sent = 0u64;
                 for sub in &subs {
+                    // Stamped as it is sent, so that a client's lag can be measured from it.
+                    let event_ms = unix_now().as_millis() as u64;
                     let data = payload(shared, sub, step, event_ms);
                     let msg = if combined {
                         json!({"stream": sub.name, "data": data})
                     } else {
                         data
                     };
+                    // Written out every few messages: a whole buffered burst would stamp its
+                    // first messages long before they leave, one write each costs the machine
+                    // the client is measured on.
                     if tx.feed(text(&msg)).await.is_err() {
                         return;
                     }
                     sent += 1;
+                    if sent.is_multiple_of(16) && tx.flush().await.is_err() {
+                        return;
+                    }
                 }
                 if tx.flush().await.is_err() {
                     return;

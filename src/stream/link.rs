@@ -37,6 +37,9 @@ use crate::binance::TickerKind;
 /// over ~8,000 characters break).
 pub const MAX_URL: usize = 4000;
 
+/// A link lets the consumer run after this many messages in a row (see `serve`).
+const YIELD_EVERY: u32 = 16;
+
 /// Connection attempts allowed per window, per process (Binance: 300 per 5 minutes per IP).
 const ATTEMPTS: usize = 300;
 const ATTEMPT_WINDOW: Duration = Duration::from_secs(300);
@@ -245,6 +248,7 @@ impl Link {
         let mut replacement: Option<Connecting> = None;
         let mut fresh: Option<WebSocket> = None;
         let mut retry_replacement_at: Option<Instant> = None;
+        let mut burst = 0u32;
         loop {
             let watched_since = state.last_data.map_or(opened, |t| t.max(opened));
             let stale_at = watched_since + shared.stale;
@@ -264,6 +268,14 @@ impl Link {
                         if self.take(&text, state) && replacement.is_none() && fresh.is_none() {
                             tracing::info!("stream {}: the server announced a restart; moving to a new connection", self.id);
                             replacement = Some(self.connect(host));
+                        }
+                        // On this one-thread runtime the consumer runs only when this task
+                        // waits; a burst of buffered messages would hold every update of it
+                        // back until the last is read. Let the consumer write them out now and
+                        // then.
+                        burst += 1;
+                        if burst.is_multiple_of(YIELD_EVERY) {
+                            tokio::task::yield_now().await;
                         }
                     }
                     Some(Ok(_)) => {}

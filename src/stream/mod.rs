@@ -45,6 +45,9 @@ pub const STREAMS_PER_CONNECTION: usize = 1024;
 /// Updates the channel holds before producers start dropping them.
 const BACKLOG: usize = 16 * 1024;
 
+/// In a burst, lines are written out at least this often.
+const FLUSH_EVERY: usize = 16;
+
 /// The table is redrawn at most this often.
 const REDRAW: Duration = Duration::from_millis(100);
 
@@ -197,9 +200,9 @@ pub async fn run(
     report.elapsed = start.elapsed();
     if config.verbosity >= 0 {
         let line = format!(
-            "{} from {} symbols in {} ({} connection{}, {} reconnect{}{})",
+            "{} from {} in {} ({} connection{}, {} reconnect{}{})",
             plural(consumer.updates, "update"),
-            consumer.order.len(),
+            plural(consumer.order.len() as u64, "symbol"),
             output::duration(start.elapsed().as_secs_f64()),
             names.len().div_ceil(STREAMS_PER_CONNECTION),
             if names.len() > STREAMS_PER_CONNECTION {
@@ -281,6 +284,7 @@ impl<'a> Consumer<'a> {
         let mut redraw = tokio::time::interval(REDRAW);
         redraw.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         let table = self.format == Format::Table;
+        let mut unflushed = 0usize;
         loop {
             tokio::select! {
                 biased;
@@ -308,10 +312,12 @@ impl<'a> Consumer<'a> {
                             tracing::warn!("stream {link}: reconnected {gap} ({why})");
                         }
                     }
-                    // Write out what has arrived once nothing more is waiting: few writes,
-                    // no update held back.
-                    if !table && rx.is_empty() {
+                    // Write out what has arrived once nothing more is waiting, or every few
+                    // lines in a burst: few writes, no update held back for long.
+                    unflushed += 1;
+                    if !table && (rx.is_empty() || unflushed >= FLUSH_EVERY) {
                         out.flush()?;
+                        unflushed = 0;
                     }
                 }
                 _ = redraw.tick(), if table && dirty => {
@@ -362,7 +368,16 @@ impl<'a> Consumer<'a> {
         let Some(c) = until.met_by(&u.symbol, u.price()) else {
             return Ok(false);
         };
-        tracing::warn!("{} {} meets --until '{c}': stopping", u.symbol, u.price());
+        // The update that met it is out before the word that it did.
+        out.flush()?;
+        if self.config.verbosity >= 0 {
+            let _ = writeln!(
+                io::stderr().lock(),
+                "{} {} meets --until '{c}': stopping",
+                u.symbol,
+                u.price()
+            );
+        }
         Ok(true)
     }
 
