@@ -299,18 +299,12 @@ fn sigterm_and_sighup_print_what_arrived_and_exit_143_and_129() {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while server.hits_for("ETHUSDT") == 0 || server.hits_for("BTCUSDT") == 0 {
-            assert!(Instant::now() < deadline, "requests never arrived");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        std::thread::sleep(Duration::from_millis(100));
-        let status = StdCommand::new("kill")
-            .args([format!("-{signal}"), child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
-        let out = child.wait_with_output().unwrap();
+        let out = common::signal_when(
+            child,
+            "both requests arriving",
+            || server.hits_for("ETHUSDT") > 0 && server.hits_for("BTCUSDT") > 0,
+            signal,
+        );
         assert_eq!(
             out.status.code(),
             Some(code),

@@ -314,18 +314,12 @@ fn ctrl_c_prints_what_arrived_marks_the_rest_cancelled_and_exits_130() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while server.hits_for("ETHUSDT") == 0 || server.hits_for("BTCUSDT") == 0 {
-        assert!(Instant::now() < deadline, "requests never arrived");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    std::thread::sleep(Duration::from_millis(100));
-    let status = StdCommand::new("bash")
-        .args(["-c", &format!("kill -INT {}", child.id())])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let out = child.wait_with_output().unwrap();
+    let out = common::signal_when(
+        child,
+        "both requests arriving",
+        || server.hits_for("ETHUSDT") > 0 && server.hits_for("BTCUSDT") > 0,
+        "INT",
+    );
     assert_eq!(out.status.code(), Some(130), "{}", stderr(&out));
     let r = json_report(&out);
     assert!(r.interrupted);

@@ -5,7 +5,7 @@
 
 mod common;
 
-use std::process::{Command as StdCommand, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use common::{pricefetch, spawnable, stderr, stdout};
@@ -358,17 +358,12 @@ fn ctrl_c_and_sigterm_end_a_stream_with_130_and_143() {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         let child = cmd.spawn().unwrap();
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while server.stream_stats().sent < 3 {
-            assert!(Instant::now() < deadline, "no updates were sent");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let killed = StdCommand::new("kill")
-            .args([format!("-{signal}"), child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(killed.success());
-        let out = child.wait_with_output().unwrap();
+        let out = common::signal_when(
+            child,
+            "updates being sent",
+            || server.stream_stats().sent >= 3,
+            signal,
+        );
         assert_eq!(
             out.status.code(),
             Some(code),

@@ -104,6 +104,32 @@ fn with_timeout(cmd: std::process::Command) -> Command {
     cmd
 }
 
+/// Waits (up to 20 s, else the test fails saying `what`) until `ready`, then sends `signal`
+/// (`INT`, `TERM`, `HUP`) to `child` and returns what it printed.
+pub fn signal_when(
+    child: std::process::Child,
+    what: &str,
+    ready: impl Fn() -> bool,
+    signal: &str,
+) -> std::process::Output {
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while !ready() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{what} never happened"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // Let what is in flight settle into the state the test means to interrupt.
+    std::thread::sleep(Duration::from_millis(100));
+    let sent = std::process::Command::new("kill")
+        .args([format!("-{signal}"), child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(sent.success(), "kill -{signal} failed");
+    child.wait_with_output().expect("the child ends")
+}
+
 /// Fails the test, showing stderr, unless stderr contains `text`.
 pub fn assert_stderr_has(output: &std::process::Output, text: &str) {
     let err = stderr(output);
