@@ -24,7 +24,9 @@ use axum::response::Response;
 use futures_util::{SinkExt as _, StreamExt as _};
 use serde_json::{Value, json};
 
-use crate::{Listing, Shared, unix_now};
+use crate::Shared;
+use crate::market::Listing;
+use crate::record::unix_now;
 
 /// Most streams one connection may carry.
 pub const MAX_STREAMS: usize = 1024;

@@ -1,0 +1,132 @@
+//! Binance's per-IP rules as the mock enforces them: the wall-clock minute's request weight,
+//! 429 with `Retry-After` past it, and a 418 ban for anything sent inside the window.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::Response;
+
+use crate::endpoints::api_error;
+use crate::faults::{Fault, random_fault};
+use crate::record::unix_now;
+use crate::{ANY, Hit, IN_FLIGHT_GRACE, Shared};
+
+/// What the gatekeeping decided for one request, before its own answer is made.
+pub(crate) enum Gate {
+    /// Go on; the weight was charged and this is the minute's total so far.
+    Pass(u32, usize),
+    /// Refuse with this response (429 or 418).
+    Refuse(Response),
+    /// Play this fault after charging the weight.
+    Fault(Fault, u32, usize),
+}
+
+impl Shared {
+    /// Charges `weight`, applies the ban and rate-limit rules, and picks a fault, recording the hit.
+    pub(crate) fn admit(&self, path: &str, params: &HashMap<String, String>, weight: u32) -> Gate {
+        let now = Instant::now();
+        let mut book = self.book.lock().unwrap();
+        let minute = unix_now().as_secs() / 60;
+        if book.window.0 != minute {
+            book.window = (minute, 0);
+        }
+        let mut hit = Hit {
+            at: now,
+            path: path.to_owned(),
+            symbol: params.get("symbol").cloned(),
+            symbols: params.get("symbols").cloned(),
+            status: 200,
+            weight,
+        };
+        if let Some((since, until)) = book.limited
+            && now < until
+            && now - since < IN_FLIGHT_GRACE
+        {
+            // Sent before the client could have seen the 429: over the limit, but not defiant.
+            hit.status = 429;
+            let used = book.window.1;
+            book.hits.push(hit);
+            return Gate::Refuse(rate_limit_response((until - now).as_secs().max(1), used));
+        }
+        let banned = book.banned_until.is_some_and(|t| now < t)
+            || book.limited.is_some_and(|(_, until)| now < until);
+        if banned {
+            // Sending inside a Retry-After window is what gets real IPs banned.
+            let secs = 120;
+            book.banned_until = Some(now + Duration::from_secs(secs));
+            hit.status = 418;
+            let used = book.window.1;
+            book.hits.push(hit);
+            return Gate::Refuse(ban_response(secs, used));
+        }
+        book.window.1 += weight;
+        let used = book.window.1;
+        if used > self.opts.weight_limit {
+            let secs = 60 - unix_now().as_secs() % 60;
+            book.limited = Some((now, now + Duration::from_secs(secs)));
+            hit.status = 429;
+            book.hits.push(hit);
+            return Gate::Refuse(rate_limit_response(secs, used));
+        }
+        let key = hit.symbol.clone().unwrap_or_default();
+        let fault = book
+            .next_fault(&key)
+            .or_else(|| book.next_fault(ANY))
+            .or_else(|| {
+                let rate = self.opts.fault_rate;
+                (rate > 0.0 && book.rng.f64() < rate).then(|| random_fault(&mut book.rng))
+            });
+        match &fault {
+            Some(Fault::RateLimit { retry_after_secs }) => {
+                book.limited = Some((now, now + Duration::from_secs(*retry_after_secs)));
+                hit.status = 429;
+            }
+            Some(Fault::Ban { retry_after_secs }) => {
+                book.banned_until = Some(now + Duration::from_secs(*retry_after_secs));
+                hit.status = 418;
+            }
+            Some(Fault::Status(s) | Fault::Html(s) | Fault::RetryAfter { status: s, .. }) => {
+                hit.status = *s;
+            }
+            Some(Fault::GeoBlock) => hit.status = 451,
+            Some(Fault::Hang | Fault::Reset) => hit.status = 0,
+            _ => {}
+        }
+        book.hits.push(hit);
+        let at = book.hits.len() - 1;
+        match fault {
+            Some(f) => Gate::Fault(f, used, at),
+            None => Gate::Pass(used, at),
+        }
+    }
+}
+
+pub(crate) fn rate_limit_response(secs: u64, used: u32) -> Response {
+    let mut r = api_error(
+        StatusCode::TOO_MANY_REQUESTS,
+        -1003,
+        "Too much request weight used; current limit is 6000 request weight per 1 MINUTE. \
+         Please use WebSocket Streams for live updates to avoid polling the API.",
+        used,
+    );
+    r.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    r
+}
+
+pub(crate) fn ban_response(secs: u64, used: u32) -> Response {
+    let until = (unix_now() + Duration::from_secs(secs)).as_millis();
+    let mut r = api_error(
+        StatusCode::IM_A_TEAPOT,
+        -1003,
+        &format!(
+            "Way too much request weight used; IP banned until {until}. \
+             Please use WebSocket Streams for live updates to avoid bans."
+        ),
+        used,
+    );
+    r.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    r
+}
