@@ -384,3 +384,25 @@ fn a_deadline_ends_a_stream_with_success_once_updates_arrived() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(updates(&out).len() >= 3);
 }
+
+#[test]
+fn a_server_that_drops_the_client_for_unanswered_pings_is_reconnected_to() {
+    let server = MockServer::start_with(Options {
+        streams: StreamOptions {
+            interval: Duration::from_millis(50),
+            ping_every: Duration::from_millis(200),
+            pong_timeout: Duration::from_millis(500),
+            ..StreamOptions::default()
+        },
+        ..Options::default()
+    });
+    // The first connection takes no notice of the pongs, so the server drops it.
+    server.script_streams([Some(StreamFault::IgnorePongs)]);
+    let out = stream_cmd(&server)
+        .args(["--count", "30", "BTCUSDT"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(server.stream_stats().connections, 2);
+    common::assert_stderr_has(&out, "Pong timeout");
+}

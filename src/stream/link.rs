@@ -72,10 +72,11 @@ pub struct Shared {
     pub stop: CancellationToken,
 }
 
-/// A sliding window of connection attempts, shared by every link.
+/// A sliding window of connection attempts, shared by every link (tokio's clock, so that a
+/// paused-time test can run five minutes in an instant).
 #[derive(Default)]
 pub struct Attempts {
-    times: Mutex<VecDeque<Instant>>,
+    times: Mutex<VecDeque<tokio::time::Instant>>,
 }
 
 impl Attempts {
@@ -84,7 +85,7 @@ impl Attempts {
         loop {
             let wait = {
                 let mut times = self.times.lock().await;
-                let now = Instant::now();
+                let now = tokio::time::Instant::now();
                 while times.front().is_some_and(|t| now - *t >= ATTEMPT_WINDOW) {
                     times.pop_front();
                 }
@@ -390,4 +391,21 @@ fn describe(err: &(dyn std::error::Error + 'static)) -> String {
         last = next;
     }
     last.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn no_more_than_300_attempts_in_five_minutes() {
+        let attempts = Attempts::default();
+        let start = tokio::time::Instant::now();
+        for _ in 0..ATTEMPTS {
+            attempts.take().await;
+        }
+        assert_eq!(start.elapsed(), Duration::ZERO, "the first 300 go at once");
+        attempts.take().await;
+        assert!(start.elapsed() >= ATTEMPT_WINDOW, "{:?}", start.elapsed());
+    }
 }
