@@ -16,12 +16,16 @@ fn main() {
         None => version,
     };
     println!("cargo:rustc-env=PRICEFETCH_VERSION={stamped}");
-    // Stamp again when HEAD moves (a commit, a checkout); nothing else reruns this script.
-    if let Some(dir) = git(&["rev-parse", "--git-dir"]) {
-        for path in ["HEAD", "refs/heads", "packed-refs"] {
-            println!("cargo:rerun-if-changed={dir}/{path}");
+    // Stamp again when HEAD moves (a commit, a checkout), and only then: a path named here that
+    // does not exist counts as changed on every build, so that every `cargo run` would rerun
+    // this script and relink. `packed-refs`, for one, is missing from many checkouts.
+    // `--git-path` resolves each path for worktrees too.
+    for path in ["HEAD", "refs/heads", "packed-refs"] {
+        if let Some(p) = git(&["rev-parse", "--git-path", path])
+            && std::path::Path::new(&p).exists()
+        {
+            println!("cargo:rerun-if-changed={p}");
         }
-    } else {
-        println!("cargo:rerun-if-changed=build.rs");
     }
+    println!("cargo:rerun-if-changed=build.rs");
 }
