@@ -390,8 +390,12 @@ pub fn client_builder(
         // An API client has no business following a redirect to an unknown host.
         .redirect(reqwest::redirect::Policy::none());
     if let Some(proxy) = &settings.proxy {
-        let proxy = reqwest::Proxy::all(proxy.as_str())
-            .with_context(|| format!("invalid --proxy {proxy}"))?;
+        let proxy = reqwest::Proxy::all(proxy.as_str()).with_context(|| {
+            format!(
+                "invalid --proxy {}",
+                crate::config::mask_password(proxy.as_str())
+            )
+        })?;
         builder = builder.proxy(proxy);
     }
     if !tls && !speaks_tls(settings, |var| std::env::var(var).ok()) {

@@ -535,6 +535,17 @@ fn parse_stream_url(s: &str, allow_http: bool) -> Result<Url, UsageError> {
     Ok(url)
 }
 
+/// A URL as it may be shown: a password in it (`http://user:secret@proxy:3128`) becomes `***`.
+pub fn mask_password(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        _ => url.to_owned(),
+    }
+}
+
 fn is_loopback(host: &str) -> bool {
     host == "localhost"
         || host
@@ -545,7 +556,7 @@ fn is_loopback(host: &str) -> bool {
 }
 
 fn parse_proxy(s: &str) -> Result<Url, UsageError> {
-    let bad = |why: &str| UsageError(format!("invalid --proxy '{s}': {why}"));
+    let bad = |why: &str| UsageError(format!("invalid --proxy '{}': {why}", mask_password(s)));
     let url = Url::parse(s).map_err(|e| bad(&e.to_string()))?;
     if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
         return Err(bad("give http://HOST:PORT or https://HOST:PORT"));

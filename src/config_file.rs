@@ -271,7 +271,8 @@ fn shown(cli: &Cli, id: &str) -> String {
         "allow-http" => cli.allow_http.to_string(),
         "proxy" => cli
             .proxy
-            .clone()
+            .as_deref()
+            .map(crate::config::mask_password)
             .unwrap_or_else(|| "(not set: HTTPS_PROXY etc.)".into()),
         "concurrency" => cli.concurrency.to_string(),
         "timeout" => d(cli.timeout),

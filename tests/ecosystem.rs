@@ -299,3 +299,22 @@ fn version_names_the_release_and_the_commit_when_built_from_git() {
         );
     }
 }
+
+#[test]
+fn show_config_never_prints_a_proxy_password() {
+    let out = bare()
+        .args([
+            "--show-config",
+            "--proxy",
+            "http://alice:s3cret@proxy.internal:3128",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let text = stdout(&out);
+    assert!(!text.contains("s3cret"), "{text}");
+    assert!(
+        text.contains("http://alice:***@proxy.internal:3128"),
+        "{text}"
+    );
+}
