@@ -107,7 +107,8 @@ fn after_long_help() -> String {
     version = crate::VERSION,
     after_help = AFTER_HELP,
     after_long_help = after_long_help(),
-    max_term_width = 80
+    max_term_width = 80,
+    disable_version_flag = true
 )]
 pub struct Cli {
     /// Symbols, e.g. BTCUSDT (btcusdt, BTC/USDT and BTC-USDT work too)
@@ -519,6 +520,10 @@ pub struct Cli {
     /// Print the man page (roff) to stdout, then exit
     #[arg(long, help_heading = "Shell integration", hide_short_help = true)]
     pub man: bool,
+
+    /// Print version
+    #[arg(short = 'V', long, action = ArgAction::Version, hide_short_help = true)]
+    pub version: Option<bool>,
 
     /// The config file's watch-list, used when no symbol is given (set by the config file).
     #[arg(skip)]
