@@ -13,6 +13,7 @@
 //! - [`shell`]: `--completions`, `--man`, `--show-config`.
 //! - [`binance`]: the HTTP layer: one pooled client, URLs, status → [`error::FetchError`].
 //! - [`fetch`]: the engine: async fan-out under a semaphore, sync loop, per-symbol retries.
+//! - [`strategy`]: how symbols are grouped into requests, and what that costs in weight.
 //! - [`retry`]: the one place that decides whether to retry, and the backoff.
 //! - [`throttle`]: the run-wide rate-limit state (429 pauses everyone, 418 stops everyone).
 //! - [`ledger`]: that state shared by every pricefetch on the host, in a locked file per API host.
@@ -37,6 +38,7 @@ pub mod output;
 pub mod report;
 pub mod retry;
 pub mod shell;
+pub mod strategy;
 pub mod stream;
 pub mod throttle;
 pub mod until;

@@ -9,7 +9,8 @@ use std::time::Duration;
 use crate::binance::TickerKind;
 use crate::config::Config;
 use crate::error::FetchError;
-use crate::fetch::{Engine, Mode, Outcome, Round, StopReason, Strategy, Totals};
+use crate::fetch::{Engine, Mode, Outcome, Round, StopReason, Totals};
+use crate::strategy::Strategy;
 
 /// Everything the renderers need about one run.
 #[derive(Debug, Clone)]

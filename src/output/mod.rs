@@ -15,8 +15,9 @@ mod table;
 use std::io::{self, Write};
 
 use crate::error::FetchError;
-use crate::fetch::{Mode, Outcome, Strategy};
+use crate::fetch::{Mode, Outcome};
 use crate::report::Report;
+use crate::strategy::Strategy;
 
 pub use json::ndjson_line;
 pub use live::{live_table, update_csv_header, update_line};

@@ -35,9 +35,10 @@ use url::Url;
 use crate::binance::TickerKind;
 use crate::config::Config;
 use crate::error::{FetchError, OutputError};
-use crate::fetch::{Engine, Mode, StopReason, Strategy};
+use crate::fetch::{Engine, Mode, StopReason};
 use crate::output::{self, Format};
 use crate::report::Report;
+use crate::strategy::Strategy;
 
 /// Streams per connection (Binance's limit).
 pub const STREAMS_PER_CONNECTION: usize = 1024;
