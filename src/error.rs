@@ -2,7 +2,7 @@
 //!
 //! Two layers, as in oha and lychee: [`FetchError`] is a per-symbol failure and is *data* (the
 //! run goes on and reports it), while set-up failures travel as `anyhow::Error` and end the run.
-//! [`exit_for_report`] and [`exit_for_error`] are the only functions that choose a process exit
+//! [`exit_for_failures`] and [`exit_for_error`] are the only functions that choose a process exit
 //! code; [`hint`] is the only place that tells the user what to do next.
 
 use std::fmt;

@@ -36,7 +36,7 @@ pub const LOCK_PATIENCE: Duration = Duration::from_secs(1);
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Record {
-    /// [`VERSION`].
+    /// The file format's version; a file with another one is replaced.
     pub version: u32,
     /// The API host this ledger is for, e.g. `api.binance.com`.
     pub host: String,

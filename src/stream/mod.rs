@@ -1,6 +1,6 @@
 //! `--stream`: live prices over Binance's WebSocket streams, as they happen.
 //!
-//! The pattern of `--watch`, with data that arrives continuously: producers ([`link::Link`],
+//! The pattern of `--watch`, with data that arrives continuously: producers (`link::Link`,
 //! one per combined connection of at most 1,024 streams) read the sockets and send each
 //! [`Update`] into a bounded channel; one consumer (this module's [`run`]) renders them with the
 //! renderers `--watch` uses. A producer never waits for the consumer: when the channel is full
