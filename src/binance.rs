@@ -6,6 +6,7 @@
 //! a [`FetchError`] ([`classify`] is pure and unit-tested against recorded bodies). It never
 //! retries or waits: that is [`crate::fetch`]'s job, on [`crate::retry`]'s advice.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
@@ -299,9 +300,10 @@ impl BinanceClient {
         host: usize,
         kind: TickerKind,
         selection: Selection<'_>,
+        trading_only: bool,
     ) -> Attempt<Vec<Ticker>> {
         let list;
-        let (query, limit): (Vec<(&str, &str)>, usize) = match selection {
+        let (mut query, limit): (Vec<(&str, &str)>, usize) = match selection {
             Selection::One(symbol) => (vec![("symbol", symbol)], SMALL_BODY_LIMIT),
             Selection::Many(symbols) => {
                 // Binance wants a compact JSON array: ["BTCUSDT","ETHUSDT"].
@@ -310,25 +312,72 @@ impl BinanceClient {
             }
             Selection::All => (vec![], LARGE_BODY_LIMIT),
         };
+        if trading_only {
+            // Delisted and halted pairs still answer with their last, stale price; with the
+            // filter a lone one is refused (-1220) and a list leaves them out.
+            query.push(("symbolStatus", "TRADING"));
+        }
         let attempt = self.get(host, kind.path(), &query, limit).await;
         let one = matches!(selection, Selection::One(_));
         Attempt {
             used_weight: attempt.used_weight,
+            result: attempt
+                .result
+                .map_err(|e| match (selection, e.code()) {
+                    (Selection::One(symbol), Some(-1220)) => FetchError::NotTrading {
+                        symbol: symbol.to_owned(),
+                    },
+                    _ => e,
+                })
+                .and_then(|raw| {
+                    let tickers = match kind {
+                        TickerKind::Price => decode_tickers::<PriceDto>(&raw, one),
+                        TickerKind::Day => decode_tickers::<DayDto>(&raw, one),
+                        TickerKind::Book => decode_tickers::<BookDto>(&raw, one),
+                    }?;
+                    if let (Selection::One(symbol), Some(t)) = (selection, tickers.first())
+                        && t.symbol != symbol
+                    {
+                        return Err(FetchError::Decode {
+                            status: raw.status,
+                            detail: format!("asked for {symbol}, got {}", t.symbol),
+                        });
+                    }
+                    Ok(tickers)
+                }),
+        }
+    }
+
+    /// Each listed symbol's `status` from `/api/v3/exchangeInfo` (weight 20): for `symbols`, or
+    /// the whole exchange.
+    pub async fn statuses(
+        &self,
+        host: usize,
+        symbols: Option<&[String]>,
+    ) -> Attempt<HashMap<String, String>> {
+        #[derive(Deserialize)]
+        struct Info {
+            symbols: Vec<Listed>,
+        }
+        #[derive(Deserialize)]
+        struct Listed {
+            symbol: String,
+            status: String,
+        }
+        let list = symbols.map(|s| serde_json::to_string(s).expect("strings serialise"));
+        let query: Vec<(&str, &str)> = list.iter().map(|l| ("symbols", l.as_str())).collect();
+        let attempt = self
+            .get(host, "api/v3/exchangeInfo", &query, LARGE_BODY_LIMIT)
+            .await;
+        Attempt {
+            used_weight: attempt.used_weight,
             result: attempt.result.and_then(|raw| {
-                let tickers = match kind {
-                    TickerKind::Price => decode_tickers::<PriceDto>(&raw, one),
-                    TickerKind::Day => decode_tickers::<DayDto>(&raw, one),
-                    TickerKind::Book => decode_tickers::<BookDto>(&raw, one),
-                }?;
-                if let (Selection::One(symbol), Some(t)) = (selection, tickers.first())
-                    && t.symbol != symbol
-                {
-                    return Err(FetchError::Decode {
-                        status: raw.status,
-                        detail: format!("asked for {symbol}, got {}", t.symbol),
-                    });
-                }
-                Ok(tickers)
+                decode::<Info>(&raw).map(|info| {
+                    info.symbols
+                        .into_iter()
+                        .map(|l| (l.symbol, l.status))
+                        .collect()
+                })
             }),
         }
     }

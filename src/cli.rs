@@ -127,6 +127,21 @@ pub struct Cli {
     #[arg(long, conflicts_with_all = ["symbols", "file"])]
     pub all: bool,
 
+    /// Print pairs that do not trade too (delisted, halted), with their last, stale price
+    ///
+    /// By default pricefetch asks Binance for trading pairs only (symbolStatus=TRADING): a
+    /// delisted or halted pair fails as not_trading (exit 1) instead of printing a price that
+    /// is not current, and --all lists trading pairs. With this flag the filter is dropped, and
+    /// one more request (exchangeInfo, weight 20) names the printed pairs that do not trade.
+    #[arg(
+        long,
+        env = "PRICEFETCH_ANY_STATUS",
+        hide_env_values = true,
+        help_heading = "Input",
+        hide_short_help = true
+    )]
+    pub any_status: bool,
+
     /// With --all: keep only symbols quoted in ASSET (those ending in it), e.g. USDT
     #[arg(
         long,

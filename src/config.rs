@@ -362,6 +362,7 @@ impl Cli {
                 kind,
                 strategy,
                 hedge: self.hedge,
+                any_status: self.any_status,
                 isolation_budget: u32::try_from(
                     u64::from(self.max_weight).saturating_sub(estimate) / plan.rounds(),
                 )

@@ -56,6 +56,10 @@ pub enum FetchError {
         code: Option<i64>,
         msg: String,
     },
+    /// The pair is listed but does not trade (delisted or halted): Binance's answer for it
+    /// would be a stale price, so there is none (-1220, or left out of a filtered list).
+    #[error("not trading (delisted or halted): no current price")]
+    NotTrading { symbol: String },
     /// A 2xx whose body is not the JSON we expect.
     #[error("unexpected answer: {detail}")]
     Decode { status: u16, detail: String },
@@ -117,6 +121,7 @@ impl FetchError {
             Self::Banned { .. } => "banned",
             Self::GeoBlocked { .. } => "geo_blocked",
             Self::Api { .. } => "api",
+            Self::NotTrading { .. } => "not_trading",
             Self::Decode { .. } => "decode",
             Self::TooLarge { .. } => "too_large",
             Self::Cancelled => "cancelled",
@@ -170,7 +175,7 @@ impl FetchError {
                 Exit::RateLimited
             }
             Self::GeoBlocked { .. } => Exit::GeoBlocked,
-            Self::Api { .. } | Self::TooLarge { .. } => Exit::Partial,
+            Self::Api { .. } | Self::TooLarge { .. } | Self::NotTrading { .. } => Exit::Partial,
             Self::Cancelled => Exit::Interrupted,
         }
     }
@@ -334,6 +339,11 @@ pub fn hint(err: &FetchError) -> Option<String> {
         FetchError::Api {
             code: Some(-1121), ..
         } => Some("check the symbol's spelling, e.g. BTCUSDT (base + quote asset)".into()),
+        FetchError::NotTrading { .. } => Some(
+            "Binance lists the pair but it does not trade; --any-status prints its last (stale) \
+             price"
+                .into(),
+        ),
         _ => None,
     }
 }

@@ -197,6 +197,8 @@ pub struct Request {
     pub filter: MarketFilter,
     /// `--hedge`: send an unanswered request to the next host after this long.
     pub hedge: Option<Duration>,
+    /// `--any-status`: drop the `symbolStatus=TRADING` filter (stale prices of delisted pairs).
+    pub any_status: bool,
     /// Weight a round may spend isolating unknown symbols in refused batches: what
     /// `--max-weight` leaves after the planned requests.
     pub isolation_budget: u32,
@@ -440,7 +442,10 @@ impl Engine {
             }
             let (attempts, elapsed) = (job.attempts, job.elapsed);
             let err = match job.result {
-                Ok(tickers) => return outcomes_of(chunk, tickers, attempts, elapsed),
+                Ok(tickers) => {
+                    let trading_only = !self.request.any_status;
+                    return outcomes_of(chunk, tickers, attempts, elapsed, trading_only);
+                }
                 Err(e) => e,
             };
             if chunk.len() > 1 && err.is_invalid_symbol() {
@@ -466,6 +471,29 @@ impl Engine {
                 })
                 .collect()
         })
+    }
+
+    /// `--any-status`: which of `symbols` (all listed pairs for `None`) do not trade, with
+    /// their status, from one exchangeInfo request (weight 20, through the throttle).
+    pub async fn not_trading(
+        &self,
+        symbols: Option<&[String]>,
+    ) -> Result<Vec<(String, String)>, FetchError> {
+        let host = self.client.live_hosts()[0];
+        let ticket = self.throttle.admit(20).await?;
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        let attempt = self.client.statuses(host, symbols).await;
+        let outcome = attempt.result.as_ref().map(|_| ());
+        self.throttle
+            .observe(ticket, attempt.used_weight, outcome, fastrand::f64())
+            .await;
+        let mut list: Vec<(String, String)> = attempt
+            .result?
+            .into_iter()
+            .filter(|(_, status)| status != "TRADING")
+            .collect();
+        list.sort();
+        Ok(list)
     }
 
     /// Whether the isolation budget takes one more request for `chunk`; spends it if so.
@@ -558,7 +586,11 @@ impl Engine {
             if primary {
                 sent();
             }
-            let attempt = self.client.tickers(host, kind, selection).await;
+            let trading_only = !self.request.any_status;
+            let attempt = self
+                .client
+                .tickers(host, kind, selection, trading_only)
+                .await;
             let outcome = attempt.result.as_ref().map(|_| ());
             self.throttle
                 .observe(ticket, attempt.used_weight, outcome, fastrand::f64())
@@ -626,11 +658,13 @@ fn unchecked(chunk: &[String]) -> Vec<Outcome> {
 }
 
 /// Pairs a chunk's symbols with the tickers of its answer; a symbol the answer left out fails.
+/// With the `symbolStatus` filter on, a symbol left out of the answer is one that does not trade.
 fn outcomes_of(
     chunk: &[String],
     tickers: Vec<Ticker>,
     attempts: u32,
     elapsed: Duration,
+    trading_only: bool,
 ) -> Vec<Outcome> {
     let mut by_symbol: HashMap<String, Ticker> =
         tickers.into_iter().map(|t| (t.symbol.clone(), t)).collect();
@@ -638,9 +672,17 @@ fn outcomes_of(
         .iter()
         .map(|symbol| Outcome {
             symbol: symbol.clone(),
-            result: by_symbol.remove(symbol).ok_or_else(|| FetchError::Decode {
-                status: 200,
-                detail: format!("{symbol} is missing from the answer"),
+            result: by_symbol.remove(symbol).ok_or_else(|| {
+                if trading_only {
+                    FetchError::NotTrading {
+                        symbol: symbol.clone(),
+                    }
+                } else {
+                    FetchError::Decode {
+                        status: 200,
+                        detail: format!("{symbol} is missing from the answer"),
+                    }
+                }
             }),
             attempts,
             elapsed,

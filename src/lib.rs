@@ -151,6 +151,11 @@ async fn fetch_and_render(
             .map_err(OutputError)?,
     };
     progress.finish();
+    let stale = if config.request.any_status {
+        stale_prices(config, engine, &shown).await
+    } else {
+        None
+    };
     let report = Report::of(
         config,
         engine,
@@ -163,6 +168,9 @@ async fn fetch_and_render(
     output::render(config.format, &report, out, config.color, width)
         .and_then(|()| out.flush())
         .map_err(OutputError)?;
+    if let Some(line) = stale {
+        tracing::warn!("{line}");
+    }
     output::diagnostics(
         &report,
         config.verbosity,
@@ -170,6 +178,37 @@ async fn fetch_and_render(
         &mut io::stderr().lock(),
     );
     Ok(report)
+}
+
+/// `--any-status`: which printed pairs do not trade, so that their prices are stale; `None`
+/// when every printed pair trades.
+async fn stale_prices(config: &Config, engine: &Engine, shown: &Round) -> Option<String> {
+    let printed: Vec<String> = shown
+        .outcomes
+        .iter()
+        .filter(|o| o.result.is_ok())
+        .map(|o| o.symbol.clone())
+        .collect();
+    if printed.is_empty() || engine.stopped() {
+        return None;
+    }
+    let ask = (config.request.strategy != strategy::Strategy::All).then_some(printed.as_slice());
+    match engine.not_trading(ask).await {
+        Ok(list) => {
+            let stale: Vec<String> = list
+                .into_iter()
+                .filter(|(s, _)| printed.contains(s))
+                .map(|(s, status)| format!("{s} ({status})"))
+                .collect();
+            (!stale.is_empty()).then(|| {
+                format!(
+                    "not trading, so the prices printed for them are stale: {}",
+                    stale.join(", ")
+                )
+            })
+        }
+        Err(e) => Some(format!("cannot tell which pairs trade: {e}")),
+    }
 }
 
 /// `--compare`: warm-up rounds, then measured rounds with the modes interleaved (async, sync,

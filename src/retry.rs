@@ -90,6 +90,7 @@ pub fn is_retryable(err: &FetchError) -> bool {
         FetchError::Banned { .. }
         | FetchError::GeoBlocked { .. }
         | FetchError::Api { .. }
+        | FetchError::NotTrading { .. }
         | FetchError::TooLarge { .. }
         | FetchError::Cancelled
         | FetchError::Deadline(_)

@@ -76,6 +76,33 @@ pub(crate) fn select(
             .copied()
             .ok_or((-1121, "Invalid symbol.".into()))
     };
+    let wanted = match params.get("symbolStatus") {
+        Some(s) if crate::market::STATUSES.contains(&s.as_str()) => Some(s.as_str()),
+        Some(_) => return Err((-1122, "Invalid symbolStatus.".into())),
+        None => None,
+    };
+    let matches = |i: &usize| wanted.is_none_or(|w| shared.listings[*i].status == w);
+    let sel = select_names(params, lookup)?;
+    match (sel, params.contains_key("symbol")) {
+        // One symbol whose status does not match: an error of its own.
+        (Some(one), true) if !one.iter().all(matches) => Err((
+            -1220,
+            "The symbol's status does not match the requested symbolStatus.".into(),
+        )),
+        // A list, or the whole market: the rows that do not match are left out.
+        (Some(list), _) if wanted.is_some() => Ok(Some(list.into_iter().filter(matches).collect())),
+        (None, _) if wanted.is_some() => {
+            Ok(Some((0..shared.listings.len()).filter(matches).collect()))
+        }
+        (sel, _) => Ok(sel),
+    }
+}
+
+/// The listings `symbol` / `symbols` / neither name, in the asked order.
+fn select_names(
+    params: &HashMap<String, String>,
+    lookup: impl Fn(&str) -> Result<usize, (i64, String)>,
+) -> Result<Option<Vec<usize>>, (i64, String)> {
     match (params.get("symbol"), params.get("symbols")) {
         (Some(_), Some(_)) => Err((
             -1101,
@@ -263,7 +290,7 @@ pub(crate) async fn exchange_info(
             ],
             "exchangeFilters": [],
             "symbols": pick.iter().map(|l| json!({
-                "symbol": l.symbol, "status": "TRADING", "baseAsset": l.base, "quoteAsset": l.quote,
+                "symbol": l.symbol, "status": l.status, "baseAsset": l.base, "quoteAsset": l.quote,
                 "baseAssetPrecision": 8, "quotePrecision": 8
             })).collect::<Vec<_>>(),
         })

@@ -60,6 +60,8 @@ pub struct Hit {
     pub symbol: Option<String>,
     /// The `symbols` parameter (the raw JSON array text), if any.
     pub symbols: Option<String>,
+    /// The `symbolStatus` parameter, if any.
+    pub symbol_status: Option<String>,
     /// The HTTP status the server chose (a `Hang` or `Reset` records 0).
     pub status: u16,
     /// The request weight that was charged.
@@ -290,11 +292,13 @@ impl MockServer {
         self.shared.book.lock().unwrap().connections
     }
 
-    /// Every symbol the mock lists, in listing order.
+    /// Every trading symbol the mock lists, in listing order (not the delisted or halted ones,
+    /// which have no current price).
     pub fn symbols(&self) -> Vec<String> {
         self.shared
             .listings
             .iter()
+            .filter(|l| l.status == "TRADING")
             .map(|l| l.symbol.clone())
             .collect()
     }

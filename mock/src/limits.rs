@@ -36,6 +36,7 @@ impl Shared {
             path: path.to_owned(),
             symbol: params.get("symbol").cloned(),
             symbols: params.get("symbols").cloned(),
+            symbol_status: params.get("symbolStatus").cloned(),
             status: 200,
             weight,
         };

@@ -28,6 +28,17 @@ pub(crate) const MARKET: &[(&str, &str, &str, f64)] = &[
     ("ETHFDUSD", "ETH", "FDUSD", 3410.0),
 ];
 
+/// Pairs Binance still lists but that do not trade (binance-api.md: "all" and single answers
+/// carry them with their last, stale price), with their `status`.
+pub(crate) const NOT_TRADING: &[(&str, &str, &str, f64, &str)] = &[
+    ("BCCBTC", "BCC", "BTC", 0.0, "BREAK"),
+    ("XMRUSDT", "XMR", "USDT", 165.3, "BREAK"),
+    ("LUNAUSDT", "LUNA", "USDT", 0.00008, "HALT"),
+];
+
+/// The statuses `symbolStatus` may ask for.
+pub(crate) const STATUSES: &[&str] = &["TRADING", "HALT", "BREAK", "END_OF_DAY", "CANCEL_ONLY"];
+
 /// One listed symbol.
 #[derive(Debug, Clone)]
 pub(crate) struct Listing {
@@ -35,6 +46,8 @@ pub(crate) struct Listing {
     pub(crate) base: String,
     pub(crate) quote: String,
     pub(crate) price: String,
+    /// `TRADING`, or `BREAK` (delisted) / `HALT`.
+    pub(crate) status: &'static str,
 }
 
 /// The names of the first `n` generated symbols (`Options::extra_symbols`): `SYM0001USDT`, …
@@ -50,13 +63,22 @@ pub(crate) fn market(extra: usize) -> Vec<Listing> {
             base: (*b).into(),
             quote: (*q).into(),
             price: format!("{p:.8}"),
+            status: "TRADING",
         })
+        .chain(NOT_TRADING.iter().map(|(s, b, q, p, status)| Listing {
+            symbol: (*s).into(),
+            base: (*b).into(),
+            quote: (*q).into(),
+            price: format!("{p:.8}"),
+            status,
+        }))
         .collect();
     for (i, symbol) in generated_symbols(extra).into_iter().enumerate() {
         out.push(Listing {
             base: symbol.trim_end_matches("USDT").to_owned(),
             quote: "USDT".into(),
             price: format!("{:.8}", 1.0 + ((i + 1) as f64) * 0.012_345),
+            status: "TRADING",
             symbol,
         });
     }
