@@ -197,6 +197,37 @@ where
     }
 }
 
+/// What is wrong with a ticker from an answer, if anything: its symbol must follow the same
+/// rules as input, and every value must be a decimal as Binance writes them (`-` at most, digits,
+/// one `.`). Anything else (an empty price, a newline that would forge a row, an escape sequence,
+/// `NaN`, `1e5`, `0x10`, `1,5`, non-ASCII digits) never reaches the output.
+pub fn check_ticker(t: &Ticker) -> Result<(), String> {
+    if !crate::config::is_valid(&t.symbol) {
+        return Err(format!("the answer names a symbol {:?}", cut(&t.symbol)));
+    }
+    for value in &t.values {
+        let digits = value.strip_prefix('-').unwrap_or(value);
+        let (int, frac) = digits.split_once('.').unwrap_or((digits, "0"));
+        let ok = |p: &str| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit());
+        if !ok(int) || !ok(frac) {
+            return Err(format!(
+                "{} has the value {:?}, not a decimal number",
+                t.symbol,
+                cut(value)
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// At most 40 characters of a server's text, for a message.
+fn cut(text: &str) -> String {
+    match text.char_indices().nth(40) {
+        Some((i, _)) => format!("{}…", &text[..i]),
+        None => text.to_owned(),
+    }
+}
+
 /// How the HTTP client is built.
 #[derive(Debug, Clone)]
 pub struct HttpSettings {
@@ -761,6 +792,47 @@ mod tests {
         assert_eq!(p("Wed, 21 Oct 2015 07:27:00 GMT"), Some(Duration::ZERO));
         for bad in ["-5", "soon", "", "NaN", "inf", "1e30"] {
             assert_eq!(p(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn only_decimals_as_binance_writes_them_pass() {
+        let t = |symbol: &str, v: &str| Ticker {
+            symbol: symbol.into(),
+            values: vec![v.into()],
+        };
+        for good in [
+            "97123.45000000",
+            "0.00000000",
+            "-1.25",
+            "12",
+            "币安人生USDT",
+        ] {
+            let ticker = if good.contains('U') {
+                t(good, "1.0")
+            } else {
+                t("BTCUSDT", good)
+            };
+            assert_eq!(check_ticker(&ticker), Ok(()), "{good}");
+        }
+        for bad in [
+            "",
+            "NaN",
+            "inf",
+            "-5e3",
+            "0x10",
+            "1,5",
+            "1.",
+            ".5",
+            "+1",
+            "1\nETHUSDT 0.1",
+            "\u{1b}[31m1",
+            "١٢",
+        ] {
+            assert!(check_ticker(&t("BTCUSDT", bad)).is_err(), "{bad:?}");
+        }
+        for name in ["", "BTC\nUSDT", "btcusdt", "BTC USDT"] {
+            assert!(check_ticker(&t(name, "1.0")).is_err(), "{name:?}");
         }
     }
 

@@ -397,18 +397,22 @@ fn cheapest(kind: TickerKind, batch: Strategy, n: usize) -> Strategy {
 pub fn normalise(symbol: &str) -> String {
     symbol
         .trim()
+        .trim_start_matches('\u{feff}')
         .chars()
         .filter(|c| !matches!(c, '/' | '-'))
-        .flat_map(char::to_uppercase)
+        // ASCII letters only: Unicode case mapping would turn `ß` into `SS` and `ﬀ` into `FF`.
+        .map(|c| c.to_ascii_uppercase())
         .collect()
 }
 
-/// Binance's symbol pattern once separators are gone: `^[A-Z0-9_.]{1,20}$`.
-fn is_valid(symbol: &str) -> bool {
-    (1..=20).contains(&symbol.len())
+/// A symbol as Binance names them once separators are gone: 1 to 20 characters, Unicode letters
+/// and digits (UTF-8 names since 2025-12-02, e.g. `币安人生USDT`), `_` and `.`; no lower-case
+/// ASCII letter (those are upper-cased first).
+pub fn is_valid(symbol: &str) -> bool {
+    (1..=20).contains(&symbol.chars().count())
         && symbol
-            .bytes()
-            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_' || b == b'.')
+            .chars()
+            .all(|c| (c.is_alphanumeric() && !c.is_ascii_lowercase()) || c == '_' || c == '.')
 }
 
 /// Normalises, checks and de-duplicates `(symbol, where it came from)` pairs.
@@ -420,8 +424,11 @@ fn normalise_all(raw: Vec<(String, String)>) -> Result<Vec<String>, UsageError> 
         if !is_valid(&symbol) {
             let why = if symbol.is_empty() {
                 "it is empty".to_owned()
-            } else if symbol.len() > 20 {
-                format!("it is {} characters long; the most is 20", symbol.len())
+            } else if symbol.chars().count() > 20 {
+                format!(
+                    "it is {} characters long; the most is 20",
+                    symbol.chars().count()
+                )
             } else {
                 "only letters, digits, '_' and '.' are allowed ('/' and '-' are dropped)".to_owned()
             };
@@ -596,6 +603,28 @@ mod tests {
         assert!(e.contains("empty"), "{e}");
         let e = config(&[]).unwrap_err().0;
         assert!(e.contains("no symbols given"), "{e}");
+    }
+
+    #[test]
+    fn utf8_symbols_are_kept_and_only_ascii_letters_upper_cased() {
+        assert_eq!(config(&["币安人生usdt"]).unwrap().symbols, ["币安人生USDT"]);
+        assert_eq!(
+            config(&["这是测试币456"]).unwrap().symbols,
+            ["这是测试币456"]
+        );
+        // No Unicode case mapping: ß is not SS, ﬀ is not FF, ı is not I.
+        assert_eq!(normalise("ßusdt"), "ßUSDT");
+        assert!(!is_valid("ﬀ") || normalise("ﬀ") == "ﬀ");
+        assert_eq!(
+            normalise("\u{feff}btcusdt"),
+            "BTCUSDT",
+            "a BOM is not part of the name"
+        );
+        assert!(config(&["BTC USDT"]).is_err() && config(&["BTC\nUSDT"]).is_err());
+        assert!(
+            config(&["币安人生币安人生币安人生币安人生币安人生USDT"]).is_err(),
+            "24 characters"
+        );
     }
 
     #[test]

@@ -331,19 +331,55 @@ impl Engine {
             Ok(tickers) => tickers,
             Err(e) => return Ok((Vec::new(), Some(e))),
         };
-        let mut outcomes = Vec::new();
+        let mut outcomes: Vec<Outcome> = Vec::new();
+        let mut times: HashMap<&str, usize> = HashMap::new();
+        for t in &tickers {
+            *times.entry(t.symbol.as_str()).or_default() += 1;
+        }
+        let twice: std::collections::HashSet<String> = times
+            .into_iter()
+            .filter(|(_, n)| *n > 1)
+            .map(|(s, _)| s.to_owned())
+            .collect();
+        let mut seen = std::collections::HashSet::new();
+        let mut unusable = 0;
         for t in tickers {
+            // A row whose name is not a symbol cannot be pinned on one: it is left out.
+            if !crate::config::is_valid(&t.symbol) {
+                unusable += 1;
+                continue;
+            }
             if !self.request.filter.keeps(&t.symbol) {
                 continue;
             }
+            if !seen.insert(t.symbol.clone()) {
+                continue;
+            }
+            let result = if twice.contains(&t.symbol) {
+                // Which of its prices is current? Neither can be trusted.
+                Err(FetchError::Decode {
+                    status: 200,
+                    detail: format!("{} appears more than once in one answer", t.symbol),
+                })
+            } else {
+                crate::binance::check_ticker(&t)
+                    .map(|()| t.clone())
+                    .map_err(|detail| FetchError::Decode {
+                        status: 200,
+                        detail,
+                    })
+            };
             let o = Outcome {
                 symbol: t.symbol.clone(),
-                result: Ok(t),
+                result,
                 attempts: job.attempts,
                 elapsed: job.elapsed,
             };
             on_outcome(&o)?;
             outcomes.push(o);
+        }
+        if unusable > 0 {
+            tracing::warn!("left out {unusable} rows of the answer whose names are not symbols");
         }
         Ok((outcomes, None))
     }
@@ -666,14 +702,35 @@ fn outcomes_of(
     elapsed: Duration,
     trading_only: bool,
 ) -> Vec<Outcome> {
-    let mut by_symbol: HashMap<String, Ticker> =
-        tickers.into_iter().map(|t| (t.symbol.clone(), t)).collect();
+    // A symbol the answer names twice (with whichever prices) has no price to trust.
+    let mut by_symbol: HashMap<String, Result<Ticker, FetchError>> = HashMap::new();
+    for t in tickers {
+        let entry = match crate::binance::check_ticker(&t) {
+            Ok(()) => Ok(t.clone()),
+            Err(detail) => Err(FetchError::Decode {
+                status: 200,
+                detail,
+            }),
+        };
+        let twice = by_symbol.contains_key(&t.symbol);
+        by_symbol.insert(
+            t.symbol.clone(),
+            if twice {
+                Err(FetchError::Decode {
+                    status: 200,
+                    detail: format!("{} appears more than once in one answer", t.symbol),
+                })
+            } else {
+                entry
+            },
+        );
+    }
     chunk
         .iter()
         .map(|symbol| Outcome {
             symbol: symbol.clone(),
-            result: by_symbol.remove(symbol).ok_or_else(|| {
-                if trading_only {
+            result: by_symbol.remove(symbol).unwrap_or_else(|| {
+                Err(if trading_only {
                     FetchError::NotTrading {
                         symbol: symbol.clone(),
                     }
@@ -682,7 +739,7 @@ fn outcomes_of(
                         status: 200,
                         detail: format!("{symbol} is missing from the answer"),
                     }
-                }
+                })
             }),
             attempts,
             elapsed,

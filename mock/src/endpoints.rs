@@ -51,10 +51,11 @@ impl Shared {
     }
 }
 
+/// Binance's rule since UTF-8 symbols (2025-12-02): 1 to 20 characters, no lower-case ASCII.
 pub(crate) fn legal_symbol(s: &str) -> bool {
-    (1..=20).contains(&s.len())
-        && s.bytes()
-            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b"-_.".contains(&b))
+    (1..=20).contains(&s.chars().count())
+        && s.chars()
+            .all(|c| (c.is_alphanumeric() && !c.is_ascii_lowercase()) || "-_.".contains(c))
 }
 
 /// Which symbols a `symbol` / `symbols` / neither selection names, or the Binance error for it.

@@ -43,6 +43,8 @@ pub enum Fault {
     Huge(usize),
     /// A 200 whose headers come at once but whose body trickles, one byte per interval.
     SlowBody(Duration),
+    /// A 200 with exactly this body (for answers that are JSON but not what Binance means).
+    Body(String),
 }
 
 /// The transient faults a flaky network or a busy Binance produces; all of them can heal. One
@@ -157,6 +159,15 @@ pub(crate) async fn play(
             // which the client sees as a reset. `resume_unwind` skips the panic hook's noise.
             std::panic::resume_unwind(Box::new("mock reset"))
         }
+        Fault::Body(text) => with_weight(
+            (
+                StatusCode::OK,
+                [(header::CONTENT_TYPE, "application/json;charset=UTF-8")],
+                text,
+            )
+                .into_response(),
+            used,
+        ),
         Fault::Delay(d) => {
             timer.sleep_until(Instant::now() + d).await;
             ok()

@@ -26,6 +26,8 @@ pub(crate) const MARKET: &[(&str, &str, &str, f64)] = &[
     ("ETHEUR", "ETH", "EUR", 3205.11),
     ("BTCFDUSD", "BTC", "FDUSD", 97101.02),
     ("ETHFDUSD", "ETH", "FDUSD", 3410.0),
+    // A UTF-8 name, as Binance has listed since 2025-12-02.
+    ("币安人生USDT", "币安人生", "USDT", 0.1534),
 ];
 
 /// Pairs Binance still lists but that do not trade (binance-api.md: "all" and single answers

@@ -40,7 +40,8 @@ pub fn live_table(
         let end = if tint.is_empty() { "" } else { reset };
         write!(
             out,
-            "{symbol:<w0$}  {price:>w1$}  {tint}{change:>14}{end}{EOL}"
+            "{}  {price:>w1$}  {tint}{change:>14}{end}{EOL}",
+            super::pad(symbol, w0)
         )?;
     }
     if cut {

@@ -170,6 +170,16 @@ pub fn summary(report: &Report, verbose: bool) -> String {
     format!("{stopped}{found} in {elapsed} ({mode}, {counts})")
 }
 
+/// The columns `text` takes on a terminal (a CJK character takes two).
+pub(crate) fn width(text: &str) -> usize {
+    unicode_width::UnicodeWidthStr::width(text)
+}
+
+/// `text` padded with spaces on the right to `columns` display columns.
+pub(crate) fn pad(text: &str, columns: usize) -> String {
+    format!("{text}{}", " ".repeat(columns.saturating_sub(width(text))))
+}
+
 /// Columns and rows of the terminal stdout is, or `None` when it is a file or a pipe.
 /// (A terminal that reports a zero size, such as a new pseudo-terminal, counts as unknown.)
 pub fn stdout_size() -> Option<(usize, usize)> {

@@ -47,7 +47,12 @@ pub(super) fn render(
         return Ok(());
     }
     let headers: Vec<&str> = fields.iter().map(|f| header(f)).collect();
-    let w_sym = rows.iter().map(|r| r.0.len()).max().unwrap_or(0).max(6);
+    let w_sym = rows
+        .iter()
+        .map(|r| super::width(r.0))
+        .max()
+        .unwrap_or(0)
+        .max(6);
     let widths: Vec<usize> = (0..fields.len())
         .map(|i| {
             let data = rows
@@ -71,7 +76,7 @@ pub(super) fn render(
     }
     writeln!(out, "{r}")?;
     for (sym, values, time) in &rows {
-        write!(out, "{sym:<w_sym$}")?;
+        write!(out, "{}", super::pad(sym, w_sym))?;
         for (i, ((value, w), f)) in values.iter().zip(&widths).zip(fields).enumerate() {
             if !shown.field(i) {
                 continue;
