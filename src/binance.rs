@@ -120,6 +120,7 @@ impl Ticker {
 
 /// `/api/v3/ticker/price` as Binance sends it.
 #[derive(Deserialize)]
+#[serde(expecting = "a price ticker object")]
 struct PriceDto {
     symbol: String,
     price: String,
@@ -127,7 +128,7 @@ struct PriceDto {
 
 /// `/api/v3/ticker/24hr` as Binance sends it (the fields pricefetch shows).
 #[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(expecting = "a 24hr ticker object", rename_all = "camelCase")]
 struct DayDto {
     symbol: String,
     last_price: String,
@@ -141,7 +142,7 @@ struct DayDto {
 
 /// `/api/v3/ticker/bookTicker` as Binance sends it.
 #[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(expecting = "a book ticker object", rename_all = "camelCase")]
 struct BookDto {
     symbol: String,
     bid_price: String,
@@ -640,7 +641,9 @@ pub fn parse_retry_after(value: &str, now: std::time::SystemTime) -> Option<Dura
 fn decode<T: serde::de::DeserializeOwned>(raw: &RawAnswer) -> Result<T, FetchError> {
     serde_json::from_slice(&raw.body).map_err(|e| FetchError::Decode {
         status: raw.status,
-        detail: if e.is_eof() {
+        detail: if raw.body.is_empty() {
+            format!("an empty body (HTTP {}), not a ticker", raw.status)
+        } else if e.is_eof() {
             "body cut short".into()
         } else {
             format!("not the expected JSON ({e})")

@@ -432,8 +432,13 @@ fn normalise_all(raw: Vec<(String, String)>) -> Result<Vec<String>, UsageError> 
             } else {
                 "only letters, digits, '_' and '.' are allowed ('/' and '-' are dropped)".to_owned()
             };
+            // A token of a huge file is cut: the message names it, it does not echo it.
+            let shown: String = match given.char_indices().nth(40) {
+                Some((i, _)) => format!("{}…", &given[..i]),
+                None => given.clone(),
+            };
             return Err(UsageError(format!(
-                "invalid symbol '{given}' ({origin}): {why}"
+                "invalid symbol '{shown}' ({origin}): {why}"
             )));
         }
         if seen.insert(symbol.clone()) {

@@ -227,12 +227,21 @@ async fn compare(
         }
     }
     let (mut asyncs, mut syncs) = (Vec::new(), Vec::new());
+    let mut cut = None;
     for _ in 0..runs {
         if engine.stopped() {
             break;
         }
-        asyncs.push(engine.round(symbols, Mode::Async, on_outcome).await?);
-        syncs.push(engine.round(symbols, Mode::Sync, on_outcome).await?);
+        let a = engine.round(symbols, Mode::Async, on_outcome).await?;
+        let s = engine.round(symbols, Mode::Sync, on_outcome).await?;
+        if engine.stopped() {
+            // Cut short by --deadline or a signal: it measured the cut, not the work. Only
+            // complete rounds count (`runs` in the report says how many).
+            cut = Some(a);
+            break;
+        }
+        asyncs.push(a);
+        syncs.push(s);
     }
     let comparison = match (Stats::of(&asyncs), Stats::of(&syncs)) {
         (Some(a), Some(s)) => Some(Comparison {
@@ -244,9 +253,9 @@ async fn compare(
         }),
         _ => None,
     };
-    let shown = match asyncs.pop() {
-        Some(r) => r,
-        None => engine.round(symbols, Mode::Async, on_outcome).await?,
+    let shown = match (asyncs.pop(), cut) {
+        (Some(r), _) | (None, Some(r)) => r,
+        (None, None) => engine.round(symbols, Mode::Async, on_outcome).await?,
     };
     Ok((shown, comparison))
 }

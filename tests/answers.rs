@@ -142,3 +142,70 @@ fn whole_market_rows_that_are_not_symbols_are_left_out_and_duplicates_fail() {
     );
     common::assert_stderr_has(&out, "ETHUSDT appears more than once");
 }
+
+#[test]
+fn an_empty_body_and_a_wrong_shape_are_named_plainly() {
+    for (body, says, never) in [
+        ("", "an empty body (HTTP 200), not a ticker", "cut short"),
+        ("42", "expected a price ticker object", "PriceDto"),
+    ] {
+        let server = MockServer::start();
+        server.always("BTCUSDT", Fault::Body(body.into()));
+        let out = pricefetch(&server)
+            .args(["--retries", "0", "BTCUSDT"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(3));
+        let err = stderr(&out);
+        assert!(
+            err.contains(says) && !err.contains(never),
+            "{body:?}: {err}"
+        );
+    }
+}
+
+#[test]
+fn a_huge_bad_token_in_a_file_is_named_not_echoed() {
+    let dir = common::fresh_state_dir();
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("symbols.txt");
+    std::fs::write(&file, format!("BTCUSDT {}!\n", "X".repeat(100_000))).unwrap();
+    let out = common::bare().arg("--file").arg(&file).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.len() < 400 && err.contains("XXXX…"),
+        "{} bytes: {}",
+        err.len(),
+        &err[..200.min(err.len())]
+    );
+}
+
+#[test]
+fn compare_counts_only_rounds_the_deadline_did_not_cut() {
+    let server = MockServer::with_latency(std::time::Duration::from_millis(50));
+    let out = pricefetch(&server)
+        .args([
+            "--compare",
+            "--runs",
+            "5",
+            "--warmup",
+            "0",
+            "--deadline",
+            "700ms",
+            "-f",
+            "json",
+        ])
+        .args(["BTCUSDT", "ETHUSDT", "SOLUSDT"])
+        .output()
+        .unwrap();
+    let r = json_report(&out);
+    let c = r.comparison.expect("a comparison of the complete rounds");
+    assert!(c.runs < 5, "{} runs", c.runs);
+    // A sync round is three 50 ms requests: a cut one would show as less.
+    assert!(
+        c.sync.samples_ms.iter().all(|&ms| ms >= 150.0),
+        "{:?}",
+        c.sync.samples_ms
+    );
+}
