@@ -105,6 +105,10 @@ impl Mode {
     }
 }
 
+/// Sees each result as it arrives, and whether it is the last of its request (so that a
+/// streaming output writes once per request, not once per line).
+pub type OnOutcome<'a> = dyn FnMut(&Outcome, bool) -> io::Result<()> + 'a;
+
 /// One symbol's result.
 #[derive(Debug, Clone)]
 pub struct Outcome {
@@ -290,7 +294,7 @@ impl Engine {
         self: &Arc<Self>,
         symbols: &[String],
         mode: Mode,
-        on_outcome: &mut dyn FnMut(&Outcome) -> io::Result<()>,
+        on_outcome: &mut OnOutcome<'_>,
     ) -> io::Result<Round> {
         let start = Instant::now();
         let before = self.totals();
@@ -324,7 +328,7 @@ impl Engine {
     /// apart.
     async fn whole_market(
         &self,
-        on_outcome: &mut dyn FnMut(&Outcome) -> io::Result<()>,
+        on_outcome: &mut OnOutcome<'_>,
     ) -> io::Result<(Vec<Outcome>, Option<FetchError>)> {
         let job = self.fetch_job(Selection::All).await;
         let tickers = match job.result {
@@ -375,8 +379,11 @@ impl Engine {
                 attempts: job.attempts,
                 elapsed: job.elapsed,
             };
-            on_outcome(&o)?;
             outcomes.push(o);
+        }
+        let n = outcomes.len();
+        for (k, o) in outcomes.iter().enumerate() {
+            on_outcome(o, k + 1 == n)?;
         }
         if unusable > 0 {
             tracing::warn!("left out {unusable} rows of the answer whose names are not symbols");
@@ -387,7 +394,7 @@ impl Engine {
     async fn fan_out(
         self: &Arc<Self>,
         symbols: &[String],
-        on_outcome: &mut dyn FnMut(&Outcome) -> io::Result<()>,
+        on_outcome: &mut OnOutcome<'_>,
     ) -> io::Result<Vec<Outcome>> {
         let chunks = self.request.strategy.chunks(symbols.len());
         let permits = Arc::new(Semaphore::new(self.concurrency));
@@ -401,8 +408,9 @@ impl Engine {
                 Some(joined) = tasks.join_next() => {
                     let (range, outcomes): (Range<usize>, Vec<Outcome>) =
                         joined.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
+                    let last = range.end.saturating_sub(1);
                     for (i, outcome) in range.zip(outcomes) {
-                        on_outcome(&outcome)?;
+                        on_outcome(&outcome, i == last)?;
                         slots[i] = Some(outcome);
                     }
                 }
@@ -427,7 +435,7 @@ impl Engine {
                 Some(o) => o,
                 None => {
                     let o = Outcome::stopped(symbol, &self.stop);
-                    on_outcome(&o)?;
+                    on_outcome(&o, true)?;
                     o
                 }
             };
@@ -439,7 +447,7 @@ impl Engine {
     async fn one_by_one(
         &self,
         symbols: &[String],
-        on_outcome: &mut dyn FnMut(&Outcome) -> io::Result<()>,
+        on_outcome: &mut OnOutcome<'_>,
     ) -> io::Result<Vec<Outcome>> {
         let mut outcomes = Vec::with_capacity(symbols.len());
         for range in self.request.strategy.chunks(symbols.len()) {
@@ -452,8 +460,9 @@ impl Engine {
             } else {
                 self.fetch_chunk(chunk, false).await
             };
-            for outcome in done {
-                on_outcome(&outcome)?;
+            let n = done.len();
+            for (k, outcome) in done.into_iter().enumerate() {
+                on_outcome(&outcome, k + 1 == n)?;
                 outcomes.push(outcome);
             }
         }

@@ -58,7 +58,10 @@ pub async fn run(
                 () = stop_producer.cancelled() => break,
             }
             let at = SystemTime::now();
-            let Ok(round) = engine.round(&config.symbols, mode, &mut |_| Ok(())).await else {
+            let Ok(round) = engine
+                .round(&config.symbols, mode, &mut |_, _| Ok(()))
+                .await
+            else {
                 break;
             };
             if engine.stopped() {

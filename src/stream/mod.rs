@@ -102,7 +102,7 @@ pub async fn run(
     let start = Instant::now();
     let kind = config.request.kind;
     let snapshot = engine
-        .round(&config.symbols, Mode::Async, &mut |_| Ok(()))
+        .round(&config.symbols, Mode::Async, &mut |_, _| Ok(()))
         .await
         .map_err(OutputError)?;
     let mut report = Report::of(
