@@ -39,6 +39,12 @@ const BINANCE_ALTERNATES: [&str; 5] = [
 const DEFAULT_STREAM_URL: &str = "wss://stream.binance.com:9443";
 const STREAM_MIRROR: &str = "wss://data-stream.binance.vision";
 
+/// `-c` when not given: one symbol per request.
+const DEFAULT_CONCURRENCY: usize = 16;
+/// `-c` when not given, for batches: each carries up to 100 symbols, and Binance limits weight
+/// per minute, not requests in flight.
+const DEFAULT_BATCH_CONCURRENCY: usize = 64;
+
 /// No retry waits longer than this, whatever `--retry-delay` says.
 const MAX_BACKOFF: Duration = Duration::from_secs(10);
 
@@ -357,7 +363,13 @@ impl Cli {
             },
             watch: self.watch,
             count: self.count.map(std::num::NonZeroU64::get),
-            concurrency: self.concurrency.get(),
+            concurrency: self.concurrency.map_or(
+                match strategy {
+                    Strategy::Each => DEFAULT_CONCURRENCY,
+                    Strategy::Batch(_) | Strategy::All => DEFAULT_BATCH_CONCURRENCY,
+                },
+                std::num::NonZeroUsize::get,
+            ),
             request: Request {
                 kind,
                 strategy,

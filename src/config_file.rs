@@ -210,7 +210,7 @@ impl FileSettings {
             base_url,
             allow_http,
             proxy => Some,
-            concurrency,
+            concurrency => Some,
             timeout,
             connect_timeout,
             retries,
@@ -274,7 +274,9 @@ fn shown(cli: &Cli, id: &str) -> String {
             .as_deref()
             .map(crate::config::mask_password)
             .unwrap_or_else(|| "(not set: HTTPS_PROXY etc.)".into()),
-        "concurrency" => cli.concurrency.to_string(),
+        "concurrency" => cli
+            .concurrency
+            .map_or_else(|| "(16; 64 for batches)".into(), |c| c.to_string()),
         "timeout" => d(cli.timeout),
         "connect-timeout" => d(cli.connect_timeout),
         "retries" => cli.retries.to_string(),
