@@ -263,6 +263,10 @@ pub struct RawAnswer {
     pub retry_after: Option<Duration>,
     /// The whole body (already capped).
     pub body: Vec<u8>,
+    /// `Location`, for a redirect.
+    pub location: Option<String>,
+    /// `Content-Encoding`, if the server compressed a body nobody asked it to.
+    pub encoding: Option<String>,
 }
 
 /// Binance's error body: `{"code": -1121, "msg": "Invalid symbol."}`.
@@ -439,11 +443,22 @@ impl BinanceClient {
                 .get(RETRY_AFTER)
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| parse_retry_after(v, std::time::SystemTime::now()));
+            let text = |name: reqwest::header::HeaderName| {
+                resp.headers()
+                    .get(name)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_owned)
+            };
+            let location = text(reqwest::header::LOCATION);
+            let encoding = text(reqwest::header::CONTENT_ENCODING)
+                .filter(|e| !e.eq_ignore_ascii_case("identity"));
             let body = read_capped(resp, limit, &url).await?;
             classify(RawAnswer {
                 status,
                 retry_after,
                 body,
+                location,
+                encoding,
             })
         };
         let result = match tokio::time::timeout(self.timeout, exchange).await {
@@ -587,6 +602,13 @@ fn root_cause(err: &(dyn std::error::Error + 'static)) -> String {
 pub fn classify(raw: RawAnswer) -> Result<RawAnswer, FetchError> {
     let status = raw.status;
     if (200..300).contains(&status) {
+        // pricefetch asks for no compression; a body in one is not JSON it can read.
+        if let Some(encoding) = &raw.encoding {
+            return Err(FetchError::Decode {
+                status,
+                detail: format!("the body is {encoding}-encoded, which pricefetch did not ask for"),
+            });
+        }
         return Ok(raw);
     }
     let (code, msg) = match serde_json::from_slice::<ApiErrorBody>(&raw.body) {
@@ -608,10 +630,19 @@ pub fn classify(raw: RawAnswer) -> Result<RawAnswer, FetchError> {
         },
         451 => FetchError::GeoBlocked { msg },
         // Redirects are not followed; asking again would only be redirected again.
+        304 => FetchError::Api {
+            status,
+            code,
+            msg: "304 Not Modified, though pricefetch sent no cache headers (a caching proxy?)"
+                .into(),
+        },
         300..=399 => FetchError::Api {
             status,
             code,
-            msg: format!("unexpected redirect; is --base-url right? ({msg})"),
+            msg: match &raw.location {
+                Some(to) => format!("unexpected redirect to {to}; is --base-url right?"),
+                None => "unexpected redirect, with no Location; is --base-url right?".into(),
+            },
         },
         400..=499 => FetchError::Api { status, code, msg },
         _ => FetchError::Server {
@@ -678,6 +709,8 @@ mod tests {
 
     fn raw(status: u16, body: &str) -> RawAnswer {
         RawAnswer {
+            location: None,
+            encoding: None,
             status,
             retry_after: Some(Duration::from_secs(7)),
             body: body.as_bytes().to_vec(),
@@ -741,6 +774,31 @@ mod tests {
                 retry_after: Some(Duration::from_secs(7)),
             }
         );
+    }
+
+    #[test]
+    fn redirects_name_their_location_a_304_is_not_called_one_and_gzip_is_named() {
+        let moved = RawAnswer {
+            location: Some("https://example.com/api".into()),
+            ..raw(301, "")
+        };
+        let e = classify(moved).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("redirect to https://example.com/api"),
+            "{e}"
+        );
+        let e = classify(raw(304, "")).unwrap_err();
+        assert!(
+            e.to_string().contains("304 Not Modified") && !e.to_string().contains("redirect"),
+            "{e}"
+        );
+        let zipped = RawAnswer {
+            encoding: Some("gzip".into()),
+            ..raw(200, "\u{1f}\u{8b}")
+        };
+        let e = classify(zipped).unwrap_err();
+        assert!(e.to_string().contains("gzip-encoded"), "{e}");
     }
 
     #[test]

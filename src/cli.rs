@@ -569,6 +569,31 @@ pub enum ColorChoice {
     Never,
 }
 
+/// For a bad value that came from a `PRICEFETCH_*` variable rather than the command line
+/// (`args`), which variable it was: clap names only the flag.
+pub fn env_note(err: &clap::Error, args: Vec<String>) -> Option<String> {
+    use clap::CommandFactory;
+    use clap::error::{ContextKind, ContextValue};
+    let Some(ContextValue::String(invalid)) = err.get(ContextKind::InvalidArg) else {
+        return None;
+    };
+    let cmd = Cli::command();
+    let arg = cmd.get_arguments().find(|a| {
+        a.get_long()
+            .is_some_and(|long| invalid.split_whitespace().next() == Some(&format!("--{long}")))
+    })?;
+    let long = format!("--{}", arg.get_long()?);
+    let short = arg.get_short().map(|c| format!("-{c}"));
+    let on_command_line = args.iter().any(|a| {
+        a == &long
+            || a.starts_with(&format!("{long}="))
+            || short.as_deref().is_some_and(|s| a.starts_with(s))
+    });
+    let var = arg.get_env()?.to_string_lossy().into_owned();
+    (!on_command_line && std::env::var_os(&var).is_some())
+        .then(|| format!("the value for {long} came from the environment variable {var}"))
+}
+
 /// A positive duration: `500ms`, `2s`, `1m`, `1m30s`. Says why when it is not.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();

@@ -12,7 +12,18 @@ use pricefetch::error::{self, Exit};
 use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
-    let matches = Cli::command().get_matches();
+    let matches = match Cli::command().try_get_matches() {
+        Ok(matches) => matches,
+        Err(e) => {
+            // clap names the flag; when the bad value came from its variable, say which.
+            let note = pricefetch::cli::env_note(&e, std::env::args().skip(1).collect());
+            let _ = e.print();
+            if let Some(note) = note.filter(|_| e.use_stderr()) {
+                let _ = writeln!(io::stderr().lock(), "note: {note}");
+            }
+            return ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2));
+        }
+    };
     let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     let location = Location::of(&cli);
     let file = match location.load() {

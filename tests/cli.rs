@@ -220,3 +220,31 @@ fn the_base_url_comes_from_the_environment() {
         .stdout("BTCUSDT\t97123.45000000\n");
     assert_eq!(server.hits().len(), 1);
 }
+
+#[test]
+fn a_bad_value_from_an_environment_variable_names_the_variable() {
+    let out = bare()
+        .env("PRICEFETCH_CONCURRENCY", "abc")
+        .arg("BTCUSDT")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(err.contains("'--concurrency <N>'"), "{err}");
+    assert!(
+        err.contains("came from the environment variable PRICEFETCH_CONCURRENCY"),
+        "{err}"
+    );
+    // Given on the command line, the flag is the culprit, and nothing else is said.
+    let out = bare()
+        .env("PRICEFETCH_CONCURRENCY", "abc")
+        .args(["-c", "0", "BTCUSDT"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        !stderr(&out).contains("environment variable"),
+        "{}",
+        stderr(&out)
+    );
+}
