@@ -37,6 +37,9 @@ struct Args {
     /// Seed for the random faults
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// Serve HTTPS with a certificate from a private CA, written to this file (for --cacert)
+    #[arg(long, value_name = "FILE")]
+    tls_ca: Option<std::path::PathBuf>,
     /// How often every WebSocket stream sends an update (Binance: 1s)
     #[arg(long, default_value = "1s", value_parser = humantime::parse_duration)]
     stream_interval: Duration,
@@ -54,6 +57,11 @@ fn main() -> std::process::ExitCode {
         fault_rate: args.fault_rate,
         seed: args.seed,
         addr: ([127, 0, 0, 1], args.port).into(),
+        tls: if args.tls_ca.is_some() {
+            mock_binance::TlsMode::On
+        } else {
+            mock_binance::TlsMode::Off
+        },
         streams: mock_binance::StreamOptions {
             interval: args.stream_interval,
             ..Default::default()
@@ -69,6 +77,12 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::from(1);
         }
     };
+    if let (Some(path), Some(pem)) = (&args.tls_ca, server.ca_pem())
+        && let Err(e) = std::fs::write(path, pem)
+    {
+        eprintln!("mock_binance: cannot write {}: {e}", path.display());
+        return std::process::ExitCode::from(1);
+    }
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "export PRICEFETCH_BASE_URL={}", server.url());
     let _ = writeln!(out, "export PRICEFETCH_STREAM_URL={}", server.stream_url());

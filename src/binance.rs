@@ -243,6 +243,8 @@ pub struct HttpSettings {
     pub timeout: Duration,
     /// The limit for the TCP (and TLS) connect alone.
     pub connect_timeout: Duration,
+    /// `--cacert`: certificates trusted in addition to the system's.
+    pub extra_roots: Vec<reqwest::Certificate>,
 }
 
 /// One attempt's result, with the server's used-weight figure (present on errors too).
@@ -285,6 +287,9 @@ pub struct BinanceClient {
     /// Hosts that failed with a connect error or a 5xx: skipped for the rest of the run.
     down: Vec<AtomicBool>,
     timeout: Duration,
+    /// Set once any answer has arrived: a connection is open and, over TLS, knows whether it
+    /// speaks HTTP/2.
+    warm: AtomicBool,
 }
 
 impl BinanceClient {
@@ -301,7 +306,15 @@ impl BinanceClient {
             down: hosts.iter().map(|_| AtomicBool::new(false)).collect(),
             hosts,
             timeout: settings.timeout,
+            warm: AtomicBool::new(false),
         })
+    }
+
+    /// Whether a fan-out should open one connection before the rest: over TLS no connection is
+    /// known to speak HTTP/2 until ALPN says so, and a cold fan-out would open one connection per
+    /// request where one h2 connection carries them all.
+    pub fn cold_tls(&self) -> bool {
+        !self.warm.load(Ordering::Relaxed) && self.hosts[0].scheme() == "https"
     }
 
     /// The hosts still worth asking, in order; never empty (when every host has failed, all of
@@ -436,6 +449,7 @@ impl BinanceClient {
                 .send()
                 .await
                 .map_err(|e| transport_error(&e, &url))?;
+            self.warm.store(true, Ordering::Relaxed);
             used_weight = header_u32(resp.headers(), "x-mbx-used-weight-1m");
             let status = resp.status().as_u16();
             let retry_after = resp
@@ -494,7 +508,9 @@ pub fn client_builder(
         })?;
         builder = builder.proxy(proxy);
     }
-    if !tls && !speaks_tls(settings, |var| std::env::var(var).ok()) {
+    if !settings.extra_roots.is_empty() {
+        builder = builder.tls_certs_merge(settings.extra_roots.clone());
+    } else if !tls && !speaks_tls(settings, |var| std::env::var(var).ok()) {
         // Loading the system root store reads every file in /etc/ssl/certs (about 5 ms at
         // each start). A run that never speaks TLS does not need it; redirects are off so
         // nothing can lead it to an https host either.
@@ -555,6 +571,12 @@ fn host_of(url: &Url) -> String {
 /// Maps a reqwest failure to what the user should hear: the host and the innermost cause.
 fn transport_error(err: &reqwest::Error, url: &Url) -> FetchError {
     let cause = root_cause(err);
+    if let Some(why) = refused_certificate(err) {
+        return FetchError::Certificate {
+            host: host_of(url),
+            cause: why,
+        };
+    }
     if err.is_connect() {
         FetchError::Connect {
             host: host_of(url),
@@ -570,6 +592,37 @@ fn transport_error(err: &reqwest::Error, url: &Url) -> FetchError {
     } else {
         FetchError::Transport(cause)
     }
+}
+
+/// The certificate error, if the TLS layer refused the server's certificate (unknown issuer,
+/// expired, wrong name): found in the chain, inside the `io::Error`s that wrap it.
+fn refused_certificate(err: &(dyn std::error::Error + 'static)) -> Option<String> {
+    let mut next = Some(err);
+    while let Some(e) = next {
+        next = e.source();
+        if let Some(rustls::Error::InvalidCertificate(why)) = e.downcast_ref::<rustls::Error>() {
+            return Some(match why {
+                rustls::CertificateError::UnknownIssuer => {
+                    "its certificate is signed by an unknown authority".to_owned()
+                }
+                rustls::CertificateError::Expired
+                | rustls::CertificateError::ExpiredContext { .. } => {
+                    "its certificate has expired (or this machine's clock is wrong)".to_owned()
+                }
+                rustls::CertificateError::NotValidForName
+                | rustls::CertificateError::NotValidForNameContext { .. } => {
+                    "its certificate is for another name".to_owned()
+                }
+                other => format!("its certificate was refused ({other:?})"),
+            });
+        }
+        if let Some(io) = e.downcast_ref::<std::io::Error>()
+            && let Some(inner) = io.get_ref()
+        {
+            next = Some(inner);
+        }
+    }
+    None
 }
 
 /// Whether an `io::Error` of `kind` is anywhere in the chain. `io::Error::source` skips the
@@ -828,6 +881,7 @@ mod tests {
             proxy: proxy.map(|p| p.parse().unwrap()),
             timeout: Duration::from_secs(1),
             connect_timeout: Duration::from_secs(1),
+            extra_roots: Vec::new(),
         };
         let none = |_: &str| None;
         assert!(speaks_tls(&settings("https://api.binance.com", None), none));

@@ -383,6 +383,20 @@ pub struct Cli {
     )]
     pub allow_http: bool,
 
+    /// Trust the PEM certificates in FILE too (a company proxy's or a private mirror's CA)
+    ///
+    /// In addition to the system's certificates. SSL_CERT_FILE and SSL_CERT_DIR replace the
+    /// system's instead.
+    #[arg(
+        long,
+        value_name = "FILE",
+        env = "PRICEFETCH_CACERT",
+        hide_env_values = true,
+        help_heading = "Network",
+        hide_short_help = true
+    )]
+    pub cacert: Option<PathBuf>,
+
     /// Send every request through this proxy (http:// or https://)
     ///
     /// Without it, the standard HTTPS_PROXY, HTTP_PROXY, ALL_PROXY and NO_PROXY variables are

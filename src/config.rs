@@ -345,6 +345,10 @@ impl Cli {
                 proxy,
                 timeout: self.timeout,
                 connect_timeout: self.connect_timeout.min(self.timeout),
+                extra_roots: match &self.cacert {
+                    Some(path) => read_cacert(path)?,
+                    None => Vec::new(),
+                },
             },
             retry: RetryPolicy {
                 retries: self.retries,
@@ -534,6 +538,20 @@ fn parse_base_url(s: &str, allow_http: bool) -> Result<Url, UsageError> {
         url.set_path(&path);
     }
     Ok(url)
+}
+
+/// `--cacert FILE`: the PEM certificates in it, or a usage error naming the file.
+fn read_cacert(path: &Path) -> Result<Vec<reqwest::Certificate>, UsageError> {
+    let bad = |why: String| UsageError(format!("--cacert {}: {why}", path.display()));
+    let pem = std::fs::read(path).map_err(|e| bad(io_reason(&e)))?;
+    if !pem.windows(27).any(|w| w == b"-----BEGIN CERTIFICATE-----") {
+        return Err(bad(
+            "no PEM certificate in it (-----BEGIN CERTIFICATE-----)".into(),
+        ));
+    }
+    let certs = reqwest::Certificate::from_pem_bundle(&pem)
+        .map_err(|e| bad(format!("not a PEM certificate ({e})")))?;
+    Ok(certs)
 }
 
 /// `--stream-url`: a `wss://` host (or `ws://` on this machine, or with `--allow-http`).

@@ -45,6 +45,7 @@ pub const SETTINGS: &[&str] = &[
     "mirror",
     "hedge",
     "stream-url",
+    "cacert",
 ];
 
 /// The file's contents. Keys are the flags' long names.
@@ -83,6 +84,7 @@ pub struct FileSettings {
     #[serde(default, deserialize_with = "duration")]
     hedge: Option<Duration>,
     stream_url: Option<String>,
+    cacert: Option<PathBuf>,
 }
 
 fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
@@ -227,6 +229,7 @@ impl FileSettings {
             mirror,
             hedge => Some,
             stream_url,
+            cacert => Some,
         );
         if let Some(list) = &self.symbols {
             cli.watchlist = Some((list.clone(), "config file watch-list".into()));
@@ -256,6 +259,7 @@ impl FileSettings {
             "mirror" => self.mirror.is_some(),
             "hedge" => self.hedge.is_some(),
             "stream-url" => self.stream_url.is_some(),
+            "cacert" => self.cacert.is_some(),
             _ => false,
         }
     }
@@ -298,6 +302,10 @@ fn shown(cli: &Cli, id: &str) -> String {
         "mirror" => cli.mirror.join(" "),
         "hedge" => cli.hedge.map_or_else(unset, d),
         "stream-url" => cli.stream_url.clone(),
+        "cacert" => cli.cacert.as_ref().map_or_else(
+            || "(not set: the system's certificates)".into(),
+            |p| p.display().to_string(),
+        ),
         "strategy" => name(cli.strategy.to_possible_value()).unwrap_or_default(),
         "batch-size" => cli.batch_size.map_or_else(
             || format!("(default for --ticker {})", cli.ticker.name()),

@@ -17,6 +17,10 @@ pub enum FetchError {
     /// DNS failure, connection refused, TLS failure: the host was never reached.
     #[error("cannot connect to {host}: {cause}")]
     Connect { host: String, cause: String },
+    /// The server's TLS certificate was refused (unknown issuer, expired, wrong name): no
+    /// retry heals that.
+    #[error("cannot trust {host}: {cause}")]
+    Certificate { host: String, cause: String },
     /// The connection broke after it was made (reset, body cut short).
     #[error("connection broke: {0}")]
     Transport(String),
@@ -115,6 +119,7 @@ impl FetchError {
         match self {
             Self::Timeout(_) | Self::Deadline(_) => "timeout",
             Self::Connect { .. } => "connect",
+            Self::Certificate { .. } => "certificate",
             Self::Transport(_) => "transport",
             Self::Server { .. } => "server",
             Self::RateLimited { .. } | Self::Throttled { .. } => "rate_limited",
@@ -168,6 +173,7 @@ impl FetchError {
             Self::Timeout(_)
             | Self::Deadline(_)
             | Self::Connect { .. }
+            | Self::Certificate { .. }
             | Self::Transport(_)
             | Self::Server { .. }
             | Self::Decode { .. } => Exit::Network,
@@ -303,6 +309,12 @@ pub fn hint(err: &FetchError) -> Option<String> {
         FetchError::GeoBlocked { .. } => Some(
             "Binance refuses this location (HTTP 451); market data is usually reachable with \
              --base-url https://data-api.binance.vision"
+                .into(),
+        ),
+        FetchError::Certificate { .. } => Some(
+            "behind a company proxy that re-signs TLS, or with a private mirror, give its CA \
+             certificate with --cacert FILE (or the SSL_CERT_FILE / SSL_CERT_DIR variables); \
+             an expired certificate can also mean this machine's clock is wrong"
                 .into(),
         ),
         FetchError::Connect { .. } => Some(

@@ -401,6 +401,18 @@ impl Engine {
         let mut tasks = JoinSet::new();
         let mut slots: Vec<Option<Outcome>> = vec![None; symbols.len()];
         let mut next = 0;
+        if chunks.len() > 1 && self.concurrency > 1 && self.client.cold_tls() {
+            // One request first, so that the rest find its connection open (and, with h2,
+            // multiplexed) instead of each opening its own: one TLS handshake, not `-c`.
+            let range = chunks[0].clone();
+            let outcomes = self.fetch_chunk(&symbols[range.clone()], false).await;
+            let last = range.end - 1;
+            for (i, outcome) in range.zip(outcomes) {
+                on_outcome(&outcome, i == last)?;
+                slots[i] = Some(outcome);
+            }
+            next = 1;
+        }
         loop {
             tokio::select! {
                 // Drain finished tasks first, so results stream out as soon as they exist.

@@ -91,6 +91,7 @@ pub fn is_retryable(err: &FetchError) -> bool {
         | FetchError::GeoBlocked { .. }
         | FetchError::Api { .. }
         | FetchError::NotTrading { .. }
+        | FetchError::Certificate { .. }
         | FetchError::TooLarge { .. }
         | FetchError::Cancelled
         | FetchError::Deadline(_)

@@ -30,6 +30,7 @@ mod market;
 mod record;
 mod stream;
 mod timer;
+mod tls;
 
 pub use faults::Fault;
 pub use market::generated_symbols;
@@ -85,6 +86,20 @@ pub struct Options {
     pub addr: SocketAddr,
     /// The WebSocket streams' cadence, pings and lifetime.
     pub streams: StreamOptions,
+    /// Serve HTTPS (h2 and http/1.1 by ALPN) with a certificate from a private CA.
+    pub tls: TlsMode,
+}
+
+/// Whether the mock speaks TLS, and with which certificate.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum TlsMode {
+    /// Plain http.
+    #[default]
+    Off,
+    /// HTTPS with a valid certificate for `127.0.0.1` and `localhost` (see [`MockServer::ca_pem`]).
+    On,
+    /// HTTPS with a certificate that expired in 2021.
+    Expired,
 }
 
 impl Default for Options {
@@ -97,6 +112,7 @@ impl Default for Options {
             seed: 1,
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             streams: StreamOptions::default(),
+            tls: TlsMode::Off,
         }
     }
 }
@@ -123,6 +139,8 @@ struct Book {
     rng: fastrand::Rng,
     /// TCP connections accepted, to check that clients reuse them.
     connections: usize,
+    /// Of those, the ones that negotiated HTTP/2 by ALPN.
+    h2_connections: usize,
     /// Requests whose client hung up before the answer was ready.
     cancelled: usize,
 }
@@ -141,6 +159,8 @@ struct Shared {
 /// A running mock Binance. Dropping it stops the server.
 pub struct MockServer {
     url: String,
+    /// With TLS: the private CA that signed the server's certificate (PEM).
+    ca_pem: Option<String>,
     shared: Arc<Shared>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
@@ -198,6 +218,7 @@ impl MockServer {
                 scripts: HashMap::new(),
                 rng: fastrand::Rng::with_seed(opts.seed),
                 connections: 0,
+                h2_connections: 0,
                 cancelled: 0,
             }),
             opts,
@@ -218,6 +239,13 @@ impl MockServer {
             .route("/stream", get(stream::combined))
             .fallback(not_found)
             .with_state(shared.clone());
+        let tls = match shared.opts.tls {
+            TlsMode::Off => None,
+            TlsMode::On => Some(tls::make(false)),
+            TlsMode::Expired => Some(tls::make(true)),
+        };
+        let ca_pem = tls.as_ref().map(|t| t.ca_pem.clone());
+        let acceptor = tls.map(|t| t.acceptor);
         let thread = std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(2)
@@ -225,25 +253,60 @@ impl MockServer {
                 .build()
                 .expect("mock runtime");
             rt.block_on(async move {
-                let listener = tokio::net::TcpListener::from_std(listener)
-                    .expect("listener")
-                    .tap_io(move |_| counter.book.lock().unwrap().connections += 1);
-                axum::serve(listener, app)
-                    .with_graceful_shutdown(async {
-                        let _ = rx.await;
-                    })
-                    .await
-                    .ok();
+                let tcp = tokio::net::TcpListener::from_std(listener).expect("listener");
+                let stop = async {
+                    let _ = rx.await;
+                };
+                match acceptor {
+                    Some(acceptor) => {
+                        let listener = tls::TlsListener {
+                            tcp,
+                            acceptor,
+                            on_connect: Box::new(move |h2| {
+                                let mut book = counter.book.lock().unwrap();
+                                book.connections += 1;
+                                if h2 == Some(true) {
+                                    book.h2_connections += 1;
+                                }
+                            }),
+                        };
+                        axum::serve(listener, app)
+                            .with_graceful_shutdown(stop)
+                            .await
+                            .ok();
+                    }
+                    None => {
+                        let listener =
+                            tcp.tap_io(move |_| counter.book.lock().unwrap().connections += 1);
+                        axum::serve(listener, app)
+                            .with_graceful_shutdown(stop)
+                            .await
+                            .ok();
+                    }
+                }
             });
             // Hung handlers never finish on their own; do not wait for them.
             rt.shutdown_timeout(Duration::from_millis(100));
         });
+        let scheme = if ca_pem.is_some() { "https" } else { "http" };
         Ok(Self {
-            url: format!("http://{addr}"),
+            url: format!("{scheme}://{addr}"),
+            ca_pem,
             shared,
             shutdown: Some(tx),
             thread: Some(thread),
         })
+    }
+
+    /// With TLS: connections that negotiated HTTP/2 by ALPN.
+    pub fn h2_connections(&self) -> usize {
+        self.shared.book.lock().unwrap().h2_connections
+    }
+
+    /// With TLS: the PEM of the private CA that signed the server's certificate, for the
+    /// client's `--cacert` or `SSL_CERT_FILE`.
+    pub fn ca_pem(&self) -> Option<&str> {
+        self.ca_pem.as_deref()
     }
 
     /// The base URL, e.g. `http://127.0.0.1:41234`, to pass as `--base-url`.

@@ -102,7 +102,9 @@ pub(crate) struct StreamBook {
 impl crate::MockServer {
     /// The base URL of the streams, e.g. `ws://127.0.0.1:41234`, to pass as `--stream-url`.
     pub fn stream_url(&self) -> String {
-        self.url().replacen("http://", "ws://", 1)
+        self.url()
+            .replacen("https://", "wss://", 1)
+            .replacen("http://", "ws://", 1)
     }
 
     /// Plays these faults on the next connections, one each (`None`: a normal connection).
