@@ -290,6 +290,8 @@ pub struct BinanceClient {
     /// Set once any answer has arrived: a connection is open and, over TLS, knows whether it
     /// speaks HTTP/2.
     warm: AtomicBool,
+    /// The proxy each host is reached through, if any, for messages.
+    proxies: Vec<Option<crate::proxy::Choice>>,
 }
 
 impl BinanceClient {
@@ -301,8 +303,13 @@ impl BinanceClient {
         let hosts: Vec<Url> = std::iter::once(settings.base_url.clone())
             .chain(settings.mirrors.iter().cloned())
             .collect();
+        let proxies = hosts
+            .iter()
+            .map(|h| crate::proxy::choice(h, settings.proxy.as_ref(), |v| std::env::var(v).ok()))
+            .collect();
         Ok(Self {
             http,
+            proxies,
             down: hosts.iter().map(|_| AtomicBool::new(false)).collect(),
             hosts,
             timeout: settings.timeout,
@@ -448,10 +455,14 @@ impl BinanceClient {
                 .get(url.clone())
                 .send()
                 .await
-                .map_err(|e| transport_error(&e, &url))?;
+                .map_err(|e| transport_error(&e, &url, self.proxies[host].as_ref()))?;
             self.warm.store(true, Ordering::Relaxed);
             used_weight = header_u32(resp.headers(), "x-mbx-used-weight-1m");
             let status = resp.status().as_u16();
+            if let (407, Some(p)) = (status, &self.proxies[host]) {
+                // An answer from the proxy, on its own behalf: it wants credentials.
+                return Err(proxy_error(p, "asked for credentials (HTTP 407)", true));
+            }
             let retry_after = resp
                 .headers()
                 .get(RETRY_AFTER)
@@ -532,7 +543,11 @@ async fn read_capped(
     }
     let mut body =
         Vec::with_capacity(resp.content_length().unwrap_or(256).min(limit as u64) as usize);
-    while let Some(chunk) = resp.chunk().await.map_err(|e| transport_error(&e, url))? {
+    while let Some(chunk) = resp
+        .chunk()
+        .await
+        .map_err(|e| transport_error(&e, url, None))?
+    {
         if body.len() + chunk.len() > limit {
             return Err(too_large);
         }
@@ -569,12 +584,26 @@ fn host_of(url: &Url) -> String {
 }
 
 /// Maps a reqwest failure to what the user should hear: the host and the innermost cause.
-fn transport_error(err: &reqwest::Error, url: &Url) -> FetchError {
+fn transport_error(
+    err: &reqwest::Error,
+    url: &Url,
+    proxy: Option<&crate::proxy::Choice>,
+) -> FetchError {
     let cause = root_cause(err);
     if let Some(why) = refused_certificate(err) {
         return FetchError::Certificate {
             host: host_of(url),
             cause: why,
+        };
+    }
+    // Through a proxy, a connect failure is the proxy's: reaching it, or its answer to CONNECT.
+    if let (Some(p), true) = (proxy, err.is_connect()) {
+        return if cause.contains("proxy authorization required") {
+            proxy_error(p, "asked for credentials (HTTP 407)", true)
+        } else if cause.contains("tunnel error") {
+            proxy_error(p, "refused to open a tunnel to Binance", true)
+        } else {
+            proxy_error(p, &format!("cannot be reached: {cause}"), false)
         };
     }
     if err.is_connect() {
@@ -591,6 +620,15 @@ fn transport_error(err: &reqwest::Error, url: &Url) -> FetchError {
         FetchError::Transport(format!("timed out: {cause}"))
     } else {
         FetchError::Transport(cause)
+    }
+}
+
+fn proxy_error(p: &crate::proxy::Choice, cause: &str, lasting: bool) -> FetchError {
+    FetchError::Proxy {
+        proxy: p.host.clone(),
+        source_of: p.source.clone(),
+        cause: cause.to_owned(),
+        lasting,
     }
 }
 

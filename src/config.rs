@@ -316,6 +316,9 @@ impl Cli {
             ));
         }
         let proxy = self.proxy.as_deref().map(parse_proxy).transpose()?;
+        if proxy.is_none() {
+            crate::proxy::check_env(|v| std::env::var(v).ok())?;
+        }
         let until = self
             .until
             .as_deref()

@@ -21,6 +21,15 @@ pub enum FetchError {
     /// retry heals that.
     #[error("cannot trust {host}: {cause}")]
     Certificate { host: String, cause: String },
+    /// The proxy, not Binance: unreachable, refused the tunnel, or asked for credentials.
+    #[error("the proxy {proxy} (from {source_of}) {cause}")]
+    Proxy {
+        proxy: String,
+        source_of: String,
+        cause: String,
+        /// It said no (403, 407): asking again will not change that.
+        lasting: bool,
+    },
     /// The connection broke after it was made (reset, body cut short).
     #[error("connection broke: {0}")]
     Transport(String),
@@ -120,6 +129,7 @@ impl FetchError {
             Self::Timeout(_) | Self::Deadline(_) => "timeout",
             Self::Connect { .. } => "connect",
             Self::Certificate { .. } => "certificate",
+            Self::Proxy { .. } => "proxy",
             Self::Transport(_) => "transport",
             Self::Server { .. } => "server",
             Self::RateLimited { .. } | Self::Throttled { .. } => "rate_limited",
@@ -174,6 +184,7 @@ impl FetchError {
             | Self::Deadline(_)
             | Self::Connect { .. }
             | Self::Certificate { .. }
+            | Self::Proxy { .. }
             | Self::Transport(_)
             | Self::Server { .. }
             | Self::Decode { .. } => Exit::Network,
@@ -311,6 +322,16 @@ pub fn hint(err: &FetchError) -> Option<String> {
              --base-url https://data-api.binance.vision"
                 .into(),
         ),
+        FetchError::Proxy {
+            source_of, lasting, ..
+        } => Some(format!(
+            "check the proxy set by {source_of}{}; NO_PROXY lists hosts that bypass it",
+            if *lasting {
+                ": a proxy that wants credentials takes them as http://USER:PASSWORD@HOST:PORT"
+            } else {
+                " and that it is running"
+            }
+        )),
         FetchError::Certificate { .. } => Some(
             "behind a company proxy that re-signs TLS, or with a private mirror, give its CA \
              certificate with --cacert FILE (or the SSL_CERT_FILE / SSL_CERT_DIR variables); \

@@ -12,6 +12,7 @@
 //! - [`config_file`]: the TOML config file and its place in the precedence.
 //! - [`shell`]: `--completions`, `--man`, `--show-config`.
 //! - [`binance`]: the HTTP layer: one pooled client, URLs, status → [`error::FetchError`].
+//! - [`proxy`]: which proxy a request takes and where that came from, for messages.
 //! - [`fetch`]: the engine: async fan-out under a semaphore, sync loop, per-symbol retries.
 //! - [`strategy`]: how symbols are grouped into requests, and what that costs in weight.
 //! - [`retry`]: the one place that decides whether to retry, and the backoff.
@@ -35,6 +36,7 @@ pub mod error;
 pub mod fetch;
 pub mod ledger;
 pub mod output;
+pub mod proxy;
 pub mod report;
 pub mod retry;
 pub mod shell;

@@ -81,6 +81,7 @@ pub enum Decision {
 /// Whether this failure can heal if the same request is sent again.
 pub fn is_retryable(err: &FetchError) -> bool {
     match err {
+        FetchError::Proxy { lasting, .. } => !lasting,
         FetchError::Timeout(_)
         | FetchError::Connect { .. }
         | FetchError::Transport(_)

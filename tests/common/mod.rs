@@ -4,6 +4,8 @@
 
 #![allow(dead_code, reason = "each test binary uses a different subset")]
 
+pub mod proxy;
+
 use std::time::Duration;
 
 use assert_cmd::Command;
@@ -23,6 +25,8 @@ const AMBIENT: &[&str] = &[
     "https_proxy",
     "all_proxy",
     "no_proxy",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
 ];
 
 /// An empty directory standing in for the user's home and config directory, so that a
