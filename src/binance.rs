@@ -504,6 +504,9 @@ pub fn client_builder(
     settings: &HttpSettings,
     tls: bool,
 ) -> anyhow::Result<reqwest::ClientBuilder> {
+    // ring is the process's TLS crypto (Cargo.toml says why); rustls wants it named once, and
+    // every client of the run is built here.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let mut builder = reqwest::Client::builder()
         .user_agent(concat!("pricefetch/", env!("CARGO_PKG_VERSION")))
         .connect_timeout(settings.connect_timeout)
