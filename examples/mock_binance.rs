@@ -40,6 +40,9 @@ struct Args {
     /// Serve HTTPS with a certificate from a private CA, written to this file (for --cacert)
     #[arg(long, value_name = "FILE")]
     tls_ca: Option<std::path::PathBuf>,
+    /// With --tls-ca: offer HTTP/1.1 only (no h2) by ALPN
+    #[arg(long)]
+    http1_only: bool,
     /// How often every WebSocket stream sends an update (Binance: 1s)
     #[arg(long, default_value = "1s", value_parser = humantime::parse_duration)]
     stream_interval: Duration,
@@ -57,7 +60,9 @@ fn main() -> std::process::ExitCode {
         fault_rate: args.fault_rate,
         seed: args.seed,
         addr: ([127, 0, 0, 1], args.port).into(),
-        tls: if args.tls_ca.is_some() {
+        tls: if args.tls_ca.is_some() && args.http1_only {
+            mock_binance::TlsMode::Http1Only
+        } else if args.tls_ca.is_some() {
             mock_binance::TlsMode::On
         } else {
             mock_binance::TlsMode::Off

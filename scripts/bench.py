@@ -377,6 +377,9 @@ def main():
         failed |= fleet()
     if "stream" in suites:
         failed |= stream()
+    if "wan" in suites:
+        import wan
+        failed |= wan.main() != 0
     return 1 if failed else 0
 
 

@@ -8,7 +8,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use crate::endpoints::{api_error, json_response, with_weight};
+use crate::endpoints::{api_error, with_weight};
 use crate::limits::{ban_response, rate_limit_response};
 use crate::timer::PreciseTimer;
 
@@ -121,9 +121,15 @@ pub(crate) async fn play(
             );
             r
         }
-        Fault::GeoBlock => json_response(
-            StatusCode::UNAVAILABLE_FOR_LEGAL_REASONS,
-            &json!({"code": 0, "msg": "Service unavailable from a restricted location according to 'b. Eligibility' in https://www.binance.com/en/terms. Please contact customer service if you believe you received this message in error."}),
+        // Binance sends this one pretty-printed, with `"code": 0`.
+        Fault::GeoBlock => with_weight(
+            (
+                StatusCode::UNAVAILABLE_FOR_LEGAL_REASONS,
+                [(header::CONTENT_TYPE, "application/json")],
+                serde_json::to_string_pretty(&json!({"code": 0, "msg": "Service unavailable from a restricted location according to 'b. Eligibility' in https://www.binance.com/en/terms. Please contact customer service if you believe you received this message in error."}))
+                    .expect("JSON"),
+            )
+                .into_response(),
             used,
         ),
         Fault::Hang => {

@@ -100,6 +100,8 @@ pub enum TlsMode {
     On,
     /// HTTPS with a certificate that expired in 2021.
     Expired,
+    /// HTTPS offering HTTP/1.1 only by ALPN (no h2).
+    Http1Only,
 }
 
 impl Default for Options {
@@ -241,8 +243,9 @@ impl MockServer {
             .with_state(shared.clone());
         let tls = match shared.opts.tls {
             TlsMode::Off => None,
-            TlsMode::On => Some(tls::make(false)),
-            TlsMode::Expired => Some(tls::make(true)),
+            TlsMode::On => Some(tls::make(false, true)),
+            TlsMode::Expired => Some(tls::make(true, true)),
+            TlsMode::Http1Only => Some(tls::make(false, false)),
         };
         let ca_pem = tls.as_ref().map(|t| t.ca_pem.clone());
         let acceptor = tls.map(|t| t.acceptor);

@@ -20,7 +20,7 @@ pub(crate) struct Tls {
 
 /// A CA, and a leaf for `localhost` and `127.0.0.1` signed by it. `expired` makes the leaf's
 /// validity end in the past, for the client's "certificate expired" path.
-pub(crate) fn make(expired: bool) -> Tls {
+pub(crate) fn make(expired: bool, h2: bool) -> Tls {
     let mut ca = CertificateParams::new(Vec::<String>::new()).expect("CA params");
     ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
     ca.distinguished_name
@@ -44,7 +44,11 @@ pub(crate) fn make(expired: bool) -> Tls {
             PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
         )
         .expect("server TLS config");
-    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    config.alpn_protocols = if h2 {
+        vec![b"h2".to_vec(), b"http/1.1".to_vec()]
+    } else {
+        vec![b"http/1.1".to_vec()]
+    };
     Tls {
         ca_pem: ca.pem(),
         acceptor: TlsAcceptor::from(Arc::new(config)),
