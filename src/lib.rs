@@ -11,7 +11,8 @@
 //! - [`config`]: validation across flags; symbol normalisation; `--file`; the terminal.
 //! - [`config_file`]: the TOML config file and its place in the precedence.
 //! - [`shell`]: `--completions`, `--man`, `--show-config`.
-//! - [`binance`]: the HTTP layer: one pooled client, URLs, status → [`error::FetchError`].
+//! - [`binance`]: the HTTP layer: one pooled client, URLs, TLS, proxies, transport errors.
+//! - [`answer`]: what Binance's answers mean: tickers decoded and checked, status → [`error::FetchError`].
 //! - [`proxy`]: which proxy a request takes and where that came from, for messages.
 //! - [`fetch`]: the engine: async fan-out under a semaphore, sync loop, per-symbol retries.
 //! - [`strategy`]: how symbols are grouped into requests, and what that costs in weight.
@@ -28,6 +29,7 @@
 /// The version `--version` prints: the crate version, and the git commit when built from git.
 pub const VERSION: &str = env!("PRICEFETCH_VERSION");
 
+pub mod answer;
 pub mod binance;
 pub mod cli;
 pub mod config;
