@@ -448,7 +448,7 @@ fn header_u32(headers: &HeaderMap, name: &str) -> Option<u32> {
     headers.get(name)?.to_str().ok()?.trim().parse().ok()
 }
 
-fn host_of(url: &Url) -> String {
+pub(crate) fn host_of(url: &Url) -> String {
     match (url.host_str(), url.port()) {
         (Some(h), Some(p)) => format!("{h}:{p}"),
         (Some(h), None) => h.to_owned(),
@@ -554,7 +554,8 @@ fn has_io_kind(err: &(dyn std::error::Error + 'static), kind: std::io::ErrorKind
     false
 }
 
-fn root_cause(err: &(dyn std::error::Error + 'static)) -> String {
+/// The innermost cause, in the OS's or the library's words.
+pub(crate) fn root_cause(err: &(dyn std::error::Error + 'static)) -> String {
     let mut last = err;
     while let Some(next) = last.source() {
         last = next;

@@ -31,7 +31,7 @@ use url::Url;
 
 use super::Event;
 use super::message::{self, Parsed};
-use crate::binance::TickerKind;
+use crate::binance::{TickerKind, host_of, root_cause as describe};
 
 /// Longest URL to subscribe through; longer lists go in one `SUBSCRIBE` (binance-api.md: URLs
 /// over ~8,000 characters break).
@@ -153,12 +153,8 @@ impl Link {
                         lost = Some(why);
                     }
                     host = (host + 1) % self.shared.hosts.len();
-                    let ceiling = BACKOFF_BASE
-                        .saturating_mul(2u32.saturating_pow(failures.min(16) - 1))
-                        .min(BACKOFF_CAP);
-                    tokio::select! {
-                        () = self.shared.stop.cancelled() => return,
-                        () = tokio::time::sleep(ceiling.mul_f64(fastrand::f64())) => {}
+                    if !self.back_off(failures).await {
+                        return;
                     }
                     continue;
                 }
@@ -186,13 +182,20 @@ impl Link {
             reconnects += 1;
             lost = Some(why);
             failures += 1;
-            let ceiling = BACKOFF_BASE
-                .saturating_mul(2u32.saturating_pow(failures.min(16) - 1))
-                .min(BACKOFF_CAP);
-            tokio::select! {
-                () = self.shared.stop.cancelled() => return,
-                () = tokio::time::sleep(ceiling.mul_f64(fastrand::f64())) => {}
+            if !self.back_off(failures).await {
+                return;
             }
+        }
+    }
+
+    /// Waits a full-jitter backoff after `failures` failures in a row; false if the run ended.
+    async fn back_off(&self, failures: u32) -> bool {
+        let ceiling = BACKOFF_BASE
+            .saturating_mul(2u32.saturating_pow(failures.clamp(1, 16) - 1))
+            .min(BACKOFF_CAP);
+        tokio::select! {
+            () = self.shared.stop.cancelled() => false,
+            () = tokio::time::sleep(ceiling.mul_f64(fastrand::f64())) => true,
         }
     }
 
@@ -374,23 +377,6 @@ async fn next(ws: &mut Option<WebSocket>) -> Option<Result<Message, reqwest_webs
         Some(ws) => ws.next().await,
         None => std::future::pending().await,
     }
-}
-
-fn host_of(url: &Url) -> String {
-    match (url.host_str(), url.port()) {
-        (Some(h), Some(p)) => format!("{h}:{p}"),
-        (Some(h), None) => h.to_owned(),
-        _ => url.to_string(),
-    }
-}
-
-/// The innermost cause, in the OS's or the library's words.
-fn describe(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut last = err;
-    while let Some(next) = last.source() {
-        last = next;
-    }
-    last.to_string()
 }
 
 #[cfg(test)]
