@@ -406,3 +406,17 @@ fn a_server_that_drops_the_client_for_unanswered_pings_is_reconnected_to() {
     assert_eq!(server.stream_stats().connections, 2);
     common::assert_stderr_has(&out, "Pong timeout");
 }
+
+#[test]
+fn a_streamed_value_that_is_not_a_price_is_left_out_and_said() {
+    let server = streaming(50);
+    server.script_streams([Some(StreamFault::BadPrices)]);
+    let out = stream_cmd(&server)
+        .args(["--count", "4", "BTCUSDT"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(!stdout(&out).contains("NaN"), "{}", stdout(&out));
+    assert_eq!(updates(&out).len(), 4);
+    common::assert_stderr_has(&out, "left out an update that is not a price");
+}

@@ -68,6 +68,8 @@ pub enum StreamFault {
     IgnorePongs,
     /// Send `serverShutdown` after this long, then go on until the lifetime ends.
     ShutdownAfter(Duration),
+    /// Every other update carries `"NaN"` as its price (`c`, `b`).
+    BadPrices,
 }
 
 /// What the stream side saw.
@@ -361,7 +363,14 @@ async fn run(
                 for sub in &subs {
                     // Stamped as it is sent, so that a client's lag can be measured from it.
                     let event_ms = unix_now().as_millis() as u64;
-                    let data = payload(shared, sub, step, event_ms);
+                    let mut data = payload(shared, sub, step, event_ms);
+                    if fault == Some(StreamFault::BadPrices) && step.is_multiple_of(2) {
+                        for key in ["c", "b"] {
+                            if let Some(v) = data.get_mut(key) {
+                                *v = Value::from("NaN");
+                            }
+                        }
+                    }
                     let msg = if combined {
                         json!({"stream": sub.name, "data": data})
                     } else {

@@ -248,6 +248,8 @@ struct Consumer<'a> {
     latest: HashMap<String, (u64, String, String)>,
     updates: u64,
     reconnects: u64,
+    /// Updates left out because a value was not a decimal (or the name not a symbol).
+    invalid: u64,
 }
 
 impl<'a> Consumer<'a> {
@@ -260,6 +262,7 @@ impl<'a> Consumer<'a> {
             latest: HashMap::new(),
             updates: 0,
             reconnects: 0,
+            invalid: 0,
         }
     }
 
@@ -297,6 +300,18 @@ impl<'a> Consumer<'a> {
                             if !self.fresh(&u) {
                                 continue;
                             }
+                            // The same rule as for REST answers: a symbol, and decimals.
+                            let ticker = crate::binance::Ticker {
+                                symbol: u.symbol.clone(),
+                                values: u.values.clone(),
+                            };
+                            if let Err(why) = crate::answer::check_ticker(&ticker) {
+                                self.invalid += 1;
+                                if self.invalid == 1 {
+                                    tracing::warn!("left out an update that is not a price: {why}");
+                                }
+                                continue;
+                            }
                             self.updates += 1;
                             let met = self.show(&u, out)?;
                             dirty = true;
@@ -331,6 +346,9 @@ impl<'a> Consumer<'a> {
     }
 
     fn finish(&mut self, dirty: bool, out: &mut dyn Write) -> io::Result<()> {
+        if self.invalid > 1 {
+            tracing::warn!("left out {} updates that were not prices", self.invalid);
+        }
         if self.format == Format::Table && dirty {
             self.draw(out)?;
         }
