@@ -78,8 +78,9 @@ struct State {
     minute: u64,
     /// Best estimate of the weight used in that minute by everyone on this IP.
     window_used: u32,
-    /// The last `X-MBX-USED-WEIGHT-1M` the server reported.
-    last_used_weight: Option<u32>,
+    /// The latest `X-MBX-USED-WEIGHT-1M` the server reported: the largest of the newest minute
+    /// heard of (answers to concurrent requests arrive in any order; the count only grows).
+    last_used_weight: Option<(u64, u32)>,
     /// The largest used-weight figure (and its minute) not yet told to the ledger.
     unshared: Option<(u64, u32)>,
     /// Weight of every request this run sent that reached the server.
@@ -498,7 +499,11 @@ impl Throttle {
 
     /// The last used-weight figure the server reported, if any.
     pub fn last_used_weight(&self) -> Option<u32> {
-        self.state.lock().expect("throttle lock").last_used_weight
+        self.state
+            .lock()
+            .expect("throttle lock")
+            .last_used_weight
+            .map(|(_, used)| used)
     }
 
     /// The weight of every request this run sent that reached the server.
@@ -522,7 +527,11 @@ impl State {
     /// Takes in the server's used-weight figure.
     fn learn(&mut self, ticket: Ticket, used_weight: Option<u32>, limit: u32) {
         let Some(used) = used_weight else { return };
-        self.last_used_weight = Some(used);
+        self.last_used_weight = match self.last_used_weight {
+            Some((minute, before)) if minute == ticket.minute => Some((minute, before.max(used))),
+            Some((minute, before)) if minute > ticket.minute => Some((minute, before)),
+            _ => Some((ticket.minute, used)),
+        };
         // An answer that crossed into a new minute speaks of the old one.
         if ticket.minute == self.minute {
             self.window_used = self.window_used.max(used);
@@ -718,6 +727,29 @@ mod tests {
         go(t.try_admit(2, now, next));
         t.observe(ticket, Some(19), Ok(()), 0.0).await;
         go(t.try_admit(2, now, next));
+    }
+
+    #[tokio::test]
+    async fn the_servers_count_reported_is_the_newest_whatever_order_answers_arrive_in() {
+        let t = throttle(6000, 60);
+        let now = Instant::now();
+        let ticket = go(t.try_admit(2, now, MINUTE_20S));
+        t.observe(ticket, Some(6), Ok(()), 0.0).await;
+        t.observe(ticket, Some(2), Ok(()), 0.0).await;
+        assert_eq!(t.last_used_weight(), Some(6));
+        let next = go(t.try_admit(2, now, MINUTE_20S + 40_000));
+        t.observe(next, Some(2), Ok(()), 0.0).await;
+        assert_eq!(
+            t.last_used_weight(),
+            Some(2),
+            "a new minute starts a new count"
+        );
+        t.observe(ticket, Some(9), Ok(()), 0.0).await;
+        assert_eq!(
+            t.last_used_weight(),
+            Some(2),
+            "a late answer from the old minute"
+        );
     }
 
     #[test]
