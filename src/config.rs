@@ -5,7 +5,7 @@
 //! de-duplicated in first-seen order, and checked against Binance's pattern so that a typo is a
 //! usage error naming the symbol (and its file and line), not a wasted request.
 
-use std::io::{BufRead, BufReader, IsTerminal, Read};
+use std::io::IsTerminal;
 use std::net::IpAddr;
 use std::path::Path;
 use std::time::Duration;
@@ -20,6 +20,8 @@ use crate::output::Format;
 use crate::retry::RetryPolicy;
 use crate::strategy::{MarketFilter, Strategy};
 use crate::stream::StreamSettings;
+use crate::symbols::{io_reason, normalise_all, read_symbol_file};
+pub use crate::symbols::{is_valid, normalise};
 use crate::throttle::Limits;
 use crate::until::Until;
 
@@ -409,107 +411,6 @@ fn cheapest(kind: TickerKind, batch: Strategy, n: usize) -> Strategy {
         batch
     } else {
         Strategy::Each
-    }
-}
-
-/// `BTC/USDT`, `btc-usdt`, ` btcusdt ` → `BTCUSDT`.
-pub fn normalise(symbol: &str) -> String {
-    symbol
-        .trim()
-        .trim_start_matches('\u{feff}')
-        .chars()
-        .filter(|c| !matches!(c, '/' | '-'))
-        // ASCII letters only: Unicode case mapping would turn `ß` into `SS` and `ﬀ` into `FF`.
-        .map(|c| c.to_ascii_uppercase())
-        .collect()
-}
-
-/// A symbol as Binance names them once separators are gone: 1 to 20 characters, Unicode letters
-/// and digits (UTF-8 names since 2025-12-02, e.g. `币安人生USDT`), `_` and `.`; no lower-case
-/// ASCII letter (those are upper-cased first).
-pub fn is_valid(symbol: &str) -> bool {
-    (1..=20).contains(&symbol.chars().count())
-        && symbol
-            .chars()
-            .all(|c| (c.is_alphanumeric() && !c.is_ascii_lowercase()) || c == '_' || c == '.')
-}
-
-/// Normalises, checks and de-duplicates `(symbol, where it came from)` pairs.
-fn normalise_all(raw: Vec<(String, String)>) -> Result<Vec<String>, UsageError> {
-    let mut seen = std::collections::HashSet::new();
-    let mut out = Vec::new();
-    for (given, origin) in raw {
-        let symbol = normalise(&given);
-        if !is_valid(&symbol) {
-            let why = if symbol.is_empty() {
-                "it is empty".to_owned()
-            } else if symbol.chars().count() > 20 {
-                format!(
-                    "it is {} characters long; the most is 20",
-                    symbol.chars().count()
-                )
-            } else {
-                "only letters, digits, '_' and '.' are allowed ('/' and '-' are dropped)".to_owned()
-            };
-            // A token of a huge file is cut: the message names it, it does not echo it.
-            let shown: String = match given.char_indices().nth(40) {
-                Some((i, _)) => format!("{}…", &given[..i]),
-                None => given.clone(),
-            };
-            return Err(UsageError(format!(
-                "invalid symbol '{shown}' ({origin}): {why}"
-            )));
-        }
-        if seen.insert(symbol.clone()) {
-            out.push(symbol);
-        }
-    }
-    if out.is_empty() {
-        return Err(UsageError(
-            "no symbols given: name them (pricefetch BTCUSDT ETHUSDT), use --file FILE, or keep \
-             a watch-list in the config file (symbols = [...])"
-                .into(),
-        ));
-    }
-    Ok(out)
-}
-
-/// Symbols from a file or stdin: whitespace or commas between them, `#` to the end of a line
-/// is a comment. Each symbol remembers its line for error messages.
-fn read_symbol_file(path: &Path) -> Result<Vec<(String, String)>, UsageError> {
-    let label = if path == Path::new("-") {
-        "stdin".to_owned()
-    } else {
-        path.display().to_string()
-    };
-    let reader: Box<dyn Read> =
-        if path == Path::new("-") {
-            Box::new(std::io::stdin())
-        } else {
-            Box::new(std::fs::File::open(path).map_err(|e| {
-                UsageError(format!("cannot read --file {label}: {}", io_reason(&e)))
-            })?)
-        };
-    let mut out = Vec::new();
-    for (n, line) in BufReader::new(reader).lines().enumerate() {
-        let line =
-            line.map_err(|e| UsageError(format!("cannot read --file {label}: {}", io_reason(&e))))?;
-        let content = line.split('#').next().unwrap_or("");
-        for word in content.split(|c: char| c == ',' || c.is_whitespace()) {
-            if !word.is_empty() {
-                out.push((word.to_owned(), format!("{label} line {}", n + 1)));
-            }
-        }
-    }
-    Ok(out)
-}
-
-fn io_reason(e: &std::io::Error) -> String {
-    match e.kind() {
-        std::io::ErrorKind::NotFound => "no such file".into(),
-        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
-        std::io::ErrorKind::InvalidData => "not UTF-8 text".into(),
-        _ => e.to_string(),
     }
 }
 

@@ -8,7 +8,8 @@
 //! # Layout
 //!
 //! - [`cli`]: flags, help, defaults, environment variables.
-//! - [`config`]: validation across flags; symbol normalisation; `--file`; the terminal.
+//! - [`config`]: validation across flags; the terminal.
+//! - [`symbols`]: symbol normalisation and rules (UTF-8 names), `--file`.
 //! - [`config_file`]: the TOML config file and its place in the precedence.
 //! - [`shell`]: `--completions`, `--man`, `--show-config`.
 //! - [`binance`]: the HTTP layer: one pooled client, URLs, TLS, proxies, transport errors.
@@ -44,6 +45,7 @@ pub mod retry;
 pub mod shell;
 pub mod strategy;
 pub mod stream;
+pub mod symbols;
 pub mod throttle;
 pub mod until;
 pub mod watch;
