@@ -37,6 +37,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::binance::{BinanceClient, Selection, Ticker, TickerKind};
 use crate::error::{FetchError, Signal};
+pub use crate::outcome::{OnOutcome, Outcome, Round, Totals};
+use crate::outcome::{outcomes_of, unchecked};
 use crate::retry::{Decision, RetryPolicy, Tries};
 use crate::strategy::{MarketFilter, Strategy, selection};
 use crate::throttle::Throttle;
@@ -102,84 +104,6 @@ impl Mode {
             Self::Async => "async",
             Self::Sync => "sync",
         }
-    }
-}
-
-/// Sees each result as it arrives, and whether it is the last of its request (so that a
-/// streaming output writes once per request, not once per line).
-pub type OnOutcome<'a> = dyn FnMut(&Outcome, bool) -> io::Result<()> + 'a;
-
-/// One symbol's result.
-#[derive(Debug, Clone)]
-pub struct Outcome {
-    /// The normalised symbol that was asked for.
-    pub symbol: String,
-    /// The ticker, or the last error.
-    pub result: Result<Ticker, FetchError>,
-    /// Requests sent that asked for this symbol (0 if it never got to send).
-    pub attempts: u32,
-    /// From the first attempt to the final answer, retries and waits included.
-    pub elapsed: Duration,
-}
-
-impl Outcome {
-    fn stopped(symbol: &str, stop: &Stop) -> Self {
-        Self {
-            symbol: symbol.to_owned(),
-            result: Err(stop.error()),
-            attempts: 0,
-            elapsed: Duration::ZERO,
-        }
-    }
-}
-
-/// What a run, or one round of it, sent.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Totals {
-    /// Requests sent, every attempt and hedge counted.
-    pub requests: u32,
-    /// Attempts that were retries.
-    pub retries: u32,
-    /// Extra requests spent isolating unknown symbols in failed batches.
-    pub isolation: u32,
-    /// Extra requests sent to other hosts by `--hedge`.
-    pub hedged: u32,
-    /// Request weight of everything sent.
-    pub weight: u32,
-}
-
-impl Totals {
-    /// What was sent between `before` and `self`.
-    fn since(self, before: Self) -> Self {
-        Self {
-            requests: self.requests - before.requests,
-            retries: self.retries - before.retries,
-            isolation: self.isolation - before.isolation,
-            hedged: self.hedged - before.hedged,
-            weight: self.weight - before.weight,
-        }
-    }
-}
-
-/// One pass over the symbol list.
-#[derive(Debug, Clone)]
-pub struct Round {
-    /// How it was scheduled.
-    pub mode: Mode,
-    /// One per symbol, in input order (the exchange's order for the whole market).
-    pub outcomes: Vec<Outcome>,
-    /// Wall time of the whole round.
-    pub elapsed: Duration,
-    /// What this round sent.
-    pub sent: Totals,
-    /// Why a whole-market request failed (there are no symbols to pin it on).
-    pub market_error: Option<FetchError>,
-}
-
-impl Round {
-    /// Symbols without a price.
-    pub fn failed(&self) -> usize {
-        self.outcomes.iter().filter(|o| o.result.is_err()).count()
     }
 }
 
@@ -446,7 +370,7 @@ impl Engine {
             let outcome = match slot {
                 Some(o) => o,
                 None => {
-                    let o = Outcome::stopped(symbol, &self.stop);
+                    let o = Outcome::stopped(symbol, self.stop.error());
                     on_outcome(&o, true)?;
                     o
                 }
@@ -467,7 +391,7 @@ impl Engine {
             let done = if self.stopped() {
                 chunk
                     .iter()
-                    .map(|s| Outcome::stopped(s, &self.stop))
+                    .map(|s| Outcome::stopped(s, self.stop.error()))
                     .collect()
             } else {
                 self.fetch_chunk(chunk, false).await
@@ -689,81 +613,4 @@ impl Engine {
             }
         }
     }
-}
-
-/// The symbols of a part of a refused batch that the isolation budget could not pay to check.
-fn unchecked(chunk: &[String]) -> Vec<Outcome> {
-    tracing::warn!(
-        "not isolating {} symbols further: it would pass --max-weight",
-        chunk.len()
-    );
-    chunk
-        .iter()
-        .map(|symbol| Outcome {
-            symbol: symbol.clone(),
-            result: Err(FetchError::Api {
-                status: 400,
-                code: Some(-1121),
-                msg: "not checked: Binance refused a batch with this symbol as holding an unknown \
-                      symbol, and finding which would pass --max-weight"
-                    .into(),
-            }),
-            attempts: 0,
-            elapsed: Duration::ZERO,
-        })
-        .collect()
-}
-
-/// Pairs a chunk's symbols with the tickers of its answer; a symbol the answer left out fails.
-/// With the `symbolStatus` filter on, a symbol left out of the answer is one that does not trade.
-fn outcomes_of(
-    chunk: &[String],
-    tickers: Vec<Ticker>,
-    attempts: u32,
-    elapsed: Duration,
-    trading_only: bool,
-) -> Vec<Outcome> {
-    // A symbol the answer names twice (with whichever prices) has no price to trust.
-    let mut by_symbol: HashMap<String, Result<Ticker, FetchError>> = HashMap::new();
-    for t in tickers {
-        let entry = match crate::binance::check_ticker(&t) {
-            Ok(()) => Ok(t.clone()),
-            Err(detail) => Err(FetchError::Decode {
-                status: 200,
-                detail,
-            }),
-        };
-        let twice = by_symbol.contains_key(&t.symbol);
-        by_symbol.insert(
-            t.symbol.clone(),
-            if twice {
-                Err(FetchError::Decode {
-                    status: 200,
-                    detail: format!("{} appears more than once in one answer", t.symbol),
-                })
-            } else {
-                entry
-            },
-        );
-    }
-    chunk
-        .iter()
-        .map(|symbol| Outcome {
-            symbol: symbol.clone(),
-            result: by_symbol.remove(symbol).unwrap_or_else(|| {
-                Err(if trading_only {
-                    FetchError::NotTrading {
-                        symbol: symbol.clone(),
-                    }
-                } else {
-                    FetchError::Decode {
-                        status: 200,
-                        detail: format!("{symbol} is missing from the answer"),
-                    }
-                })
-            }),
-            attempts,
-            elapsed,
-        })
-        .collect()
 }

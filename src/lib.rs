@@ -16,6 +16,7 @@
 //! - [`answer`]: what Binance's answers mean: tickers decoded and checked, status → [`error::FetchError`].
 //! - [`proxy`]: which proxy a request takes and where that came from, for messages.
 //! - [`fetch`]: the engine: async fan-out under a semaphore, sync loop, per-symbol retries.
+//! - [`outcome`]: what a round produces, and how an answer becomes per-symbol outcomes.
 //! - [`strategy`]: how symbols are grouped into requests, and what that costs in weight.
 //! - [`retry`]: the one place that decides whether to retry, and the backoff.
 //! - [`throttle`]: the run-wide rate-limit state (429 pauses everyone, 418 stops everyone).
@@ -38,6 +39,7 @@ pub mod config_file;
 pub mod error;
 pub mod fetch;
 pub mod ledger;
+pub mod outcome;
 pub mod output;
 pub mod proxy;
 pub mod report;
