@@ -7,7 +7,8 @@
 #   scripts/bench.sh fleet           # 10 and 50 processes on one IP for 2 minutes (FLEET="10 50")
 #   scripts/bench.sh stream          # --stream, 1,000 symbols x 10 updates/s, against websocat
 #   scripts/bench.sh wan             # TLS through a latency relay (RTTS_MS="50 200"), against
-#                                    # python aiohttp and requests (installed if missing) and curl
+#                                    # python aiohttp and requests (installed if missing, in a
+#                                    # venv under the target directory) and curl
 #   RUNS=9 scripts/bench.sh          # more runs
 #
 # Needs: cargo (builds the release binary and the mock), python3 (stdlib only) and GNU time
@@ -27,12 +28,23 @@ command -v cargo >/dev/null || { echo "bench.sh: cargo is required" >&2; exit 1;
 # Both land in cargo's target directory, wherever CARGO_TARGET_DIR or a config puts it.
 cargo build --release --locked --quiet --bin pricefetch
 cargo build --release --locked --quiet --example mock_binance
-if [[ " $* " == *" wan "* ]] && ! python3 -c "import aiohttp, requests" 2>/dev/null; then
-  echo "bench.sh: installing aiohttp and requests (pip) for the wan suite's peers" >&2
-  python3 -m pip install --quiet aiohttp requests || { echo "bench.sh: pip install failed" >&2; exit 1; }
+python=python3
+if [[ " $* " == *" wan "* ]]; then
+  # The peers (aiohttp, requests) live in a virtual environment under the target directory, never
+  # in the system's Python; the suite runs with that Python, so its peers import from there.
+  target=$(cargo metadata --format-version 1 --no-deps \
+    | python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
+  venv="$target/bench-venv"
+  if ! "$venv/bin/python" -c "import aiohttp, requests" 2>/dev/null; then
+    echo "bench.sh: installing aiohttp and requests into $venv for the wan suite's peers" >&2
+    python3 -m venv "$venv" || { echo "bench.sh: python3 -m venv failed (apt-get install python3-venv)" >&2; exit 1; }
+    "$venv/bin/python" -m pip install --quiet aiohttp requests \
+      || { echo "bench.sh: pip install into $venv failed" >&2; exit 1; }
+  fi
+  python="$venv/bin/python"
 fi
 if [[ " $* " == *" stream "* ]] && ! command -v websocat >/dev/null && [ ! -x ~/.cargo/bin/websocat ]; then
   echo "bench.sh: installing websocat (cargo install websocat) to compare --stream with it" >&2
   cargo install --locked --quiet websocat || echo "bench.sh: websocat did not install; compared with nothing" >&2
 fi
-exec python3 scripts/bench.py "$@"
+exec "$python" scripts/bench.py "$@"
