@@ -46,6 +46,10 @@ struct Args {
     /// How often every WebSocket stream sends an update (Binance: 1s)
     #[arg(long, default_value = "1s", value_parser = humantime::parse_duration)]
     stream_interval: Duration,
+    /// REST prices never change (by default they wander a little every second, the same way
+    /// for the same --seed, so that --watch shows changes)
+    #[arg(long)]
+    frozen: bool,
 }
 
 /// A fixed default, so that the README's `export` line works as pasted.
@@ -71,6 +75,7 @@ fn main() -> std::process::ExitCode {
             interval: args.stream_interval,
             ..Default::default()
         },
+        moving_prices: !args.frozen,
     }) {
         Ok(server) => server,
         Err(e) => {

@@ -29,6 +29,7 @@ pub(crate) struct DayDto {
     low_price: String,
     volume: String,
     quote_volume: String,
+    close_time: u64,
 }
 
 /// `/api/v3/ticker/bookTicker` as Binance sends it.
@@ -47,6 +48,7 @@ impl From<PriceDto> for Ticker {
         Self {
             symbol: d.symbol,
             values: vec![d.price],
+            time_ms: now_ms(),
         }
     }
 }
@@ -64,6 +66,7 @@ impl From<DayDto> for Ticker {
                 d.volume,
                 d.quote_volume,
             ],
+            time_ms: d.close_time,
         }
     }
 }
@@ -73,8 +76,16 @@ impl From<BookDto> for Ticker {
         Self {
             symbol: d.symbol,
             values: vec![d.bid_price, d.bid_qty, d.ask_price, d.ask_qty],
+            time_ms: now_ms(),
         }
     }
+}
+
+/// Now, in ms since the epoch: when an answer without a time of its own arrived.
+pub(crate) fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
 }
 
 /// Decodes one object (`symbol=`) or an array (`symbols=` or all) of `D` into tickers.
@@ -386,6 +397,7 @@ mod tests {
         let t = |symbol: &str, v: &str| Ticker {
             symbol: symbol.into(),
             values: vec![v.into()],
+            time_ms: 0,
         };
         for good in [
             "97123.45000000",

@@ -112,6 +112,9 @@ pub struct Ticker {
     pub symbol: String,
     /// e.g. `["97123.45000000"]` for a price; never parsed into floats.
     pub values: Vec<String>,
+    /// When the price was taken (ms since the epoch): the 24h ticker's `closeTime`, otherwise
+    /// when the answer arrived (the price ticker carries no time of its own).
+    pub time_ms: u64,
 }
 
 impl Ticker {
@@ -213,10 +216,7 @@ impl BinanceClient {
             && self.hosts.len() > 1
             && !self.down[host].swap(true, Ordering::Relaxed)
         {
-            tracing::warn!(
-                "{}: {err}; skipping this host for the rest of the run",
-                host_of(&self.hosts[host])
-            );
+            tracing::warn!("{err}; skipping this host for the rest of the run");
         }
     }
 

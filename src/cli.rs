@@ -176,6 +176,13 @@ pub struct Cli {
     )]
     pub color: ColorChoice,
 
+    /// csv without its header row, for appending to a log
+    ///
+    /// e.g. a cron job: pricefetch -f csv --no-header BTCUSDT >> prices.csv (write the header
+    /// once with pricefetch -f csv BTCUSDT > prices.csv).
+    #[arg(long, help_heading = "Output", hide_short_help = true)]
+    pub no_header: bool,
+
     /// price, 24h or book (bid/ask)
     ///
     /// price: the last price; 24h: 24-hour change, high, low and volumes; book: the best bid and
@@ -228,6 +235,7 @@ pub struct Cli {
         long,
         value_name = "N",
         allow_negative_numbers = true,
+        value_parser = at_least_one::<NonZeroUsize>,
         env = "PRICEFETCH_CONCURRENCY",
         hide_env = true,
         hide_env_values = true,
@@ -287,6 +295,7 @@ pub struct Cli {
         long,
         value_name = "N",
         default_value = "6000",
+        value_parser = at_least_one::<NonZeroU32>,
         env = "PRICEFETCH_WEIGHT_LIMIT",
         hide_env_values = true,
         help_heading = "Rate limits",
@@ -467,6 +476,7 @@ pub struct Cli {
     #[arg(
         long,
         value_name = "N",
+        value_parser = at_least_one::<std::num::NonZeroU64>,
         help_heading = "Fetching",
         hide_short_help = true
     )]
@@ -485,6 +495,7 @@ pub struct Cli {
         long,
         value_name = "N",
         default_value = "3",
+        value_parser = at_least_one::<NonZeroU32>,
         requires = "compare",
         help_heading = "Fetching",
         hide_short_help = true
@@ -523,6 +534,7 @@ pub struct Cli {
         long,
         value_name = "FILE",
         env = "PRICEFETCH_CONFIG",
+        hide_env_values = true,
         conflicts_with = "no_config",
         help_heading = "Config",
         hide_short_help = true
@@ -583,6 +595,35 @@ pub enum ColorChoice {
     Never,
 }
 
+/// clap's tip for an unknown flag, "to pass '--foo' as a value, use '-- --foo'", is for tools
+/// whose arguments may start with a dash; symbols never do. The same error without it.
+pub fn without_dash_dash_tip(err: clap::Error) -> clap::Error {
+    use clap::CommandFactory;
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    let is_tip = |s: &clap::builder::StyledStr| s.to_string().contains("as a value, use '");
+    let Some(ContextValue::StyledStrs(tips)) = err.get(ContextKind::Suggested) else {
+        return err;
+    };
+    if err.kind() != ErrorKind::UnknownArgument || !tips.iter().any(is_tip) {
+        return err;
+    }
+    let mut plain = clap::Error::new(ErrorKind::UnknownArgument).with_cmd(&Cli::command());
+    for (kind, value) in err.context() {
+        let value = match value {
+            ContextValue::StyledStrs(list) if kind == ContextKind::Suggested => {
+                let kept: Vec<_> = list.iter().filter(|s| !is_tip(s)).cloned().collect();
+                if kept.is_empty() {
+                    continue;
+                }
+                ContextValue::StyledStrs(kept)
+            }
+            other => other.clone(),
+        };
+        plain.insert(kind, value);
+    }
+    plain
+}
+
 /// For a bad value that came from a `PRICEFETCH_*` variable rather than the command line
 /// (`args`), which variable it was: clap names only the flag.
 pub fn env_note(err: &clap::Error, args: Vec<String>) -> Option<String> {
@@ -606,6 +647,18 @@ pub fn env_note(err: &clap::Error, args: Vec<String>) -> Option<String> {
     let var = arg.get_env()?.to_string_lossy().into_owned();
     (!on_command_line && std::env::var_os(&var).is_some())
         .then(|| format!("the value for {long} came from the environment variable {var}"))
+}
+
+/// A whole number of at least 1 (`-c`, `--count`, `--runs`, `--weight-limit`), saying so
+/// in words rather than in the integer type's.
+pub fn at_least_one<N: std::str::FromStr>(s: &str) -> Result<N, String> {
+    let t = s.trim();
+    match t.parse::<u128>() {
+        Ok(0) => Err("must be at least 1".into()),
+        Ok(_) => t.parse().map_err(|_| format!("'{s}' is too large")),
+        Err(_) if t.starts_with('-') => Err("must be at least 1".into()),
+        Err(_) => Err(format!("'{s}' is not a whole number")),
+    }
 }
 
 /// A positive duration: `500ms`, `2s`, `1m`, `1m30s`. Says why when it is not.
@@ -655,6 +708,32 @@ mod tests {
                 .contains("not a duration")
         );
         assert!(parse_duration("").unwrap_err().contains("not a duration"));
+    }
+
+    #[test]
+    fn counts_say_they_must_be_at_least_1() {
+        assert_eq!(
+            at_least_one::<NonZeroUsize>("0"),
+            Err("must be at least 1".into())
+        );
+        assert_eq!(
+            at_least_one::<NonZeroUsize>("-3"),
+            Err("must be at least 1".into())
+        );
+        assert_eq!(
+            at_least_one::<NonZeroUsize>(" 8 ").map(NonZeroUsize::get),
+            Ok(8)
+        );
+        assert!(
+            at_least_one::<NonZeroU32>("99999999999")
+                .unwrap_err()
+                .contains("too large")
+        );
+        assert!(
+            at_least_one::<NonZeroU32>("abc")
+                .unwrap_err()
+                .contains("not a whole number")
+        );
     }
 
     #[test]

@@ -6,7 +6,6 @@
 //! usage error naming the symbol (and its file and line), not a wasted request.
 
 use std::io::IsTerminal;
-use std::net::IpAddr;
 use std::path::Path;
 use std::time::Duration;
 
@@ -38,7 +37,7 @@ const BINANCE_ALTERNATES: [&str; 5] = [
 ];
 
 /// `--stream-url`'s default, and the market-data-only host it fails over to.
-const DEFAULT_STREAM_URL: &str = "wss://stream.binance.com:9443";
+pub const DEFAULT_STREAM_URL: &str = "wss://stream.binance.com:9443";
 const STREAM_MIRROR: &str = "wss://data-stream.binance.vision";
 
 /// `-c` when not given: one symbol per request.
@@ -108,6 +107,8 @@ pub struct Config {
     pub plan: Plan,
     /// Output format, resolved against the terminal.
     pub format: Format,
+    /// `--no-header`: csv without its header row (for appending to a log).
+    pub header: bool,
     /// Colour on stdout (table header, compare verdict).
     pub color: bool,
     /// Colour on stderr (failures, hints, logs).
@@ -395,6 +396,7 @@ impl Cli {
             },
             plan,
             format,
+            header: !self.no_header,
             color: terminal.stdout_color,
             stderr_color: terminal.stderr_color,
             progress: terminal.stderr_tty && self.quiet == 0 && self.watch.is_none(),
@@ -417,6 +419,9 @@ fn cheapest(kind: TickerKind, batch: Strategy, n: usize) -> Strategy {
 /// An http(s) URL with a host; plain http only to loopback unless `allow_http`.
 fn parse_base_url(s: &str, allow_http: bool) -> Result<Url, UsageError> {
     let bad = |why: &str| UsageError(format!("invalid --base-url '{s}': {why}"));
+    if let Some(guess) = with_scheme(s, "http", "https") {
+        return Err(bad(&format!("no scheme; did you mean {guess}?")));
+    }
     let mut url = Url::parse(s).map_err(|e| bad(&e.to_string()))?;
     if !matches!(url.scheme(), "http" | "https") {
         return Err(bad(
@@ -426,7 +431,7 @@ fn parse_base_url(s: &str, allow_http: bool) -> Result<Url, UsageError> {
     let Some(host) = url.host_str() else {
         return Err(bad("no host"));
     };
-    if url.scheme() == "http" && !allow_http && !is_loopback(host) {
+    if url.scheme() == "http" && !allow_http && !crate::host::is_loopback(host) {
         return Err(bad(
             "plain http:// lets anyone on the path alter prices; use https://, or pass --allow-http",
         ));
@@ -461,6 +466,9 @@ fn read_cacert(path: &Path) -> Result<Vec<reqwest::Certificate>, UsageError> {
 /// `--stream-url`: a `wss://` host (or `ws://` on this machine, or with `--allow-http`).
 fn parse_stream_url(s: &str, allow_http: bool) -> Result<Url, UsageError> {
     let bad = |why: &str| UsageError(format!("invalid --stream-url '{s}': {why}"));
+    if let Some(guess) = with_scheme(s, "ws", "wss") {
+        return Err(bad(&format!("no scheme; did you mean {guess}?")));
+    }
     let url = Url::parse(s).map_err(|e| bad(&e.to_string()))?;
     if !matches!(url.scheme(), "ws" | "wss") {
         return Err(bad(
@@ -470,7 +478,7 @@ fn parse_stream_url(s: &str, allow_http: bool) -> Result<Url, UsageError> {
     let Some(host) = url.host_str() else {
         return Err(bad("no host"));
     };
-    if url.scheme() == "ws" && !allow_http && !is_loopback(host) {
+    if url.scheme() == "ws" && !allow_http && !crate::host::is_loopback(host) {
         return Err(bad(
             "plain ws:// lets anyone on the path alter prices; use wss://, or pass --allow-http",
         ));
@@ -494,13 +502,19 @@ pub fn mask_password(url: &str) -> String {
     }
 }
 
-fn is_loopback(host: &str) -> bool {
-    host == "localhost"
-        || host
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .parse::<IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
+/// For an address typed without a scheme (`127.0.0.1:8731`, `api.binance.com`), the URL it
+/// most likely means: `plain://` on this machine, `secure://` elsewhere.
+fn with_scheme(s: &str, plain: &str, secure: &str) -> Option<String> {
+    if s.contains("://") || s.is_empty() {
+        return None;
+    }
+    let host = s.split(['/', '?', '#']).next().unwrap_or(s);
+    let scheme = if crate::host::is_loopback(host) {
+        plain
+    } else {
+        secure
+    };
+    Some(format!("{scheme}://{s}"))
 }
 
 fn parse_proxy(s: &str) -> Result<Url, UsageError> {

@@ -177,12 +177,33 @@ fn parse(text: &str, path: &Path) -> Result<FileSettings, UsageError> {
         } else {
             format!(" key '{key}':")
         };
+        let message = e.message().trim();
+        // serde lists every key for an unknown one; the nearest is what the user meant.
+        let message = match message.strip_prefix("unknown field `") {
+            Some(rest) => {
+                let typo = rest.split('`').next().unwrap_or("");
+                match nearest(typo, SETTINGS.iter().copied().chain(["symbols"])) {
+                    Some(near) => format!("unknown key; did you mean '{near}'?"),
+                    None => format!("unknown key; the keys are: {}", SETTINGS.join(", ")),
+                }
+            }
+            None => message.to_owned(),
+        };
         UsageError(format!(
-            "config file {} line {line_no}:{key} {}",
+            "config file {} line {line_no}:{key} {message}",
             path.display(),
-            e.message().trim()
         ))
     })
+}
+
+/// The candidate closest to `typo` by edit distance, if it is close enough to be a typo of it
+/// (at most a third of its letters changed).
+pub fn nearest<'a>(typo: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    candidates
+        .map(|c| (strsim::damerau_levenshtein(typo, c), c))
+        .filter(|&(d, c)| d > 0 && d <= (c.chars().count() / 3).max(1))
+        .min_by_key(|&(d, _)| d)
+        .map(|(_, c)| c)
 }
 
 /// True when clap took this setting's value from its default (or it has none at all).
@@ -292,26 +313,83 @@ fn shown(cli: &Cli, id: &str) -> String {
         "format" => cli
             .format
             .and_then(|f| name(f.to_possible_value()))
-            .unwrap_or_else(|| "(table on a terminal, plain otherwise)".into()),
+            .unwrap_or_else(|| "(terminal: table, else plain)".into()),
         "color" => name(cli.color.to_possible_value()).unwrap_or_default(),
         "ticker" => name(cli.ticker.to_possible_value()).unwrap_or_default(),
         "mirror" if cli.mirror.is_empty() && cli.base_url == "https://api.binance.com" => {
-            "(Binance's alternates: api-gcp, api1..api4)".into()
+            "(Binance's alternates)".into()
         }
         "mirror" if cli.mirror.is_empty() => "(none)".into(),
         "mirror" => cli.mirror.join(" "),
         "hedge" => cli.hedge.map_or_else(unset, d),
         "stream-url" => cli.stream_url.clone(),
-        "cacert" => cli.cacert.as_ref().map_or_else(
-            || "(not set: the system's certificates)".into(),
-            |p| p.display().to_string(),
-        ),
+        "cacert" => cli
+            .cacert
+            .as_ref()
+            .map_or_else(|| "(the system's)".into(), |p| p.display().to_string()),
         "strategy" => name(cli.strategy.to_possible_value()).unwrap_or_default(),
         "batch-size" => cli.batch_size.map_or_else(
             || format!("(default for --ticker {})", cli.ticker.name()),
             |n| n.to_string(),
         ),
         _ => String::new(),
+    }
+}
+
+/// Where the setting `id` (`base-url`) came from: `flag`, `env VARIABLE`, `config file` or
+/// `default`.
+fn source_of(
+    command: &clap::Command,
+    id: &str,
+    matches: &ArgMatches,
+    file: Option<&FileSettings>,
+) -> String {
+    match matches.value_source(&id.replace('-', "_")) {
+        Some(ValueSource::CommandLine) => "flag".into(),
+        Some(ValueSource::EnvVariable) => {
+            let var = command
+                .get_arguments()
+                .find(|a| a.get_id() == id.replace('-', "_").as_str())
+                .and_then(|a| a.get_env())
+                .map(|v| v.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            format!("env {var}")
+        }
+        _ if file.is_some_and(|f| f.has(id)) => "config file".into(),
+        _ => "default".into(),
+    }
+}
+
+/// For a usage error about a flag (`invalid --base-url …`) whose value did not come from the
+/// command line, where it came from: the user may never have typed that flag.
+pub fn origin_note(
+    message: &str,
+    matches: &ArgMatches,
+    location: &Location,
+    file: Option<&FileSettings>,
+) -> Option<String> {
+    let command = Cli::command();
+    let long = command
+        .get_arguments()
+        .filter_map(|a| a.get_long())
+        .find(|long| {
+            message
+                .split(|c: char| c.is_whitespace() || c == '\'' || c == ':')
+                .any(|word| word == format!("--{long}"))
+        })?;
+    match source_of(&command, long, matches, file).as_str() {
+        "flag" | "default" => None,
+        "config file" => Some(format!(
+            "the value for --{long} came from the config file{}",
+            match location {
+                Location::Given(p) | Location::Default(p) => format!(" {}", p.display()),
+                Location::Disabled | Location::Nowhere => String::new(),
+            }
+        )),
+        env => Some(format!(
+            "the value for --{long} came from the environment variable {}",
+            env.trim_start_matches("env ")
+        )),
     }
 }
 
@@ -323,22 +401,7 @@ pub fn show(
     file: Option<&FileSettings>,
 ) -> String {
     let command = Cli::command();
-    let source = |id: &str| -> String {
-        match matches.value_source(&id.replace('-', "_")) {
-            Some(ValueSource::CommandLine) => "flag".into(),
-            Some(ValueSource::EnvVariable) => {
-                let var = command
-                    .get_arguments()
-                    .find(|a| a.get_id() == id.replace('-', "_").as_str())
-                    .and_then(|a| a.get_env())
-                    .map(|v| v.to_string_lossy().into_owned())
-                    .unwrap_or_default();
-                format!("env {var}")
-            }
-            _ if file.is_some_and(|f| f.has(id)) => "config file".into(),
-            _ => "default".into(),
-        }
-    };
+    let source = |id: &str| source_of(&command, id, matches, file);
     let mut rows: Vec<(String, String, String)> = SETTINGS
         .iter()
         .map(|id| ((*id).to_owned(), shown(cli, id), source(id)))

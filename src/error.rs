@@ -338,10 +338,18 @@ pub fn hint(err: &FetchError) -> Option<String> {
              an expired certificate can also mean this machine's clock is wrong"
                 .into(),
         ),
+        FetchError::Connect { host, cause }
+            if crate::host::is_loopback(host) && cause.contains("Connection refused") =>
+        {
+            Some(format!(
+                "nothing listens on {host}: is the mock running? (cargo run --release --example \
+                 mock_binance)"
+            ))
+        }
         FetchError::Connect { .. } => Some(
             "check the network; behind a proxy set HTTPS_PROXY (or --proxy URL); or try another \
              host with --base-url. No network? Try pricefetch offline against the project's \
-             mock: cargo run --release --example mock_binance, and paste the export line it \
+             mock: cargo run --release --example mock_binance, and paste the export lines it \
              prints"
                 .into(),
         ),

@@ -477,9 +477,34 @@ impl Engine {
         Ok(list)
     }
 
+    /// The names of every trading pair (every listed pair unless `trading_only`), from one
+    /// whole-market price request (weight 4, through the throttle): what "did you mean" picks
+    /// from, and how a stream of the whole market tells pairs that do not trade.
+    pub async fn listed_symbols(&self, trading_only: bool) -> Result<Vec<String>, FetchError> {
+        let host = self.client.live_hosts()[0];
+        let weight = TickerKind::Price.weight(Selection::All);
+        let ticket = self.throttle.admit(weight).await?;
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        let attempt = self
+            .client
+            .tickers(host, TickerKind::Price, Selection::All, trading_only)
+            .await;
+        let outcome = attempt.result.as_ref().map(|_| ());
+        self.throttle
+            .observe(ticket, attempt.used_weight, outcome, fastrand::f64())
+            .await;
+        Ok(attempt.result?.into_iter().map(|t| t.symbol).collect())
+    }
+
     /// Whether the isolation budget takes one more request for `chunk`; spends it if so.
     fn may_isolate(&self, chunk: &[String]) -> bool {
-        let weight = self.request.kind.weight(selection(chunk));
+        self.may_spend_on_unknown(self.request.kind.weight(selection(chunk)))
+    }
+
+    /// Whether what `--max-weight` leaves after the planned requests takes `weight` more for
+    /// finding out about unknown symbols (isolating them in a batch, suggesting a spelling);
+    /// spends it if so.
+    pub fn may_spend_on_unknown(&self, weight: u32) -> bool {
         let budget = self.request.isolation_budget;
         self.isolation_weight
             .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |spent| {
@@ -500,6 +525,9 @@ impl Engine {
         };
         let work = async {
             let mut tries = Tries::default();
+            // The host the first connect failure named: when the last one names a mirror, the
+            // user should hear of the host they asked for, and that mirrors failed too.
+            let mut first_refused: Option<String> = None;
             loop {
                 // Counted once the request is on its way: a refusal by the throttle (a ban, a wait
                 // past --max-wait) sent nothing, and a request cut off by Ctrl-C was still sent.
@@ -521,8 +549,11 @@ impl Engine {
                     Err(e) => e,
                 };
                 tries = tries.after(&err);
+                if let FetchError::Connect { host, .. } = &err {
+                    first_refused.get_or_insert_with(|| host.clone());
+                }
                 match self.policy.decide(&err, tries, fastrand::f64()) {
-                    Decision::GiveUp => return Err(err),
+                    Decision::GiveUp => return Err(with_first_host(err, first_refused)),
                     Decision::Retry(pause) => {
                         tracing::info!(
                             attempt = n,
@@ -543,6 +574,20 @@ impl Engine {
             attempts: attempts.into_inner(),
             elapsed: start.elapsed(),
         }
+    }
+}
+
+/// A connect failure that ended on another host than the first one tried names the first, and
+/// says that others were tried: "cannot connect to api.binance.com (and its mirrors): …".
+fn with_first_host(err: FetchError, first: Option<String>) -> FetchError {
+    match (err, first) {
+        (FetchError::Connect { host, cause }, Some(first)) if first != host => {
+            FetchError::Connect {
+                host: format!("{first} (and its mirrors)"),
+                cause,
+            }
+        }
+        (err, _) => err,
     }
 }
 

@@ -27,6 +27,7 @@
 //! - [`until`]: `--until`: exact decimal conditions that end a live run.
 //! - [`output`]: renderers (table, plain, json, ndjson, csv) and the stderr wording.
 //! - [`error`]: per-symbol errors, exit codes, hints.
+//! - [`host`]: host names as the user gives them (is it this machine?).
 
 /// The version `--version` prints: the crate version, and the git commit when built from git.
 pub const VERSION: &str = env!("PRICEFETCH_VERSION");
@@ -38,6 +39,7 @@ pub mod config;
 pub mod config_file;
 pub mod error;
 pub mod fetch;
+pub mod host;
 pub mod ledger;
 pub mod outcome;
 pub mod output;
@@ -167,7 +169,12 @@ async fn fetch_and_render(
     } else {
         None
     };
-    let report = Report::of(
+    let suggestions = if config.verbosity >= -1 {
+        did_you_mean(engine, &shown).await
+    } else {
+        Vec::new()
+    };
+    let mut report = Report::of(
         config,
         engine,
         shown,
@@ -175,8 +182,14 @@ async fn fetch_and_render(
         start.elapsed(),
         comparison,
     );
+    report.suggestions = suggestions;
     let width = output::stdout_size().map(|(columns, _)| columns);
-    output::render(config.format, &report, out, config.color, width)
+    let look = output::Look {
+        color: config.color,
+        width,
+        header: config.header,
+    };
+    output::render(config.format, &report, out, look)
         .and_then(|()| out.flush())
         .map_err(OutputError)?;
     if let Some(line) = stale {
@@ -189,6 +202,44 @@ async fn fetch_and_render(
         &mut io::stderr().lock(),
     );
     Ok(report)
+}
+
+/// For symbols Binance does not know (-1121): the nearest trading pairs by edit distance, from
+/// one whole-market price request (weight 4), sent only when there is such a symbol and
+/// `--max-weight` leaves room for it.
+async fn did_you_mean(engine: &Engine, shown: &Round) -> Vec<String> {
+    let unknown: Vec<&str> = shown
+        .outcomes
+        .iter()
+        .filter(|o| {
+            matches!(
+                o.result,
+                Err(error::FetchError::Api {
+                    code: Some(-1121),
+                    ..
+                })
+            )
+        })
+        .map(|o| o.symbol.as_str())
+        .collect();
+    let weight = binance::TickerKind::Price.weight(binance::Selection::All);
+    if unknown.is_empty() || engine.stopped() || !engine.may_spend_on_unknown(weight) {
+        return Vec::new();
+    }
+    let listed = match engine.listed_symbols(true).await {
+        Ok(listed) => listed,
+        Err(e) => {
+            tracing::info!("cannot list the trading pairs for suggestions: {e}");
+            return Vec::new();
+        }
+    };
+    unknown
+        .iter()
+        .filter_map(|typo| {
+            let near = config_file::nearest(typo, listed.iter().map(String::as_str))?;
+            Some(format!("{typo}: did you mean {near}?"))
+        })
+        .collect()
 }
 
 /// `--any-status`: which printed pairs do not trade, so that their prices are stale; `None`

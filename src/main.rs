@@ -15,6 +15,7 @@ fn main() -> ExitCode {
     let matches = match Cli::command().try_get_matches() {
         Ok(matches) => matches,
         Err(e) => {
+            let e = pricefetch::cli::without_dash_dash_tip(e);
             // clap names the flag; when the bad value came from its variable, say which.
             let note = pricefetch::cli::env_note(&e, std::env::args().skip(1).collect());
             let _ = e.print();
@@ -46,7 +47,15 @@ fn main() -> ExitCode {
     }
     let config = match cli.into_config(terminal) {
         Ok(config) => config,
-        Err(e) => return fail(&anyhow::Error::new(e)),
+        Err(e) => {
+            let note =
+                pricefetch::config_file::origin_note(&e.0, &matches, &location, file.as_ref());
+            let code = fail(&anyhow::Error::new(e));
+            if let Some(note) = note {
+                let _ = writeln!(io::stderr().lock(), "note: {note}");
+            }
+            return code;
+        }
     };
     // One thread is plenty for an I/O-bound fan-out, and keeps memory and start-up small.
     let runtime = match tokio::runtime::Builder::new_current_thread()
@@ -84,8 +93,9 @@ fn init_tracing(verbosity: i16, color: bool) {
             _ => "warn,pricefetch=trace",
         })
     });
+    let width = pricefetch::output::stderr_width();
     tracing_subscriber::fmt()
-        .with_writer(io::stderr)
+        .with_writer(move || pricefetch::output::StderrLines(width))
         .with_env_filter(filter)
         .with_target(false)
         .without_time()

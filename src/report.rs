@@ -47,6 +47,8 @@ pub struct Report {
     pub deadline_hit: bool,
     /// Present with `--compare`.
     pub comparison: Option<Comparison>,
+    /// "Did you mean" lines for symbols Binance does not know (-1121), for stderr.
+    pub suggestions: Vec<String>,
 }
 
 impl Report {
@@ -84,6 +86,7 @@ impl Report {
             },
             deadline_hit: matches!(engine.stop_reason(), Some(StopReason::Deadline(_))),
             comparison,
+            suggestions: Vec::new(),
         }
     }
 

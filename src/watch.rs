@@ -80,6 +80,9 @@ pub async fn run(
         // Dropping `tx` here ends the renderer's loop.
     };
     let renderer = async {
+        // However the renderer ends (a closed stdout included), the producer stops with it:
+        // nobody is watching any more.
+        let _stop_producer = met.clone().drop_guard();
         let mut last: Option<Round> = None;
         let redraw = config.format == Format::Table;
         while let Some(snap) = rx.recv().await {
@@ -88,7 +91,8 @@ pub async fn run(
             let report =
                 crate::report::Report::of(config, engine, r.clone(), r.sent, r.elapsed, None);
             if redraw {
-                table(&snap, last.as_ref(), &time, every, config.color, out)?;
+                let look = (config.request.kind, config.color);
+                table(&snap, last.as_ref(), &time, every, look, out)?;
             } else {
                 output::render_refresh(config.format, &report, &time, out)?;
             }
@@ -139,7 +143,7 @@ fn table(
     previous: Option<&Round>,
     time: &str,
     every: Duration,
-    color: bool,
+    (kind, color): (crate::binance::TickerKind, bool),
     out: &mut dyn Write,
 ) -> io::Result<()> {
     let before: HashMap<&str, &str> = previous
@@ -150,26 +154,31 @@ fn table(
                 .collect()
         })
         .unwrap_or_default();
-    let rows: Vec<(&str, String, String)> = snap
+    let rows: Vec<output::LiveRow<'_>> = snap
         .round
         .outcomes
         .iter()
         .map(|o| match &o.result {
-            Ok(t) => {
-                let change = before
+            Ok(t) => output::LiveRow {
+                symbol: &o.symbol,
+                values: Some(&t.values),
+                change: before
                     .get(o.symbol.as_str())
                     .and_then(|p| change(p, t.price()))
-                    .unwrap_or_default();
-                (o.symbol.as_str(), t.price().to_owned(), change)
-            }
-            Err(e) => (o.symbol.as_str(), "-".to_owned(), e.kind().to_owned()),
+                    .unwrap_or_default(),
+            },
+            Err(e) => output::LiveRow {
+                symbol: &o.symbol,
+                values: None,
+                change: e.kind().to_owned(),
+            },
         })
         .collect();
     let title = format!(
         "every {} · {time} · Ctrl-C to stop",
         humantime::format_duration(every)
     );
-    output::live_table(&title, &rows, color, out)
+    output::live_table(&title, kind, &rows, color, out)
 }
 
 /// `now - before` on decimal strings, exactly (no floats): `+1.50000000`, `-0.00000001`, or

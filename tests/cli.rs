@@ -156,8 +156,7 @@ fn spellings_of_one_symbol_become_one_request() {
 #[test]
 fn symbols_come_from_a_file_and_from_stdin_with_comments_and_commas() {
     let server = MockServer::start();
-    let dir = std::env::temp_dir().join(format!("pricefetch-test-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = common::scratch_dir("watchlist");
     let file = dir.join("watchlist.txt");
     std::fs::write(
         &file,
@@ -247,4 +246,77 @@ fn a_bad_value_from_an_environment_variable_names_the_variable() {
         "{}",
         stderr(&out)
     );
+}
+
+#[test]
+fn a_misspelt_symbol_gets_the_nearest_trading_pair_suggested() {
+    let server = MockServer::start();
+    let out = pricefetch(&server)
+        .args(["BTCUSTD", "ETHUSDT"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("hint: BTCUSTD: did you mean BTCUSDT?"),
+        "{err}"
+    );
+    assert!(!err.contains("check the symbol's spelling"), "{err}");
+    // One whole-market price list (weight 4) besides the two symbols.
+    let whole: Vec<_> = server
+        .hits()
+        .into_iter()
+        .filter(|h| h.path.ends_with("/ticker/price") && h.symbol.is_none() && h.symbols.is_none())
+        .collect();
+    assert_eq!(whole.len(), 1, "{:?}", server.hits());
+    // -qq prints no hints, so it asks for nothing more.
+    let server = MockServer::start();
+    let out = pricefetch(&server)
+        .args(["-qq", "BTCUSTD"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(server.hits().len(), 1);
+}
+
+#[test]
+fn usage_errors_say_what_is_wrong_in_words() {
+    let out = common::bare()
+        .args(["-c", "0", "BTCUSDT"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("must be at least 1"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!stderr(&out).contains("non-zero type"), "{}", stderr(&out));
+    // clap's "use '-- --foo'" makes no sense for a tool whose arguments never start with '-'.
+    let out = common::bare().args(["--foo", "BTCUSDT"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("unexpected argument '--foo'"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!stderr(&out).contains("-- --foo"), "{}", stderr(&out));
+    // A bad base URL from the environment says so, and what it probably meant.
+    let out = common::bare()
+        .env("PRICEFETCH_BASE_URL", "127.0.0.1:8731")
+        .arg("BTCUSDT")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(err.contains("did you mean http://127.0.0.1:8731?"), "{err}");
+    assert!(
+        err.contains("came from the environment variable PRICEFETCH_BASE_URL"),
+        "{err}"
+    );
+    // --help shows which variable sets --config, without a stray '='.
+    let out = common::bare().arg("--help").output().unwrap();
+    let help = common::stdout(&out);
+    assert!(help.contains("[env: PRICEFETCH_CONFIG]"), "{help}");
+    assert!(!help.contains("PRICEFETCH_CONFIG="), "{help}");
 }

@@ -10,8 +10,7 @@ use mock_binance::MockServer;
 
 /// A config file in a fresh directory of its own.
 fn config_file(name: &str, text: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("pricefetch-cfg-{}-{name}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = common::scratch_dir(&format!("cfg-{name}"));
     let path = dir.join("config.toml");
     std::fs::write(&path, text).unwrap();
     path
@@ -74,7 +73,9 @@ fn the_file_changes_what_a_run_does_and_its_watch_list_is_the_default_symbols() 
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let text = stdout(&out);
     assert!(
-        text.starts_with("symbol,price,error,elapsed_ms,attempts\nBTCUSDT,97123.45000000,"),
+        text.starts_with(
+            "symbol,price,error,elapsed_ms,attempts,price_time\nBTCUSDT,97123.45000000,"
+        ),
         "{text}"
     );
     // Two symbols: --strategy auto asks for both in one batch.
@@ -95,7 +96,7 @@ fn the_file_changes_what_a_run_does_and_its_watch_list_is_the_default_symbols() 
 #[test]
 fn the_default_file_lives_in_the_config_directory_and_no_config_ignores_it() {
     let server = MockServer::start();
-    let home = common::empty_home().join("default-config-test");
+    let home = common::scratch_dir("default-config-test");
     let dir = home.join("pricefetch");
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("config.toml"), "symbols = [\"BNBUSDT\"]\n").unwrap();
@@ -230,13 +231,11 @@ fn colour_only_when_asked_or_on_a_terminal() {
 /// Runs pricefetch on a pseudo-terminal (util-linux `script`), returning what the terminal saw.
 #[cfg(target_os = "linux")]
 fn on_a_terminal(args: &[&str], env: &[(&str, &str)]) -> String {
-    let mut line = format!("'{}'", env!("CARGO_BIN_EXE_pricefetch"));
+    let mut line = "pricefetch".to_owned();
     for a in args {
         line += &format!(" '{a}'");
     }
-    let mut cmd = std::process::Command::new("script");
-    cmd.args(["-qec", &line, "/dev/null"])
-        .env_remove("NO_COLOR");
+    let mut cmd = common::on_a_pty(&line, None);
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -316,5 +315,39 @@ fn show_config_never_prints_a_proxy_password() {
     assert!(
         text.contains("http://alice:***@proxy.internal:3128"),
         "{text}"
+    );
+}
+
+#[test]
+fn a_misspelt_config_key_gets_the_nearest_key_suggested() {
+    let path = config_file("typo", "concurency = 4\n");
+    let out = bare()
+        .arg("--config")
+        .arg(&path)
+        .arg("BTCUSDT")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.contains("key 'concurency': unknown key; did you mean 'concurrency'?"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("expected one of"),
+        "no list of every key: {err}"
+    );
+    // Nothing near: the keys are listed.
+    let path = config_file("far", "zzz = 4\n");
+    let out = bare()
+        .arg("--config")
+        .arg(&path)
+        .arg("BTCUSDT")
+        .output()
+        .unwrap();
+    assert!(
+        stderr(&out).contains("the keys are: base-url"),
+        "{}",
+        stderr(&out)
     );
 }

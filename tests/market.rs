@@ -83,9 +83,10 @@ fn an_unknown_symbol_in_a_batch_is_isolated_and_the_good_prices_printed() {
     let bad = &r.results[3];
     assert_eq!(bad.symbol, "NOSUCHCOIN");
     assert_eq!(bad.error.as_ref().unwrap().code, Some(-1121));
-    // 8 → 4 (bad) + 4 → 2 (bad) + 2 → 1 (bad) + 1: one batch, then six to isolate.
-    assert_eq!((r.requests, r.isolation_requests), (7, 6));
-    assert_eq!(server.hits().len(), 7);
+    // 8 → 4 (bad) + 4 → 2 (bad) + 2 → 1 (bad) + 1: one batch, then six to isolate, and the
+    // whole market's names for "did you mean".
+    assert_eq!((r.requests, r.isolation_requests), (8, 6));
+    assert_eq!(server.hits().len(), 8);
     common::assert_stderr_has(&out, "(6 to isolate unknown symbols)");
     // Far cheaper than one request each (8 × 2 = 16 would be, with 8 requests).
     assert!(r.weight < 8 * 2 + 4 * 4, "{}", r.weight);
@@ -162,7 +163,7 @@ fn the_24h_ticker_in_every_format() {
         stdout(&out)
     };
     let csv = run("csv");
-    let header = "symbol,last_price,price_change,price_change_percent,high_price,low_price,volume,quote_volume,error,elapsed_ms,attempts";
+    let header = "symbol,last_price,price_change,price_change_percent,high_price,low_price,volume,quote_volume,error,elapsed_ms,attempts,price_time";
     assert_eq!(csv.lines().next(), Some(header));
     assert!(csv.contains("\nBTCUSDT,97123.45000000,"), "{csv}");
 
@@ -211,7 +212,7 @@ fn the_book_ticker_in_every_format() {
         .unwrap();
     assert_eq!(
         stdout(&out).lines().next(),
-        Some("symbol,bid_price,bid_qty,ask_price,ask_qty,error,elapsed_ms,attempts")
+        Some("symbol,bid_price,bid_qty,ask_price,ask_qty,error,elapsed_ms,attempts,price_time")
     );
     let out = pricefetch(&server)
         .args(["--ticker", "book", "ETHBTC", "NOSUCHCOIN"])
@@ -233,11 +234,13 @@ fn the_book_ticker_in_every_format() {
         .unwrap();
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["results"][0]["ask_qty"], "2.00000000");
+    // Book tickers only, but for the whole market's names that "did you mean" NOSUCHCOIN read.
     assert!(
         server
             .hits()
             .iter()
-            .all(|h| h.path == "/api/v3/ticker/bookTicker")
+            .all(|h| h.path == "/api/v3/ticker/bookTicker"
+                || (h.path == "/api/v3/ticker/price" && h.symbol.is_none() && h.symbols.is_none()))
     );
 }
 

@@ -5,7 +5,7 @@
 mod common;
 
 use std::path::Path;
-use std::process::{Command as StdCommand, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use common::{fresh_state_dir, json_report, pricefetch, spawnable, stderr, stdout};
@@ -499,14 +499,7 @@ fn concurrency_is_capped_to_the_open_file_limit() {
     let bin = env!("CARGO_BIN_EXE_pricefetch");
     let base = server.url().to_owned();
     // The same clean environment as every test's, around a shell that lowers the limit.
-    let template = spawnable(&server);
-    let mut cmd = StdCommand::new("bash");
-    for (key, value) in template.get_envs() {
-        match value {
-            Some(v) => cmd.env(key, v),
-            None => cmd.env_remove(key),
-        };
-    }
+    let mut cmd = common::clean("bash");
     let out = cmd
         .args([
             "-c",

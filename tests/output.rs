@@ -4,7 +4,7 @@
 mod common;
 
 use std::io::{BufRead, BufReader};
-use std::process::{Command as StdCommand, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use common::{json_report, pricefetch, stderr, stdout};
@@ -21,7 +21,8 @@ fn json_has_the_run_facts_and_a_result_or_error_per_symbol() {
     let r = json_report(&out);
     assert_eq!(
         (r.mode.as_str(), r.concurrency, r.requests, r.retries),
-        ("async", 16, 3, 0)
+        ("async", 16, 4, 0),
+        "3 symbols and the whole market's names for \"did you mean\""
     );
     assert_eq!((r.ok, r.failed, r.interrupted), (2, 1, false));
     assert!(r.used_weight.is_some_and(|w| w >= 6));
@@ -118,13 +119,15 @@ fn csv_has_a_fixed_header_and_a_row_per_symbol() {
         .unwrap();
     let text = stdout(&out);
     let rows: Vec<&str> = text.lines().collect();
-    assert_eq!(rows[0], "symbol,price,error,elapsed_ms,attempts");
+    assert_eq!(rows[0], "symbol,price,error,elapsed_ms,attempts,price_time");
     assert!(
         rows[1].starts_with("BTCUSDT,97123.45000000,,"),
         "{}",
         rows[1]
     );
-    assert!(rows[1].ends_with(",1"));
+    // attempts, then when the price was taken.
+    assert!(rows[1].contains(",1,20"), "{}", rows[1]);
+    assert!(rows[1].ends_with('Z'), "{}", rows[1]);
     assert!(
         rows[2].starts_with("NOSUCHCOIN,,HTTP 400: rejected by Binance: -1121 Invalid symbol.,"),
         "{}",
@@ -164,7 +167,8 @@ fn stdout_carries_only_data_and_quiet_hides_the_summary() {
     assert_eq!(stdout(&out), "BTCUSDT\t97123.45000000\n");
     let err = stderr(&out);
     assert!(err.contains("1 price, 1 failed in"), "{err}");
-    assert!(err.contains("(async, -c 16, 2 requests)"), "{err}");
+    // Two symbols, and the whole market's names for "did you mean".
+    assert!(err.contains("(async, -c 16, 3 requests)"), "{err}");
 
     let out = pricefetch(&server)
         .args(["-q", "BTCUSDT", "NOSUCHCOIN"])
@@ -291,11 +295,10 @@ fn head_dash_1_in_a_shell_pipeline_exits_0() {
     let server = MockServer::start();
     let symbols = server.symbols().join(" ");
     let script = format!(
-        "set -o pipefail; '{}' --base-url {} -f ndjson {symbols} | head -1",
-        env!("CARGO_BIN_EXE_pricefetch"),
+        "set -o pipefail; pricefetch --base-url {} -f ndjson {symbols} | head -1",
         server.url()
     );
-    let out = StdCommand::new("bash")
+    let out = common::clean("bash")
         .args(["-c", &script])
         .output()
         .unwrap();
@@ -334,13 +337,10 @@ fn ctrl_c_prints_what_arrived_marks_the_rest_cancelled_and_exits_130() {
 fn on_a_narrow_terminal_tables_and_messages_fit_its_width() {
     let server = MockServer::start();
     let line = format!(
-        "stty cols 80 rows 24; '{}' --base-url {} --ticker 24h BTCUSDT ETHUSDT NOSUCHCOIN",
-        env!("CARGO_BIN_EXE_pricefetch"),
+        "pricefetch --base-url {} --ticker 24h BTCUSDT ETHUSDT NOSUCHCOIN",
         server.url()
     );
-    let out = std::process::Command::new("script")
-        .args(["-qec", &line, "/dev/null"])
-        .env("TERM", "xterm")
+    let out = common::on_a_pty(&line, Some((80, 24)))
         .env("NO_COLOR", "1")
         .output()
         .unwrap();
@@ -360,4 +360,36 @@ fn on_a_narrow_terminal_tables_and_messages_fit_its_width() {
         screen.contains("\n  "),
         "a long message wraps with an indent: {screen}"
     );
+}
+
+#[test]
+fn a_csv_log_appended_by_cron_has_one_header_and_the_time_of_every_price() {
+    let server = MockServer::start();
+    let dir = common::scratch_dir("cron");
+    let log = dir.join("prices.csv");
+    let script = format!(
+        "pricefetch --base-url {url} -f csv BTCUSDT | head -1 > {log} && \
+         pricefetch --base-url {url} -f csv --no-header BTCUSDT ETHUSDT >> {log} && \
+         pricefetch --base-url {url} -f csv --no-header BTCUSDT ETHUSDT >> {log}",
+        url = server.url(),
+        log = log.display()
+    );
+    let out = common::hermetic_shell()
+        .args(["-c", &script])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = std::fs::read_to_string(&log).unwrap();
+    let rows: Vec<&str> = text.lines().collect();
+    assert_eq!(rows.len(), 5, "{text}");
+    assert_eq!(rows[0], "symbol,price,error,elapsed_ms,attempts,price_time");
+    for row in &rows[1..] {
+        let cells: Vec<&str> = row.split(',').collect();
+        assert_eq!(cells.len(), 6, "{row}");
+        let time = cells[5];
+        assert!(
+            time.len() == 24 && time.ends_with('Z') && time.as_bytes()[10] == b'T',
+            "not an RFC 3339 time in ms: {row}"
+        );
+    }
 }

@@ -139,9 +139,39 @@ fn the_install_lines_work_in_a_fresh_home() {
         ".local/share/bash-completion/completions/pricefetch",
         ".zfunc/_pricefetch",
         ".config/fish/completions/pricefetch.fish",
-        ".local/share/man/man1/pricefetch.1",
+        ".cargo/share/man/man1/pricefetch.1",
     ] {
         let len = std::fs::metadata(home.join(file)).map_or(0, |m| m.len());
         assert!(len > 100, "{file} was not written");
     }
+    // `man pricefetch` finds the page with the binary in ~/.cargo/bin and no MANPATH.
+    if std::process::Command::new("man")
+        .arg("-w")
+        .arg("man")
+        .output()
+        .is_err()
+    {
+        eprintln!("skipped the man -w check: man (man-db) is not installed");
+        return;
+    }
+    let bin = home.join(".cargo/bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_pricefetch"), bin.join("pricefetch")).unwrap();
+    let found = std::process::Command::new("man")
+        .args(["-w", "pricefetch"])
+        .env("HOME", &home)
+        .env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
+        .env_remove("MANPATH")
+        .output()
+        .unwrap();
+    let path = String::from_utf8_lossy(&found.stdout);
+    assert!(
+        path.trim()
+            == home
+                .join(".cargo/share/man/man1/pricefetch.1")
+                .display()
+                .to_string(),
+        "man -w pricefetch: {path}{}",
+        String::from_utf8_lossy(&found.stderr)
+    );
 }

@@ -420,3 +420,90 @@ fn a_streamed_value_that_is_not_a_price_is_left_out_and_said() {
     assert_eq!(updates(&out).len(), 4);
     common::assert_stderr_has(&out, "left out an update that is not a price");
 }
+
+#[test]
+fn the_whole_market_stream_shows_trading_pairs_only() {
+    // As Binance: the all-market array never carries a pair that does not trade.
+    let server = streaming(100);
+    let out = stream_cmd(&server)
+        .args(["--all", "--quote", "USDT", "--deadline", "1s"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("\"BTCUSDT\""), "{text}");
+    for delisted in ["XMRUSDT", "LUNAUSDT"] {
+        assert!(!text.contains(delisted), "{delisted} streamed:\n{text}");
+    }
+    // A server that sends them anyway: left out, counted and said, never shown.
+    let server = streaming(100);
+    server.script_streams([Some(StreamFault::EveryPair)]);
+    let out = stream_cmd(&server)
+        .args(["--all", "--quote", "USDT", "--deadline", "1s"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("\"BTCUSDT\"") && !text.contains("XMRUSDT"),
+        "{text}"
+    );
+    common::assert_stderr_has(&out, "for pairs that do not trade");
+    assert!(!stderr(&out).contains("listed since"), "{}", stderr(&out));
+}
+
+#[test]
+fn updates_for_streams_never_subscribed_are_left_out_and_counted() {
+    let server = streaming(50);
+    server.script_streams([Some(StreamFault::ForeignSymbol)]);
+    let out = stream_cmd(&server)
+        .args(["--count", "6", "BTCUSDT"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(!stdout(&out).contains("EVILUSDT"), "{}", stdout(&out));
+    assert_eq!(updates(&out).len(), 6);
+    common::assert_stderr_has(&out, "for streams not subscribed");
+}
+
+#[test]
+fn a_stream_that_cannot_connect_says_why_and_when_it_tries_again() {
+    let server = MockServer::start();
+    let out = pricefetch(&server)
+        .env_remove("PRICEFETCH_STRATEGY")
+        .args([
+            "--stream",
+            "--stream-url",
+            "ws://127.0.0.1:9",
+            "--deadline",
+            "2s",
+        ])
+        .args(["-f", "ndjson", "BTCUSDT"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    let err = stderr(&out);
+    // Once per kind of failure at default verbosity, with the reason and the next try.
+    assert_eq!(err.matches("cannot connect").count(), 1, "{err}");
+    assert!(
+        err.contains("refused") && err.contains("trying 127.0.0.1:9 in"),
+        "{err}"
+    );
+    // The summary counts connections that opened, and attempts that failed.
+    assert!(err.contains("0 connections opened"), "{err}");
+    assert!(
+        err.contains("attempts failed") || err.contains("attempt failed"),
+        "{err}"
+    );
+}
+
+#[test]
+fn rest_on_this_machine_with_binances_stream_host_is_pointed_out() {
+    let server = MockServer::start();
+    let out = pricefetch(&server)
+        .env_remove("PRICEFETCH_STRATEGY")
+        .args(["--stream", "--deadline", "1s", "-f", "ndjson", "BTCUSDT"])
+        .output()
+        .unwrap();
+    common::assert_stderr_has(&out, "for the mock set PRICEFETCH_STREAM_URL");
+}

@@ -109,16 +109,10 @@ fn watch_refuses_what_it_cannot_do() {
 fn on_a_terminal_the_table_is_redrawn_in_place_with_the_change() {
     let server = MockServer::start();
     let line = format!(
-        "'{}' --base-url {} --watch 1s --count 2 BTCUSDT ETHUSDT",
-        env!("CARGO_BIN_EXE_pricefetch"),
+        "pricefetch --base-url {} --watch 1s --count 2 BTCUSDT ETHUSDT",
         server.url()
     );
-    let out = std::process::Command::new("script")
-        .args(["-qec", &line, "/dev/null"])
-        .env("TERM", "xterm")
-        .env_remove("NO_COLOR")
-        .output()
-        .unwrap();
+    let out = common::on_a_pty(&line, None).output().unwrap();
     let screen = String::from_utf8_lossy(&out.stdout);
     // Redrawn in place (home, overwrite, clear below), never by clearing the whole screen.
     assert_eq!(screen.matches("\x1b[H").count(), 2, "{screen:?}");
@@ -140,16 +134,11 @@ fn on_a_terminal_the_table_is_redrawn_in_place_with_the_change() {
 fn rows_beyond_the_screen_are_cut_so_the_header_stays() {
     let server = MockServer::start();
     let line = format!(
-        "stty rows 6 cols 80; '{}' --base-url {} --watch 1s --count 1 BTCUSDT ETHUSDT SOLUSDT \
-         BNBUSDT XRPUSDT ADAUSDT DOGEUSDT",
-        env!("CARGO_BIN_EXE_pricefetch"),
+        "pricefetch --base-url {} --watch 1s --count 1 BTCUSDT ETHUSDT SOLUSDT BNBUSDT XRPUSDT \
+         ADAUSDT DOGEUSDT",
         server.url()
     );
-    let out = std::process::Command::new("script")
-        .args(["-qec", &line, "/dev/null"])
-        .env("TERM", "xterm")
-        .output()
-        .unwrap();
+    let out = common::on_a_pty(&line, Some((80, 6))).output().unwrap();
     let screen = String::from_utf8_lossy(&out.stdout);
     assert!(
         screen.contains("every 1s") && screen.contains("SYMBOL"),
@@ -161,4 +150,38 @@ fn rows_beyond_the_screen_are_cut_so_the_header_stays() {
         "{screen:?}"
     );
     assert!(screen.contains("… and 5 more"), "{screen:?}");
+}
+
+#[test]
+fn the_offline_mock_moves_its_prices_unless_frozen() {
+    // As `mock_binance` serves by default: a price a second, the same for the same seed.
+    let moving = MockServer::start_with(mock_binance::Options {
+        moving_prices: true,
+        ..mock_binance::Options::default()
+    });
+    let out = pricefetch(&moving)
+        .args(["--watch", "1s", "--count", "3", "BTCUSDT"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let prices: BTreeSet<String> = lines(&stdout(&out))
+        .iter()
+        .map(|r| r["price"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(prices.len() >= 2, "a price a second, over 3 s: {prices:?}");
+    for p in &prices {
+        let p: f64 = p.parse().unwrap();
+        assert!((p / 97123.45 - 1.0).abs() < 0.003, "{p} wandered too far");
+    }
+    // Frozen (the library's default, as tests need): the same price every time.
+    let frozen = MockServer::start();
+    let out = pricefetch(&frozen)
+        .args(["--watch", "1s", "--count", "2", "BTCUSDT"])
+        .output()
+        .unwrap();
+    assert!(
+        lines(&stdout(&out))
+            .iter()
+            .all(|r| r["price"] == "97123.45000000")
+    );
 }

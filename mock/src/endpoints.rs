@@ -135,30 +135,56 @@ fn select_names(
     }
 }
 
-pub(crate) fn price_json(l: &Listing) -> Value {
-    json!({"symbol": l.symbol, "price": l.price})
+/// A listing's price now: as listed, or with `moving_prices` a deterministic wander of at
+/// most ±0.25% that changes every second (a slow swing plus a seeded jitter).
+pub(crate) fn price_now(shared: &Shared, l: &Listing) -> String {
+    if !shared.opts.moving_prices {
+        return l.price.clone();
+    }
+    let Ok(base) = l.price.parse::<f64>() else {
+        return l.price.clone();
+    };
+    let second = shared.started.elapsed().as_secs();
+    let mut rng = fastrand::Rng::with_seed(
+        shared.opts.seed ^ second.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ l.symbol.len() as u64,
+    );
+    let phase = l.symbol.bytes().map(f64::from).sum::<f64>();
+    let swing = 0.002 * (second as f64 / 10.0 + phase).sin();
+    let jitter = 0.0005 * (rng.f64() * 2.0 - 1.0);
+    format!("{:.8}", base * (1.0 + swing + jitter))
+}
+
+/// Now in ms since the epoch, as the 24h ticker's `closeTime` is.
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+pub(crate) fn price_json(l: &Listing, price: &str) -> Value {
+    json!({"symbol": l.symbol, "price": price})
 }
 
 /// A 24-hour ticker derived from the price: every other symbol is down on the day.
-pub(crate) fn day_json(i: usize, l: &Listing) -> Value {
-    let last: f64 = l.price.parse().unwrap_or(1.0);
+pub(crate) fn day_json(i: usize, l: &Listing, price: &str) -> Value {
+    let last: f64 = price.parse().unwrap_or(1.0);
     let pct = if i.is_multiple_of(2) { 2.5 } else { -1.25 };
     let open = last / (1.0 + pct / 100.0);
     let f = |x: f64| format!("{x:.8}");
     json!({
         "symbol": l.symbol, "priceChange": f(last - open), "priceChangePercent": format!("{pct:.3}"),
-        "weightedAvgPrice": f((last + open) / 2.0), "prevClosePrice": f(open), "lastPrice": l.price,
+        "weightedAvgPrice": f((last + open) / 2.0), "prevClosePrice": f(open), "lastPrice": price,
         "lastQty": "0.01000000", "bidPrice": f(last * 0.9999), "bidQty": "1.50000000",
         "askPrice": f(last * 1.0001), "askQty": "2.00000000", "openPrice": f(open),
         "highPrice": f(last.max(open) * 1.01), "lowPrice": f(last.min(open) * 0.99),
         "volume": "12345.67800000", "quoteVolume": f(12345.678 * last),
-        "openTime": 1_700_000_000_000u64, "closeTime": 1_700_086_399_999u64,
+        "openTime": now_ms().saturating_sub(86_400_000), "closeTime": now_ms(),
         "firstId": 1, "lastId": 1000, "count": 1000
     })
 }
 
-pub(crate) fn book_json(l: &Listing) -> Value {
-    let last: f64 = l.price.parse().unwrap_or(1.0);
+pub(crate) fn book_json(l: &Listing, price: &str) -> Value {
+    let last: f64 = price.parse().unwrap_or(1.0);
     json!({
         "symbol": l.symbol, "bidPrice": format!("{:.8}", last * 0.9999), "bidQty": "1.50000000",
         "askPrice": format!("{:.8}", last * 1.0001), "askQty": "2.00000000"
@@ -192,7 +218,7 @@ pub(crate) async fn ticker_24hr(
             let pick = shared.pick(sel);
             Value::Array(
                 pick.into_iter()
-                    .map(|l| day_json(shared.index[&l.symbol], l))
+                    .map(|l| day_json(shared.index[&l.symbol], l, &price_now(shared, l)))
                     .collect(),
             )
         },
@@ -219,11 +245,17 @@ pub(crate) async fn one_per_listing(
     shared: Arc<Shared>,
     params: HashMap<String, String>,
     path: &str,
-    each: fn(&Listing) -> Value,
+    each: fn(&Listing, &str) -> Value,
 ) -> Response {
     let weight = if params.contains_key("symbol") { 2 } else { 4 };
     serve(shared, path, params, weight, |shared, sel| {
-        Value::Array(shared.pick(sel).into_iter().map(each).collect())
+        Value::Array(
+            shared
+                .pick(sel)
+                .into_iter()
+                .map(|l| each(l, &price_now(shared, l)))
+                .collect(),
+        )
     })
     .await
 }

@@ -88,6 +88,9 @@ pub struct Options {
     pub streams: StreamOptions,
     /// Serve HTTPS (h2 and http/1.1 by ALPN) with a certificate from a private CA.
     pub tls: TlsMode,
+    /// REST prices move a little every second, the same way for the same `seed` (the offline
+    /// demo's `--watch` shows changes); off, they never change (tests that compare output).
+    pub moving_prices: bool,
 }
 
 /// Whether the mock speaks TLS, and with which certificate.
@@ -115,6 +118,7 @@ impl Default for Options {
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             streams: StreamOptions::default(),
             tls: TlsMode::Off,
+            moving_prices: false,
         }
     }
 }
@@ -148,6 +152,8 @@ struct Book {
 }
 
 struct Shared {
+    /// When the server started: moving prices are a function of the seconds since.
+    started: std::time::Instant,
     /// Set when the server stops: open stream connections end.
     closing: std::sync::atomic::AtomicBool,
     streams: Mutex<stream::StreamBook>,
@@ -207,6 +213,7 @@ impl MockServer {
             .map(|(i, l)| (l.symbol.clone(), i))
             .collect();
         let shared = Arc::new(Shared {
+            started: std::time::Instant::now(),
             closing: std::sync::atomic::AtomicBool::new(false),
             streams: Mutex::default(),
             timer: PreciseTimer::start(),

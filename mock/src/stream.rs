@@ -70,6 +70,11 @@ pub enum StreamFault {
     ShutdownAfter(Duration),
     /// Every other update carries `"NaN"` as its price (`c`, `b`).
     BadPrices,
+    /// Every update is followed by one for `EVILUSDT`, a symbol nobody subscribed to.
+    ForeignSymbol,
+    /// The all-market array carries every listed pair, those that do not trade included (as
+    /// Binance's does not: a client must not rely on that).
+    EveryPair,
 }
 
 /// What the stream side saw.
@@ -205,7 +210,7 @@ fn f8(x: f64) -> String {
     format!("{x:.8}")
 }
 
-fn payload(shared: &Shared, sub: &Sub, step: u64, event_ms: u64) -> Value {
+fn payload(shared: &Shared, sub: &Sub, step: u64, event_ms: u64, every_pair: bool) -> Value {
     let mini = |l: &Listing| {
         let c = moved(l, step);
         let o = c / 1.025;
@@ -213,7 +218,16 @@ fn payload(shared: &Shared, sub: &Sub, step: u64, event_ms: u64) -> Value {
                "h": f8(c * 1.01), "l": f8(o * 0.99), "v": "12345.67800000", "q": f8(12345.678 * c)})
     };
     match (sub.kind, sub.listing) {
-        (Kind::AllMini, _) => Value::Array(shared.listings.iter().map(mini).collect()),
+        // Binance's all-market array carries the pairs that changed in the last second: a pair
+        // that does not trade never changes, so it is never in it.
+        (Kind::AllMini, _) => Value::Array(
+            shared
+                .listings
+                .iter()
+                .filter(|l| every_pair || l.status == "TRADING")
+                .map(mini)
+                .collect(),
+        ),
         (Kind::Mini, Some(i)) => mini(&shared.listings[i]),
         (Kind::Ticker, Some(i)) => {
             let l = &shared.listings[i];
@@ -363,12 +377,27 @@ async fn run(
                 for sub in &subs {
                     // Stamped as it is sent, so that a client's lag can be measured from it.
                     let event_ms = unix_now().as_millis() as u64;
-                    let mut data = payload(shared, sub, step, event_ms);
+                    let every_pair = fault == Some(StreamFault::EveryPair);
+                    let mut data = payload(shared, sub, step, event_ms, every_pair);
                     if fault == Some(StreamFault::BadPrices) && step.is_multiple_of(2) {
                         for key in ["c", "b"] {
                             if let Some(v) = data.get_mut(key) {
                                 *v = Value::from("NaN");
                             }
+                        }
+                    }
+                    if fault == Some(StreamFault::ForeignSymbol) {
+                        let mut evil = data.clone();
+                        if let Some(v) = evil.get_mut("s") {
+                            *v = Value::from("EVILUSDT");
+                        }
+                        let evil = if combined {
+                            json!({"stream": "evilusdt@miniTicker", "data": evil})
+                        } else {
+                            evil
+                        };
+                        if tx.feed(text(&evil)).await.is_err() {
+                            return;
                         }
                     }
                     let msg = if combined {

@@ -1,5 +1,7 @@
-//! `csv`: a fixed header and one row per symbol: `symbol,price,error,elapsed_ms,attempts` for
-//! prices, with the 24h or book fields in place of `price` for the other tickers.
+//! `csv`: a fixed header and one row per symbol: `symbol,price,error,elapsed_ms,attempts,
+//! price_time` for prices, with the 24h or book fields in place of `price` for the other
+//! tickers. `price_time` (RFC 3339, UTC, milliseconds) is when the price was taken, so that a
+//! log appended to by cron (`--no-header`) says when each row's price held.
 //!
 //! Every symbol gets a row, failed or not, in input order; either the ticker fields or `error`
 //! are filled. Fields are quoted only when they must be (RFC 4180), by [`field`].
@@ -15,23 +17,25 @@ use super::{describe, millis};
 /// The header for a ticker kind; part of the output contract.
 pub fn header(kind: TickerKind) -> String {
     format!(
-        "symbol,{},error,elapsed_ms,attempts",
+        "symbol,{},error,elapsed_ms,attempts,price_time",
         kind.fields().join(",")
     )
 }
 
-pub(super) fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
-    writeln!(out, "{}", header(report.kind))?;
+pub(super) fn render(report: &Report, header_row: bool, out: &mut dyn Write) -> io::Result<()> {
+    if header_row {
+        writeln!(out, "{}", header(report.kind))?;
+    }
     let blank = vec![String::new(); report.kind.fields().len()];
     for o in &report.outcomes {
-        let (values, error) = match &o.result {
-            Ok(t) => (&t.values, String::new()),
-            Err(e) => (&blank, describe(e)),
+        let (values, error, time) = match &o.result {
+            Ok(t) => (&t.values, String::new(), super::rfc3339_ms(t.time_ms)),
+            Err(e) => (&blank, describe(e), String::new()),
         };
         let values: Vec<Cow<'_, str>> = values.iter().map(|v| field(v)).collect();
         writeln!(
             out,
-            "{},{},{},{},{}",
+            "{},{},{},{},{},{time}",
             field(&o.symbol),
             values.join(","),
             field(&error),
@@ -59,11 +63,11 @@ mod tests {
     fn headers_are_the_documented_ones() {
         assert_eq!(
             header(TickerKind::Price),
-            "symbol,price,error,elapsed_ms,attempts"
+            "symbol,price,error,elapsed_ms,attempts,price_time"
         );
         assert_eq!(
             header(TickerKind::Book),
-            "symbol,bid_price,bid_qty,ask_price,ask_qty,error,elapsed_ms,attempts"
+            "symbol,bid_price,bid_qty,ask_price,ask_qty,error,elapsed_ms,attempts,price_time"
         );
     }
 

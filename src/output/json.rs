@@ -50,6 +50,8 @@ struct JsonResult<'a> {
     symbol: &'a str,
     fields: &'static [&'static str],
     values: Option<&'a [String]>,
+    /// When the price was taken (RFC 3339), with the values.
+    price_time: Option<String>,
     error: Option<JsonError>,
     elapsed_ms: f64,
     attempts: u32,
@@ -65,6 +67,9 @@ impl Serialize for JsonResult<'_> {
         map.serialize_entry("symbol", self.symbol)?;
         for (field, value) in self.fields.iter().zip(self.values.unwrap_or_default()) {
             map.serialize_entry(field, value)?;
+        }
+        if let Some(time) = &self.price_time {
+            map.serialize_entry("price_time", time)?;
         }
         if let Some(e) = &self.error {
             map.serialize_entry("error", e)?;
@@ -163,6 +168,7 @@ impl<'a> JsonResult<'a> {
             symbol: &o.symbol,
             fields: kind.fields(),
             values: o.result.as_ref().ok().map(|t| t.values.as_slice()),
+            price_time: o.result.as_ref().ok().map(|t| super::rfc3339_ms(t.time_ms)),
             error: o.result.as_ref().err().map(JsonError::from),
             elapsed_ms: millis(o.elapsed),
             attempts: o.attempts,

@@ -3,52 +3,101 @@
 
 use std::io::{self, Write};
 
-/// Draws `rows` (symbol, price, change) under `title` over the previous drawing: the cursor
+/// One row of a live table: a symbol, its values in `kind.fields()` order (`None` when the
+/// refresh failed for it), and its change since the previous value (or why it failed).
+pub struct LiveRow<'a> {
+    /// e.g. `BTCUSDT`.
+    pub symbol: &'a str,
+    /// The ticker's values, as sent.
+    pub values: Option<&'a [String]>,
+    /// `+1.50000000`, `0`, or an error kind.
+    pub change: String,
+}
+
+/// Draws `rows` under `title` over the previous drawing, with the columns of `kind` narrowed to
+/// the terminal as the one-shot table narrows (see `table::fit`), then the change. The cursor
 /// goes home, each line is overwritten and what is left of it cleared, then everything below;
 /// clearing the whole screen first would flicker. Rows beyond the screen are cut (the last line
 /// says how many), so that the header never scrolls away.
 pub fn live_table(
     title: &str,
-    rows: &[(&str, String, String)],
+    kind: crate::binance::TickerKind,
+    rows: &[LiveRow<'_>],
     color: bool,
     out: &mut dyn Write,
 ) -> io::Result<()> {
     const EOL: &str = "\x1b[K\n";
-    let w0 = rows.iter().map(|r| r.0.len()).max().unwrap_or(0).max(6);
-    let w1 = rows.iter().map(|r| r.1.len()).max().unwrap_or(0).max(5);
+    const W_CHANGE: usize = 14;
+    let fields = kind.fields();
+    let cells: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| match r.values {
+            Some(values) => fields
+                .iter()
+                .zip(values)
+                .map(|(f, v)| super::table::signed(f, v))
+                .collect(),
+            None => vec!["-".to_owned(); fields.len()],
+        })
+        .collect();
+    let headers: Vec<&str> = fields.iter().map(|f| super::table::header(f)).collect();
+    let w_sym = rows
+        .iter()
+        .map(|r| super::width(r.symbol))
+        .max()
+        .unwrap_or(0)
+        .max(6);
+    let widths: Vec<usize> = (0..fields.len())
+        .map(|i| {
+            let data = cells.iter().map(|c| c[i].chars().count()).max();
+            data.unwrap_or(0).max(headers[i].len())
+        })
+        .collect();
+    let size = super::stdout_size();
+    let shown = super::table::fit(
+        fields,
+        &widths,
+        w_sym + 2 + W_CHANGE,
+        false,
+        size.map(|(columns, _)| columns),
+    );
     let (bold, reset) = if color {
         ("\x1b[1m", "\x1b[0m")
     } else {
         ("", "")
     };
-    let screen_rows = super::stdout_size().map_or(usize::MAX, |(_, rows)| rows);
+    let screen_rows = size.map_or(usize::MAX, |(_, rows)| rows);
     let room = screen_rows.saturating_sub(3).max(1);
     write!(out, "\x1b[H{title}{EOL}")?;
-    write!(
-        out,
-        "{bold}{:<w0$}  {:>w1$}  {:>14}{reset}{EOL}",
-        "SYMBOL", "PRICE", "CHANGE"
-    )?;
+    write!(out, "{bold}{:<w_sym$}", "SYMBOL")?;
+    for (i, (h, w)) in headers.iter().zip(&widths).enumerate() {
+        if shown.field(i) {
+            write!(out, "  {h:>w$}")?;
+        }
+    }
+    write!(out, "  {:>W_CHANGE$}{reset}{EOL}", "CHANGE")?;
     let cut = rows.len() > room;
-    let shown = if cut { room - 1 } else { rows.len() };
-    for (symbol, price, change) in &rows[..shown] {
-        let tint = match (color, change.as_bytes().first()) {
+    let shown_rows = if cut { room - 1 } else { rows.len() };
+    for (row, cells) in rows[..shown_rows].iter().zip(&cells) {
+        write!(out, "{}", super::pad(row.symbol, w_sym))?;
+        for (i, (cell, w)) in cells.iter().zip(&widths).enumerate() {
+            if shown.field(i) {
+                write!(out, "  {cell:>w$}")?;
+            }
+        }
+        let tint = match (color, row.change.as_bytes().first()) {
             (true, Some(b'+')) => "\x1b[32m",
             (true, Some(b'-')) => "\x1b[31m",
             _ => "",
         };
         let end = if tint.is_empty() { "" } else { reset };
-        write!(
-            out,
-            "{}  {price:>w1$}  {tint}{change:>14}{end}{EOL}",
-            super::pad(symbol, w0)
-        )?;
+        write!(out, "  {tint}{:>W_CHANGE$}{end}{EOL}", row.change)?;
     }
     if cut {
         write!(
             out,
             "… and {} more (a taller terminal shows them){EOL}",
-            rows.len() - shown
+            rows.len() - shown_rows
         )?;
     }
     write!(out, "\x1b[J")

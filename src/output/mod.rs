@@ -20,7 +20,7 @@ use crate::report::Report;
 use crate::strategy::Strategy;
 
 pub use json::ndjson_line;
-pub use live::{live_table, update_csv_header, update_line};
+pub use live::{LiveRow, live_table, update_csv_header, update_line};
 pub use progress::Progress;
 
 /// The output formats (`-f`).
@@ -47,20 +47,31 @@ impl Format {
 
 /// Writes the finished report in `format` (for a streaming format, only what is left to say).
 /// `width` is the terminal's, when stdout is one: a table narrows to it.
-pub fn render(
-    format: Format,
-    report: &Report,
-    out: &mut dyn Write,
-    color: bool,
-    width: Option<usize>,
-) -> io::Result<()> {
+pub fn render(format: Format, report: &Report, out: &mut dyn Write, look: Look) -> io::Result<()> {
     match format {
-        Format::Table => table::render(report, out, color, width),
+        Format::Table => table::render(report, out, look.color, look.width),
         Format::Plain => plain::render(report, out),
         Format::Json => json::render(report, out),
         Format::Ndjson => Ok(()),
-        Format::Csv => csv::render(report, out),
+        Format::Csv => csv::render(report, look.header, out),
     }
+}
+
+/// How a rendering looks beyond its format.
+#[derive(Debug, Clone, Copy)]
+pub struct Look {
+    /// Colour (a terminal that wants it).
+    pub color: bool,
+    /// The terminal's width, when stdout is one: a table narrows to it.
+    pub width: Option<usize>,
+    /// csv's header row (`--no-header` leaves it out).
+    pub header: bool,
+}
+
+/// `ms` since the epoch as RFC 3339, UTC, with milliseconds: `2026-12-01T11:02:57.123Z`.
+pub fn rfc3339_ms(ms: u64) -> String {
+    let at = std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms);
+    humantime::format_rfc3339_millis(at).to_string()
 }
 
 /// `--watch`: one refresh in a piped format (ndjson lines or one JSON object), with its time.
@@ -195,6 +206,21 @@ pub fn stderr_width() -> Option<usize> {
         .filter(|&w| w > 0)
 }
 
+/// The columns `word` takes, leaving out ANSI colour sequences (`\x1b[33m`).
+fn visible_width(word: &str) -> usize {
+    let mut n = 0;
+    let mut escape = false;
+    for c in word.chars() {
+        match (escape, c) {
+            (false, '\x1b') => escape = true,
+            (true, c) if c.is_ascii_alphabetic() => escape = false,
+            (true, _) => {}
+            (false, _) => n += 1,
+        }
+    }
+    n
+}
+
 /// Breaks `text` at spaces so that no line is longer than `width` (a longer word stands
 /// alone), indenting the lines after the first by `indent` spaces; `None` leaves it whole.
 pub fn wrap(text: &str, width: Option<usize>, indent: usize) -> String {
@@ -204,7 +230,7 @@ pub fn wrap(text: &str, width: Option<usize>, indent: usize) -> String {
     let mut out = String::with_capacity(text.len() + 8);
     let mut line = 0;
     for word in text.split(' ') {
-        let len = word.chars().count();
+        let len = visible_width(word);
         if line > 0 && line + 1 + len > width {
             out.push('\n');
             out.extend(std::iter::repeat_n(' ', indent));
@@ -219,6 +245,33 @@ pub fn wrap(text: &str, width: Option<usize>, indent: usize) -> String {
     out
 }
 
+/// stderr for log lines: on a terminal (`width`), each line is broken at spaces with an indent
+/// like the rest of stderr, rather than mid-word by the terminal; elsewhere it is written whole.
+/// tracing formats an event and writes it in one call, so each call is whole lines.
+pub struct StderrLines(pub Option<usize>);
+
+impl Write for StderrLines {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let mut err = io::stderr().lock();
+        match (self.0, std::str::from_utf8(buf)) {
+            (Some(width), Ok(text)) => {
+                for line in text.split_inclusive('\n') {
+                    let (body, end) = line
+                        .strip_suffix('\n')
+                        .map_or((line, ""), |body| (body, "\n"));
+                    write!(err, "{}{end}", wrap(body, Some(width), 2))?;
+                }
+            }
+            _ => err.write_all(buf)?,
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        io::stderr().flush()
+    }
+}
+
 /// Failures, hints and the summary, on stderr. `verbosity` -1 drops the summary, -2 all of it.
 /// Write errors are ignored: a closed stderr must not turn a good run into a failure.
 pub fn diagnostics(report: &Report, verbosity: i8, color: bool, err: &mut dyn Write) {
@@ -229,7 +282,24 @@ pub fn diagnostics(report: &Report, verbosity: i8, color: bool, err: &mut dyn Wr
         ("", "", "")
     };
     if verbosity >= -1 {
-        let mut hints: Vec<String> = Vec::new();
+        // "Did you mean" says more than the general advice on spelling.
+        let mut hints: Vec<String> = report.suggestions.clone();
+        let unknown = FetchError::Api {
+            status: 400,
+            code: Some(-1121),
+            msg: String::new(),
+        };
+        let all_suggested = report.outcomes.iter().filter(|o| {
+            matches!(
+                &o.result,
+                Err(FetchError::Api {
+                    code: Some(-1121),
+                    ..
+                })
+            )
+        });
+        let all_suggested = all_suggested.count() == report.suggestions.len();
+        let spelling = crate::error::hint(&unknown).filter(|_| all_suggested);
         if let Some(e) = &report.error {
             let _ = writeln!(err, "{red}pricefetch: whole market: {}{reset}", describe(e));
             hints.extend(crate::error::hint(e));
@@ -241,6 +311,7 @@ pub fn diagnostics(report: &Report, verbosity: i8, color: bool, err: &mut dyn Wr
             }
             if let Some(h) = o.result.as_ref().err().and_then(crate::error::hint)
                 && !hints.contains(&h)
+                && spelling.as_ref() != Some(&h)
             {
                 hints.push(h);
             }

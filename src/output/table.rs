@@ -63,7 +63,7 @@ pub(super) fn render(
             data.max(headers[i].len())
         })
         .collect();
-    let shown = fit(fields, &widths, w_sym, width);
+    let shown = fit(fields, &widths, w_sym, true, width);
     let (b, r) = if color { (BOLD, RESET) } else { ("", "") };
     write!(out, "{b}{:<w_sym$}", "SYMBOL")?;
     for (i, (h, w)) in headers.iter().zip(&widths).enumerate() {
@@ -110,7 +110,7 @@ pub(super) fn render(
 const TIME_WIDTH: usize = 9;
 
 /// Which columns a table shows.
-struct Shown {
+pub(super) struct Shown {
     /// Per ticker field, in `kind.fields()` order.
     fields: Vec<bool>,
     /// The request time column.
@@ -120,13 +120,14 @@ struct Shown {
 }
 
 impl Shown {
-    fn field(&self, i: usize) -> bool {
+    pub(super) fn field(&self, i: usize) -> bool {
         self.fields[i]
     }
 }
 
 /// The least important columns first: the time, then volumes, the absolute change, the range;
-/// the symbol, the price (or bid and ask) and the change in percent always stay.
+/// the symbol, the price (or bid and ask) and the change in percent always stay. Columns of
+/// the same rank go together (a book's two quantities).
 fn drop_order(field: &str) -> Option<u8> {
     match field {
         "quote_volume" => Some(1),
@@ -134,17 +135,24 @@ fn drop_order(field: &str) -> Option<u8> {
         "price_change" => Some(3),
         "low_price" => Some(4),
         "high_price" => Some(5),
-        "bid_qty" => Some(1),
-        "ask_qty" => Some(2),
+        "bid_qty" | "ask_qty" => Some(1),
         _ => None,
     }
 }
 
-/// Leaves out columns, least important first, until the table fits `width`.
-fn fit(fields: &[&str], widths: &[usize], w_sym: usize, width: Option<usize>) -> Shown {
+/// Leaves out columns, least important first, until the table fits `width`. `w_sym` is what
+/// always stays besides the fields (the symbol, a live table's change); `time` whether the
+/// table has a TIME column.
+pub(super) fn fit(
+    fields: &[&str],
+    widths: &[usize],
+    w_sym: usize,
+    time: bool,
+    width: Option<usize>,
+) -> Shown {
     let mut shown = Shown {
         fields: vec![true; fields.len()],
-        time: true,
+        time,
         hidden: Vec::new(),
     };
     let Some(width) = width else {
@@ -166,22 +174,24 @@ fn fit(fields: &[&str], widths: &[usize], w_sym: usize, width: Option<usize>) ->
         .filter_map(|(i, f)| Some((drop_order(f)?, i)))
         .collect();
     order.sort_unstable();
-    if total(&shown) > width {
+    if shown.time && total(&shown) > width {
         shown.time = false;
         shown.hidden.push("TIME");
     }
-    for (_, i) in order {
+    for group in order.chunk_by(|a, b| a.0 == b.0) {
         if total(&shown) <= width {
             break;
         }
-        shown.fields[i] = false;
-        shown.hidden.push(header(fields[i]));
+        for &(_, i) in group {
+            shown.fields[i] = false;
+            shown.hidden.push(header(fields[i]));
+        }
     }
     shown
 }
 
 /// Column headers for the ticker fields.
-fn header(field: &str) -> &'static str {
+pub(super) fn header(field: &str) -> &'static str {
     match field {
         "price" => "PRICE",
         "last_price" => "LAST",
@@ -199,12 +209,12 @@ fn header(field: &str) -> &'static str {
     }
 }
 
-fn is_change(field: &str) -> bool {
+pub(super) fn is_change(field: &str) -> bool {
     matches!(field, "price_change" | "price_change_percent")
 }
 
 /// A change shows its sign, `+2.500` as well as `-1.250`; other values are shown as sent.
-fn signed(field: &str, value: &str) -> String {
+pub(super) fn signed(field: &str, value: &str) -> String {
     let zero = value
         .trim_start_matches('-')
         .chars()
@@ -274,21 +284,31 @@ mod tests {
         let day = crate::binance::TickerKind::Day.fields();
         // LAST, CHANGE, CHANGE %, HIGH, LOW, VOLUME, QUOTE VOLUME as wide as real ones.
         let widths = [14, 14, 8, 14, 14, 14, 19];
-        let all = fit(day, &widths, 8, None);
+        let all = fit(day, &widths, 8, true, None);
         assert!(all.time && all.fields.iter().all(|on| *on));
-        let at_120 = fit(day, &widths, 8, Some(120));
+        let at_120 = fit(day, &widths, 8, true, Some(120));
         assert!(
             !at_120.time && at_120.fields.iter().all(|on| *on),
             "every field at 120"
         );
-        let at_80 = fit(day, &widths, 8, Some(80));
+        let at_80 = fit(day, &widths, 8, true, Some(80));
         assert_eq!(at_80.fields, [true, false, true, true, true, false, false]);
         assert_eq!(at_80.hidden, ["TIME", "QUOTE VOLUME", "VOLUME", "CHANGE"]);
-        let at_40 = fit(day, &widths, 8, Some(40));
+        let at_40 = fit(day, &widths, 8, true, Some(40));
         assert_eq!(
             at_40.fields,
             [true, false, true, false, false, false, false]
         );
+    }
+
+    #[test]
+    fn a_books_two_quantities_go_together() {
+        let book = crate::binance::TickerKind::Book.fields();
+        let widths = [14, 14, 14, 14];
+        // 8 + 4 x 16 = 72: at 60 columns one quantity would do, but both go.
+        let at_60 = fit(book, &widths, 8, false, Some(60));
+        assert_eq!(at_60.fields, [true, false, true, false]);
+        assert_eq!(at_60.hidden, ["BID QTY", "ASK QTY"]);
     }
 
     #[test]

@@ -48,6 +48,14 @@ const ATTEMPT_WINDOW: Duration = Duration::from_secs(300);
 const BACKOFF_BASE: Duration = Duration::from_millis(250);
 const BACKOFF_CAP: Duration = Duration::from_secs(30);
 
+/// A connection counts as healthy, and resets the backoff, only once it has delivered for this
+/// long: a server that accepts and then drops every connection sees fewer and fewer attempts.
+const HEALTHY_AFTER: Duration = Duration::from_secs(30);
+
+/// After a replacement connection takes over, its updates may repeat the old one's for this
+/// long (a stream sends each symbol at most once a second); only these are de-duplicated.
+const OVERLAP: Duration = Duration::from_secs(3);
+
 /// What every link of a run shares.
 pub struct Shared {
     /// An HTTP/1.1 client with the run's proxies and TLS settings, for the upgrade.
@@ -68,6 +76,13 @@ pub struct Shared {
     pub dropped: AtomicU64,
     /// Connection attempts, and when.
     pub attempts: Attempts,
+    /// Connections that opened (the first included).
+    pub opened: AtomicU64,
+    /// Connection attempts that failed.
+    pub failed: AtomicU64,
+    /// The kinds of connection failure already warned about: each is said once at default
+    /// verbosity (the rest with -v).
+    pub warned: std::sync::Mutex<std::collections::HashSet<&'static str>>,
     /// Cancelled when the run ends.
     pub stop: CancellationToken,
 }
@@ -148,26 +163,48 @@ impl Link {
                 Ok(ws) => ws,
                 Err(why) => {
                     failures += 1;
-                    tracing::info!("stream {}: cannot connect: {why}", self.id);
+                    self.shared.failed.fetch_add(1, Ordering::Relaxed);
+                    let pause = pause(failures);
+                    let first = self
+                        .shared
+                        .warned
+                        .lock()
+                        .expect("not poisoned")
+                        .insert(kind_of(&why));
+                    let next = format!(
+                        "stream {}: cannot connect: {why}; trying {} in {}",
+                        self.id,
+                        host_of(&self.shared.hosts[(host + 1) % self.shared.hosts.len()]),
+                        crate::output::duration(pause.as_secs_f64())
+                    );
+                    if first {
+                        tracing::warn!("{next}");
+                    } else {
+                        tracing::info!("{next}");
+                    }
                     if lost.is_none() {
                         lost = Some(why);
                     }
                     host = (host + 1) % self.shared.hosts.len();
-                    if !self.back_off(failures).await {
+                    if !self.sleep(pause).await {
                         return;
                     }
                     continue;
                 }
             };
+            self.shared.opened.fetch_add(1, Ordering::Relaxed);
             let mut state = State {
                 last_data,
                 reconnects,
                 lost: lost.take(),
+                overlap_until: None,
             };
+            let opened = Instant::now();
             let end = self.serve(ws, host, &mut state).await;
             last_data = state.last_data;
-            // Backoff restarts once a connection has delivered.
-            if state.lost.is_none() {
+            // Backoff restarts once a connection has delivered for a while; one that dies young
+            // counts as a failure like one that never opened.
+            if state.lost.is_none() && opened.elapsed() >= HEALTHY_AFTER {
                 failures = 0;
             }
             let why = match end {
@@ -182,20 +219,17 @@ impl Link {
             reconnects += 1;
             lost = Some(why);
             failures += 1;
-            if !self.back_off(failures).await {
+            if !self.sleep(pause(failures)).await {
                 return;
             }
         }
     }
 
-    /// Waits a full-jitter backoff after `failures` failures in a row; false if the run ended.
-    async fn back_off(&self, failures: u32) -> bool {
-        let ceiling = BACKOFF_BASE
-            .saturating_mul(2u32.saturating_pow(failures.clamp(1, 16) - 1))
-            .min(BACKOFF_CAP);
+    /// Sleeps for `pause`; false if the run ended meanwhile.
+    async fn sleep(&self, pause: Duration) -> bool {
         tokio::select! {
             () = self.shared.stop.cancelled() => false,
-            () = tokio::time::sleep(ceiling.mul_f64(fastrand::f64())) => true,
+            () = tokio::time::sleep(pause) => true,
         }
     }
 
@@ -213,16 +247,26 @@ impl Link {
                 url.set_query(Some(&format!("streams={joined}")));
             }
             let attempt = async {
-                let mut ws = shared
+                let answer = shared
                     .http
                     .get(url.as_str())
                     .upgrade()
                     .send()
                     .await
-                    .map_err(|e| describe(&e))?
-                    .into_websocket()
-                    .await
                     .map_err(|e| describe(&e))?;
+                let status = answer.status();
+                if status != reqwest::StatusCode::SWITCHING_PROTOCOLS {
+                    let wait = answer
+                        .headers()
+                        .get(reqwest::header::RETRY_AFTER)
+                        .and_then(|v| v.to_str().ok())
+                        .map_or_else(String::new, |v| format!(", Retry-After {v}"));
+                    return Err(format!(
+                        "{}: HTTP {status} on the upgrade{wait}",
+                        host_of(base)
+                    ));
+                }
+                let mut ws = answer.into_websocket().await.map_err(|e| describe(&e))?;
                 if !by_url {
                     let subscribe = serde_json::json!({
                         "method": "SUBSCRIBE", "params": streams, "id": 1
@@ -306,6 +350,7 @@ impl Link {
                         let _ = old.close(CloseCode::Normal, None).await;
                     });
                     opened = Instant::now();
+                    state.overlap_until = Some(opened + OVERLAP);
                     retry_replacement_at = None;
                     tracing::info!("stream {}: replaced its connection without a gap", self.id);
                     let _ = self.take(&text, state);
@@ -333,7 +378,9 @@ impl Link {
                     });
                 }
                 state.last_data = Some(now);
-                for u in updates {
+                let overlap = state.overlap_until.is_some_and(|t| now < t);
+                for mut u in updates {
+                    u.overlap = overlap;
                     if self.shared.tx.try_send(Event::Update(u)).is_err() {
                         self.shared.dropped.fetch_add(1, Ordering::Relaxed);
                     }
@@ -357,12 +404,40 @@ impl Link {
     }
 }
 
+/// A full-jitter backoff after `failures` failures in a row.
+fn pause(failures: u32) -> Duration {
+    let ceiling = BACKOFF_BASE
+        .saturating_mul(2u32.saturating_pow(failures.clamp(1, 16) - 1))
+        .min(BACKOFF_CAP);
+    ceiling.mul_f64(fastrand::f64())
+}
+
+/// The kind of a connection failure, for warning once per kind.
+fn kind_of(why: &str) -> &'static str {
+    let why = why.to_ascii_lowercase();
+    if why.contains("refused") {
+        "refused"
+    } else if why.contains("lookup") || why.contains("dns") {
+        "dns"
+    } else if why.contains("no connection within") || why.contains("timed out") {
+        "timeout"
+    } else if why.contains("on the upgrade") {
+        "status"
+    } else if why.contains("certificate") || why.contains("tls") {
+        "tls"
+    } else {
+        "other"
+    }
+}
+
 /// A connection's view of the link's history.
 struct State {
     last_data: Option<Instant>,
     reconnects: u32,
     /// Why the previous connection ended, until this one delivers.
     lost: Option<String>,
+    /// Until when updates may repeat the replaced connection's (see [`OVERLAP`]).
+    overlap_until: Option<Instant>,
 }
 
 async fn wait(f: &mut Option<Connecting>) -> Result<WebSocket, String> {

@@ -27,6 +27,9 @@ pub struct Update {
     pub reconnects: u32,
     /// From the REST snapshot that opens a stream, not from the stream.
     pub snapshot: bool,
+    /// Read from a replacement connection just after it took over (rollover, `serverShutdown`):
+    /// it may repeat what the old connection delivered, the only place duplicates come from.
+    pub overlap: bool,
 }
 
 impl Update {
@@ -99,6 +102,7 @@ fn update(v: &Value, kind: TickerKind, received: SystemTime, reconnects: u32) ->
         received,
         reconnects,
         snapshot: false,
+        overlap: false,
     })
 }
 

@@ -132,6 +132,7 @@ pub async fn run(
                 received: SystemTime::now(),
                 reconnects: 0,
                 snapshot: true,
+                overlap: false,
             })
         })
         .collect();
@@ -143,6 +144,20 @@ pub async fn run(
     } else {
         found.iter().map(|u| stream_name(&u.symbol, kind)).collect()
     };
+    if settings.url.as_str().trim_end_matches('/') == crate::config::DEFAULT_STREAM_URL
+        && config
+            .http
+            .base_url
+            .host_str()
+            .is_some_and(crate::host::is_loopback)
+    {
+        tracing::warn!(
+            "REST goes to {} but streams go to {}; for the mock set PRICEFETCH_STREAM_URL \
+             (or --stream-url) too",
+            crate::binance::host_of(&config.http.base_url),
+            crate::config::DEFAULT_STREAM_URL
+        );
+    }
     let (tx, rx) = mpsc::channel(BACKLOG);
     let shared = Arc::new(link::Shared {
         http: crate::binance::client_builder(&config.http, true)?
@@ -158,6 +173,9 @@ pub async fn run(
         tx,
         dropped: AtomicU64::new(0),
         attempts: link::Attempts::default(),
+        opened: AtomicU64::new(0),
+        failed: AtomicU64::new(0),
+        warned: std::sync::Mutex::default(),
         stop: CancellationToken::new(),
     });
     let mut links = JoinSet::new();
@@ -178,6 +196,19 @@ pub async fn run(
         settings.url
     );
     let mut consumer = Consumer::new(config, found.iter().map(|u| u.symbol.clone()).collect());
+    if config.request.strategy == Strategy::All {
+        // The whole market's stream may carry pairs the snapshot left out because they do not
+        // trade; one more whole-market list (weight 4) tells them from pairs listed since.
+        match engine.listed_symbols(false).await {
+            Ok(listed) => {
+                consumer.not_trading = listed
+                    .into_iter()
+                    .filter(|s| !consumer.subscribed.contains(s))
+                    .collect()
+            }
+            Err(e) => tracing::info!("cannot tell which listed pairs do not trade: {e}"),
+        }
+    }
     let outcome = consumer.run(engine, found, rx, out).await;
     shared.stop.cancel();
     // Each link closes its socket; do not wait long for a server that does not answer.
@@ -200,19 +231,19 @@ pub async fn run(
     };
     report.elapsed = start.elapsed();
     if config.verbosity >= 0 {
+        let failed = shared.failed.load(Ordering::Relaxed);
         let line = format!(
-            "{} from {} in {} ({} connection{}, {} reconnect{}{})",
+            "{} from {} in {} ({} opened, {}{}{})",
             plural(consumer.updates, "update"),
             plural(consumer.order.len() as u64, "symbol"),
             output::duration(start.elapsed().as_secs_f64()),
-            names.len().div_ceil(STREAMS_PER_CONNECTION),
-            if names.len() > STREAMS_PER_CONNECTION {
-                "s"
+            plural(shared.opened.load(Ordering::Relaxed), "connection"),
+            plural(consumer.reconnects, "reconnect"),
+            if failed > 0 {
+                format!(", {} failed", plural(failed, "attempt"))
             } else {
-                ""
+                String::new()
             },
-            consumer.reconnects,
-            if consumer.reconnects == 1 { "" } else { "s" },
             if dropped > 0 {
                 format!(", {dropped} dropped")
             } else {
@@ -244,12 +275,21 @@ struct Consumer<'a> {
     /// Symbols in the order the table shows them.
     order: Vec<String>,
     /// Per symbol: the newest order key seen (to drop the duplicates of a rollover's overlap),
-    /// the latest price and its change.
-    latest: HashMap<String, (u64, String, String)>,
+    /// the latest values and the change of the first one.
+    latest: HashMap<String, (u64, Vec<String>, String)>,
     updates: u64,
     reconnects: u64,
     /// Updates left out because a value was not a decimal (or the name not a symbol).
     invalid: u64,
+    /// The symbols streamed: the snapshot's, and with `--all` new listings as they appear.
+    subscribed: std::collections::HashSet<String>,
+    /// With `--all`: listed pairs that do not trade (their updates are left out).
+    not_trading: std::collections::HashSet<String>,
+    /// Updates left out, by why: a rollover's repeat, a stream not subscribed, a pair that
+    /// does not trade.
+    duplicates: u64,
+    unsubscribed: u64,
+    untraded: u64,
 }
 
 impl<'a> Consumer<'a> {
@@ -258,11 +298,16 @@ impl<'a> Consumer<'a> {
             config,
             kind: config.request.kind,
             format: config.format,
-            order,
             latest: HashMap::new(),
             updates: 0,
             reconnects: 0,
             invalid: 0,
+            subscribed: order.iter().cloned().collect(),
+            order,
+            not_trading: std::collections::HashSet::new(),
+            duplicates: 0,
+            unsubscribed: 0,
+            untraded: 0,
         }
     }
 
@@ -273,7 +318,7 @@ impl<'a> Consumer<'a> {
         mut rx: mpsc::Receiver<Event>,
         out: &mut dyn Write,
     ) -> io::Result<()> {
-        if self.format == Format::Csv {
+        if self.format == Format::Csv && self.config.header {
             output::update_csv_header(self.kind, out)?;
         }
         let mut met = false;
@@ -304,6 +349,7 @@ impl<'a> Consumer<'a> {
                             let ticker = crate::binance::Ticker {
                                 symbol: u.symbol.clone(),
                                 values: u.values.clone(),
+                                time_ms: u.event_ms.unwrap_or_default(),
                             };
                             if let Err(why) = crate::answer::check_ticker(&ticker) {
                                 self.invalid += 1;
@@ -338,6 +384,7 @@ impl<'a> Consumer<'a> {
                 }
                 _ = redraw.tick(), if table && dirty => {
                     self.draw(out)?;
+                    out.flush()?;
                     dirty = false;
                 }
             }
@@ -349,21 +396,55 @@ impl<'a> Consumer<'a> {
         if self.invalid > 1 {
             tracing::warn!("left out {} updates that were not prices", self.invalid);
         }
+        let left_out: Vec<String> = [
+            (self.duplicates, "repeated by a replacement connection"),
+            (self.unsubscribed, "for streams not subscribed"),
+            (self.untraded, "for pairs that do not trade"),
+        ]
+        .iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, why)| format!("{} {why}", plural(*n, "update")))
+        .collect();
+        if !left_out.is_empty() {
+            tracing::warn!("left out {}", left_out.join(", "));
+        }
         if self.format == Format::Table && dirty {
             self.draw(out)?;
         }
         out.flush()
     }
 
-    /// Whether `u` is newer than what was shown for its symbol (the overlap of a rollover
-    /// delivers some updates twice).
-    fn fresh(&self, u: &Update) -> bool {
-        if !self.config.request.filter.keeps(&u.symbol) {
-            return false;
+    /// Whether `u` is shown. Left out, and counted: a symbol never subscribed (whatever the
+    /// server sends, only asked-for symbols are printed and kept), a pair that does not trade,
+    /// and the repeats of a rollover's overlap (only there: a reconnected stream whose clock
+    /// runs behind is still news). With `--all`, a pair the snapshot did not have is a new
+    /// listing: shown, and said once.
+    fn fresh(&mut self, u: &Update) -> bool {
+        let all = self.config.request.strategy == Strategy::All;
+        if !self.subscribed.contains(&u.symbol) {
+            if !all || !self.config.request.filter.keeps(&u.symbol) {
+                self.unsubscribed += 1;
+                return false;
+            }
+            if self.not_trading.contains(&u.symbol) {
+                self.untraded += 1;
+                return false;
+            }
+            tracing::warn!(
+                "{}: not in the snapshot, listed since; streaming it too",
+                u.symbol
+            );
+            self.subscribed.insert(u.symbol.clone());
         }
-        self.latest
-            .get(&u.symbol)
-            .is_none_or(|(order, _, _)| u.order > *order)
+        let repeat = u.overlap
+            && self
+                .latest
+                .get(&u.symbol)
+                .is_some_and(|(order, _, _)| u.order <= *order);
+        if repeat {
+            self.duplicates += 1;
+        }
+        !repeat
     }
 
     /// Shows one update; true if it meets an `--until` condition.
@@ -371,13 +452,13 @@ impl<'a> Consumer<'a> {
         let change = self
             .latest
             .get(&u.symbol)
-            .and_then(|(_, before, _)| crate::watch::change(before, u.price()))
+            .and_then(|(_, before, _)| crate::watch::change(before.first()?, u.price()))
             .unwrap_or_default();
         if !self.latest.contains_key(&u.symbol) && !self.order.contains(&u.symbol) {
             self.order.push(u.symbol.clone());
         }
         self.latest
-            .insert(u.symbol.clone(), (u.order, u.price().to_owned(), change));
+            .insert(u.symbol.clone(), (u.order, u.values.clone(), change));
         if self.format != Format::Table {
             output::update_line(self.format, u, self.kind, out)?;
         }
@@ -401,18 +482,22 @@ impl<'a> Consumer<'a> {
     }
 
     fn draw(&self, out: &mut dyn Write) -> io::Result<()> {
-        let rows: Vec<(&str, String, String)> = self
+        let rows: Vec<output::LiveRow<'_>> = self
             .order
             .iter()
             .filter_map(|s| {
-                let (_, price, change) = self.latest.get(s)?;
-                Some((s.as_str(), price.clone(), change.clone()))
+                let (_, values, change) = self.latest.get(s)?;
+                Some(output::LiveRow {
+                    symbol: s,
+                    values: Some(values),
+                    change: change.clone(),
+                })
             })
             .collect();
         let title = format!(
             "live · {} updates · {} reconnects · Ctrl-C to stop",
             self.updates, self.reconnects
         );
-        output::live_table(&title, &rows, self.config.color, out)
+        output::live_table(&title, self.kind, &rows, self.config.color, out)
     }
 }

@@ -29,10 +29,42 @@ const AMBIENT: &[&str] = &[
     "SSL_CERT_DIR",
 ];
 
+/// This test process's own scratch directory (a `tempfile` directory under the system's
+/// temporary directory): every HOME, config directory and ledger a test makes lives inside it,
+/// and it is removed when the process exits, so that `cargo test` leaves nothing behind.
+pub fn scratch() -> &'static std::path::Path {
+    static ROOT: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    extern "C" fn remove_root() {
+        if let Some(root) = ROOT.get() {
+            let _ = std::fs::remove_dir_all(root);
+        }
+    }
+    ROOT.get_or_init(|| {
+        let dir = tempfile::Builder::new()
+            .prefix("pricefetch-test-")
+            .tempdir()
+            .expect("a temporary directory")
+            .keep();
+        // Statics are never dropped: remove the directory when the test harness exits.
+        // SAFETY: `remove_root` is an `extern "C" fn()` that neither unwinds nor calls `exit`.
+        unsafe { libc::atexit(remove_root) };
+        dir
+    })
+}
+
+/// A new, empty directory named after `name` inside [`scratch`].
+pub fn scratch_dir(name: &str) -> std::path::PathBuf {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let dir = scratch().join(format!("{name}-{}", NEXT.fetch_add(1, Ordering::Relaxed)));
+    std::fs::create_dir_all(&dir).expect("a scratch directory");
+    dir
+}
+
 /// An empty directory standing in for the user's home and config directory, so that a
 /// developer's own `~/.config/pricefetch/config.toml` never leaks into a test.
 pub fn empty_home() -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("pricefetch-home-{}", std::process::id()));
+    let dir = scratch().join("home");
     std::fs::create_dir_all(&dir).expect("temp home");
     dir
 }
@@ -52,15 +84,18 @@ pub fn hermetic() -> std::process::Command {
     let home = empty_home();
     cmd.env("HOME", &home)
         .env("XDG_CONFIG_HOME", home.join(".config"))
+        .env("XDG_STATE_HOME", home.join(".local/state"))
+        .env("XDG_DATA_HOME", home.join(".local/share"))
+        .env("XDG_CACHE_HOME", home.join(".cache"))
         .env("PRICEFETCH_STATE_DIR", fresh_state_dir());
     cmd
 }
 
-/// `sh` with the same clean environment as [`hermetic`], and the binary first on `PATH`: for
-/// commands a user would type, pipes and all.
-pub fn hermetic_shell() -> std::process::Command {
+/// `program` with the same clean environment as [`hermetic`], and the binary first on `PATH`:
+/// for commands a user would type (a shell, `script`), pipes and all.
+pub fn clean(program: &str) -> std::process::Command {
     let template = hermetic();
-    let mut cmd = std::process::Command::new("sh");
+    let mut cmd = std::process::Command::new(program);
     for (key, value) in template.get_envs() {
         match value {
             Some(v) => cmd.env(key, v),
@@ -77,15 +112,33 @@ pub fn hermetic_shell() -> std::process::Command {
     cmd
 }
 
-/// A new, empty directory for the shared rate-limit ledger. Each command gets its own, so that
-/// a test never meets a ban or a pause another test left for a mock on a reused port; tests of
-/// the sharing itself set one directory for all their processes.
+/// `sh` with a clean environment (see [`clean`]).
+pub fn hermetic_shell() -> std::process::Command {
+    clean("sh")
+}
+
+/// A new directory path for the shared rate-limit ledger (not created: pricefetch makes it).
+/// Each command gets its own, so that a test never meets a ban or a pause another test left
+/// for a mock on a reused port; tests of the sharing itself set one directory for all their
+/// processes.
 pub fn fresh_state_dir() -> std::path::PathBuf {
-    use std::sync::atomic::{AtomicU32, Ordering};
-    static NEXT: AtomicU32 = AtomicU32::new(0);
-    let dir = empty_home().join(format!("state-{}", NEXT.fetch_add(1, Ordering::Relaxed)));
-    let _ = std::fs::remove_dir_all(&dir);
+    let dir = scratch_dir("state");
+    let _ = std::fs::remove_dir(&dir);
     dir
+}
+
+/// `script` (util-linux) running `line` in `sh` on a pseudo-terminal of `size` (columns, rows;
+/// `None` leaves the size unknown), with the same clean environment and `PATH` as
+/// [`hermetic_shell`]: what a person at a terminal sees. `-f` flushes what the program writes
+/// at once, so a reader sees it as it happens.
+pub fn on_a_pty(line: &str, size: Option<(u16, u16)>) -> std::process::Command {
+    let mut cmd = clean("script");
+    let line = match size {
+        Some((cols, rows)) => format!("stty cols {cols} rows {rows}; {line}"),
+        None => line.to_owned(),
+    };
+    cmd.env("TERM", "xterm").args(["-qfec", &line, "/dev/null"]);
+    cmd
 }
 
 /// [`hermetic`] against `server`, one request per symbol (see [`pricefetch`]).
@@ -195,6 +248,7 @@ pub struct JsonReport {
 pub struct JsonResult {
     pub symbol: String,
     pub price: Option<String>,
+    pub price_time: Option<String>,
     pub error: Option<JsonError>,
     pub elapsed_ms: f64,
     pub attempts: u32,
@@ -238,4 +292,88 @@ pub struct JsonSpeedup {
     pub faster: String,
     pub ratio: f64,
     pub stddev: f64,
+}
+
+/// A program running on a pseudo-terminal (see [`on_a_pty`]) whose screen output is read as it
+/// arrives: for live modes, whose whole point is what shows while they run.
+pub struct Pty {
+    child: std::process::Child,
+    seen: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
+}
+
+impl Pty {
+    /// Starts `pricefetch ARGS` (a shell line's words, already quoted) on a terminal of `size`.
+    /// The shell prints its pid and then becomes pricefetch, so that [`Pty::signal`] reaches
+    /// pricefetch itself.
+    pub fn start(args: &str, size: (u16, u16)) -> Self {
+        use std::io::Read;
+        let mut child = on_a_pty(&format!("echo pid=$$; exec pricefetch {args}"), Some(size))
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("script (util-linux) runs");
+        let mut stdout = child.stdout.take().expect("piped");
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let sink = std::sync::Arc::clone(&seen);
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = stdout.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                sink.lock().unwrap().extend_from_slice(&buf[..n]);
+            }
+        });
+        Self { child, seen }
+    }
+
+    /// What the terminal has shown so far.
+    pub fn screen(&self) -> String {
+        String::from_utf8_lossy(&self.seen.lock().unwrap()).into_owned()
+    }
+
+    /// Waits (up to 20 s, else the test fails saying `what`) until the screen shows all of
+    /// `texts`, while the program is still running; returns the screen.
+    pub fn wait_for(&mut self, what: &str, texts: &[&str]) -> String {
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let screen = self.screen();
+            if texts.iter().all(|t| screen.contains(t)) {
+                assert!(
+                    self.child.try_wait().unwrap().is_none(),
+                    "{what}: shown only once the program had ended:\n{screen}"
+                );
+                return screen;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{what} never showed on the terminal:\n{screen:?}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Sends `signal` to pricefetch and waits for the terminal to close; the exit code.
+    pub fn signal(mut self, signal: &str) -> Option<i32> {
+        let screen = self.screen();
+        let pid = screen
+            .split("pid=")
+            .nth(1)
+            .and_then(|s| s.split_whitespace().next())
+            .expect("the shell printed its pid");
+        let sent = std::process::Command::new("kill")
+            .args([format!("-{signal}"), pid.to_owned()])
+            .status()
+            .expect("kill runs");
+        assert!(sent.success(), "kill -{signal} {pid} failed");
+        self.child.wait().expect("script ends").code()
+    }
+}
+
+impl Drop for Pty {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }

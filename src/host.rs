@@ -1,0 +1,48 @@
+//! Host names as the user gives them: whether one is this machine. Vocabulary: imports nothing.
+
+use std::net::IpAddr;
+
+/// Whether `host` (`127.0.0.1`, `localhost`, `[::1]`, with or without `:port`) is this machine.
+pub fn is_loopback(host: &str) -> bool {
+    let name = match host.rsplit_once(':') {
+        // `::1` is an address, not a name and a port; `[::1]:80` is both.
+        Some((name, port))
+            if port.bytes().all(|b| b.is_ascii_digit())
+                && (!name.contains(':') || name.ends_with(']')) =>
+        {
+            name
+        }
+        _ => host,
+    };
+    let name = name.trim_start_matches('[').trim_end_matches(']');
+    name.eq_ignore_ascii_case("localhost")
+        || name.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_loopback;
+
+    #[test]
+    fn loopback_with_and_without_a_port() {
+        for host in [
+            "127.0.0.1",
+            "127.0.0.1:8731",
+            "localhost",
+            "localhost:9",
+            "[::1]:80",
+            "::1",
+            "[::1]",
+        ] {
+            assert!(is_loopback(host), "{host}");
+        }
+        for host in [
+            "api.binance.com",
+            "10.0.0.1:80",
+            "api.binance.com:443",
+            "2001:db8::1",
+        ] {
+            assert!(!is_loopback(host), "{host}");
+        }
+    }
+}
