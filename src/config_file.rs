@@ -413,7 +413,10 @@ pub fn show(
     };
     rows.insert(0, ("symbols".into(), list, from));
     let w0 = rows.iter().map(|r| r.0.len()).max().unwrap_or(0);
-    let w1 = rows.iter().map(|r| r.1.len()).max().unwrap_or(0);
+    // The VALUE column is at most 31 wide, so that the widest source (env
+    // PRICEFETCH_CONNECT_TIMEOUT) still fits 80 columns; a longer value pushes its own row's
+    // source along.
+    let w1 = rows.iter().map(|r| r.1.len()).max().unwrap_or(0).min(31);
     let mut out = format!("config file: {}\n", location.describe(file.is_some()));
     out += &format!("{:<w0$}  {:<w1$}  SOURCE\n", "SETTING", "VALUE");
     for (k, v, s) in rows {

@@ -351,3 +351,25 @@ fn a_misspelt_config_key_gets_the_nearest_key_suggested() {
         stderr(&out)
     );
 }
+
+#[test]
+fn the_man_synopsis_says_symbols_repeat_and_show_config_fits_80_columns() {
+    let out = bare().arg("--man").output().unwrap();
+    let page = stdout(&out);
+    assert!(page.contains("[\\fISYMBOL\\fR]..."), "{page}");
+    // The widest source a setting can have, with the widest default values.
+    let out = bare()
+        .env("PRICEFETCH_CONNECT_TIMEOUT", "3s")
+        .env("PRICEFETCH_STREAM_URL", "wss://data-stream.binance.vision")
+        .arg("--show-config")
+        .output()
+        .unwrap();
+    let show = stdout(&out);
+    assert!(
+        show.contains("stream-url") && show.contains("cacert"),
+        "{show}"
+    );
+    for line in show.lines().skip(1) {
+        assert!(line.chars().count() <= 80, "over 80 columns: {line:?}");
+    }
+}

@@ -172,7 +172,7 @@ impl Link {
                         .expect("not poisoned")
                         .insert(kind_of(&why));
                     let next = format!(
-                        "stream {}: cannot connect: {why}; trying {} in {}",
+                        "stream {}: cannot connect to {why}; trying {} in {}",
                         self.id,
                         host_of(&self.shared.hosts[(host + 1) % self.shared.hosts.len()]),
                         crate::output::duration(pause.as_secs_f64())
@@ -253,7 +253,7 @@ impl Link {
                     .upgrade()
                     .send()
                     .await
-                    .map_err(|e| describe(&e))?;
+                    .map_err(|e| format!("{}: {}", host_of(base), describe(&e)))?;
                 let status = answer.status();
                 if status != reqwest::StatusCode::SWITCHING_PROTOCOLS {
                     let wait = answer
@@ -266,7 +266,10 @@ impl Link {
                         host_of(base)
                     ));
                 }
-                let mut ws = answer.into_websocket().await.map_err(|e| describe(&e))?;
+                let mut ws = answer
+                    .into_websocket()
+                    .await
+                    .map_err(|e| format!("{}: {}", host_of(base), describe(&e)))?;
                 if !by_url {
                     let subscribe = serde_json::json!({
                         "method": "SUBSCRIBE", "params": streams, "id": 1

@@ -144,19 +144,25 @@ pub async fn run(
     } else {
         found.iter().map(|u| stream_name(&u.symbol, kind)).collect()
     };
-    if settings.url.as_str().trim_end_matches('/') == crate::config::DEFAULT_STREAM_URL
+    // REST on this machine (the mock) with Binance's stream host: said at the start, and again
+    // at the end if no stream connection opened (a live table draws over the first).
+    let mismatch = (settings.url.as_str().trim_end_matches('/')
+        == crate::config::DEFAULT_STREAM_URL
         && config
             .http
             .base_url
             .host_str()
-            .is_some_and(crate::host::is_loopback)
-    {
-        tracing::warn!(
+            .is_some_and(crate::host::is_loopback))
+    .then(|| {
+        format!(
             "REST goes to {} but streams go to {}; for the mock set PRICEFETCH_STREAM_URL \
              (or --stream-url) too",
             crate::binance::host_of(&config.http.base_url),
             crate::config::DEFAULT_STREAM_URL
-        );
+        )
+    });
+    if let Some(line) = &mismatch {
+        tracing::warn!("{line}");
     }
     let (tx, rx) = mpsc::channel(BACKLOG);
     let shared = Arc::new(link::Shared {
@@ -221,6 +227,9 @@ pub async fn run(
     outcome.map_err(OutputError)?;
     if dropped > 0 {
         tracing::warn!("the output fell behind: {dropped} updates were dropped");
+    }
+    if let Some(line) = mismatch.filter(|_| shared.opened.load(Ordering::Relaxed) == 0) {
+        tracing::warn!("{line}");
     }
     if matches!(engine.stop_reason(), Some(StopReason::Deadline(_))) && consumer.updates == 0 {
         report.error = Some(FetchError::Deadline(config.deadline.unwrap_or_default()));
