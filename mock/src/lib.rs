@@ -274,9 +274,10 @@ impl MockServer {
                             acceptor,
                             on_connect: Box::new(move |h2| {
                                 let mut book = counter.book.lock().unwrap();
-                                book.connections += 1;
-                                if h2 == Some(true) {
-                                    book.h2_connections += 1;
+                                match h2 {
+                                    None => book.connections += 1,
+                                    Some(true) => book.h2_connections += 1,
+                                    Some(false) => {}
                                 }
                             }),
                         };

@@ -60,8 +60,9 @@ pub(crate) fn make(expired: bool, h2: bool) -> Tls {
 pub(crate) struct TlsListener {
     pub(crate) tcp: TcpListener,
     pub(crate) acceptor: TlsAcceptor,
-    /// Called for every TCP connection accepted, with whether it negotiated h2 (after the
-    /// handshake; `None` if the handshake failed).
+    /// Called with `None` for every TCP connection as it is accepted (before the handshake, so
+    /// that a client refusing the certificate has been counted before it sees it), then with
+    /// whether it negotiated h2 once the handshake succeeds.
     pub(crate) on_connect: Box<dyn Fn(Option<bool>) + Send + Sync>,
 }
 
@@ -76,12 +77,10 @@ impl axum::serve::Listener for TlsListener {
             };
             // As hyper's own listener does: no Nagle delay on small answers.
             let _ = tcp.set_nodelay(true);
-            match self.acceptor.accept(tcp).await {
-                Ok(tls) => {
-                    (self.on_connect)(Some(tls.get_ref().1.alpn_protocol() == Some(b"h2")));
-                    return (tls, addr);
-                }
-                Err(_) => (self.on_connect)(None),
+            (self.on_connect)(None);
+            if let Ok(tls) = self.acceptor.accept(tcp).await {
+                (self.on_connect)(Some(tls.get_ref().1.alpn_protocol() == Some(b"h2")));
+                return (tls, addr);
             }
         }
     }
