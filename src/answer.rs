@@ -177,10 +177,21 @@ pub fn classify(raw: RawAnswer) -> Result<RawAnswer, FetchError> {
         },
         418 => FetchError::Banned {
             retry_after: raw.retry_after,
-            until_ms: banned_until(&msg).or_else(|| {
-                let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
-                Some((now.ok()? + raw.retry_after?).as_millis() as u64)
-            }),
+            until_ms: {
+                let now = crate::clock::unix_ms();
+                let until = banned_until(&msg)
+                    .or_else(|| Some(now.saturating_add(raw.retry_after?.as_millis() as u64)));
+                until.map(|ms| {
+                    let (ms, cut) = crate::clock::clamp_ms(ms, now);
+                    if cut {
+                        tracing::warn!(
+                            "Binance's ban ends past its longest (3 days): read as {}",
+                            crate::clock::rfc3339_seconds(ms)
+                        );
+                    }
+                    ms
+                })
+            },
             msg,
         },
         451 => FetchError::GeoBlocked { msg },
@@ -214,13 +225,15 @@ pub fn classify(raw: RawAnswer) -> Result<RawAnswer, FetchError> {
 /// applies its own fallback rather than a made-up number.
 pub fn parse_retry_after(value: &str, now: std::time::SystemTime) -> Option<Duration> {
     let value = value.trim();
+    // Beyond Binance's longest ban (3 days), a wait is read as that (a far-future value must
+    // neither panic a formatter nor stop pricefetch for centuries).
     if let Ok(secs) = value.parse::<f64>() {
-        return (0.0..1e9)
+        return (0.0..1e18)
             .contains(&secs)
-            .then(|| Duration::from_secs_f64(secs));
+            .then(|| crate::clock::clamp_wait(Duration::from_secs_f64(secs)).0);
     }
     let at = httpdate::parse_http_date(value).ok()?;
-    Some(at.duration_since(now).unwrap_or_default())
+    Some(crate::clock::clamp_wait(at.duration_since(now).unwrap_or_default()).0)
 }
 
 /// Decodes a 2xx body, naming what was wrong with it.
@@ -387,6 +400,7 @@ mod tests {
             Some(Duration::from_secs(10))
         );
         assert_eq!(p("Wed, 21 Oct 2015 07:27:00 GMT"), Some(Duration::ZERO));
+        assert_eq!(p("99999999999"), Some(crate::clock::LONGEST_WAIT));
         for bad in ["-5", "soon", "", "NaN", "inf", "1e30"] {
             assert_eq!(p(bad), None, "{bad:?}");
         }

@@ -113,10 +113,7 @@ struct UntilText(Option<u64>);
 impl fmt::Display for UntilText {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.0 {
-            Some(ms) => {
-                let t = std::time::UNIX_EPOCH + Duration::from_millis(ms);
-                write!(f, " until {}", humantime::format_rfc3339_seconds(t))
-            }
+            Some(ms) => write!(f, " until {}", crate::clock::rfc3339_seconds(ms)),
             None => Ok(()),
         }
     }
@@ -370,7 +367,9 @@ pub fn hint(err: &FetchError) -> Option<String> {
         FetchError::Throttled { retry_after, .. } => Some(format!(
             "wait until {} or later (or raise --max-wait); Binance's limit is per IP and shared \
              by every process on it",
-            humantime::format_rfc3339_seconds(std::time::SystemTime::now() + *retry_after)
+            crate::clock::rfc3339_seconds(
+                crate::clock::unix_ms().saturating_add(retry_after.as_millis() as u64)
+            )
         )),
         FetchError::Banned { .. } => Some(
             "Binance banned this IP for sending during a rate-limit window; every request \

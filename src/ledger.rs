@@ -12,14 +12,23 @@
 //! write it back, unlock (about 10 µs). The lock is never held across an `await`, and a lock
 //! that stays busy is waited for asynchronously by the caller ([`Step::Busy`]).
 //!
-//! The ledger must never make a run worse than having none: a corrupt, unreadable or
-//! foreign-version file is replaced (one warning); a missing or read-only directory, a full
-//! disk, or a lock not granted within [`LOCK_PATIENCE`] make the run go on with its own
-//! in-process view ([`Step::Unavailable`], said once by the caller). A record from an earlier
+//! The ledger must never make a run worse than having none, nor let another local user steer
+//! it. The directory is made 0700 and the file 0600 whatever the umask; neither is followed
+//! through a symbolic link, and one not owned by this user (or writable by others, when it is
+//! not ours to mend) is refused: the run goes on with its own view, as `--no-shared-state`
+//! does ([`Step::Unavailable`], said once by the caller). A missing or read-only directory or a
+//! full disk do the same. State that cannot be trusted to be current, a lock held past
+//! [`LOCK_PATIENCE`], a file from a newer pricefetch or one that cannot be read, means the run
+//! cannot coordinate ([`Step::Uncoordinated`]): the caller then sends at most a small share of
+//! the budget a minute. A damaged file is kept beside the ledger for inspection before it is
+//! rewritten, and a pause or a ban that can be read is never lost. Reads are capped at
+//! [`MAX_FILE`]; times beyond Binance's longest ban are read as that ban. A ledger deleted
+//! under a running process is noticed (by its inode) and rejoined. A record from an earlier
 //! minute counts nothing, and pauses and bans that have ended are ignored.
 
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -29,12 +38,16 @@ use url::Url;
 /// The file format's version; a file with another one is replaced.
 const VERSION: u32 = 1;
 
-/// How long a busy lock is waited for before the run goes on without the ledger.
-pub const LOCK_PATIENCE: Duration = Duration::from_secs(1);
+/// How long a busy lock is waited for before the run goes on without coordination.
+pub const LOCK_PATIENCE: Duration = Duration::from_secs(3);
 
-/// What the file holds (JSON, one line, so that a person can read it).
+/// The most of a ledger file that is read: a record is about 120 bytes.
+pub const MAX_FILE: u64 = 4096;
+
+/// What the file holds (JSON, one line, so that a person can read it). Fields this version
+/// does not know are ignored when read (and not written back).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default)]
 pub struct Record {
     /// The file format's version; a file with another one is replaced.
     pub version: u32,
@@ -112,31 +125,85 @@ pub enum Step<T> {
     Busy,
     /// The ledger cannot be used for this run; the reason, for one warning.
     Unavailable(String),
+    /// The state cannot be trusted to be current (its lock held too long, a file this version
+    /// cannot read): the run must not burst; the reason, for one warning.
+    Uncoordinated(String),
 }
 
 /// One host's ledger file, opened for the run.
 #[derive(Debug)]
 pub struct Ledger {
+    dir: PathBuf,
     path: PathBuf,
     host: String,
     file: File,
+    /// The open file's device and inode: another at the path means the ledger was replaced.
+    id: (u64, u64),
+    /// Times beyond Binance's longest ban were cut: the warning to give once.
+    clamped: Option<String>,
     /// Since when the lock has been refused without a break.
     busy_since: Option<Instant>,
     /// A corrupt or foreign file was replaced: the warning to give once.
     replaced: Option<String>,
 }
 
-/// The ledger's file for `base_url` in `dir`: one per host (and port), so that mirrors, which
-/// are reached from the same IP, are counted against the base URL's ledger by the caller.
+/// The ledger's file for `base_url` in `dir`: one per budget ([`budget_key`]), so that every
+/// host reached from the same IP under one limit counts against one file.
 pub fn path_for(dir: &Path, base_url: &Url) -> PathBuf {
-    dir.join(format!("{}.json", host_key(base_url).replace(':', "_")))
+    file_for(dir, &budget_key(base_url))
 }
 
-fn host_key(url: &Url) -> String {
-    match (url.host_str(), url.port()) {
-        (Some(h), Some(p)) => format!("{h}:{p}"),
-        (Some(h), None) => h.to_owned(),
-        _ => "unknown".to_owned(),
+fn file_for(dir: &Path, key: &str) -> PathBuf {
+    let name: String = key
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    dir.join(format!("{name}.json"))
+}
+
+/// Binance's spot REST hosts: the weight limit belongs to the client's IP for all of them.
+const BINANCE_SPOT: &[&str] = &[
+    "api.binance.com",
+    "api-gcp.binance.com",
+    "api1.binance.com",
+    "api2.binance.com",
+    "api3.binance.com",
+    "api4.binance.com",
+    "data-api.binance.vision",
+];
+
+/// Which budget `url` spends: `api.binance.com` for every Binance spot REST host (one limit per
+/// IP across the cluster); any other host by the address it resolves to and its port, not by
+/// its spelling (`localhost:P` and `127.0.0.1:P` are one server). A loopback address is
+/// `127.0.0.1`, whichever it resolved to first; a host that does not resolve keeps its name.
+pub fn budget_key(url: &Url) -> String {
+    let host = url.host_str().unwrap_or("unknown");
+    if BINANCE_SPOT.contains(&host.to_ascii_lowercase().as_str()) {
+        return BINANCE_SPOT[0].to_owned();
+    }
+    let port = url.port_or_known_default().unwrap_or(0);
+    let name = host.trim_start_matches('[').trim_end_matches(']');
+    let resolved = match name.parse::<std::net::IpAddr>() {
+        Ok(ip) => Some(ip),
+        Err(_) => std::net::ToSocketAddrs::to_socket_addrs(&(name, port))
+            .ok()
+            .and_then(|addrs| {
+                let mut ips: Vec<std::net::IpAddr> = addrs.map(|a| a.ip()).collect();
+                ips.sort_by_key(|ip| (ip.is_ipv6(), *ip));
+                ips.first().copied()
+            }),
+    };
+    match resolved {
+        Some(ip) if ip.is_loopback() => format!("127.0.0.1:{port}"),
+        Some(std::net::IpAddr::V6(ip)) => format!("[{ip}]:{port}"),
+        Some(ip) => format!("{ip}:{port}"),
+        None => format!("{name}:{port}"),
     }
 }
 
@@ -156,31 +223,140 @@ pub fn default_dir(env: impl Fn(&str) -> Option<String>) -> Option<PathBuf> {
 
 /// Milliseconds since the epoch.
 pub fn unix_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
+    crate::clock::unix_ms()
+}
+
+/// This process's effective user id.
+fn euid() -> u32 {
+    rustix::process::geteuid().as_raw()
+}
+
+/// Refuses what another user could steer: not ours, or (when it is ours) a mode open to others
+/// is mended. `what` names it for the message.
+fn trusted(
+    meta: &std::fs::Metadata,
+    path: &Path,
+    private: u32,
+    fix: impl FnOnce(u32) -> std::io::Result<()>,
+) -> Result<(), String> {
+    if meta.uid() != euid() {
+        return Err(format!(
+            "{} belongs to another user (uid {}), so it is not trusted",
+            path.display(),
+            meta.uid()
+        ));
+    }
+    if meta.mode() & 0o077 != 0 {
+        fix(private).map_err(|e| {
+            format!(
+                "{} is open to other users and cannot be made private: {}",
+                path.display(),
+                io_reason(&e)
+            )
+        })?;
+    }
+    Ok(())
+}
+
+/// The state directory, made 0700 if it is new; refused if it is a symbolic link or not ours.
+fn private_dir(dir: &Path) -> Result<(), String> {
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(|e| format!("cannot create {}: {}", dir.display(), io_reason(&e)))?;
+    let meta = std::fs::symlink_metadata(dir)
+        .map_err(|e| format!("cannot read {}: {}", dir.display(), io_reason(&e)))?;
+    if !meta.is_dir() {
+        return Err(format!(
+            "{} is a symbolic link or not a directory, so it is not trusted",
+            dir.display()
+        ));
+    }
+    trusted(&meta, dir, 0o700, |mode| {
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(mode))
+    })
+}
+
+/// The ledger file, created 0600; never through a symbolic link, never a device or a FIFO.
+fn private_file(path: &Path) -> Result<File, String> {
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        // O_NONBLOCK: a FIFO planted at the path must not block the open.
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC | libc::O_NONBLOCK)
+        .open(path)
+        .map_err(|e| {
+            if e.raw_os_error() == Some(libc::ELOOP) {
+                format!(
+                    "{} is a symbolic link, so it is not followed",
+                    path.display()
+                )
+            } else {
+                format!("cannot open {}: {}", path.display(), io_reason(&e))
+            }
+        })?;
+    let meta = file
+        .metadata()
+        .map_err(|e| format!("cannot read {}: {}", path.display(), io_reason(&e)))?;
+    if !meta.is_file() {
+        return Err(format!(
+            "{} is not a regular file, so it is not used",
+            path.display()
+        ));
+    }
+    trusted(&meta, path, 0o600, |mode| {
+        file.set_permissions(std::fs::Permissions::from_mode(mode))
+    })?;
+    Ok(file)
 }
 
 impl Ledger {
-    /// Opens (creating them if needed) the directory and the file for `base_url`.
+    /// Opens (creating them if needed) the directory and the file for `base_url`'s budget.
     pub fn open(dir: &Path, base_url: &Url) -> Result<Self, String> {
-        let path = path_for(dir, base_url);
-        std::fs::create_dir_all(dir)
-            .map_err(|e| format!("cannot create {}: {}", dir.display(), io_reason(&e)))?;
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
-            .map_err(|e| format!("cannot open {}: {}", path.display(), io_reason(&e)))?;
+        let host = budget_key(base_url);
+        let path = file_for(dir, &host);
+        private_dir(dir)?;
+        let file = private_file(&path)?;
+        let meta = file
+            .metadata()
+            .map_err(|e| format!("cannot read {}: {}", path.display(), io_reason(&e)))?;
         Ok(Self {
+            dir: dir.to_path_buf(),
             path,
-            host: host_key(base_url),
+            host,
             file,
+            id: (meta.dev(), meta.ino()),
+            clamped: None,
             busy_since: None,
             replaced: None,
         })
+    }
+
+    /// Opens the file at the path again if it is no longer the one this process has open (it
+    /// was deleted or replaced under a running process): everyone else uses the new one.
+    fn rejoin(&mut self) -> Result<(), String> {
+        let current = std::fs::symlink_metadata(&self.path)
+            .ok()
+            .map(|m| (m.dev(), m.ino()));
+        if current == Some(self.id) {
+            return Ok(());
+        }
+        private_dir(&self.dir)?;
+        let file = private_file(&self.path)?;
+        let meta = file
+            .metadata()
+            .map_err(|e| format!("cannot read {}: {}", self.path.display(), io_reason(&e)))?;
+        tracing::info!(
+            "shared state: {} was replaced; rejoined it",
+            self.path.display()
+        );
+        self.file = file;
+        self.id = (meta.dev(), meta.ino());
+        Ok(())
     }
 
     /// The file's path, for `-v` and warnings.
@@ -188,9 +364,10 @@ impl Ledger {
         &self.path
     }
 
-    /// A warning to give once: the file was corrupt or of another version and was replaced.
+    /// A warning to give once: the file was damaged (and kept aside), or held times past
+    /// Binance's longest ban.
     pub fn take_replaced(&mut self) -> Option<String> {
-        self.replaced.take()
+        self.replaced.take().or_else(|| self.clamped.take())
     }
 
     /// Reserves a lease of up to `want` weight (at least `at_least`) in the current minute, if
@@ -264,12 +441,15 @@ impl Ledger {
 
     /// Lock, read, change, write, unlock.
     fn transact<T>(&mut self, now_ms: u64, change: impl FnOnce(&mut Record) -> T) -> Step<T> {
+        if let Err(why) = self.rejoin() {
+            return Step::Unavailable(why);
+        }
         match self.file.try_lock() {
             Ok(()) => self.busy_since = None,
             Err(TryLockError::WouldBlock) => {
                 let since = *self.busy_since.get_or_insert_with(Instant::now);
                 if since.elapsed() > LOCK_PATIENCE {
-                    return Step::Unavailable(format!(
+                    return Step::Uncoordinated(format!(
                         "{} has been locked by another process for over {}s",
                         self.path.display(),
                         LOCK_PATIENCE.as_secs()
@@ -288,7 +468,8 @@ impl Ledger {
         let result = self.locked(now_ms, change);
         let _ = self.file.unlock();
         match result {
-            Ok(value) => Step::Done(value),
+            Ok(Ok(value)) => Step::Done(value),
+            Ok(Err(why)) => Step::Uncoordinated(why),
             Err(e) => Step::Unavailable(format!(
                 "cannot update {}: {}",
                 self.path.display(),
@@ -297,28 +478,73 @@ impl Ledger {
         }
     }
 
+    /// A copy of a damaged file beside it (`NAME.json.damaged-MS`), for inspection, before it is
+    /// rewritten.
+    fn keep_aside(&self, text: &[u8], now_ms: u64) -> String {
+        let aside = self.path.with_extension(format!("json.damaged-{now_ms}"));
+        let kept = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(&aside)
+            .and_then(|mut f| f.write_all(text));
+        match kept {
+            Ok(()) => format!("kept as {}", aside.display()),
+            Err(e) => format!("could not keep a copy ({})", io_reason(&e)),
+        }
+    }
+
+    /// The transaction under the lock. `Ok(Err(why))`: the state cannot be trusted (a file of
+    /// a newer version, which is left as it is).
     fn locked<T>(
         &mut self,
         now_ms: u64,
         change: impl FnOnce(&mut Record) -> T,
-    ) -> std::io::Result<T> {
+    ) -> std::io::Result<Result<T, String>> {
         let mut text = Vec::with_capacity(256);
         self.file.seek(SeekFrom::Start(0))?;
-        self.file.read_to_end(&mut text)?;
+        (&self.file).take(MAX_FILE + 1).read_to_end(&mut text)?;
         let minute = now_ms / 60_000;
-        let mut record = match serde_json::from_slice::<Record>(&text) {
+        let parsed = if text.len() as u64 > MAX_FILE {
+            Err(format!("it is over {MAX_FILE} bytes"))
+        } else {
+            serde_json::from_slice::<Record>(&text).map_err(|e| e.to_string())
+        };
+        let mut record = match parsed {
             Ok(r) if r.version == VERSION => r,
+            Ok(r) if r.version > VERSION => {
+                // A newer pricefetch's file: not ours to rewrite. Its pause and ban still hold.
+                let mut seen = r.clone();
+                self.clamp(&mut seen, now_ms);
+                let holds = seen.paused_until_ms > now_ms || seen.banned_until_ms > now_ms;
+                let value = change(&mut seen);
+                if holds {
+                    return Ok(Ok(value));
+                }
+                return Ok(Err(format!(
+                    "{} was written by a newer pricefetch (version {}); it is left as it is",
+                    self.path.display(),
+                    r.version
+                )));
+            }
             Ok(r) => {
-                self.replaced = Some(format!("it was of version {}", r.version));
-                Record::default()
+                // An older version: what it says of pauses and bans still holds.
+                Record {
+                    paused_until_ms: r.paused_until_ms,
+                    banned_until_ms: r.banned_until_ms,
+                    ..Record::default()
+                }
             }
             // A new file is empty; anything else that does not parse was damaged.
             Err(_) if text.is_empty() => Record::default(),
-            Err(e) => {
-                self.replaced = Some(format!("it was unreadable ({e})"));
+            Err(why) => {
+                let kept = self.keep_aside(&text, now_ms);
+                self.replaced = Some(format!("it was unreadable ({why}); {kept}"));
                 Record::default()
             }
         };
+        self.clamp(&mut record, now_ms);
         record.version = VERSION;
         record.host.clone_from(&self.host);
         if record.minute != minute {
@@ -327,14 +553,32 @@ impl Ledger {
         }
         let before = record.clone();
         let value = change(&mut record);
-        if record != before || !text.starts_with(b"{") {
-            let mut line = serde_json::to_vec(&record).expect("a record serialises");
+        let rewritten = serde_json::to_vec(&record).expect("a record serialises");
+        if record != before || !text.starts_with(&rewritten) {
+            let mut line = rewritten;
             line.push(b'\n');
             self.file.seek(SeekFrom::Start(0))?;
             self.file.write_all(&line)?;
             self.file.set_len(line.len() as u64)?;
         }
-        Ok(value)
+        Ok(Ok(value))
+    }
+
+    /// Cuts a pause or a ban beyond Binance's longest (3 days) to that, and says so once.
+    fn clamp(&mut self, record: &mut Record, now_ms: u64) {
+        for (what, field) in [
+            ("pause", &mut record.paused_until_ms),
+            ("ban", &mut record.banned_until_ms),
+        ] {
+            let (ms, cut) = crate::clock::clamp_ms(*field, now_ms);
+            if cut {
+                self.clamped = Some(format!(
+                    "it held a {what} ending past Binance's longest ban (3 days); read as {}",
+                    crate::clock::rfc3339_seconds(ms)
+                ));
+                *field = ms;
+            }
+        }
     }
 }
 
@@ -468,7 +712,7 @@ mod tests {
     }
 
     #[test]
-    fn a_corrupt_or_foreign_file_is_replaced_once() {
+    fn a_damaged_file_is_kept_aside_then_replaced_once() {
         let dir = temp_dir("corrupt");
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(path_for(&dir, &url()), "garbage\u{0}").unwrap();
@@ -477,27 +721,97 @@ mod tests {
             a.lease(Ask::exactly(2), 10, T),
             Step::Done(Verdict::Reserved { used: 2, .. })
         ));
-        assert!(a.take_replaced().unwrap().contains("unreadable"));
+        let said = a.take_replaced().unwrap();
+        assert!(
+            said.contains("unreadable") && said.contains("kept as"),
+            "{said}"
+        );
+        let aside = std::fs::read_dir(&dir)
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .find(|e| e.file_name().to_string_lossy().contains(".damaged-"))
+            .expect("a copy kept aside");
+        assert_eq!(std::fs::read(aside.path()).unwrap(), b"garbage\0");
         assert!(matches!(
             a.lease(Ask::exactly(2), 10, T),
             Step::Done(Verdict::Reserved { used: 4, .. })
         ));
         assert_eq!(a.take_replaced(), None);
-        std::fs::write(
-            path_for(&dir, &url()),
-            r#"{"version":99,"host":"x","minute":0,"used":0,"paused_until_ms":0,"banned_until_ms":0}"#,
-        )
-        .unwrap();
-        assert!(matches!(
-            a.lease(Ask::exactly(2), 10, T),
-            Step::Done(Verdict::Reserved { used: 2, .. })
-        ));
-        assert!(a.take_replaced().unwrap().contains("version 99"));
+        // Over the size cap (a symlink to /dev/zero is refused before this: not followed).
+        std::fs::write(path_for(&dir, &url()), vec![b' '; 10_000]).unwrap();
+        assert!(matches!(a.lease(Ask::exactly(2), 10, T), Step::Done(_)));
+        assert!(a.take_replaced().unwrap().contains("over 4096 bytes"));
         let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]
-    fn a_lock_held_elsewhere_is_busy_then_unavailable() {
+    fn a_newer_or_older_file_never_loses_a_pause_or_a_ban() {
+        let dir = temp_dir("version");
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = path_for(&dir, &url());
+        let mut a = Ledger::open(&dir, &url()).unwrap();
+        // A newer pricefetch's file, with a ban and a field this version does not know.
+        let newer = format!(
+            r#"{{"version":2,"host":"x","minute":0,"used":0,"paused_until_ms":0,"banned_until_ms":{},"shiny":true}}"#,
+            T + 60_000
+        );
+        std::fs::write(&path, &newer).unwrap();
+        assert_eq!(
+            a.lease(Ask::exactly(2), 10, T),
+            Step::Done(Verdict::Banned {
+                until_ms: T + 60_000
+            })
+        );
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            newer,
+            "left as it is"
+        );
+        // Once its ban is over, this version cannot coordinate through it.
+        assert!(matches!(
+            a.lease(Ask::exactly(2), 10, T + 120_000),
+            Step::Uncoordinated(why) if why.contains("newer pricefetch")
+        ));
+        // Our version with an unknown field: read, and the pause kept.
+        std::fs::write(
+            &path,
+            format!(
+                r#"{{"version":1,"paused_until_ms":{},"extra":1}}"#,
+                T + 5_000
+            ),
+        )
+        .unwrap();
+        assert_eq!(
+            a.lease(Ask::exactly(2), 10, T),
+            Step::Done(Verdict::Paused {
+                until_ms: T + 5_000
+            })
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_far_future_ban_is_read_as_three_days() {
+        let dir = temp_dir("future");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(
+            path_for(&dir, &url()),
+            r#"{"version":1,"host":"x","minute":0,"used":0,"paused_until_ms":0,"banned_until_ms":99999999999999999}"#,
+        )
+        .unwrap();
+        let mut a = Ledger::open(&dir, &url()).unwrap();
+        assert_eq!(
+            a.lease(Ask::exactly(2), 10, T),
+            Step::Done(Verdict::Banned {
+                until_ms: T + 3 * 24 * 3600 * 1000
+            })
+        );
+        assert!(a.take_replaced().unwrap().contains("longest ban (3 days)"));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_lock_held_elsewhere_is_busy_then_uncoordinated() {
         let dir = temp_dir("lock");
         let mut a = Ledger::open(&dir, &url()).unwrap();
         let holder = File::open(path_for(&dir, &url())).unwrap();
@@ -505,11 +819,82 @@ mod tests {
         assert_eq!(a.lease(Ask::exactly(2), 10, T), Step::Busy);
         a.busy_since = Some(Instant::now() - LOCK_PATIENCE - Duration::from_millis(1));
         assert!(
-            matches!(a.lease(Ask::exactly(2), 10, T), Step::Unavailable(why) if why.contains("locked"))
+            matches!(a.lease(Ask::exactly(2), 10, T), Step::Uncoordinated(why) if why.contains("locked"))
         );
         holder.unlock().unwrap();
         assert!(matches!(a.lease(Ask::exactly(2), 10, T), Step::Done(_)));
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn the_directory_and_file_are_private_and_never_followed() {
+        let dir = temp_dir("private");
+        // SAFETY: umask only changes this process's file-creation mask; other tests create
+        // files too, which is why it is put back at once.
+        let old = unsafe { libc::umask(0) };
+        let opened = Ledger::open(&dir, &url());
+        unsafe { libc::umask(old) };
+        opened.unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().mode() & 0o777;
+        assert_eq!(mode(&dir), 0o700);
+        assert_eq!(mode(&path_for(&dir, &url())), 0o600);
+        // A symbolic link planted at the file's place is not followed, and its target untouched.
+        let target = dir.join("precious");
+        std::fs::write(&target, "keep me").unwrap();
+        std::fs::remove_file(path_for(&dir, &url())).unwrap();
+        std::os::unix::fs::symlink(&target, path_for(&dir, &url())).unwrap();
+        let err = Ledger::open(&dir, &url()).unwrap_err();
+        assert!(err.contains("symbolic link"), "{err}");
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), "keep me");
+        // A directory that is a symbolic link is refused too.
+        let link = temp_dir("private-link");
+        std::os::unix::fs::symlink(&dir, &link).unwrap();
+        assert!(
+            Ledger::open(&link, &url())
+                .unwrap_err()
+                .contains("symbolic link")
+        );
+        // Ours but open to others: made private.
+        std::fs::remove_file(path_for(&dir, &url())).unwrap();
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+        Ledger::open(&dir, &url()).unwrap();
+        assert_eq!(mode(&dir), 0o700);
+        let _ = std::fs::remove_file(&link);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_ledger_deleted_under_a_process_is_rejoined() {
+        let dir = temp_dir("deleted");
+        let mut a = Ledger::open(&dir, &url()).unwrap();
+        let mut b = Ledger::open(&dir, &url()).unwrap();
+        assert_eq!(used(a.lease(Ask::exactly(2), 100, T)), 2);
+        std::fs::remove_file(path_for(&dir, &url())).unwrap();
+        // b starts a new file; a must count in it, not in the deleted one.
+        assert_eq!(used(b.lease(Ask::exactly(2), 100, T)), 2);
+        assert_eq!(used(a.lease(Ask::exactly(2), 100, T)), 4);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn binances_hosts_share_one_budget_and_others_go_by_address() {
+        let key = |u: &str| budget_key(&u.parse().unwrap());
+        for host in [
+            "https://api.binance.com",
+            "https://api-gcp.binance.com",
+            "https://api3.binance.com",
+            "https://data-api.binance.vision",
+        ] {
+            assert_eq!(key(host), "api.binance.com", "{host}");
+        }
+        assert_eq!(key("http://localhost:8731"), key("http://127.0.0.1:8731"));
+        assert_eq!(key("http://127.0.0.1:8731"), "127.0.0.1:8731");
+        assert_eq!(key("http://[::1]:8731"), "127.0.0.1:8731");
+        assert_ne!(key("http://127.0.0.1:8731"), key("http://127.0.0.1:8732"));
+        assert_eq!(
+            key("https://no-such-host.invalid"),
+            "no-such-host.invalid:443"
+        );
     }
 
     #[test]

@@ -27,6 +27,7 @@
 //! - [`until`]: `--until`: exact decimal conditions that end a live run.
 //! - [`output`]: renderers (table, plain, json, ndjson, csv) and the stderr wording.
 //! - [`error`]: per-symbol errors, exit codes, hints.
+//! - [`clock`]: wall-clock times: the longest wait Binance imposes, RFC 3339 that never fails.
 //! - [`host`]: host names as the user gives them (is it this machine?).
 
 /// The version `--version` prints: the crate version, and the git commit when built from git.
@@ -35,6 +36,7 @@ pub const VERSION: &str = env!("PRICEFETCH_VERSION");
 pub mod answer;
 pub mod binance;
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod config_file;
 pub mod error;

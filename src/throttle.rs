@@ -23,7 +23,7 @@
 //! in-process state stays as the fallback when the ledger cannot be used.
 
 use std::sync::Mutex;
-use std::time::{Duration, UNIX_EPOCH};
+use std::time::Duration;
 
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -93,6 +93,11 @@ struct State {
     lease: Option<Lease>,
     /// Weight the current round still plans to send: what a lease is sized by.
     need: u32,
+    /// Set when the host's state cannot be trusted to be current (its lock held too long, a
+    /// file this version cannot read): the most weight this process sends in a minute.
+    solo_cap: Option<u32>,
+    /// What this process sent in a minute (the minute, the weight), against `solo_cap`.
+    solo_used: (u64, u32),
 }
 
 /// Weight reserved in the ledger ahead of the requests that spend it, so that a run of many
@@ -140,7 +145,7 @@ fn wall_ms() -> u64 {
 
 /// An absolute time for messages, e.g. `2026-11-24T18:32:05Z`.
 fn at(ms: u64) -> String {
-    humantime::format_rfc3339_seconds(UNIX_EPOCH + Duration::from_millis(ms)).to_string()
+    crate::clock::rfc3339_seconds(ms)
 }
 
 /// How long from `now_ms` to the next wall-clock minute, plus a little to be safely in it.
@@ -287,6 +292,10 @@ impl Throttle {
                 state.drop_ledger(&why);
                 None
             }
+            Some(Step::Uncoordinated(why)) => {
+                state.go_solo(&why, budget);
+                None
+            }
             Some(Step::Done(v)) => {
                 state.note_replaced();
                 state.unshared = None;
@@ -342,8 +351,15 @@ impl Throttle {
                 return Err(self.banned_elsewhere(&mut state, until_ms, now_ms));
             }
             None => {
-                if state.window_used + weight <= budget {
+                if state.solo_used.0 != minute {
+                    state.solo_used = (minute, 0);
+                }
+                let solo_room = state
+                    .solo_cap
+                    .is_none_or(|cap| state.solo_used.1 + weight <= cap);
+                if state.window_used + weight <= budget && solo_room {
                     state.window_used += weight;
+                    state.solo_used.1 += weight;
                     state.run_weight += weight;
                     return Ok(Admit::Go(Ticket { minute, weight }));
                 }
@@ -472,6 +488,10 @@ impl Throttle {
                 match step {
                     Step::Done(()) => return state.note_replaced(),
                     Step::Unavailable(why) => return state.drop_ledger(&why),
+                    Step::Uncoordinated(why) => {
+                        let budget = self.limits.budget();
+                        return state.go_solo(&why, budget);
+                    }
                     Step::Busy => {}
                 }
             }
@@ -543,6 +563,21 @@ impl State {
             }
         }
         tracing::info!("used weight {used} of {limit}");
+    }
+
+    /// Goes on without the host's state, which cannot be trusted to be current, sending at most
+    /// a lease's share of the budget a minute (other processes may be doing the same), and says
+    /// so once.
+    fn go_solo(&mut self, why: &str, budget: u32) {
+        if self.ledger.take().is_none() {
+            return;
+        }
+        let cap = (budget / LEASE_SHARE).max(1);
+        self.solo_cap = Some(cap);
+        tracing::warn!(
+            "cannot coordinate with other pricefetch processes on this host ({why}): sending at \
+             most {cap} request weight a minute"
+        );
     }
 
     /// Goes on with the in-process view, and says why once.

@@ -265,7 +265,7 @@ fn an_unusable_state_directory_is_said_once_and_the_run_goes_on() {
 }
 
 #[test]
-fn a_ledger_locked_by_a_stuck_process_is_given_up_after_a_second() {
+fn a_ledger_locked_by_a_stuck_process_is_given_up_after_its_patience() {
     let server = MockServer::start();
     let dir = fresh_state_dir();
     let url = server.url().parse().unwrap();

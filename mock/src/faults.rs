@@ -27,6 +27,9 @@ pub enum Fault {
     RetryAfter { status: u16, value: String },
     /// HTTP 418 `-1003` "IP banned until …" with `Retry-After: secs`.
     Ban { retry_after_secs: u64 },
+    /// HTTP 418 `-1003` "IP banned until `until`" as written, whatever it says (a hostile or
+    /// broken server: `99999999999999999` is past the year 9999), with `Retry-After: 60`.
+    BanText { until: String },
     /// HTTP 451, the geo-block Binance answers from restricted locations.
     GeoBlock,
     /// Accept the request and never answer (until the server shuts down).
@@ -98,6 +101,17 @@ pub(crate) async fn play(
             .into_response(),
         Fault::RateLimit { retry_after_secs } => rate_limit_response(retry_after_secs, used),
         Fault::Ban { retry_after_secs } => ban_response(retry_after_secs, used),
+        Fault::BanText { until } => {
+            let mut r = api_error(
+                StatusCode::IM_A_TEAPOT,
+                -1003,
+                &format!("Way too much request weight used; IP banned until {until}."),
+                used,
+            );
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(60u32));
+            r
+        }
         Fault::RetryAfter { status: s, value } => {
             let mut r = if s == 429 {
                 rate_limit_response(0, used)

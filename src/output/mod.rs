@@ -70,8 +70,7 @@ pub struct Look {
 
 /// `ms` since the epoch as RFC 3339, UTC, with milliseconds: `2026-12-01T11:02:57.123Z`.
 pub fn rfc3339_ms(ms: u64) -> String {
-    let at = std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms);
-    humantime::format_rfc3339_millis(at).to_string()
+    crate::clock::rfc3339_millis(ms)
 }
 
 /// `--watch`: one refresh in a piped format (ndjson lines or one JSON object), with its time.
