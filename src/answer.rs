@@ -104,12 +104,17 @@ where
 /// rules as input, and every value must be a decimal as Binance writes them (`-` at most, digits,
 /// one `.`). Anything else (an empty price, a newline that would forge a row, an escape sequence,
 /// `NaN`, `1e5`, `0x10`, `1,5`, non-ASCII digits) never reaches the output.
-pub fn check_ticker(t: &Ticker) -> Result<(), String> {
+pub fn check_ticker(t: &Ticker, kind: crate::binance::TickerKind) -> Result<(), String> {
     if !crate::config::is_valid(&t.symbol) {
         return Err(format!("the answer names a symbol {:?}", cut(&t.symbol)));
     }
-    for value in &t.values {
-        let digits = value.strip_prefix('-').unwrap_or(value);
+    for (value, field) in t.values.iter().zip(kind.fields()) {
+        // Prices, quantities and volumes are never negative; only a change can be.
+        let signed = matches!(*field, "price_change" | "price_change_percent");
+        let digits = match value.strip_prefix('-') {
+            Some(rest) if signed => rest,
+            _ => value,
+        };
         let (int, frac) = digits.split_once('.').unwrap_or((digits, "0"));
         let ok = |p: &str| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit());
         if !ok(int) || !ok(frac) {
@@ -413,19 +418,13 @@ mod tests {
             values: vec![v.into()],
             time_ms: 0,
         };
-        for good in [
-            "97123.45000000",
-            "0.00000000",
-            "-1.25",
-            "12",
-            "币安人生USDT",
-        ] {
+        for good in ["97123.45000000", "0.00000000", "12", "币安人生USDT"] {
             let ticker = if good.contains('U') {
                 t(good, "1.0")
             } else {
                 t("BTCUSDT", good)
             };
-            assert_eq!(check_ticker(&ticker), Ok(()), "{good}");
+            assert_eq!(check_ticker(&ticker, TickerKind::Price), Ok(()), "{good}");
         }
         for bad in [
             "",
@@ -440,12 +439,27 @@ mod tests {
             "1\nETHUSDT 0.1",
             "\u{1b}[31m1",
             "١٢",
+            "-5.00000000",
         ] {
-            assert!(check_ticker(&t("BTCUSDT", bad)).is_err(), "{bad:?}");
+            let err = check_ticker(&t("BTCUSDT", bad), TickerKind::Price);
+            assert!(err.is_err(), "{bad:?}");
         }
         for name in ["", "BTC\nUSDT", "btcusdt", "BTC USDT"] {
-            assert!(check_ticker(&t(name, "1.0")).is_err(), "{name:?}");
+            assert!(
+                check_ticker(&t(name, "1.0"), TickerKind::Price).is_err(),
+                "{name:?}"
+            );
         }
+        // A 24h change may be negative; its last price may not.
+        let day = |last: &str, change: &str| Ticker {
+            symbol: "BTCUSDT".into(),
+            values: [last, change, "-1.250", "1", "1", "1", "1"]
+                .map(String::from)
+                .to_vec(),
+            time_ms: 0,
+        };
+        assert_eq!(check_ticker(&day("1.0", "-0.5"), TickerKind::Day), Ok(()));
+        assert!(check_ticker(&day("-1.0", "0.5"), TickerKind::Day).is_err());
     }
 
     #[test]

@@ -462,8 +462,8 @@ pub struct Cli {
     #[arg(long, value_name = "CONDITION", display_order = 10)]
     pub until: Option<String>,
 
-    /// With --stream: replace a connection that delivers nothing for this long
-    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration,
+    /// With --stream: replace a connection that delivers nothing for this long (at least 1s)
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_stale,
           allow_hyphen_values = true, help_heading = "Fetching", hide_short_help = true)]
     pub stale: Duration,
 
@@ -659,6 +659,18 @@ pub fn at_least_one<N: std::str::FromStr>(s: &str) -> Result<N, String> {
         Err(_) if t.starts_with('-') => Err("must be at least 1".into()),
         Err(_) => Err(format!("'{s}' is not a whole number")),
     }
+}
+
+/// `--stale`: a duration of at least a second. Binance sends each stream at most once a second,
+/// so anything shorter would replace healthy connections over and over.
+pub fn parse_stale(s: &str) -> Result<Duration, String> {
+    let d = parse_duration(s)?;
+    if d < Duration::from_secs(1) {
+        return Err(format!(
+            "'{s}' is shorter than a second; streams update once a second, so give 1s or more"
+        ));
+    }
+    Ok(d)
 }
 
 /// A positive duration: `500ms`, `2s`, `1m`, `1m30s`. Says why when it is not.

@@ -258,8 +258,9 @@ impl Signal {
 
 /// Writing the output failed: the disk is full, the file was closed. Exit 6 (a closed pipe is
 /// not this: the reader left, and that is exit 0).
+/// (The OS's words come with the chain, `{:#}`, once.)
 #[derive(Debug, thiserror::Error)]
-#[error("cannot write the output: {0}")]
+#[error("cannot write the output")]
 pub struct OutputError(#[from] pub std::io::Error);
 
 impl From<Exit> for std::process::ExitCode {

@@ -290,7 +290,7 @@ impl Engine {
                     detail: format!("{} appears more than once in one answer", t.symbol),
                 })
             } else {
-                crate::binance::check_ticker(&t)
+                crate::binance::check_ticker(&t, self.request.kind)
                     .map(|()| t.clone())
                     .map_err(|detail| FetchError::Decode {
                         status: 200,
@@ -425,7 +425,8 @@ impl Engine {
             let err = match job.result {
                 Ok(tickers) => {
                     let trading_only = !self.request.any_status;
-                    return outcomes_of(chunk, tickers, attempts, elapsed, trading_only);
+                    let how = (self.request.kind, trading_only);
+                    return outcomes_of(chunk, tickers, attempts, elapsed, how);
                 }
                 Err(e) => e,
             };

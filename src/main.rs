@@ -39,6 +39,12 @@ fn main() -> ExitCode {
         i16::from(cli.verbose) - i16::from(cli.quiet),
         terminal.stderr_color,
     );
+    // A closed stdout (`>&-`) swallows every write without an error: say so, as for a full
+    // disk, rather than exit 0 having written nothing.
+    if stdout_was_closed() {
+        let closed = io::Error::other("standard output is closed");
+        return fail(&anyhow::Error::new(error::OutputError(closed)));
+    }
     let mut out = BufWriter::new(io::stdout().lock());
     match pricefetch::shell::print(&cli, &matches, &location, file.as_ref(), &mut out) {
         Ok(true) => return Exit::Ok.into(),
@@ -69,6 +75,20 @@ fn main() -> ExitCode {
         Ok(report) => error::exit_for_failures(report.failures(), report.interrupted).into(),
         Err(e) => fail(&e),
     }
+}
+
+/// Whether stdout was closed when the process started. Rust's start-up code reopens a closed
+/// standard stream on `/dev/null`, read-write; a shell's `> /dev/null` opens it write-only.
+fn stdout_was_closed() -> bool {
+    use rustix::fs::{FileType, OFlags};
+    let Ok(stat) = rustix::fs::fstat(io::stdout()) else {
+        return true;
+    };
+    let null = FileType::from_raw_mode(stat.st_mode) == FileType::CharacterDevice
+        && stat.st_rdev == rustix::fs::makedev(1, 3);
+    let read_write = rustix::fs::fcntl_getfl(io::stdout())
+        .is_ok_and(|flags| flags & OFlags::ACCMODE == OFlags::RDWR);
+    null && read_write
 }
 
 /// Reports a run-ending error on stderr and picks its exit code.

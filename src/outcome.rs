@@ -119,12 +119,12 @@ pub(crate) fn outcomes_of(
     tickers: Vec<Ticker>,
     attempts: u32,
     elapsed: Duration,
-    trading_only: bool,
+    (kind, trading_only): (crate::binance::TickerKind, bool),
 ) -> Vec<Outcome> {
     // A symbol the answer names twice (with whichever prices) has no price to trust.
     let mut by_symbol: HashMap<String, Result<Ticker, FetchError>> = HashMap::new();
     for t in tickers {
-        let entry = match crate::binance::check_ticker(&t) {
+        let entry = match crate::binance::check_ticker(&t, kind) {
             Ok(()) => Ok(t.clone()),
             Err(detail) => Err(FetchError::Decode {
                 status: 200,

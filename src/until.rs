@@ -74,7 +74,8 @@ impl Until {
     /// `--all`, the market is the list).
     pub fn parse(text: &str, symbols: &[String], any_symbol: bool) -> Result<Self, UsageError> {
         let mut conditions = Vec::new();
-        for part in text.split(',') {
+        let parts: Vec<&str> = text.split(',').collect();
+        for part in &parts {
             let part = part.trim();
             let bad = |why: &str| {
                 UsageError(format!(
@@ -82,21 +83,32 @@ impl Until {
                      (<, <=, >, >=, ==; commas between conditions mean any)"
                 ))
             };
+            if part.is_empty() && parts.len() > 1 {
+                return Err(UsageError(format!(
+                    "invalid --until '{text}': a condition between commas is empty (a stray \
+                     comma?); write e.g. 'BTCUSDT >= 100000, ETHUSDT < 3000'"
+                )));
+            }
             if part.is_empty() {
                 return Err(bad("it is empty"));
             }
-            // The longest operator first, so that `>=` is not read as `>`.
-            let Some((at, op, len)) = [
-                ("<=", Op::LessOrEqual),
-                (">=", Op::GreaterOrEqual),
-                ("==", Op::Equal),
-                ("<", Op::Less),
-                (">", Op::Greater),
-            ]
-            .iter()
-            .filter_map(|(s, op)| part.find(s).map(|at| (at, *op, s.len())))
-            .min_by_key(|(at, _, len)| (*at, usize::MAX - len)) else {
+            // The comparison is the run of operator characters after the symbol: it must be one
+            // of the five, so that `=>` or `=<` is named as what it is.
+            let Some(at) = part.find(['<', '>', '=', '!']) else {
                 return Err(bad("no comparison"));
+            };
+            let len = part[at..]
+                .find(|c| !matches!(c, '<' | '>' | '=' | '!'))
+                .unwrap_or(part.len() - at);
+            let op = match &part[at..at + len] {
+                "<=" => Op::LessOrEqual,
+                ">=" => Op::GreaterOrEqual,
+                "==" => Op::Equal,
+                "<" => Op::Less,
+                ">" => Op::Greater,
+                other => {
+                    return Err(bad(&format!("'{other}' is not a comparison")));
+                }
             };
             let symbol = crate::config::normalise(part[..at].trim());
             let value = part[at + len..].trim();
@@ -211,7 +223,17 @@ mod tests {
             ("BTCUSDT >= 1e5", "not a decimal number"),
             (">= 5", "no symbol"),
             ("SOLUSDT > 1", "not one of the symbols fetched"),
-            ("BTCUSDT > 1,", "it is empty"),
+            (
+                "BTCUSDT > 1,",
+                "a condition between commas is empty (a stray comma?)",
+            ),
+            ("", "it is empty"),
+            (
+                "BTCUSDT => 5",
+                "'=>' is not a comparison; write e.g. 'BTCUSDT >= 100000' (<, <=",
+            ),
+            ("BTCUSDT = 5", "'=' is not a comparison"),
+            ("BTCUSDT != 5", "'!=' is not a comparison"),
         ] {
             let err = Until::parse(text, &list(), false).unwrap_err();
             assert!(err.0.contains(says), "{text}: {}", err.0);

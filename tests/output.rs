@@ -393,3 +393,50 @@ fn a_csv_log_appended_by_cron_has_one_header_and_the_time_of_every_price() {
         );
     }
 }
+
+#[test]
+fn a_closed_or_full_stdout_is_exit_6_said_once() {
+    let server = MockServer::start();
+    // `>&-`: stdout closed before the run, so nothing could be written.
+    let out = common::clean("sh")
+        .args([
+            "-c",
+            &format!("pricefetch --base-url {} BTCUSDT >&-", server.url()),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(6), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("standard output is closed"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        server.hits().is_empty(),
+        "nothing is sent when nothing can be shown"
+    );
+    // A full disk: the OS's words, once.
+    let out = common::clean("sh")
+        .args([
+            "-c",
+            &format!("pricefetch --base-url {} BTCUSDT > /dev/full", server.url()),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(6));
+    assert_eq!(
+        stderr(&out).matches("No space left on device").count(),
+        1,
+        "{}",
+        stderr(&out)
+    );
+    // `> /dev/null` is a reader that wants nothing: fine.
+    let out = common::clean("sh")
+        .args([
+            "-c",
+            &format!("pricefetch --base-url {} BTCUSDT > /dev/null", server.url()),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+}

@@ -126,14 +126,14 @@ fn a_connection_that_goes_silent_is_replaced() {
     server.script_streams([Some(StreamFault::StallAfter(Duration::from_millis(200)))]);
     let started = Instant::now();
     let out = stream_cmd(&server)
-        .args(["--stale", "500ms", "--count", "20", "BTCUSDT"])
+        .args(["--stale", "1s", "--count", "20", "BTCUSDT"])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(started.elapsed() < Duration::from_secs(10));
     assert_eq!(server.stream_stats().connections, 2);
     common::assert_stderr_has(&out, "reconnected after a gap of");
-    common::assert_stderr_has(&out, "(no data for 500ms)");
+    common::assert_stderr_has(&out, "(no data for 1s)");
 }
 
 #[test]
@@ -281,7 +281,7 @@ fn bad_conditions_and_impossible_streams_are_usage_errors_before_anything_is_sen
     for (args, says) in [
         (
             &["--stream", "--until", "BTCUSDT >>= 5", "BTCUSDT"][..],
-            "not a decimal number",
+            "'>>=' is not a comparison",
         ),
         (
             &["--stream", "--until", "SOLUSDT > 5", "BTCUSDT"],
@@ -506,4 +506,26 @@ fn rest_on_this_machine_with_binances_stream_host_is_pointed_out() {
         .output()
         .unwrap();
     common::assert_stderr_has(&out, "for the mock set PRICEFETCH_STREAM_URL");
+}
+
+#[test]
+fn usage_errors_of_live_runs_say_what_is_wrong() {
+    for (args, says) in [
+        (
+            &["--stream", "--stale", "1ms", "BTCUSDT"][..],
+            "shorter than a second",
+        ),
+        (
+            &["--watch", "1s", "--until", "BTCUSDT => 5", "BTCUSDT"],
+            "'=>' is not a comparison",
+        ),
+        (
+            &["--watch", "1s", "--until", "BTCUSDT >= 5,", "BTCUSDT"],
+            "a stray comma?",
+        ),
+    ] {
+        let out = common::bare().args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(stderr(&out).contains(says), "{args:?}: {}", stderr(&out));
+    }
 }

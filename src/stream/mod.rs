@@ -360,7 +360,7 @@ impl<'a> Consumer<'a> {
                                 values: u.values.clone(),
                                 time_ms: u.event_ms.unwrap_or_default(),
                             };
-                            if let Err(why) = crate::answer::check_ticker(&ticker) {
+                            if let Err(why) = crate::answer::check_ticker(&ticker, self.kind) {
                                 self.invalid += 1;
                                 if self.invalid == 1 {
                                     tracing::warn!("left out an update that is not a price: {why}");
