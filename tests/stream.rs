@@ -529,3 +529,59 @@ fn usage_errors_of_live_runs_say_what_is_wrong() {
         assert!(stderr(&out).contains(says), "{args:?}: {}", stderr(&out));
     }
 }
+
+#[test]
+fn a_reader_slower_than_the_stream_never_blocks_signals_and_drops_are_said() {
+    // 500 symbols every 20 ms, and a reader that never reads: the pipe fills in a moment.
+    let server = MockServer::start_with(Options {
+        extra_symbols: 500,
+        streams: StreamOptions {
+            interval: Duration::from_millis(20),
+            ..StreamOptions::default()
+        },
+        ..Options::default()
+    });
+    let mut cmd = spawnable(&server);
+    cmd.env_remove("PRICEFETCH_STRATEGY")
+        .args(["--stream", "--stream-url", &server.stream_url()])
+        .args(["--all", "-f", "ndjson"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut stderr_pipe = child.stderr.take().unwrap();
+    let said = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = std::io::Read::read_to_string(&mut stderr_pipe, &mut text);
+        text
+    });
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while server.stream_stats().sent < 100 {
+        assert!(Instant::now() < deadline, "the stream never got going");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // Long enough for the pipe to fill and the consumer to say it is behind.
+    std::thread::sleep(Duration::from_millis(2500));
+    assert!(child.try_wait().unwrap().is_none(), "still running");
+    let sent = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let signalled = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            signalled.elapsed() < Duration::from_secs(5),
+            "SIGTERM ignored behind a stuck reader"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    drop(stdout);
+    let err = said.join().unwrap();
+    assert_eq!(status.code(), Some(143), "{err}");
+    assert!(err.contains("the output is behind the stream"), "{err}");
+    assert!(err.contains("overtaken by newer ones"), "{err}");
+}

@@ -10,6 +10,7 @@ mod json;
 mod live;
 mod plain;
 mod progress;
+pub mod sink;
 mod table;
 
 use std::io::{self, Write};

@@ -15,12 +15,12 @@
 //! `--deadline` (exit 0 if updates arrived, 3 if none did), or when an `--until` condition is
 //! met (exit 0, after printing the update that met it).
 
+mod consumer;
 mod link;
 mod message;
 
 pub use message::Update;
 
-use std::collections::HashMap;
 use std::io::{self, Write};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -36,7 +36,7 @@ use crate::binance::TickerKind;
 use crate::config::Config;
 use crate::error::{FetchError, OutputError};
 use crate::fetch::{Engine, Mode, StopReason};
-use crate::output::{self, Format};
+use crate::output;
 use crate::report::Report;
 use crate::strategy::Strategy;
 
@@ -45,12 +45,6 @@ pub const STREAMS_PER_CONNECTION: usize = 1024;
 
 /// Updates the channel holds before producers start dropping them.
 const BACKLOG: usize = 16 * 1024;
-
-/// In a burst, lines are written out at least this often.
-const FLUSH_EVERY: usize = 16;
-
-/// The table is redrawn at most this often.
-const REDRAW: Duration = Duration::from_millis(100);
 
 /// Where and how to stream.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -201,7 +195,8 @@ pub async fn run(
         links.len(),
         settings.url
     );
-    let mut consumer = Consumer::new(config, found.iter().map(|u| u.symbol.clone()).collect());
+    let mut consumer =
+        consumer::Consumer::new(config, found.iter().map(|u| u.symbol.clone()).collect());
     if config.request.strategy == Strategy::All {
         // The whole market's stream may carry pairs the snapshot left out because they do not
         // trade; one more whole-market list (weight 4) tells them from pairs listed since.
@@ -273,240 +268,5 @@ fn plural(n: u64, word: &str) -> String {
         format!("1 {word}")
     } else {
         format!("{n} {word}s")
-    }
-}
-
-/// The consumer: renders updates, and decides when the run ends.
-struct Consumer<'a> {
-    config: &'a Config,
-    kind: TickerKind,
-    format: Format,
-    /// Symbols in the order the table shows them.
-    order: Vec<String>,
-    /// Per symbol: the newest order key seen (to drop the duplicates of a rollover's overlap),
-    /// the latest values and the change of the first one.
-    latest: HashMap<String, (u64, Vec<String>, String)>,
-    updates: u64,
-    reconnects: u64,
-    /// Updates left out because a value was not a decimal (or the name not a symbol).
-    invalid: u64,
-    /// The symbols streamed: the snapshot's, and with `--all` new listings as they appear.
-    subscribed: std::collections::HashSet<String>,
-    /// With `--all`: listed pairs that do not trade (their updates are left out).
-    not_trading: std::collections::HashSet<String>,
-    /// Updates left out, by why: a rollover's repeat, a stream not subscribed, a pair that
-    /// does not trade.
-    duplicates: u64,
-    unsubscribed: u64,
-    untraded: u64,
-}
-
-impl<'a> Consumer<'a> {
-    fn new(config: &'a Config, order: Vec<String>) -> Self {
-        Self {
-            config,
-            kind: config.request.kind,
-            format: config.format,
-            latest: HashMap::new(),
-            updates: 0,
-            reconnects: 0,
-            invalid: 0,
-            subscribed: order.iter().cloned().collect(),
-            order,
-            not_trading: std::collections::HashSet::new(),
-            duplicates: 0,
-            unsubscribed: 0,
-            untraded: 0,
-        }
-    }
-
-    async fn run(
-        &mut self,
-        engine: &Engine,
-        snapshot: Vec<Update>,
-        mut rx: mpsc::Receiver<Event>,
-        out: &mut dyn Write,
-    ) -> io::Result<()> {
-        if self.format == Format::Csv && self.config.header {
-            output::update_csv_header(self.kind, out)?;
-        }
-        let mut met = false;
-        for u in snapshot {
-            met |= self.show(&u, out)?;
-        }
-        let mut dirty = true;
-        if met {
-            return self.finish(dirty, out);
-        }
-        out.flush()?;
-        let mut redraw = tokio::time::interval(REDRAW);
-        redraw.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-        let table = self.format == Format::Table;
-        let mut unflushed = 0usize;
-        loop {
-            tokio::select! {
-                biased;
-                () = engine.stop_signal() => break,
-                event = rx.recv() => {
-                    let Some(event) = event else { break };
-                    match event {
-                        Event::Update(u) => {
-                            if !self.fresh(&u) {
-                                continue;
-                            }
-                            // The same rule as for REST answers: a symbol, and decimals.
-                            let ticker = crate::binance::Ticker {
-                                symbol: u.symbol.clone(),
-                                values: u.values.clone(),
-                                time_ms: u.event_ms.unwrap_or_default(),
-                            };
-                            if let Err(why) = crate::answer::check_ticker(&ticker, self.kind) {
-                                self.invalid += 1;
-                                if self.invalid == 1 {
-                                    tracing::warn!("left out an update that is not a price: {why}");
-                                }
-                                continue;
-                            }
-                            self.updates += 1;
-                            let met = self.show(&u, out)?;
-                            dirty = true;
-                            if met || self.config.count.is_some_and(|n| self.updates >= n) {
-                                break;
-                            }
-                        }
-                        Event::Reconnected { link, gap, why } => {
-                            self.reconnects += 1;
-                            let gap = gap.map_or_else(
-                                || "before any data".to_owned(),
-                                |g| format!("after a gap of {}", output::duration(g.as_secs_f64())),
-                            );
-                            tracing::warn!("stream {link}: reconnected {gap} ({why})");
-                        }
-                    }
-                    // Write out what has arrived once nothing more is waiting, or every few
-                    // lines in a burst: few writes, no update held back for long.
-                    unflushed += 1;
-                    if !table && (rx.is_empty() || unflushed >= FLUSH_EVERY) {
-                        out.flush()?;
-                        unflushed = 0;
-                    }
-                }
-                _ = redraw.tick(), if table && dirty => {
-                    self.draw(out)?;
-                    out.flush()?;
-                    dirty = false;
-                }
-            }
-        }
-        self.finish(dirty, out)
-    }
-
-    fn finish(&mut self, dirty: bool, out: &mut dyn Write) -> io::Result<()> {
-        if self.invalid > 1 {
-            tracing::warn!("left out {} updates that were not prices", self.invalid);
-        }
-        let left_out: Vec<String> = [
-            (self.duplicates, "repeated by a replacement connection"),
-            (self.unsubscribed, "for streams not subscribed"),
-            (self.untraded, "for pairs that do not trade"),
-        ]
-        .iter()
-        .filter(|(n, _)| *n > 0)
-        .map(|(n, why)| format!("{} {why}", plural(*n, "update")))
-        .collect();
-        if !left_out.is_empty() {
-            tracing::warn!("left out {}", left_out.join(", "));
-        }
-        if self.format == Format::Table && dirty {
-            self.draw(out)?;
-        }
-        out.flush()
-    }
-
-    /// Whether `u` is shown. Left out, and counted: a symbol never subscribed (whatever the
-    /// server sends, only asked-for symbols are printed and kept), a pair that does not trade,
-    /// and the repeats of a rollover's overlap (only there: a reconnected stream whose clock
-    /// runs behind is still news). With `--all`, a pair the snapshot did not have is a new
-    /// listing: shown, and said once.
-    fn fresh(&mut self, u: &Update) -> bool {
-        let all = self.config.request.strategy == Strategy::All;
-        if !self.subscribed.contains(&u.symbol) {
-            if !all || !self.config.request.filter.keeps(&u.symbol) {
-                self.unsubscribed += 1;
-                return false;
-            }
-            if self.not_trading.contains(&u.symbol) {
-                self.untraded += 1;
-                return false;
-            }
-            tracing::warn!(
-                "{}: not in the snapshot, listed since; streaming it too",
-                u.symbol
-            );
-            self.subscribed.insert(u.symbol.clone());
-        }
-        let repeat = u.overlap
-            && self
-                .latest
-                .get(&u.symbol)
-                .is_some_and(|(order, _, _)| u.order <= *order);
-        if repeat {
-            self.duplicates += 1;
-        }
-        !repeat
-    }
-
-    /// Shows one update; true if it meets an `--until` condition.
-    fn show(&mut self, u: &Update, out: &mut dyn Write) -> io::Result<bool> {
-        let change = self
-            .latest
-            .get(&u.symbol)
-            .and_then(|(_, before, _)| crate::watch::change(before.first()?, u.price()))
-            .unwrap_or_default();
-        if !self.latest.contains_key(&u.symbol) && !self.order.contains(&u.symbol) {
-            self.order.push(u.symbol.clone());
-        }
-        self.latest
-            .insert(u.symbol.clone(), (u.order, u.values.clone(), change));
-        if self.format != Format::Table {
-            output::update_line(self.format, u, self.kind, out)?;
-        }
-        let Some(until) = &self.config.until else {
-            return Ok(false);
-        };
-        let Some(c) = until.met_by(&u.symbol, u.price()) else {
-            return Ok(false);
-        };
-        // The update that met it is out before the word that it did.
-        out.flush()?;
-        if self.config.verbosity >= 0 {
-            let _ = writeln!(
-                io::stderr().lock(),
-                "{} {} meets --until '{c}': stopping",
-                u.symbol,
-                u.price()
-            );
-        }
-        Ok(true)
-    }
-
-    fn draw(&self, out: &mut dyn Write) -> io::Result<()> {
-        let rows: Vec<output::LiveRow<'_>> = self
-            .order
-            .iter()
-            .filter_map(|s| {
-                let (_, values, change) = self.latest.get(s)?;
-                Some(output::LiveRow {
-                    symbol: s,
-                    values: Some(values),
-                    change: change.clone(),
-                })
-            })
-            .collect();
-        let title = format!(
-            "live · {} updates · {} reconnects · Ctrl-C to stop",
-            self.updates, self.reconnects
-        );
-        output::live_table(&title, self.kind, &rows, self.config.color, out)
     }
 }

@@ -1,0 +1,357 @@
+//! The consumer side of `--stream`: takes the links' updates, decides what is shown (and counts
+//! what is not), renders it, and decides when the run ends.
+//!
+//! Output goes through an [`output::sink::Sink`]: a writer thread of its own, so that a slow
+//! reader never blocks this, the runtime's one thread. While the reader is behind, updates wait
+//! here, one per symbol: a newer value replaces an older one still waiting (counted as dropped,
+//! and said at most once a second), so memory stays bounded by the number of symbols and the
+//! reader gets the latest prices when it catches up. A table simply skips frames.
+
+use std::collections::{HashMap, HashSet};
+use std::io::{self, Write};
+use std::time::{Duration, Instant};
+
+use tokio::sync::mpsc;
+
+use super::{Event, Update};
+use crate::binance::TickerKind;
+use crate::config::Config;
+use crate::fetch::Engine;
+use crate::output::{self, Format, sink::Sink};
+use crate::strategy::Strategy;
+
+/// In a burst, lines are handed to the writer at least this often.
+const FLUSH_EVERY: usize = 16;
+
+/// The table is redrawn at most this often; a reader that is behind is tried again as often.
+const REDRAW: Duration = Duration::from_millis(100);
+
+/// The consumer: renders updates, and decides when the run ends.
+pub(super) struct Consumer<'a> {
+    config: &'a Config,
+    kind: TickerKind,
+    format: Format,
+    /// Symbols in the order the table shows them.
+    pub(super) order: Vec<String>,
+    /// Per symbol: the newest order key seen (to drop the duplicates of a rollover's overlap),
+    /// the latest values and the change of the first one.
+    latest: HashMap<String, (u64, Vec<String>, String)>,
+    pub(super) updates: u64,
+    pub(super) reconnects: u64,
+    /// Updates left out because a value was not a decimal (or the name not a symbol).
+    invalid: u64,
+    /// The symbols streamed: the snapshot's, and with `--all` new listings as they appear.
+    pub(super) subscribed: HashSet<String>,
+    /// With `--all`: listed pairs that do not trade (their updates are left out).
+    pub(super) not_trading: HashSet<String>,
+    /// Updates left out, by why: a rollover's repeat, a stream not subscribed, a pair that
+    /// does not trade, a newer value while the reader was behind.
+    duplicates: u64,
+    unsubscribed: u64,
+    untraded: u64,
+    overtaken: u64,
+    /// Lines not yet handed to the writer: at most one per symbol while the reader is behind.
+    held: Vec<Update>,
+    held_at: HashMap<String, usize>,
+    /// The writer refused the last offer: the reader is behind.
+    behind: bool,
+    /// When being behind was last said, and how many had been dropped then.
+    said: Option<(Instant, u64)>,
+}
+
+impl<'a> Consumer<'a> {
+    pub(super) fn new(config: &'a Config, order: Vec<String>) -> Self {
+        Self {
+            config,
+            kind: config.request.kind,
+            format: config.format,
+            latest: HashMap::new(),
+            updates: 0,
+            reconnects: 0,
+            invalid: 0,
+            subscribed: order.iter().cloned().collect(),
+            order,
+            not_trading: HashSet::new(),
+            duplicates: 0,
+            unsubscribed: 0,
+            untraded: 0,
+            overtaken: 0,
+            held: Vec::new(),
+            held_at: HashMap::new(),
+            behind: false,
+            said: None,
+        }
+    }
+
+    /// Shows the snapshot, then every update until the run ends (a signal, `--count`,
+    /// `--until`, the links' end). `out` is flushed first; the rest goes through a sink.
+    pub(super) async fn run(
+        &mut self,
+        engine: &Engine,
+        snapshot: Vec<Update>,
+        mut rx: mpsc::Receiver<Event>,
+        out: &mut dyn Write,
+    ) -> io::Result<()> {
+        out.flush()?;
+        let mut sink = Sink::stdout()?;
+        if self.format == Format::Csv && self.config.header {
+            let mut header = Vec::new();
+            output::update_csv_header(self.kind, &mut header)?;
+            sink.offer(header)?;
+        }
+        let mut met = None;
+        for u in snapshot {
+            met = met.or(self.show(u));
+        }
+        let table = self.format == Format::Table;
+        let mut dirty = true;
+        let mut redraw = tokio::time::interval(REDRAW);
+        redraw.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        let mut unflushed = 0usize;
+        while met.is_none() {
+            tokio::select! {
+                biased;
+                () = engine.stop_signal() => break,
+                event = rx.recv() => {
+                    let Some(event) = event else { break };
+                    match event {
+                        Event::Update(u) => {
+                            if !self.fresh(&u) || !self.is_price(&u) {
+                                continue;
+                            }
+                            self.updates += 1;
+                            met = self.show(u);
+                            dirty = true;
+                            if self.config.count.is_some_and(|n| self.updates >= n) {
+                                break;
+                            }
+                        }
+                        Event::Reconnected { link, gap, why } => {
+                            self.reconnects += 1;
+                            let gap = gap.map_or_else(
+                                || "before any data".to_owned(),
+                                |g| format!("after a gap of {}", output::duration(g.as_secs_f64())),
+                            );
+                            tracing::warn!("stream {link}: reconnected {gap} ({why})");
+                        }
+                    }
+                    // Hand over what has arrived once nothing more is waiting, or every few
+                    // lines in a burst: few writes, no update held back for long. While the
+                    // reader is behind, only the tick below tries again.
+                    unflushed += 1;
+                    if !table && !self.behind && (rx.is_empty() || unflushed >= FLUSH_EVERY) {
+                        self.hand_over(&mut sink)?;
+                        unflushed = 0;
+                    }
+                }
+                _ = redraw.tick() => {
+                    if table && dirty {
+                        dirty = !self.draw(&mut sink)?;
+                    } else if !table && self.behind {
+                        self.hand_over(&mut sink)?;
+                    }
+                    self.say_behind();
+                }
+            }
+        }
+        self.finish(engine, sink, met).await
+    }
+
+    /// Writes out what is left (while no signal says to stop), waits for the writer, then says
+    /// what was left out and which `--until` condition was met.
+    async fn finish(
+        &mut self,
+        engine: &Engine,
+        mut sink: Sink,
+        met: Option<(String, String, String)>,
+    ) -> io::Result<()> {
+        loop {
+            let done = if self.format == Format::Table {
+                self.draw(&mut sink)?
+            } else {
+                self.hand_over(&mut sink)?;
+                self.held.is_empty()
+            };
+            if done || engine.stopped() {
+                break;
+            }
+            tokio::select! {
+                () = engine.stop_signal() => break,
+                () = tokio::time::sleep(Duration::from_millis(10)) => {}
+            }
+        }
+        sink.finish(engine.stop_signal()).await?;
+        if self.invalid > 1 {
+            tracing::warn!("left out {} updates that were not prices", self.invalid);
+        }
+        let left_out: Vec<String> = [
+            (self.duplicates, "repeated by a replacement connection"),
+            (self.unsubscribed, "for streams not subscribed"),
+            (self.untraded, "for pairs that do not trade"),
+            (
+                self.overtaken,
+                "overtaken by newer ones while the reader was behind",
+            ),
+        ]
+        .iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, why)| format!("{} {why}", super::plural(*n, "update")))
+        .collect();
+        if !left_out.is_empty() {
+            tracing::warn!("left out {}", left_out.join(", "));
+        }
+        // The update that met it is out before the word that it did.
+        if let Some((symbol, price, c)) = met
+            && self.config.verbosity >= 0
+        {
+            let _ = writeln!(
+                io::stderr().lock(),
+                "{symbol} {price} meets --until '{c}': stopping"
+            );
+        }
+        Ok(())
+    }
+
+    /// Whether `u` is shown. Left out, and counted: a symbol never subscribed (whatever the
+    /// server sends, only asked-for symbols are printed and kept), a pair that does not trade,
+    /// and the repeats of a rollover's overlap (only there: a reconnected stream whose clock
+    /// runs behind is still news). With `--all`, a pair the snapshot did not have is a new
+    /// listing: shown, and said once.
+    fn fresh(&mut self, u: &Update) -> bool {
+        let all = self.config.request.strategy == Strategy::All;
+        if !self.subscribed.contains(&u.symbol) {
+            if !all || !self.config.request.filter.keeps(&u.symbol) {
+                self.unsubscribed += 1;
+                return false;
+            }
+            if self.not_trading.contains(&u.symbol) {
+                self.untraded += 1;
+                return false;
+            }
+            tracing::warn!(
+                "{}: not in the snapshot, listed since; streaming it too",
+                u.symbol
+            );
+            self.subscribed.insert(u.symbol.clone());
+        }
+        let repeat = u.overlap
+            && self
+                .latest
+                .get(&u.symbol)
+                .is_some_and(|(order, _, _)| u.order <= *order);
+        if repeat {
+            self.duplicates += 1;
+        }
+        !repeat
+    }
+
+    /// The same rule as for REST answers: a symbol, and decimals; said once, counted always.
+    fn is_price(&mut self, u: &Update) -> bool {
+        let ticker = crate::binance::Ticker {
+            symbol: u.symbol.clone(),
+            values: u.values.clone(),
+            time_ms: u.event_ms.unwrap_or_default(),
+        };
+        match crate::answer::check_ticker(&ticker, self.kind) {
+            Ok(()) => true,
+            Err(why) => {
+                self.invalid += 1;
+                if self.invalid == 1 {
+                    tracing::warn!("left out an update that is not a price: {why}");
+                }
+                false
+            }
+        }
+    }
+
+    /// Takes one update into the latest values (and, for a line format, the lines to write);
+    /// the `--until` condition it meets, if any, as (symbol, price, condition).
+    fn show(&mut self, u: Update) -> Option<(String, String, String)> {
+        let change = self
+            .latest
+            .get(&u.symbol)
+            .and_then(|(_, before, _)| crate::watch::change(before.first()?, u.price()))
+            .unwrap_or_default();
+        if !self.latest.contains_key(&u.symbol) && !self.order.contains(&u.symbol) {
+            self.order.push(u.symbol.clone());
+        }
+        self.latest
+            .insert(u.symbol.clone(), (u.order, u.values.clone(), change));
+        let met = self.config.until.as_ref().and_then(|until| {
+            let c = until.met_by(&u.symbol, u.price())?;
+            Some((u.symbol.clone(), u.price().to_owned(), c.to_string()))
+        });
+        if self.format != Format::Table {
+            self.hold(u);
+        }
+        met
+    }
+
+    /// Keeps `u` for the writer; while the reader is behind, in place of an older value of
+    /// the same symbol (which is then dropped).
+    fn hold(&mut self, u: Update) {
+        if self.behind
+            && let Some(&i) = self.held_at.get(&u.symbol)
+        {
+            self.held[i] = u;
+            self.overtaken += 1;
+            return;
+        }
+        self.held_at.insert(u.symbol.clone(), self.held.len());
+        self.held.push(u);
+    }
+
+    /// Offers the held lines to the writer; they stay held if the reader is behind.
+    fn hand_over(&mut self, sink: &mut Sink) -> io::Result<()> {
+        if self.held.is_empty() {
+            return Ok(());
+        }
+        let mut chunk = Vec::with_capacity(self.held.len() * 160);
+        for u in &self.held {
+            output::update_line(self.format, u, self.kind, &mut chunk)?;
+        }
+        self.behind = sink.offer(chunk)?.is_some();
+        if !self.behind {
+            self.held.clear();
+            self.held_at.clear();
+        }
+        Ok(())
+    }
+
+    /// Says, at most once a second, that the reader is behind and how much was dropped.
+    fn say_behind(&mut self) {
+        let now = Instant::now();
+        let (last, before) = self.said.unwrap_or((now - Duration::from_secs(2), 0));
+        if self.overtaken > before && now - last >= Duration::from_secs(1) {
+            tracing::warn!(
+                "the output is behind the stream: {} dropped so far (the latest value of each \
+                 symbol is kept)",
+                super::plural(self.overtaken, "update")
+            );
+            self.said = Some((now, self.overtaken));
+        }
+    }
+
+    /// Offers a frame of the live table; false if the reader is behind (the frame is skipped).
+    fn draw(&mut self, sink: &mut Sink) -> io::Result<bool> {
+        let rows: Vec<output::LiveRow<'_>> = self
+            .order
+            .iter()
+            .filter_map(|s| {
+                let (_, values, change) = self.latest.get(s)?;
+                Some(output::LiveRow {
+                    symbol: s,
+                    values: Some(values),
+                    change: change.clone(),
+                })
+            })
+            .collect();
+        let title = format!(
+            "live · {} updates · {} reconnects · Ctrl-C to stop",
+            self.updates, self.reconnects
+        );
+        let mut frame = Vec::with_capacity(4096);
+        output::live_table(&title, self.kind, &rows, self.config.color, &mut frame)?;
+        Ok(sink.offer(frame)?.is_none())
+    }
+}
