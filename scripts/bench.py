@@ -342,7 +342,9 @@ def stream():
     cpu_share = cpu / seconds * 100
     # The target is pricefetch's own lag: the end-to-end figure also holds the mock's whole-ms
     # stamps and its buffered writes, and this machine's two cores shared by three programs.
-    ok = cpu_share <= 10 and rss <= 16 and pct(lag_own, 0.99) <= 1.0
+    # CPU: at most 1.5x websocat's, which only copies frames (issue 15), and 10% of a core.
+    cpu_cap = min(10.0, 1.5 * alt[0] / seconds * 100) if alt else 10.0
+    ok = cpu_share <= cpu_cap and rss <= 16 and pct(lag_own, 0.99) <= 1.0
     failed |= not ok
     print("| client | CPU (of one core) | peak RSS | lines | lag p50 | lag p99 |")
     print("|---|---|---|---|---|---|")
@@ -357,7 +359,8 @@ def stream():
     print(f"\nLag: from the mock's event time (stamped as it sends, in whole ms, so up to 1 ms "
           f"early) to the line read here. pricefetch's own share, from reading the message to "
           f"the line read here (microsecond stamps): p50 {pct(lag_own, 0.5):.3f} ms, "
-          f"p99 {pct(lag_own, 0.99):.3f} ms. Targets: CPU <= 10%, RSS <= 16 MiB, own lag p99 <= 1 ms: "
+          f"p99 {pct(lag_own, 0.99):.3f} ms. Targets: CPU <= {cpu_cap:.1f}% (1.5x websocat's, at "
+          f"most 10%), RSS <= 16 MiB, own lag p99 <= 1 ms: "
           f"{'met' if ok else 'MISSED'}\n")
     return failed
 

@@ -41,8 +41,15 @@ const VERSION: u32 = 1;
 /// How long a busy lock is waited for before the run goes on without coordination.
 pub const LOCK_PATIENCE: Duration = Duration::from_secs(3);
 
-/// The most of a ledger file that is read: a record is about 120 bytes.
-pub const MAX_FILE: u64 = 4096;
+/// The most of a ledger file that is read: a record is about 120 bytes, and at most 300
+/// stream connection attempts add about 3.3 KB.
+pub const MAX_FILE: u64 = 8192;
+
+/// WebSocket connection attempts Binance allows per IP in [`ATTEMPT_WINDOW`].
+pub const ATTEMPTS: usize = 300;
+
+/// The window of [`ATTEMPTS`]: 5 minutes.
+pub const ATTEMPT_WINDOW: Duration = Duration::from_secs(300);
 
 /// What the file holds (JSON, one line, so that a person can read it). Fields this version
 /// does not know are ignored when read (and not written back).
@@ -61,6 +68,10 @@ pub struct Record {
     pub paused_until_ms: u64,
     /// The IP is banned until this (unix ms): from a 418.
     pub banned_until_ms: u64,
+    /// WebSocket connection attempts by every process on this host in the last 5 minutes
+    /// (unix seconds, oldest first): Binance allows 300 per IP.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub stream_attempts: Vec<u64>,
 }
 
 /// What a reservation found.
@@ -434,6 +445,23 @@ impl Ledger {
         })
     }
 
+    /// Records one WebSocket connection attempt if the host's window has room (`None`: go), or
+    /// says how long until it has (the oldest attempt leaves the window).
+    pub fn stream_attempt(&mut self, now_ms: u64) -> Step<Option<Duration>> {
+        self.transact(now_ms, |r| {
+            let now_s = now_ms / 1000;
+            let window = ATTEMPT_WINDOW.as_secs();
+            r.stream_attempts
+                .retain(|&t| t + window > now_s && t <= now_s);
+            if r.stream_attempts.len() < ATTEMPTS {
+                r.stream_attempts.push(now_s);
+                return None;
+            }
+            let oldest = r.stream_attempts[0];
+            Some(Duration::from_secs(oldest + window - now_s))
+        })
+    }
+
     /// Reads the record as it stands (for tests and `-v`), without changing it.
     pub fn read(&mut self, now_ms: u64) -> Step<Record> {
         self.transact(now_ms, |r| r.clone())
@@ -740,7 +768,7 @@ mod tests {
         // Over the size cap (a symlink to /dev/zero is refused before this: not followed).
         std::fs::write(path_for(&dir, &url()), vec![b' '; 10_000]).unwrap();
         assert!(matches!(a.lease(Ask::exactly(2), 10, T), Step::Done(_)));
-        assert!(a.take_replaced().unwrap().contains("over 4096 bytes"));
+        assert!(a.take_replaced().unwrap().contains("over 8192 bytes"));
         let _ = std::fs::remove_dir_all(&dir);
     }
 
@@ -860,6 +888,24 @@ mod tests {
         Ledger::open(&dir, &url()).unwrap();
         assert_eq!(mode(&dir), 0o700);
         let _ = std::fs::remove_file(&link);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn stream_attempts_share_one_window_across_processes() {
+        let dir = temp_dir("attempts");
+        let mut a = Ledger::open(&dir, &url()).unwrap();
+        let mut b = Ledger::open(&dir, &url()).unwrap();
+        for i in 0..ATTEMPTS {
+            let ledger = if i % 2 == 0 { &mut a } else { &mut b };
+            assert_eq!(ledger.stream_attempt(T), Step::Done(None));
+        }
+        // The 301st, from either process, waits for the oldest to leave the window.
+        assert_eq!(
+            b.stream_attempt(T + 10_000),
+            Step::Done(Some(Duration::from_secs(290)))
+        );
+        assert_eq!(a.stream_attempt(T + 300_000), Step::Done(None));
         let _ = std::fs::remove_dir_all(&dir);
     }
 

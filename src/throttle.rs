@@ -429,46 +429,76 @@ impl Throttle {
                         _ => Some(Share::Refund(ticket)),
                     }
                 }
-                Err(FetchError::RateLimited { retry_after, .. }) => {
-                    let (wait, why) = match retry_after {
-                        Some(d) => (*d, ""),
-                        None => (
-                            to_next_minute(now_ms),
-                            " (no usable Retry-After: until the next minute)",
-                        ),
-                    };
-                    let jittered = wait + Duration::from_millis(50).mul_f64(1.0 + 4.0 * jitter);
-                    let until = Instant::now() + jittered;
-                    if state.paused_until.is_none_or(|t| t < until) {
-                        let shown = humantime::format_duration(Duration::from_millis(
-                            jittered.as_millis() as u64,
-                        ));
-                        match self.too_long(jittered, Instant::now()) {
-                            None => tracing::warn!(
-                                "rate-limited (HTTP 429): pausing every request for {shown}{why}"
-                            ),
-                            Some(too_long) => tracing::warn!(
-                                "rate-limited (HTTP 429): the pause of {shown}{why} is {too_long}, \
-                                 so the symbols not yet fetched fail"
-                            ),
-                        }
-                        state.paused_until = Some(until);
-                    }
-                    Some(Share::Pause(now_ms + wait.as_millis() as u64))
-                }
-                Err(ban @ FetchError::Banned { until_ms, .. }) => {
-                    if state.ban.is_none() {
-                        tracing::error!("{ban}: sending nothing more");
-                        state.ban = Some(ban.clone());
-                        self.banned.cancel();
-                    }
-                    until_ms.map(Share::Ban)
+                Err(refusal @ (FetchError::RateLimited { .. } | FetchError::Banned { .. })) => {
+                    self.note_refusal(&mut state, refusal, now_ms, jitter)
                 }
                 _ => None,
             }
         };
         if let Some(share) = share {
             self.share(share, now_ms).await;
+        }
+    }
+
+    /// A 429 or a 418 met outside a request this throttle admitted (a stream's upgrade): the
+    /// same rules as for REST, a pause for every request and every process on the host, or a
+    /// ban that ends the run.
+    pub async fn refused(&self, err: &FetchError) {
+        let now_ms = wall_ms();
+        let share = {
+            let mut state = self.state.lock().expect("throttle lock");
+            self.note_refusal(&mut state, err, now_ms, fastrand::f64())
+        };
+        if let Some(share) = share {
+            self.share(share, now_ms).await;
+        }
+    }
+
+    /// A 429's pause or a 418's ban, taken into the run's state; what the ledger must learn.
+    fn note_refusal(
+        &self,
+        state: &mut State,
+        err: &FetchError,
+        now_ms: u64,
+        jitter: f64,
+    ) -> Option<Share> {
+        match err {
+            FetchError::RateLimited { retry_after, .. } => {
+                let (wait, why) = match retry_after {
+                    Some(d) => (*d, ""),
+                    None => (
+                        to_next_minute(now_ms),
+                        " (no usable Retry-After: until the next minute)",
+                    ),
+                };
+                let jittered = wait + Duration::from_millis(50).mul_f64(1.0 + 4.0 * jitter);
+                let until = Instant::now() + jittered;
+                if state.paused_until.is_none_or(|t| t < until) {
+                    let shown = humantime::format_duration(Duration::from_millis(
+                        jittered.as_millis() as u64,
+                    ));
+                    match self.too_long(jittered, Instant::now()) {
+                        None => tracing::warn!(
+                            "rate-limited (HTTP 429): pausing every request for {shown}{why}"
+                        ),
+                        Some(too_long) => tracing::warn!(
+                            "rate-limited (HTTP 429): the pause of {shown}{why} is {too_long}, \
+                                 so the symbols not yet fetched fail"
+                        ),
+                    }
+                    state.paused_until = Some(until);
+                }
+                Some(Share::Pause(now_ms + wait.as_millis() as u64))
+            }
+            ban @ FetchError::Banned { until_ms, .. } => {
+                if state.ban.is_none() {
+                    tracing::error!("{ban}: sending nothing more");
+                    state.ban = Some(ban.clone());
+                    self.banned.cancel();
+                }
+                until_ms.map(Share::Ban)
+            }
+            _ => None,
         }
     }
 
@@ -502,6 +532,28 @@ impl Throttle {
     /// A round is about to send about `weight`: leases are sized by it.
     pub fn expect(&self, weight: u32) {
         self.state.lock().expect("throttle lock").need = weight;
+    }
+
+    /// One WebSocket connection attempt through the host's shared window (Binance allows 300
+    /// per IP in 5 minutes, whichever process makes them): `None` to go now, or how long until
+    /// the window has room. Without a usable ledger, `None`: the caller's own window applies.
+    pub fn stream_attempt(&self) -> Option<Duration> {
+        let mut state = self.state.lock().expect("throttle lock");
+        let now_ms = wall_ms();
+        // A busy lock is not waited for here: the process's own window still holds.
+        match state.ledger.as_mut()?.stream_attempt(now_ms) {
+            Step::Done(wait) => wait,
+            Step::Busy => None,
+            Step::Unavailable(why) => {
+                state.drop_ledger(&why);
+                None
+            }
+            Step::Uncoordinated(why) => {
+                let budget = self.limits.budget();
+                state.go_solo(&why, budget);
+                None
+            }
+        }
     }
 
     /// Gives the unused rest of the lease back to the ledger: call when the run ends, so that

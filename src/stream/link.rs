@@ -10,7 +10,9 @@
 //!   silent: only a data watchdog notices);
 //! - a closed or failed connection is reopened after an exponential backoff with full jitter,
 //!   from the next host in turn; every attempt of every link passes one [`Attempts`] limiter,
-//!   so no host ever sees more than 300 attempts in 5 minutes from this process;
+//!   whose window is kept in the host's ledger, so that the IP never makes more than 300
+//!   attempts in 5 minutes, however many pricefetch processes share it; backoff restarts only
+//!   after a connection has been healthy for 30 s, so a flapping server sees fewer and fewer;
 //! - before Binance's 24-hour limit (`--stream-rollover`), and on `serverShutdown`, a
 //!   replacement is opened and subscribed first, and the old connection is closed only once the
 //!   replacement has delivered: no gap (the consumer drops the duplicates of the overlap);
@@ -40,9 +42,8 @@ pub const MAX_URL: usize = 4000;
 /// A link lets the consumer run after this many messages in a row (see `serve`).
 const YIELD_EVERY: u32 = 16;
 
-/// Connection attempts allowed per window, per process (Binance: 300 per 5 minutes per IP).
-const ATTEMPTS: usize = 300;
-const ATTEMPT_WINDOW: Duration = Duration::from_secs(300);
+// Connection attempts allowed per window (Binance: 300 per 5 minutes per IP).
+use crate::ledger::{ATTEMPT_WINDOW, ATTEMPTS};
 
 /// The first reconnect waits up to this long (full jitter); each failure doubles it.
 const BACKOFF_BASE: Duration = Duration::from_millis(250);
@@ -88,13 +89,25 @@ pub struct Shared {
 }
 
 /// A sliding window of connection attempts, shared by every link (tokio's clock, so that a
-/// paused-time test can run five minutes in an instant).
+/// paused-time test can run five minutes in an instant), and, through `shared`, by every
+/// pricefetch on the host: Binance's limit is per IP.
 #[derive(Default)]
 pub struct Attempts {
     times: Mutex<VecDeque<tokio::time::Instant>>,
+    /// The host's window (the ledger): `None` to go, or how long until it has room.
+    shared: Option<Box<dyn Fn() -> Option<Duration> + Send + Sync>>,
 }
 
 impl Attempts {
+    /// A window that is also kept with every pricefetch on the host, through `host` (`None`:
+    /// go; or how long until the host's window has room).
+    pub fn shared_with(host: impl Fn() -> Option<Duration> + Send + Sync + 'static) -> Self {
+        Self {
+            times: Mutex::default(),
+            shared: Some(Box::new(host)),
+        }
+    }
+
     /// Waits until one more attempt fits in the window, and records it.
     async fn take(&self) {
         loop {
@@ -105,13 +118,19 @@ impl Attempts {
                     times.pop_front();
                 }
                 if times.len() < ATTEMPTS {
-                    times.push_back(now);
-                    return;
+                    match self.shared.as_ref().and_then(|host| host()) {
+                        None => {
+                            times.push_back(now);
+                            return;
+                        }
+                        Some(wait) => wait,
+                    }
+                } else {
+                    ATTEMPT_WINDOW - (now - times[0])
                 }
-                ATTEMPT_WINDOW - (now - times[0])
             };
             tracing::warn!(
-                "{ATTEMPTS} connection attempts in {}: waiting {} before the next",
+                "{ATTEMPTS} connection attempts on this host in {}: waiting {} before the next",
                 humantime::format_duration(ATTEMPT_WINDOW),
                 humantime::format_duration(Duration::from_secs(wait.as_secs() + 1))
             );

@@ -172,7 +172,10 @@ pub async fn run(
         connect_timeout: config.http.connect_timeout.max(config.http.timeout),
         tx,
         dropped: AtomicU64::new(0),
-        attempts: link::Attempts::default(),
+        attempts: link::Attempts::shared_with({
+            let engine = Arc::clone(engine);
+            move || engine.throttle().stream_attempt()
+        }),
         opened: AtomicU64::new(0),
         failed: AtomicU64::new(0),
         warned: std::sync::Mutex::default(),
