@@ -534,6 +534,16 @@ impl Throttle {
         self.state.lock().expect("throttle lock").need = weight;
     }
 
+    /// The ban that ended the run (this run's 418, or another process's), if there was one.
+    pub fn ban(&self) -> Option<FetchError> {
+        self.state.lock().expect("throttle lock").ban.clone()
+    }
+
+    /// Resolves when a ban ends the run.
+    pub async fn banned_signal(&self) {
+        self.banned.cancelled().await;
+    }
+
     /// One WebSocket connection attempt through the host's shared window (Binance allows 300
     /// per IP in 5 minutes, whichever process makes them): `None` to go now, or how long until
     /// the window has room. Without a usable ledger, `None`: the caller's own window applies.

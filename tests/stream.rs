@@ -585,3 +585,95 @@ fn a_reader_slower_than_the_stream_never_blocks_signals_and_drops_are_said() {
     assert!(err.contains("the output is behind the stream"), "{err}");
     assert!(err.contains("overtaken by newer ones"), "{err}");
 }
+
+#[test]
+fn a_429_or_418_on_the_upgrade_follows_the_rest_rules() {
+    // 429: the pause is kept (and shared through the ledger); the stream waits it out.
+    let server = streaming(50);
+    server.script_streams([Some(StreamFault::Refuse {
+        status: 429,
+        secs: 1,
+    })]);
+    let dir = common::fresh_state_dir();
+    let out = stream_cmd(&server)
+        .env("PRICEFETCH_STATE_DIR", &dir)
+        .args(["--count", "3", "BTCUSDT"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    common::assert_stderr_has(&out, "rate-limited (HTTP 429)");
+    common::assert_stderr_has(&out, "HTTP 429 Too Many Requests on the upgrade");
+    let stats = server.stream_stats();
+    assert_eq!((stats.refused, stats.connections), (1, 1));
+    // 418: a ban for the host; the stream ends with exit 4, and the next run sends nothing.
+    let server = streaming(50);
+    server.script_streams([Some(StreamFault::Refuse {
+        status: 418,
+        secs: 120,
+    })]);
+    let dir = common::fresh_state_dir();
+    let out = stream_cmd(&server)
+        .env("PRICEFETCH_STATE_DIR", &dir)
+        .args(["--deadline", "10s", "BTCUSDT"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    assert_eq!(server.stream_stats().connections, 0);
+    let hits = server.hits().len();
+    let after = pricefetch(&server)
+        .env("PRICEFETCH_STATE_DIR", &dir)
+        .arg("BTCUSDT")
+        .output()
+        .unwrap();
+    assert_eq!(after.status.code(), Some(4), "{}", stderr(&after));
+    assert_eq!(server.hits().len(), hits, "sent during the ban");
+}
+
+#[test]
+fn a_server_that_only_errs_or_sends_huge_frames_is_said_not_silent() {
+    let server = streaming(100);
+    server.script_streams(std::iter::repeat_n(Some(StreamFault::ErrorOnly), 6));
+    let out = stream_cmd(&server)
+        .args(["--stale", "1s", "--deadline", "3s", "BTCUSDT"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert_eq!(
+        err.matches("answered with an error: 2 Invalid request")
+            .count(),
+        1,
+        "{err}"
+    );
+    assert!(err.contains("no data for 1s; reconnecting"), "{err}");
+    // A frame over the 16 MiB cap breaks the connection: said, and reconnected.
+    let server = streaming(100);
+    server.script_streams([Some(StreamFault::Oversize)]);
+    let out = stream_cmd(&server)
+        .args(["--count", "3", "BTCUSDT"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("the connection broke"), "{err}");
+    assert!(err.contains("(2 connections opened, 1 reconnect"), "{err}");
+}
+
+#[test]
+fn updates_after_a_reconnect_to_a_lagging_server_are_shown_not_dropped() {
+    // The second connection's event times run 3 s behind the first's: news all the same
+    // (only a replacement's overlap repeats anything).
+    let server = streaming(50);
+    server.script_streams([
+        Some(StreamFault::CloseAfter(Duration::from_millis(400))),
+        Some(StreamFault::ClockBehind(Duration::from_secs(3))),
+    ]);
+    let out = stream_cmd(&server)
+        .args(["--count", "20", "--deadline", "2s", "BTCUSDT"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(updates(&out).len(), 20, "{}", stderr(&out));
+    assert!(!stderr(&out).contains("repeated"), "{}", stderr(&out));
+    assert_eq!(server.stream_stats().connections, 2);
+}

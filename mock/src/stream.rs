@@ -75,6 +75,15 @@ pub enum StreamFault {
     /// The all-market array carries every listed pair, those that do not trade included (as
     /// Binance's does not: a client must not rely on that).
     EveryPair,
+    /// The upgrade is refused with this REST status and Binance's body: 429 (`Retry-After:
+    /// secs`) or 418 (banned for `secs`).
+    Refuse { status: u16, secs: u64 },
+    /// Every tick sends `{"code":2,"msg":"Invalid request"}` instead of data.
+    ErrorOnly,
+    /// The first tick sends one text frame of 17 MiB (over tungstenite's 16 MiB frame cap).
+    Oversize,
+    /// Event times run this far behind the clock (a server that reconnects to a lagging node).
+    ClockBehind(Duration),
 }
 
 /// What the stream side saw.
@@ -82,6 +91,8 @@ pub enum StreamFault {
 pub struct StreamStats {
     /// WebSocket connections accepted, in order.
     pub connections: usize,
+    /// Upgrades refused by a scripted [`StreamFault::Refuse`].
+    pub refused: usize,
     /// Streams subscribed on each connection (through the URL and SUBSCRIBE), in order.
     pub streams: Vec<usize>,
     /// SUBSCRIBE messages received, over all connections.
@@ -137,7 +148,25 @@ pub(crate) async fn raw(
     Path(stream): Path<String>,
     ws: WebSocketUpgrade,
 ) -> Response {
+    if let Some(refused) = refusal(&shared) {
+        return refused;
+    }
     ws.on_upgrade(move |socket| serve(shared, socket, vec![stream], false))
+}
+
+/// The answer to an upgrade the next scripted fault refuses, if it does.
+fn refusal(shared: &Shared) -> Option<Response> {
+    let mut book = shared.streams.lock().unwrap();
+    let Some(Some(StreamFault::Refuse { status, secs })) = book.faults.front().cloned() else {
+        return None;
+    };
+    book.faults.pop_front();
+    book.stats.refused += 1;
+    Some(if status == 418 {
+        crate::limits::ban_response(secs, 0)
+    } else {
+        crate::limits::rate_limit_response(secs, 0)
+    })
 }
 
 /// `/stream?streams=a/b/c`: a combined connection.
@@ -155,6 +184,9 @@ pub(crate) async fn combined(
                 .collect()
         })
         .unwrap_or_default();
+    if let Some(refused) = refusal(&shared) {
+        return refused;
+    }
     ws.on_upgrade(move |socket| serve(shared, socket, streams, true))
 }
 
@@ -373,10 +405,28 @@ async fn run(
             }
             _ = ticks.tick(), if !stalled => {
                 step += 1;
+                if fault == Some(StreamFault::ErrorOnly) {
+                    let err = json!({"code": 2, "msg": "Invalid request"});
+                    if tx.send(text(&err)).await.is_err() {
+                        return;
+                    }
+                    continue;
+                }
+                if fault == Some(StreamFault::Oversize) && step == 1 {
+                    let huge = "x".repeat(17 << 20);
+                    if tx.send(Message::Text(Utf8Bytes::from(huge))).await.is_err() {
+                        return;
+                    }
+                    continue;
+                }
                 let mut sent = 0u64;
                 for sub in &subs {
                     // Stamped as it is sent, so that a client's lag can be measured from it.
-                    let event_ms = unix_now().as_millis() as u64;
+                    let behind = match fault {
+                        Some(StreamFault::ClockBehind(d)) => d.as_millis() as u64,
+                        _ => 0,
+                    };
+                    let event_ms = (unix_now().as_millis() as u64).saturating_sub(behind);
                     let every_pair = fault == Some(StreamFault::EveryPair);
                     let mut data = payload(shared, sub, step, event_ms, every_pair);
                     if fault == Some(StreamFault::BadPrices) && step.is_multiple_of(2) {

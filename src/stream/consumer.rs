@@ -112,6 +112,8 @@ impl<'a> Consumer<'a> {
             tokio::select! {
                 biased;
                 () = engine.stop_signal() => break,
+                // A 418 (the upgrade's, or another process's): nothing more will come.
+                () = engine.throttle().banned_signal() => break,
                 event = rx.recv() => {
                     let Some(event) = event else { break };
                     match event {

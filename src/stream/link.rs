@@ -77,6 +77,11 @@ pub struct Shared {
     pub dropped: AtomicU64,
     /// Connection attempts, and when.
     pub attempts: Attempts,
+    /// Waits until a connection may be attempted under the run's rate-limit rules (a 429's
+    /// pause, this process's or the host's); an error (a ban) ends the link.
+    pub gate: Gate,
+    /// Takes a 429 or a 418 answered to an upgrade through the same rules as REST's.
+    pub refused: Box<dyn Fn(crate::error::FetchError) + Send + Sync>,
     /// Connections that opened (the first included).
     pub opened: AtomicU64,
     /// Connection attempts that failed.
@@ -151,6 +156,13 @@ enum End {
 
 type Connecting = Pin<Box<dyn Future<Output = Result<WebSocket, String>> + Send>>;
 
+/// See [`Shared::gate`].
+pub type Gate = Box<
+    dyn Fn() -> Pin<Box<dyn Future<Output = Result<(), crate::error::FetchError>> + Send>>
+        + Send
+        + Sync,
+>;
+
 /// One link: its number (for messages) and its streams.
 pub struct Link {
     /// 1-based, as printed.
@@ -174,6 +186,25 @@ impl Link {
             if self.shared.stop.is_cancelled() {
                 return;
             }
+            // Binance's rate-limit rules hold for the upgrade too: wait out a pause (however
+            // long: a stream has no --max-wait to give up at), and stop at a ban.
+            let gate = tokio::select! {
+                () = self.shared.stop.cancelled() => return,
+                g = (self.shared.gate)() => g,
+            };
+            match gate {
+                Ok(()) => {}
+                Err(crate::error::FetchError::Throttled { retry_after, .. }) => {
+                    if !self.sleep(retry_after).await {
+                        return;
+                    }
+                    continue;
+                }
+                Err(e) => {
+                    tracing::error!("stream {}: {e}: no more connections", self.id);
+                    return;
+                }
+            }
             let connected = tokio::select! {
                 () = self.shared.stop.cancelled() => return,
                 c = self.connect(host) => c,
@@ -184,12 +215,7 @@ impl Link {
                     failures += 1;
                     self.shared.failed.fetch_add(1, Ordering::Relaxed);
                     let pause = pause(failures);
-                    let first = self
-                        .shared
-                        .warned
-                        .lock()
-                        .expect("not poisoned")
-                        .insert(kind_of(&why));
+                    let first = self.first_of_its_kind(&why);
                     let next = format!(
                         "stream {}: cannot connect to {why}; trying {} in {}",
                         self.id,
@@ -234,7 +260,11 @@ impl Link {
                 ),
                 End::Closed(why) => why,
             };
-            tracing::info!("stream {}: {why}; reconnecting", self.id);
+            if self.first_of_its_kind(&why) {
+                tracing::warn!("stream {}: {why}; reconnecting", self.id);
+            } else {
+                tracing::info!("stream {}: {why}; reconnecting", self.id);
+            }
             reconnects += 1;
             lost = Some(why);
             failures += 1;
@@ -242,6 +272,16 @@ impl Link {
                 return;
             }
         }
+    }
+
+    /// Whether `why` is the first failure of its kind in this run: each kind is said once at
+    /// default verbosity, the rest with -v.
+    fn first_of_its_kind(&self, why: &str) -> bool {
+        self.shared
+            .warned
+            .lock()
+            .expect("not poisoned")
+            .insert(kind_of(why))
     }
 
     /// Sleeps for `pause`; false if the run ended meanwhile.
@@ -275,11 +315,30 @@ impl Link {
                     .map_err(|e| format!("{}: {}", host_of(base), describe(&e)))?;
                 let status = answer.status();
                 if status != reqwest::StatusCode::SWITCHING_PROTOCOLS {
-                    let wait = answer
+                    let retry = answer
                         .headers()
                         .get(reqwest::header::RETRY_AFTER)
                         .and_then(|v| v.to_str().ok())
+                        .map(str::to_owned);
+                    let wait = retry
+                        .as_deref()
                         .map_or_else(String::new, |v| format!(", Retry-After {v}"));
+                    if matches!(status.as_u16(), 418 | 429) {
+                        // What a 429 or 418 means is decided where REST's are.
+                        let body = answer.into_inner().bytes().await.unwrap_or_default();
+                        let raw = crate::answer::RawAnswer {
+                            status: status.as_u16(),
+                            retry_after: retry.as_deref().and_then(|v| {
+                                crate::answer::parse_retry_after(v, std::time::SystemTime::now())
+                            }),
+                            body: body.to_vec(),
+                            location: None,
+                            encoding: None,
+                        };
+                        if let Err(err) = crate::answer::classify(raw) {
+                            (shared.refused)(err);
+                        }
+                    }
                     return Err(format!(
                         "{}: HTTP {status} on the upgrade{wait}",
                         host_of(base)
@@ -411,10 +470,10 @@ impl Link {
             }
             Parsed::Shutdown => true,
             Parsed::Reply(Some(error)) => {
-                tracing::warn!(
-                    "stream {}: Binance refused the subscription: {error}",
-                    self.id
-                );
+                let said = format!("the server answered with an error: {error}");
+                if self.first_of_its_kind(&said) {
+                    tracing::warn!("stream {}: {said}", self.id);
+                }
                 false
             }
             Parsed::Reply(None) => false,
@@ -447,6 +506,14 @@ fn kind_of(why: &str) -> &'static str {
         "status"
     } else if why.contains("certificate") || why.contains("tls") {
         "tls"
+    } else if why.contains("no data for") {
+        "stale"
+    } else if why.contains("answered with an error") {
+        "error reply"
+    } else if why.contains("too long") || why.contains("too big") || why.contains("capacity") {
+        "too big"
+    } else if why.contains("closed") {
+        "closed"
     } else {
         "other"
     }

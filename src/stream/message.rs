@@ -66,6 +66,13 @@ pub fn parse(text: &str, kind: TickerKind, reconnects: u32) -> Parsed {
         });
         return Parsed::Reply(error);
     }
+    // An error with no request to answer (`{"code":2,"msg":"Invalid request"}`): said, not
+    // dropped as noise.
+    if value.get("code").is_some() && value.get("msg").is_some() && value.get("data").is_none() {
+        let msg = value.get("msg").and_then(Value::as_str).unwrap_or("");
+        let code = value.get("code").and_then(Value::as_i64).unwrap_or(0);
+        return Parsed::Reply(Some(format!("{code} {msg}")));
+    }
     let data = value.get("data").unwrap_or(&value);
     if data.get("e").and_then(Value::as_str) == Some("serverShutdown") {
         return Parsed::Shutdown;

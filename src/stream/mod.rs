@@ -176,6 +176,20 @@ pub async fn run(
             let engine = Arc::clone(engine);
             move || engine.throttle().stream_attempt()
         }),
+        gate: Box::new({
+            let engine = Arc::clone(engine);
+            move || {
+                let engine = Arc::clone(&engine);
+                Box::pin(async move { engine.throttle().admit(0).await.map(|_| ()) })
+            }
+        }),
+        refused: Box::new({
+            let engine = Arc::clone(engine);
+            move |err| {
+                let engine = Arc::clone(&engine);
+                tokio::spawn(async move { engine.throttle().refused(&err).await });
+            }
+        }),
         opened: AtomicU64::new(0),
         failed: AtomicU64::new(0),
         warned: std::sync::Mutex::default(),
@@ -228,6 +242,9 @@ pub async fn run(
     }
     if let Some(line) = mismatch.filter(|_| shared.opened.load(Ordering::Relaxed) == 0) {
         tracing::warn!("{line}");
+    }
+    if let Some(ban) = engine.throttle().ban() {
+        report.error = Some(ban);
     }
     if matches!(engine.stop_reason(), Some(StopReason::Deadline(_))) && consumer.updates == 0 {
         report.error = Some(FetchError::Deadline(config.deadline.unwrap_or_default()));
