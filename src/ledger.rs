@@ -568,7 +568,7 @@ impl Ledger {
             Err(_) if text.is_empty() => Record::default(),
             Err(why) => {
                 let kept = self.keep_aside(&text, now_ms);
-                self.replaced = Some(format!("it was unreadable ({why}); {kept}"));
+                self.replaced = Some(format!("it was unreadable ({why}); {kept}; replaced it"));
                 Record::default()
             }
         };

@@ -98,7 +98,8 @@ pub async fn run(config: Config, out: &mut dyn Write) -> anyhow::Result<Report> 
         ),
         Throttle::new(config.limits)
             .with_deadline(deadline)
-            .sharing(config.state_dir.as_deref(), &config.http.base_url),
+            .sharing(config.state_dir.as_deref(), &config.http.base_url)
+            .await,
         stop,
         config.request.clone(),
     ));

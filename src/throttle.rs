@@ -22,6 +22,7 @@
 //! are those of every pricefetch process on this machine, and of the runs before this one; the
 //! in-process state stays as the fallback when the ledger cannot be used.
 
+use std::sync::Arc;
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -87,8 +88,12 @@ struct State {
     run_weight: u32,
     /// The minute for which "waiting for the next minute" was already said.
     warned_minute: Option<u64>,
-    /// The host's shared state; `None` when opted out or unusable.
-    ledger: Option<Ledger>,
+    /// The host's shared state; `None` when opted out or unusable. Its file is only ever
+    /// touched on the blocking pool ([`Throttle::on_ledger`]): a slow or hung filesystem must
+    /// not hold the runtime's one thread (its timers end a run at `--deadline`).
+    ledger: Option<Arc<std::sync::Mutex<Ledger>>>,
+    /// A task is renewing the lease through the ledger: the others wait for its verdict.
+    consulting: bool,
     /// Weight reserved in the ledger and not yet spent.
     lease: Option<Lease>,
     /// Weight the current round still plans to send: what a lease is sized by.
@@ -136,6 +141,8 @@ enum Admit {
     Go(Ticket),
     /// Look again after this long.
     Wait(Duration),
+    /// Ask the host's ledger for a lease (off the runtime's thread), then decide.
+    Consult(Ask),
 }
 
 /// Milliseconds since the epoch: Binance's minute window and the ledger's times.
@@ -172,17 +179,21 @@ impl Throttle {
     /// Shares the limit with every process on the host through the ledger for `base_url` in
     /// `dir` (`None`: `--no-shared-state`). A ledger that cannot be opened is said once, and the
     /// run goes on with its own view.
-    #[must_use]
-    pub fn sharing(self, dir: Option<&std::path::Path>, base_url: &url::Url) -> Self {
+    /// The file is opened (and the host's name resolved) on the blocking pool.
+    pub async fn sharing(self, dir: Option<&std::path::Path>, base_url: &url::Url) -> Self {
         let Some(dir) = dir else {
             tracing::info!("shared rate-limit state: off");
             return self;
         };
+        let (dir, url) = (dir.to_path_buf(), base_url.clone());
+        let opened = tokio::task::spawn_blocking(move || Ledger::open(&dir, &url))
+            .await
+            .unwrap_or_else(|e| Err(format!("cannot open the ledger: {e}")));
         let mut state = self.state.lock().expect("throttle lock");
-        match Ledger::open(dir, base_url) {
+        match opened {
             Ok(ledger) => {
                 tracing::info!("shared rate-limit state: {}", ledger.path().display());
-                state.ledger = Some(ledger);
+                state.ledger = Some(Arc::new(std::sync::Mutex::new(ledger)));
             }
             Err(why) => state.unavailable(&why),
         }
@@ -190,13 +201,74 @@ impl Throttle {
         self
     }
 
+    /// Runs `op` on the host's ledger on the blocking pool; `None` without a ledger (or if the
+    /// blocking task could not run).
+    async fn on_ledger<T: Send + 'static>(
+        &self,
+        op: impl FnOnce(&mut Ledger) -> Step<T> + Send + 'static,
+    ) -> Option<Step<T>> {
+        let ledger = self.state.lock().expect("throttle lock").ledger.clone()?;
+        tokio::task::spawn_blocking(move || op(&mut ledger.lock().expect("ledger lock")))
+            .await
+            .ok()
+    }
+
+    /// What a ledger step says of the ledger itself: it can no longer be used, or trusted.
+    /// `Some(value)` when the step is done.
+    fn settle<T>(&self, state: &mut State, step: Step<T>) -> Option<T> {
+        match step {
+            Step::Done(value) => {
+                state.note_replaced();
+                Some(value)
+            }
+            Step::Busy => None,
+            Step::Unavailable(why) => {
+                state.drop_ledger(&why);
+                None
+            }
+            Step::Uncoordinated(why) => {
+                state.go_solo(&why, self.limits.budget());
+                None
+            }
+        }
+    }
+
+    /// While this run waits out its own pause, another process may be banned: a look at the
+    /// ledger (the ban, if there is one).
+    async fn banned_meanwhile(&self) -> Result<(), FetchError> {
+        let now_ms = wall_ms();
+        let Some(step) = self.on_ledger(move |l| l.read(now_ms)).await else {
+            return Ok(());
+        };
+        let mut state = self.state.lock().expect("throttle lock");
+        match self.settle(&mut state, step) {
+            Some(r) if r.banned_until_ms > now_ms => {
+                Err(self.banned_elsewhere(&mut state, r.banned_until_ms, now_ms))
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// Waits until a request of `weight` may be sent, and counts it; fails at once if the IP is
     /// banned, or if the wait would be longer than `--max-wait` or end after `--deadline`.
     pub async fn admit(&self, weight: u32) -> Result<Ticket, FetchError> {
         loop {
-            match self.try_admit(weight, Instant::now(), wall_ms())? {
+            let mut decision = self.try_admit(weight, Instant::now(), wall_ms())?;
+            if let Admit::Consult(ask) = decision {
+                // A request dropped while it waits for the ledger (a hedge that lost, Ctrl-C)
+                // must not leave the others waiting for its verdict.
+                let _done = ConsultDone(self);
+                let (budget, now_ms) = (self.limits.budget(), wall_ms());
+                let step = self.on_ledger(move |l| l.lease(ask, budget, now_ms)).await;
+                decision = self.after_consult(weight, ask, step, Instant::now(), now_ms)?;
+            }
+            match decision {
                 Admit::Go(ticket) => return Ok(ticket),
+                Admit::Consult(_) => {}
                 Admit::Wait(wait) => {
+                    if self.paused() && self.shares() {
+                        self.banned_meanwhile().await?;
+                    }
                     if wait > Duration::from_millis(5) {
                         tracing::debug!(wait_ms = wait.as_millis() as u64, "waiting to send");
                     }
@@ -219,6 +291,11 @@ impl Throttle {
 
     fn shares(&self) -> bool {
         self.state.lock().expect("throttle lock").ledger.is_some()
+    }
+
+    fn paused(&self) -> bool {
+        let state = self.state.lock().expect("throttle lock");
+        state.paused_until.is_some_and(|t| t > Instant::now())
     }
 
     /// Why a wait of `wait` from `now` cannot be accepted, if it cannot.
@@ -244,12 +321,7 @@ impl Throttle {
         if let Some(until) = state.paused_until
             && until > now
         {
-            // While this run waits out its own pause, another process may be banned.
-            if let Some(Step::Done(r)) = state.ledger.as_mut().map(|l| l.read(now_ms))
-                && r.banned_until_ms > now_ms
-            {
-                return Err(self.banned_elsewhere(&mut state, r.banned_until_ms, now_ms));
-            }
+            // (While it waits, `admit` looks for another process's ban.)
             let wait = until - now;
             return match self.too_long(wait, now) {
                 Some(why) => Err(FetchError::Throttled {
@@ -276,34 +348,74 @@ impl Throttle {
             return Ok(Admit::Go(Ticket { minute, weight }));
         }
         let budget = self.limits.budget();
-        let ask = Ask {
-            want: state.need.clamp(weight, (budget / LEASE_SHARE).max(weight)),
-            at_least: weight,
-            back: state.lease.map(|l| (l.minute, l.remaining)),
-            seen: state.unshared,
-        };
-        let verdict = match state.ledger.as_mut().map(|l| l.lease(ask, budget, now_ms)) {
+        if state.ledger.is_some() {
+            if state.consulting {
+                return Ok(Admit::Wait(Duration::from_millis(1)));
+            }
+            // The lease's rest and the server's count go with the ask; taken out of the state,
+            // so that no other task gives them back twice.
+            state.consulting = true;
+            let ask = Ask {
+                want: state.need.clamp(weight, (budget / LEASE_SHARE).max(weight)),
+                at_least: weight,
+                back: state.lease.take().map(|l| (l.minute, l.remaining)),
+                seen: state.unshared.take(),
+            };
+            return Ok(Admit::Consult(ask));
+        }
+        self.decide(&mut state, None, weight, now, now_ms)
+    }
+
+    /// What the ledger's answer to `ask` decides (see [`Throttle::decide`]).
+    fn after_consult(
+        &self,
+        weight: u32,
+        ask: Ask,
+        step: Option<Step<Verdict>>,
+        now: Instant,
+        now_ms: u64,
+    ) -> Result<Admit, FetchError> {
+        let mut state = self.state.lock().expect("throttle lock");
+        state.consulting = false;
+        let verdict = match step {
             Some(Step::Busy) => {
+                // Nothing was given back or shared: keep them for the next ask (an expired
+                // lease is never spent from, only given back).
+                if let Some((minute, remaining)) = ask.back
+                    && state.lease.is_none()
+                {
+                    state.lease = Some(Lease {
+                        minute,
+                        remaining,
+                        until: now,
+                    });
+                }
+                state.unshared = state.unshared.max(ask.seen);
                 return Ok(Admit::Wait(Duration::from_micros(
                     200 + fastrand::u64(..800),
                 )));
             }
-            Some(Step::Unavailable(why)) => {
-                state.drop_ledger(&why);
-                None
-            }
-            Some(Step::Uncoordinated(why)) => {
-                state.go_solo(&why, budget);
-                None
-            }
-            Some(Step::Done(v)) => {
-                state.note_replaced();
-                state.unshared = None;
-                state.lease = None;
-                Some(v)
-            }
+            Some(step) => self.settle(&mut state, step),
             None => None,
         };
+        self.decide(&mut state, verdict, weight, now, now_ms)
+    }
+
+    /// Send, wait or fail, from the ledger's verdict (`None`: this process's own view).
+    fn decide(
+        &self,
+        state: &mut State,
+        verdict: Option<Verdict>,
+        weight: u32,
+        now: Instant,
+        now_ms: u64,
+    ) -> Result<Admit, FetchError> {
+        let minute = now_ms / 60_000;
+        if minute != state.minute {
+            state.minute = minute;
+            state.window_used = 0;
+        }
+        let budget = self.limits.budget();
         match verdict {
             Some(Verdict::Reserved { used, granted, .. }) => {
                 tracing::info!(
@@ -348,7 +460,7 @@ impl Throttle {
                 };
             }
             Some(Verdict::Banned { until_ms }) => {
-                return Err(self.banned_elsewhere(&mut state, until_ms, now_ms));
+                return Err(self.banned_elsewhere(state, until_ms, now_ms));
             }
             None => {
                 if state.solo_used.0 != minute {
@@ -505,24 +617,20 @@ impl Throttle {
     /// Tells the ledger, now, what every process on the host must know.
     async fn share(&self, share: Share, now_ms: u64) {
         loop {
-            {
-                let mut state = self.state.lock().expect("throttle lock");
-                let Some(ledger) = state.ledger.as_mut() else {
-                    return;
-                };
-                let step = match share {
+            let step = self
+                .on_ledger(move |ledger| match share {
                     Share::Refund(t) => ledger.refund(t.minute, t.weight, now_ms),
                     Share::Pause(until_ms) => ledger.pause(until_ms, now_ms),
                     Share::Ban(until_ms) => ledger.ban(until_ms, now_ms),
-                };
-                match step {
-                    Step::Done(()) => return state.note_replaced(),
-                    Step::Unavailable(why) => return state.drop_ledger(&why),
-                    Step::Uncoordinated(why) => {
-                        let budget = self.limits.budget();
-                        return state.go_solo(&why, budget);
-                    }
-                    Step::Busy => {}
+                })
+                .await;
+            match step {
+                None => return,
+                Some(Step::Busy) => {}
+                Some(step) => {
+                    let mut state = self.state.lock().expect("throttle lock");
+                    self.settle(&mut state, step);
+                    return;
                 }
             }
             tokio::time::sleep(Duration::from_micros(200 + fastrand::u64(..800))).await;
@@ -547,23 +655,12 @@ impl Throttle {
     /// One WebSocket connection attempt through the host's shared window (Binance allows 300
     /// per IP in 5 minutes, whichever process makes them): `None` to go now, or how long until
     /// the window has room. Without a usable ledger, `None`: the caller's own window applies.
-    pub fn stream_attempt(&self) -> Option<Duration> {
-        let mut state = self.state.lock().expect("throttle lock");
+    pub async fn stream_attempt(&self) -> Option<Duration> {
         let now_ms = wall_ms();
+        let step = self.on_ledger(move |l| l.stream_attempt(now_ms)).await?;
         // A busy lock is not waited for here: the process's own window still holds.
-        match state.ledger.as_mut()?.stream_attempt(now_ms) {
-            Step::Done(wait) => wait,
-            Step::Busy => None,
-            Step::Unavailable(why) => {
-                state.drop_ledger(&why);
-                None
-            }
-            Step::Uncoordinated(why) => {
-                let budget = self.limits.budget();
-                state.go_solo(&why, budget);
-                None
-            }
-        }
+        let mut state = self.state.lock().expect("throttle lock");
+        self.settle(&mut state, step).flatten()
     }
 
     /// Gives the unused rest of the lease back to the ledger: call when the run ends, so that
@@ -591,6 +688,17 @@ impl Throttle {
     /// The weight of every request this run sent that reached the server.
     pub fn run_weight(&self) -> u32 {
         self.state.lock().expect("throttle lock").run_weight
+    }
+}
+
+/// Ends a consultation of the ledger however the task asking goes (see [`Throttle::admit`]).
+struct ConsultDone<'a>(&'a Throttle);
+
+impl Drop for ConsultDone<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut state) = self.0.state.lock() {
+            state.consulting = false;
+        }
     }
 }
 
@@ -658,13 +766,11 @@ impl State {
 
     /// Says once that a damaged ledger file was replaced.
     fn note_replaced(&mut self) {
-        if let Some(ledger) = self.ledger.as_mut()
-            && let Some(why) = ledger.take_replaced()
-        {
-            tracing::warn!(
-                "shared rate-limit state {}: {why}; replaced it",
-                ledger.path().display()
-            );
+        if let Some(ledger) = &self.ledger {
+            let mut ledger = ledger.lock().expect("ledger lock");
+            if let Some(why) = ledger.take_replaced() {
+                tracing::warn!("shared rate-limit state {}: {why}", ledger.path().display());
+            }
         }
     }
 }

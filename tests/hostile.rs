@@ -238,3 +238,28 @@ fn one_server_under_two_names_is_one_budget() {
     assert_eq!(again.status.code(), Some(4), "{}", stderr(&again));
     assert_eq!(server.hits().len(), 1, "sent into the other name's pause");
 }
+
+#[test]
+fn a_huge_ledger_is_read_no_further_than_a_few_kib() {
+    // A 1 GiB (sparse) file where the ledger is: read up to its cap, kept aside, replaced.
+    let server = MockServer::start();
+    let dir = fresh_state_dir();
+    let path = ledger_file(&dir, &server);
+    std::fs::File::options()
+        .write(true)
+        .open(&path)
+        .unwrap()
+        .set_len(1 << 30)
+        .unwrap();
+    let out = pricefetch(&server)
+        .env("PRICEFETCH_STATE_DIR", &dir)
+        .args(["--deadline", "10s", "BTCUSDT"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stderr(&out).contains("over 8192 bytes"), "{}", stderr(&out));
+    assert!(
+        std::fs::metadata(&path).unwrap().len() < 1024,
+        "rewritten as a record"
+    );
+}

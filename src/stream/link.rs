@@ -100,16 +100,16 @@ pub struct Shared {
 pub struct Attempts {
     times: Mutex<VecDeque<tokio::time::Instant>>,
     /// The host's window (the ledger): `None` to go, or how long until it has room.
-    shared: Option<Box<dyn Fn() -> Option<Duration> + Send + Sync>>,
+    shared: Option<HostWindow>,
 }
 
 impl Attempts {
     /// A window that is also kept with every pricefetch on the host, through `host` (`None`:
     /// go; or how long until the host's window has room).
-    pub fn shared_with(host: impl Fn() -> Option<Duration> + Send + Sync + 'static) -> Self {
+    pub fn shared_with(host: HostWindow) -> Self {
         Self {
             times: Mutex::default(),
-            shared: Some(Box::new(host)),
+            shared: Some(host),
         }
     }
 
@@ -123,7 +123,11 @@ impl Attempts {
                     times.pop_front();
                 }
                 if times.len() < ATTEMPTS {
-                    match self.shared.as_ref().and_then(|host| host()) {
+                    let host_wait = match &self.shared {
+                        Some(host) => host().await,
+                        None => None,
+                    };
+                    match host_wait {
                         None => {
                             times.push_back(now);
                             return;
@@ -155,6 +159,10 @@ enum End {
 }
 
 type Connecting = Pin<Box<dyn Future<Output = Result<WebSocket, String>> + Send>>;
+
+/// The host's window of connection attempts (see [`Attempts::shared_with`]).
+pub type HostWindow =
+    Box<dyn Fn() -> Pin<Box<dyn Future<Output = Option<Duration>> + Send>> + Send + Sync>;
 
 /// See [`Shared::gate`].
 pub type Gate = Box<

@@ -172,10 +172,13 @@ pub async fn run(
         connect_timeout: config.http.connect_timeout.max(config.http.timeout),
         tx,
         dropped: AtomicU64::new(0),
-        attempts: link::Attempts::shared_with({
+        attempts: link::Attempts::shared_with(Box::new({
             let engine = Arc::clone(engine);
-            move || engine.throttle().stream_attempt()
-        }),
+            move || {
+                let engine = Arc::clone(&engine);
+                Box::pin(async move { engine.throttle().stream_attempt().await })
+            }
+        })),
         gate: Box::new({
             let engine = Arc::clone(engine);
             move || {
