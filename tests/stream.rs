@@ -677,3 +677,25 @@ fn updates_after_a_reconnect_to_a_lagging_server_are_shown_not_dropped() {
     assert!(!stderr(&out).contains("repeated"), "{}", stderr(&out));
     assert_eq!(server.stream_stats().connections, 2);
 }
+
+#[test]
+fn a_server_that_drops_every_connection_sees_fewer_and_fewer_attempts() {
+    // Each connection delivers once and is closed: none lives the 30 s that would make it
+    // healthy, so the backoff keeps growing (250 ms, 500 ms, 1 s, 2 s, … with full jitter).
+    let server = streaming(50);
+    server.script_streams(std::iter::repeat_n(
+        Some(StreamFault::CloseAfter(Duration::from_millis(60))),
+        100,
+    ));
+    let out = stream_cmd(&server)
+        .args(["--deadline", "4s", "BTCUSDT"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let connections = server.stream_stats().connections;
+    // A backoff that restarted after each delivery would have made about 20 in 4 s.
+    assert!(
+        (3..=12).contains(&connections),
+        "{connections} connections in 4 s"
+    );
+}
