@@ -77,18 +77,28 @@ fn main() -> ExitCode {
     }
 }
 
-/// Whether stdout was closed when the process started. Rust's start-up code reopens a closed
-/// standard stream on `/dev/null`, read-write; a shell's `> /dev/null` opens it write-only.
+/// Set before `main` when file descriptor 1 was closed at exec (`>&-`). Rust's start-up code
+/// reopens a closed standard stream on `/dev/null` before `main` runs, which then cannot be
+/// told from a `> /dev/null`; a constructor in `.init_array` runs before that, as std's own
+/// argument capture does on Linux.
+static STDOUT_CLOSED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+#[cfg(target_os = "linux")]
+#[used]
+#[unsafe(link_section = ".init_array")]
+static CHECK_STDOUT: extern "C" fn() = {
+    extern "C" fn check_stdout() {
+        // SAFETY: F_GETFD only reads file descriptor 1's flags; -1 means it is not open.
+        if unsafe { libc::fcntl(1, libc::F_GETFD) } == -1 {
+            STDOUT_CLOSED.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+    check_stdout
+};
+
+/// Whether stdout was closed when the process started.
 fn stdout_was_closed() -> bool {
-    use rustix::fs::{FileType, OFlags};
-    let Ok(stat) = rustix::fs::fstat(io::stdout()) else {
-        return true;
-    };
-    let null = FileType::from_raw_mode(stat.st_mode) == FileType::CharacterDevice
-        && stat.st_rdev == rustix::fs::makedev(1, 3);
-    let read_write = rustix::fs::fcntl_getfl(io::stdout())
-        .is_ok_and(|flags| flags & OFlags::ACCMODE == OFlags::RDWR);
-    null && read_write
+    STDOUT_CLOSED.load(std::sync::atomic::Ordering::Relaxed)
 }
 
 /// Reports a run-ending error on stderr and picks its exit code.
