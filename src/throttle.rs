@@ -21,6 +21,9 @@
 //! With the host's shared [`Ledger`] (the default), the minute's weight, the pauses and the bans
 //! are those of every pricefetch process on this machine, and of the runs before this one; the
 //! in-process state stays as the fallback when the ledger cannot be used.
+//!
+//! This file holds the rules; `throttle/host.rs` the side that talks to the ledger (always on
+//! the blocking pool), and what happens when the ledger cannot be used or trusted.
 
 use std::sync::Arc;
 use std::sync::Mutex;
@@ -31,6 +34,10 @@ use tokio_util::sync::CancellationToken;
 
 use crate::error::FetchError;
 use crate::ledger::{self, Ask, Ledger, Step, Verdict};
+
+mod host;
+
+use host::{ConsultDone, Share};
 
 /// The rate-limit settings of a run.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -174,79 +181,6 @@ impl Throttle {
     pub fn with_deadline(mut self, deadline: Option<Instant>) -> Self {
         self.deadline = deadline;
         self
-    }
-
-    /// Shares the limit with every process on the host through the ledger for `base_url` in
-    /// `dir` (`None`: `--no-shared-state`). A ledger that cannot be opened is said once, and the
-    /// run goes on with its own view.
-    /// The file is opened (and the host's name resolved) on the blocking pool.
-    pub async fn sharing(self, dir: Option<&std::path::Path>, base_url: &url::Url) -> Self {
-        let Some(dir) = dir else {
-            tracing::info!("shared rate-limit state: off");
-            return self;
-        };
-        let (dir, url) = (dir.to_path_buf(), base_url.clone());
-        let opened = tokio::task::spawn_blocking(move || Ledger::open(&dir, &url))
-            .await
-            .unwrap_or_else(|e| Err(format!("cannot open the ledger: {e}")));
-        let mut state = self.state.lock().expect("throttle lock");
-        match opened {
-            Ok(ledger) => {
-                tracing::info!("shared rate-limit state: {}", ledger.path().display());
-                state.ledger = Some(Arc::new(std::sync::Mutex::new(ledger)));
-            }
-            Err(why) => state.unavailable(&why),
-        }
-        drop(state);
-        self
-    }
-
-    /// Runs `op` on the host's ledger on the blocking pool; `None` without a ledger (or if the
-    /// blocking task could not run).
-    async fn on_ledger<T: Send + 'static>(
-        &self,
-        op: impl FnOnce(&mut Ledger) -> Step<T> + Send + 'static,
-    ) -> Option<Step<T>> {
-        let ledger = self.state.lock().expect("throttle lock").ledger.clone()?;
-        tokio::task::spawn_blocking(move || op(&mut ledger.lock().expect("ledger lock")))
-            .await
-            .ok()
-    }
-
-    /// What a ledger step says of the ledger itself: it can no longer be used, or trusted.
-    /// `Some(value)` when the step is done.
-    fn settle<T>(&self, state: &mut State, step: Step<T>) -> Option<T> {
-        match step {
-            Step::Done(value) => {
-                state.note_replaced();
-                Some(value)
-            }
-            Step::Busy => None,
-            Step::Unavailable(why) => {
-                state.drop_ledger(&why);
-                None
-            }
-            Step::Uncoordinated(why) => {
-                state.go_solo(&why, self.limits.budget());
-                None
-            }
-        }
-    }
-
-    /// While this run waits out its own pause, another process may be banned: a look at the
-    /// ledger (the ban, if there is one).
-    async fn banned_meanwhile(&self) -> Result<(), FetchError> {
-        let now_ms = wall_ms();
-        let Some(step) = self.on_ledger(move |l| l.read(now_ms)).await else {
-            return Ok(());
-        };
-        let mut state = self.state.lock().expect("throttle lock");
-        match self.settle(&mut state, step) {
-            Some(r) if r.banned_until_ms > now_ms => {
-                Err(self.banned_elsewhere(&mut state, r.banned_until_ms, now_ms))
-            }
-            _ => Ok(()),
-        }
     }
 
     /// Waits until a request of `weight` may be sent, and counts it; fails at once if the IP is
@@ -614,29 +548,6 @@ impl Throttle {
         }
     }
 
-    /// Tells the ledger, now, what every process on the host must know.
-    async fn share(&self, share: Share, now_ms: u64) {
-        loop {
-            let step = self
-                .on_ledger(move |ledger| match share {
-                    Share::Refund(t) => ledger.refund(t.minute, t.weight, now_ms),
-                    Share::Pause(until_ms) => ledger.pause(until_ms, now_ms),
-                    Share::Ban(until_ms) => ledger.ban(until_ms, now_ms),
-                })
-                .await;
-            match step {
-                None => return,
-                Some(Step::Busy) => {}
-                Some(step) => {
-                    let mut state = self.state.lock().expect("throttle lock");
-                    self.settle(&mut state, step);
-                    return;
-                }
-            }
-            tokio::time::sleep(Duration::from_micros(200 + fastrand::u64(..800))).await;
-        }
-    }
-
     /// A round is about to send about `weight`: leases are sized by it.
     pub fn expect(&self, weight: u32) {
         self.state.lock().expect("throttle lock").need = weight;
@@ -652,30 +563,6 @@ impl Throttle {
         self.banned.cancelled().await;
     }
 
-    /// One WebSocket connection attempt through the host's shared window (Binance allows 300
-    /// per IP in 5 minutes, whichever process makes them): `None` to go now, or how long until
-    /// the window has room. Without a usable ledger, `None`: the caller's own window applies.
-    pub async fn stream_attempt(&self) -> Option<Duration> {
-        let now_ms = wall_ms();
-        let step = self.on_ledger(move |l| l.stream_attempt(now_ms)).await?;
-        // A busy lock is not waited for here: the process's own window still holds.
-        let mut state = self.state.lock().expect("throttle lock");
-        self.settle(&mut state, step).flatten()
-    }
-
-    /// Gives the unused rest of the lease back to the ledger: call when the run ends, so that
-    /// the host's count is what reached Binance.
-    pub async fn release(&self) {
-        let lease = self.state.lock().expect("throttle lock").lease.take();
-        if let Some(lease) = lease.filter(|l| l.remaining > 0) {
-            let back = Ticket {
-                minute: lease.minute,
-                weight: lease.remaining,
-            };
-            self.share(Share::Refund(back), wall_ms()).await;
-        }
-    }
-
     /// The last used-weight figure the server reported, if any.
     pub fn last_used_weight(&self) -> Option<u32> {
         self.state
@@ -689,28 +576,6 @@ impl Throttle {
     pub fn run_weight(&self) -> u32 {
         self.state.lock().expect("throttle lock").run_weight
     }
-}
-
-/// Ends a consultation of the ledger however the task asking goes (see [`Throttle::admit`]).
-struct ConsultDone<'a>(&'a Throttle);
-
-impl Drop for ConsultDone<'_> {
-    fn drop(&mut self) {
-        if let Ok(mut state) = self.0.state.lock() {
-            state.consulting = false;
-        }
-    }
-}
-
-/// What the ledger must be told after an answer.
-#[derive(Debug, Clone, Copy)]
-enum Share {
-    /// Give back a request's weight: it never reached the server.
-    Refund(Ticket),
-    /// A 429: every process waits until then (unix ms).
-    Pause(u64),
-    /// A 418: every process stops until then (unix ms).
-    Ban(u64),
 }
 
 impl State {
@@ -734,45 +599,6 @@ impl State {
         }
         tracing::info!("used weight {used} of {limit}");
     }
-
-    /// Goes on without the host's state, which cannot be trusted to be current, sending at most
-    /// a lease's share of the budget a minute (other processes may be doing the same), and says
-    /// so once.
-    fn go_solo(&mut self, why: &str, budget: u32) {
-        if self.ledger.take().is_none() {
-            return;
-        }
-        let cap = (budget / LEASE_SHARE).max(1);
-        self.solo_cap = Some(cap);
-        tracing::warn!(
-            "cannot coordinate with other pricefetch processes on this host ({why}): sending at \
-             most {cap} request weight a minute"
-        );
-    }
-
-    /// Goes on with the in-process view, and says why once.
-    fn drop_ledger(&mut self, why: &str) {
-        if self.ledger.take().is_some() {
-            self.unavailable(why);
-        }
-    }
-
-    fn unavailable(&self, why: &str) {
-        tracing::warn!(
-            "shared rate-limit state unavailable ({why}): going on with this process's own view \
-             of the limit"
-        );
-    }
-
-    /// Says once that a damaged ledger file was replaced.
-    fn note_replaced(&mut self) {
-        if let Some(ledger) = &self.ledger {
-            let mut ledger = ledger.lock().expect("ledger lock");
-            if let Some(why) = ledger.take_replaced() {
-                tracing::warn!("shared rate-limit state {}: {why}", ledger.path().display());
-            }
-        }
-    }
 }
 
 fn whole_seconds(d: Duration) -> String {
@@ -780,188 +606,4 @@ fn whole_seconds(d: Duration) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn limited(secs: u64) -> FetchError {
-        FetchError::RateLimited {
-            retry_after: Some(Duration::from_secs(secs)),
-            msg: String::new(),
-        }
-    }
-
-    fn throttle(weight_limit: u32, max_wait_secs: u64) -> Throttle {
-        Throttle::new(Limits {
-            weight_limit,
-            max_wait: Duration::from_secs(max_wait_secs),
-        })
-    }
-
-    /// 20 s into a wall-clock minute (in ms since the epoch).
-    const MINUTE_20S: u64 = 1000 * 60_000 + 20_000;
-
-    fn go(a: Result<Admit, FetchError>) -> Ticket {
-        match a {
-            Ok(Admit::Go(t)) => t,
-            other => panic!("not admitted: {other:?}"),
-        }
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn a_429_pauses_every_admission_until_retry_after() {
-        let t = Throttle::default();
-        let ticket = t.admit(2).await.unwrap();
-        // (A spent minute would add a wait for the wall-clock minute; see the budget tests.)
-        t.observe(ticket, Some(10), Err(&limited(2)), 0.0).await;
-        let start = Instant::now();
-        t.admit(2).await.unwrap();
-        let waited = start.elapsed();
-        assert!(waited >= Duration::from_secs(2), "{waited:?}");
-        assert!(waited < Duration::from_secs(3), "{waited:?}");
-        assert_eq!(t.last_used_weight(), Some(10));
-        assert_eq!(t.run_weight(), 4);
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn a_retry_after_beyond_max_wait_fails_at_once() {
-        let t = throttle(6000, 10);
-        let ticket = t.admit(2).await.unwrap();
-        t.observe(ticket, None, Err(&limited(120)), 0.0).await;
-        let err = t.admit(2).await.unwrap_err();
-        assert!(
-            matches!(&err, FetchError::Throttled { retry_after, .. } if *retry_after > Duration::from_secs(119)),
-            "{err:?}"
-        );
-        assert!(err.to_string().contains("--max-wait 10s"), "{err}");
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn a_retry_after_beyond_the_deadline_fails_at_once_as_rate_limited() {
-        let t = Throttle::default().with_deadline(Some(Instant::now() + Duration::from_secs(5)));
-        let ticket = t.admit(2).await.unwrap();
-        t.observe(ticket, None, Err(&limited(30)), 0.0).await;
-        let err = t.admit(2).await.unwrap_err();
-        assert_eq!(err.kind(), "rate_limited");
-        assert!(err.to_string().contains("--deadline"), "{err}");
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn a_429_without_retry_after_waits_for_the_next_minute_within_max_wait() {
-        let t = Throttle::default();
-        let ticket = t.admit(2).await.unwrap();
-        let no_header = FetchError::RateLimited {
-            retry_after: None,
-            msg: String::new(),
-        };
-        t.observe(ticket, None, Err(&no_header), 0.0).await;
-        let start = Instant::now();
-        t.admit(2).await.unwrap();
-        let waited = start.elapsed();
-        assert!(waited <= Duration::from_millis(60_600), "{waited:?}");
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn a_ban_fails_every_later_admission_and_wakes_those_waiting() {
-        let t = std::sync::Arc::new(Throttle::default());
-        let ban = FetchError::Banned {
-            retry_after: Some(Duration::from_secs(120)),
-            until_ms: Some(1),
-            msg: String::new(),
-        };
-        let ticket = t.admit(2).await.unwrap();
-        t.observe(ticket, None, Err(&limited(30)), 0.0).await;
-        let waiting = tokio::spawn({
-            let t = t.clone();
-            async move { t.admit(2).await }
-        });
-        tokio::time::sleep(Duration::from_secs(1)).await;
-        let start = Instant::now();
-        t.observe(ticket, None, Err(&ban), 0.0).await;
-        assert_eq!(waiting.await.unwrap().unwrap_err(), ban);
-        assert!(
-            start.elapsed() < Duration::from_secs(1),
-            "the ban ended the wait at once"
-        );
-        assert_eq!(t.admit(2).await.unwrap_err(), ban);
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn a_request_refused_at_connect_costs_no_weight() {
-        let t = Throttle::default();
-        let ticket = t.admit(4).await.unwrap();
-        let refused = FetchError::Connect {
-            host: "h".into(),
-            cause: "dns error".into(),
-        };
-        t.observe(ticket, None, Err(&refused), 0.0).await;
-        assert_eq!(t.run_weight(), 0);
-    }
-
-    #[test]
-    fn the_minute_budget_keeps_a_margin_and_waits_for_the_next_minute() {
-        let t = throttle(20, 60);
-        assert_eq!(t.limits.budget(), 19);
-        let now = Instant::now();
-        for _ in 0..9 {
-            go(t.try_admit(2, now, MINUTE_20S));
-        }
-        // 18 used; 2 more would pass the budget of 19: wait out the 40 s left, plus a little.
-        assert_eq!(
-            t.try_admit(2, now, MINUTE_20S),
-            Ok(Admit::Wait(Duration::from_millis(40_250)))
-        );
-        // The next minute starts from zero.
-        go(t.try_admit(2, now, MINUTE_20S + 40_000));
-    }
-
-    #[tokio::test]
-    async fn the_servers_figure_counts_other_processes_on_the_same_ip() {
-        let t = throttle(20, 60);
-        let now = Instant::now();
-        let ticket = go(t.try_admit(2, now, MINUTE_20S));
-        t.observe(ticket, Some(16), Ok(()), 0.0).await;
-        go(t.try_admit(2, now, MINUTE_20S));
-        assert!(
-            matches!(t.try_admit(2, now, MINUTE_20S), Ok(Admit::Wait(_))),
-            "16 + 2 + 2 > 19"
-        );
-        // A figure from a minute that has passed does not count against the new one.
-        let next = MINUTE_20S + 40_000;
-        go(t.try_admit(2, now, next));
-        t.observe(ticket, Some(19), Ok(()), 0.0).await;
-        go(t.try_admit(2, now, next));
-    }
-
-    #[tokio::test]
-    async fn the_servers_count_reported_is_the_newest_whatever_order_answers_arrive_in() {
-        let t = throttle(6000, 60);
-        let now = Instant::now();
-        let ticket = go(t.try_admit(2, now, MINUTE_20S));
-        t.observe(ticket, Some(6), Ok(()), 0.0).await;
-        t.observe(ticket, Some(2), Ok(()), 0.0).await;
-        assert_eq!(t.last_used_weight(), Some(6));
-        let next = go(t.try_admit(2, now, MINUTE_20S + 40_000));
-        t.observe(next, Some(2), Ok(()), 0.0).await;
-        assert_eq!(
-            t.last_used_weight(),
-            Some(2),
-            "a new minute starts a new count"
-        );
-        t.observe(ticket, Some(9), Ok(()), 0.0).await;
-        assert_eq!(
-            t.last_used_weight(),
-            Some(2),
-            "a late answer from the old minute"
-        );
-    }
-
-    #[test]
-    fn waiting_longer_than_max_wait_for_the_next_minute_fails() {
-        let t = throttle(4, 5);
-        let now = Instant::now();
-        go(t.try_admit(2, now, MINUTE_20S - 10_000));
-        let err = t.try_admit(2, now, MINUTE_20S - 10_000).unwrap_err();
-        assert!(matches!(err, FetchError::Throttled { .. }), "{err:?}");
-        assert!(err.to_string().contains("weight is spent"), "{err}");
-    }
-}
+mod tests;
