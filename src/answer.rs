@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::binance::Ticker;
 use crate::error::FetchError;
+use crate::market::Ticker;
 
 /// `/api/v3/ticker/price` as Binance sends it.
 #[derive(Deserialize)]
@@ -104,11 +104,20 @@ where
 /// rules as input, and every value must be a decimal as Binance writes them (`-` at most, digits,
 /// one `.`). Anything else (an empty price, a newline that would forge a row, an escape sequence,
 /// `NaN`, `1e5`, `0x10`, `1,5`, non-ASCII digits) never reaches the output.
-pub fn check_ticker(t: &Ticker, kind: crate::binance::TickerKind) -> Result<(), String> {
-    if !crate::config::is_valid(&t.symbol) {
-        return Err(format!("the answer names a symbol {:?}", cut(&t.symbol)));
+pub fn check_ticker(t: &Ticker, kind: crate::market::TickerKind) -> Result<(), String> {
+    check_values(&t.symbol, &t.values, kind)
+}
+
+/// [`check_ticker`] on a symbol and its values as they came (a streamed update's).
+pub fn check_values(
+    symbol: &str,
+    values: &[String],
+    kind: crate::market::TickerKind,
+) -> Result<(), String> {
+    if !crate::symbols::is_valid(symbol) {
+        return Err(format!("the answer names a symbol {:?}", cut(symbol)));
     }
-    for (value, field) in t.values.iter().zip(kind.fields()) {
+    for (value, field) in values.iter().zip(kind.fields()) {
         // Prices, quantities and volumes are never negative; only a change can be.
         let signed = matches!(*field, "price_change" | "price_change_percent");
         let digits = match value.strip_prefix('-') {
@@ -120,7 +129,7 @@ pub fn check_ticker(t: &Ticker, kind: crate::binance::TickerKind) -> Result<(), 
         if !ok(int) || !ok(frac) {
             return Err(format!(
                 "{} has the value {:?}, not a decimal number",
-                t.symbol,
+                symbol,
                 cut(value)
             ));
         }
@@ -279,7 +288,7 @@ fn banned_until(msg: &str) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::binance::TickerKind;
+    use crate::market::TickerKind;
 
     fn raw(status: u16, body: &str) -> RawAnswer {
         RawAnswer {

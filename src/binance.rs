@@ -16,113 +16,16 @@ use reqwest::header::{HeaderMap, RETRY_AFTER};
 use serde::Deserialize;
 use url::Url;
 
-use crate::answer::{BookDto, DayDto, PriceDto, decode, decode_tickers};
-pub use crate::answer::{RawAnswer, check_ticker, classify, parse_retry_after};
+use crate::answer::{
+    BookDto, DayDto, PriceDto, RawAnswer, classify, decode, decode_tickers, parse_retry_after,
+};
 use crate::error::FetchError;
+use crate::market::{Selection, Ticker, TickerKind};
 
 /// Body cap for a one-symbol answer: a real one is under 1 KiB.
 pub const SMALL_BODY_LIMIT: usize = 64 * 1024;
 /// Body cap for a batch or the whole market (a whole-market 24h answer is a few MiB).
 pub const LARGE_BODY_LIMIT: usize = 10 * 1024 * 1024;
-
-/// Which ticker endpoint to ask (`--ticker`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum TickerKind {
-    /// `/api/v3/ticker/price`: the last price.
-    Price,
-    /// `/api/v3/ticker/24hr`: last price, change, high, low and volumes over 24 hours.
-    #[value(name = "24h")]
-    Day,
-    /// `/api/v3/ticker/bookTicker`: best bid and ask.
-    Book,
-}
-
-/// What one request asks for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Selection<'a> {
-    /// `symbol=S`: answered with one object.
-    One(&'a str),
-    /// `symbols=["A","B"]`: answered with an array in the asked order.
-    Many(&'a [String]),
-    /// No selection: every symbol the exchange lists.
-    All,
-}
-
-impl TickerKind {
-    /// The endpoint, relative to the base URL.
-    pub fn path(self) -> &'static str {
-        match self {
-            Self::Price => "api/v3/ticker/price",
-            Self::Day => "api/v3/ticker/24hr",
-            Self::Book => "api/v3/ticker/bookTicker",
-        }
-    }
-
-    /// `price`, `24h` or `book`, as printed and in JSON.
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Price => "price",
-            Self::Day => "24h",
-            Self::Book => "book",
-        }
-    }
-
-    /// Request weight of one request (binance-api.md, "Endpoints used").
-    pub fn weight(self, selection: Selection<'_>) -> u32 {
-        match (self, selection) {
-            (_, Selection::One(_)) => 2,
-            (Self::Price | Self::Book, _) => 4,
-            (Self::Day, Selection::Many(list)) if list.len() <= 20 => 2,
-            (Self::Day, Selection::Many(list)) if list.len() <= 100 => 40,
-            (Self::Day, _) => 80,
-        }
-    }
-
-    /// Symbols per batch by default: the most one request may carry (100), except 24h, where
-    /// 20 is the most that still costs the weight of one symbol.
-    pub fn default_batch(self) -> usize {
-        match self {
-            Self::Day => 20,
-            Self::Price | Self::Book => 100,
-        }
-    }
-
-    /// The output field names, in column order; part of the output contract.
-    pub fn fields(self) -> &'static [&'static str] {
-        match self {
-            Self::Price => &["price"],
-            Self::Day => &[
-                "last_price",
-                "price_change",
-                "price_change_percent",
-                "high_price",
-                "low_price",
-                "volume",
-                "quote_volume",
-            ],
-            Self::Book => &["bid_price", "bid_qty", "ask_price", "ask_qty"],
-        }
-    }
-}
-
-/// One symbol's ticker: the exact strings Binance sent, in the order of `kind.fields()`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Ticker {
-    /// e.g. `BTCUSDT`.
-    pub symbol: String,
-    /// e.g. `["97123.45000000"]` for a price; never parsed into floats.
-    pub values: Vec<String>,
-    /// When the price was taken (ms since the epoch): the 24h ticker's `closeTime`, otherwise
-    /// when the answer arrived (the price ticker carries no time of its own).
-    pub time_ms: u64,
-}
-
-impl Ticker {
-    /// The first value: the price, the last price, or the bid.
-    pub fn price(&self) -> &str {
-        self.values.first().map_or("", String::as_str)
-    }
-}
 
 /// How the HTTP client is built.
 #[derive(Debug, Clone)]
@@ -387,7 +290,7 @@ pub fn client_builder(
         let proxy = reqwest::Proxy::all(proxy.as_str()).with_context(|| {
             format!(
                 "invalid --proxy {}",
-                crate::config::mask_password(proxy.as_str())
+                crate::proxy::mask_password(proxy.as_str())
             )
         })?;
         builder = builder.proxy(proxy);

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use clap::{ArgAction, Parser};
 
-use crate::binance::TickerKind;
+use crate::market::TickerKind;
 use crate::output::Format;
 
 /// Examples, as `--help` and the man page show them: (command, what it does).

@@ -11,16 +11,15 @@ use std::time::Duration;
 
 use url::Url;
 
-use crate::binance::{HttpSettings, TickerKind};
+use crate::binance::HttpSettings;
 use crate::cli::{Cli, ColorChoice, StrategyChoice};
 use crate::error::UsageError;
 use crate::fetch::Request;
+use crate::market::TickerKind;
 use crate::output::Format;
 use crate::retry::RetryPolicy;
 use crate::strategy::{MarketFilter, Strategy};
-use crate::stream::StreamSettings;
 use crate::symbols::{io_reason, normalise_all, read_symbol_file};
-pub use crate::symbols::{is_valid, normalise};
 use crate::throttle::Limits;
 use crate::until::Until;
 
@@ -117,6 +116,19 @@ pub struct Config {
     pub progress: bool,
     /// -1 or less: quieter; 0: default; 1 or more: more detail.
     pub verbosity: i8,
+}
+
+/// Where and how to stream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamSettings {
+    /// `--stream-url`.
+    pub url: Url,
+    /// Hosts a failing connection moves to, in turn.
+    pub mirrors: Vec<Url>,
+    /// `--stale`: replace a connection silent for this long.
+    pub stale: Duration,
+    /// `--stream-rollover`: replace a connection after this long.
+    pub rollover: Duration,
 }
 
 /// What the process is attached to, which decides format, colour and progress defaults.
@@ -491,17 +503,6 @@ fn parse_stream_url(s: &str, allow_http: bool) -> Result<Url, UsageError> {
     Ok(url)
 }
 
-/// A URL as it may be shown: a password in it (`http://user:secret@proxy:3128`) becomes `***`.
-pub fn mask_password(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut parsed) if parsed.password().is_some() => {
-            let _ = parsed.set_password(Some("***"));
-            parsed.to_string()
-        }
-        _ => url.to_owned(),
-    }
-}
-
 /// For an address typed without a scheme (`127.0.0.1:8731`, `api.binance.com`), the URL it
 /// most likely means: `plain://` on this machine, `secure://` elsewhere.
 fn with_scheme(s: &str, plain: &str, secure: &str) -> Option<String> {
@@ -518,7 +519,12 @@ fn with_scheme(s: &str, plain: &str, secure: &str) -> Option<String> {
 }
 
 fn parse_proxy(s: &str) -> Result<Url, UsageError> {
-    let bad = |why: &str| UsageError(format!("invalid --proxy '{}': {why}", mask_password(s)));
+    let bad = |why: &str| {
+        UsageError(format!(
+            "invalid --proxy '{}': {why}",
+            crate::proxy::mask_password(s)
+        ))
+    };
     let url = Url::parse(s).map_err(|e| bad(&e.to_string()))?;
     if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
         return Err(bad("give http://HOST:PORT or https://HOST:PORT"));
@@ -529,6 +535,7 @@ fn parse_proxy(s: &str) -> Result<Url, UsageError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::symbols::{is_valid, normalise};
     use clap::Parser;
 
     fn config(args: &[&str]) -> Result<Config, UsageError> {

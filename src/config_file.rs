@@ -18,9 +18,9 @@ use clap::parser::ValueSource;
 use clap::{ArgMatches, CommandFactory, ValueEnum};
 use serde::{Deserialize, Deserializer};
 
-use crate::binance::TickerKind;
 use crate::cli::{Cli, ColorChoice, StrategyChoice, parse_duration};
 use crate::error::UsageError;
+use crate::market::TickerKind;
 use crate::output::Format;
 
 /// Every setting the file may hold, by its flag's name, in `--show-config` order.
@@ -297,7 +297,7 @@ fn shown(cli: &Cli, id: &str) -> String {
         "proxy" => cli
             .proxy
             .as_deref()
-            .map(crate::config::mask_password)
+            .map(crate::proxy::mask_password)
             .unwrap_or_else(|| "(not set: HTTPS_PROXY etc.)".into()),
         "concurrency" => cli
             .concurrency

@@ -35,9 +35,10 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use crate::binance::{BinanceClient, Selection, Ticker, TickerKind};
+use crate::binance::BinanceClient;
 use crate::error::{FetchError, Signal};
-pub use crate::outcome::{OnOutcome, Outcome, Round, Totals};
+use crate::market::{Selection, Ticker, TickerKind};
+use crate::outcome::{Mode, OnOutcome, Outcome, Round, Totals};
 use crate::outcome::{outcomes_of, unchecked};
 use crate::retry::{Decision, RetryPolicy, Tries};
 use crate::strategy::{MarketFilter, Strategy, selection};
@@ -85,25 +86,6 @@ impl Stop {
         self.reason()
             .unwrap_or(StopReason::Interrupted(Signal::Interrupt))
             .error()
-    }
-}
-
-/// How the requests of one round are scheduled.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
-    /// Concurrent fan-out under the concurrency cap.
-    Async,
-    /// Strictly sequential: one request at a time.
-    Sync,
-}
-
-impl Mode {
-    /// `async` or `sync`, as printed and in JSON.
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Async => "async",
-            Self::Sync => "sync",
-        }
     }
 }
 
@@ -178,6 +160,11 @@ impl Engine {
     /// The most requests in flight at once in async rounds.
     pub fn concurrency(&self) -> usize {
         self.concurrency
+    }
+
+    /// What the run asks for: the ticker kind, the grouping, the filters.
+    pub fn request(&self) -> &Request {
+        &self.request
     }
 
     /// The shared rate-limit state, for the summary.
@@ -273,7 +260,7 @@ impl Engine {
         let mut unusable = 0;
         for t in tickers {
             // A row whose name is not a symbol cannot be pinned on one: it is left out.
-            if !crate::config::is_valid(&t.symbol) {
+            if !crate::symbols::is_valid(&t.symbol) {
                 unusable += 1;
                 continue;
             }
@@ -290,7 +277,7 @@ impl Engine {
                     detail: format!("{} appears more than once in one answer", t.symbol),
                 })
             } else {
-                crate::binance::check_ticker(&t, self.request.kind)
+                crate::answer::check_ticker(&t, self.request.kind)
                     .map(|()| t.clone())
                     .map_err(|detail| FetchError::Decode {
                         status: 200,

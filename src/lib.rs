@@ -28,6 +28,7 @@
 //! - [`output`]: renderers (table, plain, json, ndjson, csv) and the stderr wording.
 //! - [`error`]: per-symbol errors, exit codes, hints.
 //! - [`clock`]: wall-clock times: the longest wait Binance imposes, RFC 3339 that never fails.
+//! - [`market`]: the market's vocabulary: ticker kinds, selections, tickers, streamed updates.
 //! - [`host`]: host names as the user gives them (is it this machine?).
 
 /// The version `--version` prints: the crate version, and the git commit when built from git.
@@ -43,6 +44,7 @@ pub mod error;
 pub mod fetch;
 pub mod host;
 pub mod ledger;
+pub mod market;
 pub mod outcome;
 pub mod output;
 pub mod proxy;
@@ -64,7 +66,8 @@ use tokio::time::Instant;
 use crate::binance::BinanceClient;
 use crate::config::{Config, Plan};
 use crate::error::{OutputError, Signal};
-use crate::fetch::{Engine, Mode, Outcome, Round, Stop, StopReason};
+use crate::fetch::{Engine, Stop, StopReason};
+use crate::outcome::{Mode, Outcome, Round};
 use crate::report::{Comparison, Report, Speedup, Stats};
 use crate::throttle::Throttle;
 
@@ -121,7 +124,7 @@ async fn fetch_and_render(
     }
     if let Some(every) = config.watch {
         let last = watch::run(engine, config, every, config.count, out).await?;
-        let report = Report::of(config, engine, last, engine.totals(), start.elapsed(), None);
+        let report = Report::of(engine, last, engine.totals(), start.elapsed(), None);
         // Each refresh already listed its failures; end with the run's summary.
         if config.verbosity >= 0 {
             let line = output::summary(&report, config.verbosity > 0);
@@ -177,14 +180,7 @@ async fn fetch_and_render(
     } else {
         Vec::new()
     };
-    let mut report = Report::of(
-        config,
-        engine,
-        shown,
-        engine.totals(),
-        start.elapsed(),
-        comparison,
-    );
+    let mut report = Report::of(engine, shown, engine.totals(), start.elapsed(), comparison);
     report.suggestions = suggestions;
     let width = output::stdout_size().map(|(columns, _)| columns);
     let look = output::Look {
@@ -225,7 +221,7 @@ async fn did_you_mean(engine: &Engine, shown: &Round) -> Vec<String> {
         })
         .map(|o| o.symbol.as_str())
         .collect();
-    let weight = binance::TickerKind::Price.weight(binance::Selection::All);
+    let weight = market::TickerKind::Price.weight(market::Selection::All);
     if unknown.is_empty() || engine.stopped() || !engine.may_spend_on_unknown(weight) {
         return Vec::new();
     }
@@ -284,7 +280,7 @@ async fn compare(
     symbols: &[String],
     runs: u32,
     warmup: u32,
-    on_outcome: &mut fetch::OnOutcome<'_>,
+    on_outcome: &mut outcome::OnOutcome<'_>,
 ) -> io::Result<(Round, Option<Comparison>)> {
     for _ in 0..warmup {
         for mode in [Mode::Async, Mode::Sync] {

@@ -6,9 +6,27 @@ use std::collections::HashMap;
 use std::io;
 use std::time::Duration;
 
-use crate::binance::Ticker;
 use crate::error::FetchError;
-use crate::fetch::Mode;
+use crate::market::Ticker;
+
+/// How the requests of one round are scheduled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Concurrent fan-out under the concurrency cap.
+    Async,
+    /// Strictly sequential: one request at a time.
+    Sync,
+}
+
+impl Mode {
+    /// `async` or `sync`, as printed and in JSON.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Async => "async",
+            Self::Sync => "sync",
+        }
+    }
+}
 
 /// Sees each result as it arrives, and whether it is the last of its request (so that a
 /// streaming output writes once per request, not once per line).
@@ -119,12 +137,12 @@ pub(crate) fn outcomes_of(
     tickers: Vec<Ticker>,
     attempts: u32,
     elapsed: Duration,
-    (kind, trading_only): (crate::binance::TickerKind, bool),
+    (kind, trading_only): (crate::market::TickerKind, bool),
 ) -> Vec<Outcome> {
     // A symbol the answer names twice (with whichever prices) has no price to trust.
     let mut by_symbol: HashMap<String, Result<Ticker, FetchError>> = HashMap::new();
     for t in tickers {
-        let entry = match crate::binance::check_ticker(&t, kind) {
+        let entry = match crate::answer::check_ticker(&t, kind) {
             Ok(()) => Ok(t.clone()),
             Err(detail) => Err(FetchError::Decode {
                 status: 200,

@@ -63,7 +63,7 @@ pub fn check_env(env: impl Fn(&str) -> Option<String>) -> Result<(), UsageError>
         let Some(value) = env(var).filter(|v| !v.trim().is_empty()) else {
             continue;
         };
-        let shown = crate::config::mask_password(value.trim());
+        let shown = mask_password(value.trim());
         let url = Url::parse(value.trim()).map_err(|e| {
             UsageError(format!(
                 "{var}='{shown}' is not a proxy URL ({e}): write http://HOST:PORT"
@@ -99,6 +99,17 @@ fn bypassed(host: &str, no_proxy: &str) -> bool {
         entry == "*"
             || (!entry.is_empty() && (host == entry || host.ends_with(&format!(".{entry}"))))
     })
+}
+
+/// A URL as it may be shown: a password in it (`http://user:secret@proxy:3128`) becomes `***`.
+pub fn mask_password(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        _ => url.to_owned(),
+    }
 }
 
 #[cfg(test)]

@@ -6,10 +6,10 @@
 
 use std::time::Duration;
 
-use crate::binance::TickerKind;
-use crate::config::Config;
 use crate::error::FetchError;
-use crate::fetch::{Engine, Mode, Outcome, Round, StopReason, Totals};
+use crate::fetch::{Engine, StopReason};
+use crate::market::TickerKind;
+use crate::outcome::{Mode, Outcome, Round, Totals};
 use crate::strategy::Strategy;
 
 /// Everything the renderers need about one run.
@@ -55,7 +55,6 @@ impl Report {
     /// The report of the round whose results are shown, with `sent`: what the whole run sent, or
     /// one refresh's share of it.
     pub(crate) fn of(
-        config: &Config,
         engine: &Engine,
         shown: Round,
         sent: Totals,
@@ -69,8 +68,8 @@ impl Report {
             } else {
                 engine.concurrency()
             },
-            kind: config.request.kind,
-            strategy: config.request.strategy,
+            kind: engine.request().kind,
+            strategy: engine.request().strategy,
             error: shown.market_error,
             outcomes: shown.outcomes,
             elapsed,

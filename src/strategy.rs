@@ -4,7 +4,7 @@
 
 use std::ops::Range;
 
-use crate::binance::{Selection, TickerKind};
+use crate::market::{Selection, TickerKind};
 
 /// How the symbols of a round are grouped into requests.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

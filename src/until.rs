@@ -110,7 +110,7 @@ impl Until {
                     return Err(bad(&format!("'{other}' is not a comparison")));
                 }
             };
-            let symbol = crate::config::normalise(part[..at].trim());
+            let symbol = crate::symbols::normalise(part[..at].trim());
             let value = part[at + len..].trim();
             if symbol.is_empty() {
                 return Err(bad("no symbol"));

@@ -19,7 +19,8 @@ use tokio::sync::mpsc;
 use tokio::time::MissedTickBehavior;
 
 use crate::config::Config;
-use crate::fetch::{Engine, Mode, Round};
+use crate::fetch::Engine;
+use crate::outcome::{Mode, Round};
 use crate::output::{self, Format};
 
 /// One refresh.
@@ -88,8 +89,7 @@ pub async fn run(
         while let Some(snap) = rx.recv().await {
             let time = humantime::format_rfc3339_millis(snap.at).to_string();
             let r = &snap.round;
-            let report =
-                crate::report::Report::of(config, engine, r.clone(), r.sent, r.elapsed, None);
+            let report = crate::report::Report::of(engine, r.clone(), r.sent, r.elapsed, None);
             if redraw {
                 let look = (config.request.kind, config.color);
                 table(&snap, last.as_ref(), &time, every, look, out)?;
@@ -143,7 +143,7 @@ fn table(
     previous: Option<&Round>,
     time: &str,
     every: Duration,
-    (kind, color): (crate::binance::TickerKind, bool),
+    (kind, color): (crate::market::TickerKind, bool),
     out: &mut dyn Write,
 ) -> io::Result<()> {
     let before: HashMap<&str, &str> = previous

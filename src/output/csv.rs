@@ -9,7 +9,7 @@
 use std::borrow::Cow;
 use std::io::{self, Write};
 
-use crate::binance::TickerKind;
+use crate::market::TickerKind;
 use crate::report::Report;
 
 use super::{describe, millis};

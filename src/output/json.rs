@@ -9,9 +9,9 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
-use crate::binance::TickerKind;
 use crate::error::FetchError;
-use crate::fetch::Outcome;
+use crate::market::TickerKind;
+use crate::outcome::Outcome;
 use crate::report::{Comparison, Report, Stats};
 
 use super::millis;

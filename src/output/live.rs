@@ -21,7 +21,7 @@ pub struct LiveRow<'a> {
 /// says how many), so that the header never scrolls away.
 pub fn live_table(
     title: &str,
-    kind: crate::binance::TickerKind,
+    kind: crate::market::TickerKind,
     rows: &[LiveRow<'_>],
     color: bool,
     out: &mut dyn Write,
@@ -108,8 +108,8 @@ pub fn live_table(
 /// is the opening `snapshot`), `plain` (`SYMBOL<TAB>VALUE…`) or a `csv` row.
 pub fn update_line(
     format: super::Format,
-    u: &crate::stream::Update,
-    kind: crate::binance::TickerKind,
+    u: &crate::market::Update,
+    kind: crate::market::TickerKind,
     out: &mut dyn Write,
 ) -> io::Result<()> {
     use super::Format;
@@ -143,7 +143,7 @@ pub fn update_line(
 }
 
 /// The header of `--stream -f csv`.
-pub fn update_csv_header(kind: crate::binance::TickerKind, out: &mut dyn Write) -> io::Result<()> {
+pub fn update_csv_header(kind: crate::market::TickerKind, out: &mut dyn Write) -> io::Result<()> {
     writeln!(
         out,
         "symbol,{},event_time,received,reconnects",

@@ -16,7 +16,7 @@ mod table;
 use std::io::{self, Write};
 
 use crate::error::FetchError;
-use crate::fetch::{Mode, Outcome};
+use crate::outcome::{Mode, Outcome};
 use crate::report::Report;
 use crate::strategy::Strategy;
 

@@ -5,7 +5,7 @@
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::fetch::Outcome;
+use crate::outcome::Outcome;
 
 /// Symbols above which a concurrent run is long enough to deserve a bar.
 const MANY_SYMBOLS: usize = 50;

@@ -7,7 +7,7 @@
 
 use std::io::{self, Write};
 
-use crate::fetch::Mode;
+use crate::outcome::Mode;
 use crate::report::{Comparison, Report, Stats};
 
 use super::duration;
@@ -281,7 +281,7 @@ mod tests {
 
     #[test]
     fn a_narrow_terminal_keeps_the_important_columns() {
-        let day = crate::binance::TickerKind::Day.fields();
+        let day = crate::market::TickerKind::Day.fields();
         // LAST, CHANGE, CHANGE %, HIGH, LOW, VOLUME, QUOTE VOLUME as wide as real ones.
         let widths = [14, 14, 8, 14, 14, 14, 19];
         let all = fit(day, &widths, 8, true, None);
@@ -303,7 +303,7 @@ mod tests {
 
     #[test]
     fn a_books_two_quantities_go_together() {
-        let book = crate::binance::TickerKind::Book.fields();
+        let book = crate::market::TickerKind::Book.fields();
         let widths = [14, 14, 14, 14];
         // 8 + 4 x 16 = 72: at 60 columns one quantity would do, but both go.
         let at_60 = fit(book, &widths, 8, false, Some(60));

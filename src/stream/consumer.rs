@@ -13,10 +13,11 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
 
-use super::{Event, Update};
-use crate::binance::TickerKind;
+use super::Event;
 use crate::config::Config;
 use crate::fetch::Engine;
+use crate::market::TickerKind;
+use crate::market::Update;
 use crate::output::{self, Format, sink::Sink};
 use crate::strategy::Strategy;
 
@@ -249,12 +250,7 @@ impl<'a> Consumer<'a> {
 
     /// The same rule as for REST answers: a symbol, and decimals; said once, counted always.
     fn is_price(&mut self, u: &Update) -> bool {
-        let ticker = crate::binance::Ticker {
-            symbol: u.symbol.clone(),
-            values: u.values.clone(),
-            time_ms: u.event_ms.unwrap_or_default(),
-        };
-        match crate::answer::check_ticker(&ticker, self.kind) {
+        match crate::answer::check_values(&u.symbol, &u.values, self.kind) {
             Ok(()) => true,
             Err(why) => {
                 self.invalid += 1;
@@ -277,8 +273,13 @@ impl<'a> Consumer<'a> {
         if !self.latest.contains_key(&u.symbol) && !self.order.contains(&u.symbol) {
             self.order.push(u.symbol.clone());
         }
-        self.latest
-            .insert(u.symbol.clone(), (u.order, u.values.clone(), change));
+        match self.latest.get_mut(&u.symbol) {
+            Some(entry) => *entry = (u.order, u.values.clone(), change),
+            None => {
+                self.latest
+                    .insert(u.symbol.clone(), (u.order, u.values.clone(), change));
+            }
+        }
         let met = self.config.until.as_ref().and_then(|until| {
             let c = until.met_by(&u.symbol, u.price())?;
             Some((u.symbol.clone(), u.price().to_owned(), c.to_string()))
@@ -292,15 +293,37 @@ impl<'a> Consumer<'a> {
     /// Keeps `u` for the writer; while the reader is behind, in place of an older value of
     /// the same symbol (which is then dropped).
     fn hold(&mut self, u: Update) {
-        if self.behind
-            && let Some(&i) = self.held_at.get(&u.symbol)
-        {
-            self.held[i] = u;
-            self.overtaken += 1;
+        if !self.behind {
+            self.held.push(u);
             return;
         }
-        self.held_at.insert(u.symbol.clone(), self.held.len());
-        self.held.push(u);
+        // Behind: one line per symbol (the index is built when the reader falls behind).
+        if self.held_at.is_empty() {
+            let mut kept: Vec<Update> = Vec::with_capacity(self.held.len());
+            for held in self.held.drain(..) {
+                match self.held_at.get(&held.symbol) {
+                    Some(&i) => {
+                        kept[i] = held;
+                        self.overtaken += 1;
+                    }
+                    None => {
+                        self.held_at.insert(held.symbol.clone(), kept.len());
+                        kept.push(held);
+                    }
+                }
+            }
+            self.held = kept;
+        }
+        match self.held_at.get(&u.symbol) {
+            Some(&i) => {
+                self.held[i] = u;
+                self.overtaken += 1;
+            }
+            None => {
+                self.held_at.insert(u.symbol.clone(), self.held.len());
+                self.held.push(u);
+            }
+        }
     }
 
     /// Offers the held lines to the writer; they stay held if the reader is behind.

@@ -33,7 +33,8 @@ use url::Url;
 
 use super::Event;
 use super::message::{self, Parsed};
-use crate::binance::{TickerKind, host_of, root_cause as describe};
+use crate::binance::{host_of, root_cause as describe};
+use crate::market::TickerKind;
 
 /// Longest URL to subscribe through; longer lists go in one `SUBSCRIBE` (binance-api.md: URLs
 /// over ~8,000 characters break).

@@ -8,36 +8,7 @@ use std::time::SystemTime;
 
 use serde_json::Value;
 
-use crate::binance::TickerKind;
-
-/// One symbol's new values.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Update {
-    /// e.g. `BTCUSDT`.
-    pub symbol: String,
-    /// The values of `--ticker`'s fields, as sent.
-    pub values: Vec<String>,
-    /// Binance's event time (ms since the epoch); book tickers have none.
-    pub event_ms: Option<u64>,
-    /// What orders one symbol's updates: the event time, or the book ticker's update id.
-    pub order: u64,
-    /// When this process read it.
-    pub received: SystemTime,
-    /// Reconnects of the connection it came on, so far.
-    pub reconnects: u32,
-    /// From the REST snapshot that opens a stream, not from the stream.
-    pub snapshot: bool,
-    /// Read from a replacement connection just after it took over (rollover, `serverShutdown`):
-    /// it may repeat what the old connection delivered, the only place duplicates come from.
-    pub overlap: bool,
-}
-
-impl Update {
-    /// The price `--until` compares: the first value (price, last price, or bid).
-    pub fn price(&self) -> &str {
-        self.values.first().map_or("", String::as_str)
-    }
-}
+use crate::market::{TickerKind, Update};
 
 /// What one text message was.
 #[derive(Debug, PartialEq)]

@@ -19,7 +19,7 @@ mod consumer;
 mod link;
 mod message;
 
-pub use message::Update;
+use crate::market::Update;
 
 use std::io::{self, Write};
 use std::sync::Arc;
@@ -30,12 +30,12 @@ use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
-use url::Url;
 
-use crate::binance::TickerKind;
-use crate::config::Config;
+use crate::config::{Config, StreamSettings};
 use crate::error::{FetchError, OutputError};
-use crate::fetch::{Engine, Mode, StopReason};
+use crate::fetch::{Engine, StopReason};
+use crate::market::TickerKind;
+use crate::outcome::Mode;
 use crate::output;
 use crate::report::Report;
 use crate::strategy::Strategy;
@@ -45,19 +45,6 @@ pub const STREAMS_PER_CONNECTION: usize = 1024;
 
 /// Updates the channel holds before producers start dropping them.
 const BACKLOG: usize = 16 * 1024;
-
-/// Where and how to stream.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StreamSettings {
-    /// `--stream-url`.
-    pub url: Url,
-    /// Hosts a failing connection moves to, in turn.
-    pub mirrors: Vec<Url>,
-    /// `--stale`: replace a connection silent for this long.
-    pub stale: Duration,
-    /// `--stream-rollover`: replace a connection after this long.
-    pub rollover: Duration,
-}
 
 /// What the producers tell the consumer.
 #[derive(Debug)]
@@ -100,7 +87,6 @@ pub async fn run(
         .await
         .map_err(OutputError)?;
     let mut report = Report::of(
-        config,
         engine,
         snapshot.clone(),
         snapshot.sent,
