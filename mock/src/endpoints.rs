@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use axum::Json;
 use axum::extract::{Query, State};
-use axum::http::{HeaderValue, StatusCode, Uri, header};
+use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
@@ -17,29 +17,7 @@ use crate::faults::play;
 use crate::limits::Gate;
 use crate::market::Listing;
 use crate::record::{InFlight, unix_now};
-
-pub(crate) fn with_weight(mut resp: Response, used: u32) -> Response {
-    let v = HeaderValue::from(used);
-    resp.headers_mut().insert("x-mbx-used-weight-1m", v.clone());
-    resp.headers_mut().insert("x-mbx-used-weight", v);
-    resp
-}
-
-pub(crate) fn json_response(status: StatusCode, body: &Value, used: u32) -> Response {
-    with_weight(
-        (
-            status,
-            [(header::CONTENT_TYPE, "application/json;charset=UTF-8")],
-            body.to_string(),
-        )
-            .into_response(),
-        used,
-    )
-}
-
-pub(crate) fn api_error(status: StatusCode, code: i64, msg: &str, used: u32) -> Response {
-    json_response(status, &json!({"code": code, "msg": msg}), used)
-}
+use crate::respond::{api_error, json_response};
 
 impl Shared {
     /// The listings a selection names, in the asked order; all of them for no selection.

@@ -8,8 +8,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use crate::endpoints::{api_error, with_weight};
-use crate::limits::{ban_response, rate_limit_response};
+use crate::respond::{api_error, ban_response, rate_limit_response, status, with_weight};
 use crate::timer::PreciseTimer;
 
 /// A fault the server plays instead of (or on top of) a normal answer.
@@ -214,8 +213,4 @@ pub(crate) async fn play(
             used,
         ),
     }
-}
-
-pub(crate) fn status(s: u16) -> StatusCode {
-    StatusCode::from_u16(s).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
 }

@@ -28,6 +28,7 @@ mod faults;
 mod limits;
 mod market;
 mod record;
+mod respond;
 mod stream;
 mod timer;
 mod tls;

@@ -4,12 +4,11 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
 
-use crate::endpoints::api_error;
 use crate::faults::{Fault, random_fault};
 use crate::record::unix_now;
+use crate::respond::{ban_response, rate_limit_response};
 use crate::{ANY, Hit, IN_FLIGHT_GRACE, Shared};
 
 /// What the gatekeeping decided for one request, before its own answer is made.
@@ -101,33 +100,4 @@ impl Shared {
             None => Gate::Pass(used, at),
         }
     }
-}
-
-pub(crate) fn rate_limit_response(secs: u64, used: u32) -> Response {
-    let mut r = api_error(
-        StatusCode::TOO_MANY_REQUESTS,
-        -1003,
-        "Too much request weight used; current limit is 6000 request weight per 1 MINUTE. \
-         Please use WebSocket Streams for live updates to avoid polling the API.",
-        used,
-    );
-    r.headers_mut()
-        .insert(header::RETRY_AFTER, HeaderValue::from(secs));
-    r
-}
-
-pub(crate) fn ban_response(secs: u64, used: u32) -> Response {
-    let until = (unix_now() + Duration::from_secs(secs)).as_millis();
-    let mut r = api_error(
-        StatusCode::IM_A_TEAPOT,
-        -1003,
-        &format!(
-            "Way too much request weight used; IP banned until {until}. \
-             Please use WebSocket Streams for live updates to avoid bans."
-        ),
-        used,
-    );
-    r.headers_mut()
-        .insert(header::RETRY_AFTER, HeaderValue::from(secs));
-    r
 }

@@ -163,9 +163,9 @@ fn refusal(shared: &Shared) -> Option<Response> {
     book.faults.pop_front();
     book.stats.refused += 1;
     Some(if status == 418 {
-        crate::limits::ban_response(secs, 0)
+        crate::respond::ban_response(secs, 0)
     } else {
-        crate::limits::rate_limit_response(secs, 0)
+        crate::respond::rate_limit_response(secs, 0)
     })
 }
 
