@@ -1,8 +1,8 @@
 //! The consumer side of `--stream`: takes the links' updates, decides what is shown (and counts
 //! what is not), renders it, and decides when the run ends.
 //!
-//! Output goes through an [`output::sink::Sink`]: a writer thread of its own, so that a slow
-//! reader never blocks this, the runtime's one thread. While the reader is behind, updates wait
+//! Output goes through an [`output::sink::Sink`], which writes only what stdout takes without
+//! blocking, so that a slow reader never blocks this, the runtime's one thread. While the reader is behind, updates wait
 //! here, one per symbol: a newer value replaces an older one still waiting (counted as dropped,
 //! and said at most once a second), so memory stays bounded by the number of symbols and the
 //! reader gets the latest prices when it catches up. A table simply skips frames.
@@ -94,7 +94,7 @@ impl<'a> Consumer<'a> {
         out: &mut dyn Write,
     ) -> io::Result<()> {
         out.flush()?;
-        let mut sink = Sink::stdout()?;
+        let mut sink = Sink::stdout();
         if self.format == Format::Csv && self.config.header {
             let mut header = Vec::new();
             output::update_csv_header(self.kind, &mut header)?;
@@ -148,6 +148,7 @@ impl<'a> Consumer<'a> {
                     }
                 }
                 _ = redraw.tick() => {
+                    sink.drain()?;
                     if table && dirty {
                         dirty = !self.draw(&mut sink)?;
                     } else if !table && self.behind {
