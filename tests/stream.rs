@@ -8,19 +8,9 @@ mod common;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use common::{pricefetch, spawnable, stderr, stdout};
+use common::{pricefetch, spawnable, stderr, stdout, streaming};
 use mock_binance::{MockServer, Options, StreamFault, StreamOptions, generated_symbols};
 use serde_json::Value;
-
-fn streaming(interval_ms: u64) -> MockServer {
-    MockServer::start_with(Options {
-        streams: StreamOptions {
-            interval: Duration::from_millis(interval_ms),
-            ..StreamOptions::default()
-        },
-        ..Options::default()
-    })
-}
 
 /// `pricefetch --stream` against `server`'s REST and stream sides, ndjson out.
 fn stream_cmd(server: &MockServer) -> assert_cmd::Command {

@@ -7,18 +7,8 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Pty, stderr};
-use mock_binance::{MockServer, Options, StreamOptions};
-
-fn streaming(interval_ms: u64) -> MockServer {
-    MockServer::start_with(Options {
-        streams: StreamOptions {
-            interval: Duration::from_millis(interval_ms),
-            ..StreamOptions::default()
-        },
-        ..Options::default()
-    })
-}
+use common::{Pty, stderr, streaming};
+use mock_binance::MockServer;
 
 #[test]
 fn the_stream_table_shows_while_it_runs_not_only_after_ctrl_c() {

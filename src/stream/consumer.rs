@@ -15,7 +15,7 @@ use tokio::sync::mpsc;
 
 use super::Event;
 use crate::config::Config;
-use crate::fetch::Engine;
+use crate::fetch::{Engine, StopReason};
 use crate::market::TickerKind;
 use crate::market::Update;
 use crate::output::{self, Format, sink::Sink};
@@ -169,22 +169,35 @@ impl<'a> Consumer<'a> {
         mut sink: Sink,
         met: Option<(String, String, String)>,
     ) -> io::Result<()> {
-        loop {
+        // How long the reader is waited for: not at all after a signal; a second more after
+        // --deadline; otherwise (--count, --until, the links' end) as long as it takes, or
+        // until a signal. Lines are never cut in the middle but by a signal or that second.
+        let interrupted = matches!(engine.stop_reason(), Some(StopReason::Interrupted(_)));
+        let grace = engine.stopped().then_some(Duration::from_secs(1));
+        let give_up = async {
+            match grace {
+                Some(grace) => tokio::time::sleep(grace).await,
+                None => engine.stop_signal().await,
+            }
+        };
+        tokio::pin!(give_up);
+        let mut gave_up = interrupted;
+        while !gave_up {
             let done = if self.format == Format::Table {
                 self.draw(&mut sink)?
             } else {
                 self.hand_over(&mut sink)?;
                 self.held.is_empty()
             };
-            if done || engine.stopped() {
+            sink.drain()?;
+            if done && sink.is_drained() {
                 break;
             }
             tokio::select! {
-                () = engine.stop_signal() => break,
-                () = tokio::time::sleep(Duration::from_millis(10)) => {}
+                () = &mut give_up => gave_up = true,
+                () = tokio::time::sleep(Duration::from_millis(5)) => {}
             }
         }
-        sink.finish(engine.stop_signal()).await?;
         if self.invalid > 1 {
             tracing::warn!("left out {} updates that were not prices", self.invalid);
         }

@@ -81,8 +81,11 @@ pub struct Shared {
     /// Waits until a connection may be attempted under the run's rate-limit rules (a 429's
     /// pause, this process's or the host's); an error (a ban) ends the link.
     pub gate: Gate,
-    /// Takes a 429 or a 418 answered to an upgrade through the same rules as REST's.
-    pub refused: Box<dyn Fn(crate::error::FetchError) + Send + Sync>,
+    /// Takes a 429 or a 418 answered to an upgrade through the same rules as REST's (the
+    /// host's ledger learns of it before the attempt is over).
+    pub refused: Box<
+        dyn Fn(crate::error::FetchError) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync,
+    >,
     /// Connections that opened (the first included).
     pub opened: AtomicU64,
     /// Connection attempts that failed.
@@ -345,7 +348,7 @@ impl Link {
                             encoding: None,
                         };
                         if let Err(err) = crate::answer::classify(raw) {
-                            (shared.refused)(err);
+                            (shared.refused)(err).await;
                         }
                     }
                     return Err(format!(

@@ -176,7 +176,7 @@ pub async fn run(
             let engine = Arc::clone(engine);
             move |err| {
                 let engine = Arc::clone(&engine);
-                tokio::spawn(async move { engine.throttle().refused(&err).await });
+                Box::pin(async move { engine.throttle().refused(&err).await })
             }
         }),
         opened: AtomicU64::new(0),

@@ -193,6 +193,17 @@ pub fn assert_stderr_has(output: &std::process::Output, text: &str) {
     assert!(err.contains(text), "stderr lacks {text:?}:\n{err}");
 }
 
+/// A mock whose WebSocket streams send an update every `interval_ms`.
+pub fn streaming(interval_ms: u64) -> MockServer {
+    MockServer::start_with(mock_binance::Options {
+        streams: mock_binance::StreamOptions {
+            interval: Duration::from_millis(interval_ms),
+            ..mock_binance::StreamOptions::default()
+        },
+        ..mock_binance::Options::default()
+    })
+}
+
 /// `pricefetch --base-url <mock>`, one request per symbol.
 ///
 /// Most tests check what happens to a request (retries, the concurrency cap, rate limits), which
