@@ -83,9 +83,7 @@ pub struct Shared {
     pub gate: Gate,
     /// Takes a 429 or a 418 answered to an upgrade through the same rules as REST's (the
     /// host's ledger learns of it before the attempt is over).
-    pub refused: Box<
-        dyn Fn(crate::error::FetchError) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync,
-    >,
+    pub refused: Refusal,
     /// Connections that opened (the first included).
     pub opened: AtomicU64,
     /// Connection attempts that failed.
@@ -167,6 +165,10 @@ type Connecting = Pin<Box<dyn Future<Output = Result<WebSocket, String>> + Send>
 /// The host's window of connection attempts (see [`Attempts::shared_with`]).
 pub type HostWindow =
     Box<dyn Fn() -> Pin<Box<dyn Future<Output = Option<Duration>> + Send>> + Send + Sync>;
+
+/// See [`Shared::refused`].
+pub type Refusal =
+    Box<dyn Fn(crate::error::FetchError) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>;
 
 /// See [`Shared::gate`].
 pub type Gate = Box<
