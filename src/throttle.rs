@@ -484,6 +484,15 @@ impl Throttle {
         if let Some(share) = share {
             self.share(share, now_ms).await;
         }
+        self.announce_ban();
+    }
+
+    /// Wakes every request waiting out a pause, and every live run, once a ban is known (and
+    /// shared).
+    fn announce_ban(&self) {
+        if self.state.lock().expect("throttle lock").ban.is_some() {
+            self.banned.cancel();
+        }
     }
 
     /// A 429 or a 418 met outside a request this throttle admitted (a stream's upgrade): the
@@ -498,6 +507,7 @@ impl Throttle {
         if let Some(share) = share {
             self.share(share, now_ms).await;
         }
+        self.announce_ban();
     }
 
     /// A 429's pause or a 418's ban, taken into the run's state; what the ledger must learn.
@@ -537,10 +547,12 @@ impl Throttle {
                 Some(Share::Pause(now_ms + wait.as_millis() as u64))
             }
             ban @ FetchError::Banned { until_ms, .. } => {
+                // Nothing more is admitted from here on; those waiting are woken once the
+                // host's ledger has the ban (see `announce_ban`), so that a run ending on it
+                // cannot end before every process on the host can know.
                 if state.ban.is_none() {
                     tracing::error!("{ban}: sending nothing more");
                     state.ban = Some(ban.clone());
-                    self.banned.cancel();
                 }
                 until_ms.map(Share::Ban)
             }

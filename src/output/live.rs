@@ -125,20 +125,36 @@ pub fn update_line(
             writeln!(out, ",{event},{received},{}", u.reconnects)
         }
         _ => {
-            let text = |s: &str| serde_json::to_string(s).expect("a string serialises");
-            write!(out, "{{\"symbol\":{}", text(&u.symbol))?;
+            out.write_all(b"{\"symbol\":")?;
+            json_string(&u.symbol, out)?;
             for (field, value) in kind.fields().iter().zip(&u.values) {
-                write!(out, ",\"{field}\":{}", text(value))?;
+                write!(out, ",\"{field}\":")?;
+                json_string(value, out)?;
             }
-            let event = u
-                .event_ms
-                .map_or_else(|| "null".to_owned(), |e| e.to_string());
+            match u.event_ms {
+                Some(e) => write!(out, ",\"event_time\":{e}")?,
+                None => out.write_all(b",\"event_time\":null")?,
+            }
             writeln!(
                 out,
-                ",\"event_time\":{event},\"received\":\"{received}\",\"reconnects\":{},\"snapshot\":{}}}",
+                ",\"received\":\"{received}\",\"reconnects\":{},\"snapshot\":{}}}",
                 u.reconnects, u.snapshot
             )
         }
+    }
+}
+
+/// `s` as a JSON string: as it is between quotes when nothing in it needs escaping (a symbol,
+/// a decimal: the common case, without an allocation), else through serde_json.
+fn json_string(s: &str, out: &mut dyn Write) -> io::Result<()> {
+    if s.bytes()
+        .all(|b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\')
+    {
+        out.write_all(b"\"")?;
+        out.write_all(s.as_bytes())?;
+        out.write_all(b"\"")
+    } else {
+        serde_json::to_writer(&mut *out, s).map_err(io::Error::other)
     }
 }
 

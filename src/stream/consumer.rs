@@ -24,8 +24,11 @@ use crate::strategy::Strategy;
 /// In a burst, lines are handed to the writer at least this often.
 const FLUSH_EVERY: usize = 16;
 
-/// The table is redrawn at most this often; a reader that is behind is tried again as often.
+/// The table is redrawn at most this often.
 const REDRAW: Duration = Duration::from_millis(100);
+
+/// A reader that is behind is tried again this often.
+const RETRY: Duration = Duration::from_millis(2);
 
 /// The consumer: renders updates, and decides when the run ends.
 pub(super) struct Consumer<'a> {
@@ -147,12 +150,16 @@ impl<'a> Consumer<'a> {
                         unflushed = 0;
                     }
                 }
+                // While the reader is behind, look again soon: a reader that only paused gets the
+                // held lines within milliseconds.
+                () = tokio::time::sleep(RETRY), if !table && (self.behind || !sink.is_drained()) => {
+                    sink.drain()?;
+                    self.hand_over(&mut sink)?;
+                }
                 _ = redraw.tick() => {
                     sink.drain()?;
                     if table && dirty {
                         dirty = !self.draw(&mut sink)?;
-                    } else if !table && self.behind {
-                        self.hand_over(&mut sink)?;
                     }
                     self.say_behind();
                 }
