@@ -397,18 +397,29 @@ fn a_server_that_drops_the_client_for_unanswered_pings_is_reconnected_to() {
     common::assert_stderr_has(&out, "Pong timeout");
 }
 
-#[test]
-fn a_streamed_value_that_is_not_a_price_is_left_out_and_said() {
+/// Streams `count` updates of BTCUSDT from a server playing `fault`: none of them shows
+/// `absent`, and stderr says `said`.
+fn left_out_and_said(fault: StreamFault, count: usize, absent: &str, said: &str) {
     let server = streaming(50);
-    server.script_streams([Some(StreamFault::BadPrices)]);
+    server.script_streams([Some(fault)]);
     let out = stream_cmd(&server)
-        .args(["--count", "4", "BTCUSDT"])
+        .args(["--count", &count.to_string(), "BTCUSDT"])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert!(!stdout(&out).contains("NaN"), "{}", stdout(&out));
-    assert_eq!(updates(&out).len(), 4);
-    common::assert_stderr_has(&out, "left out an update that is not a price");
+    assert!(!stdout(&out).contains(absent), "{}", stdout(&out));
+    assert_eq!(updates(&out).len(), count);
+    common::assert_stderr_has(&out, said);
+}
+
+#[test]
+fn a_streamed_value_that_is_not_a_price_is_left_out_and_said() {
+    left_out_and_said(
+        StreamFault::BadPrices,
+        4,
+        "NaN",
+        "left out an update that is not a price",
+    );
 }
 
 #[test]
@@ -444,16 +455,12 @@ fn the_whole_market_stream_shows_trading_pairs_only() {
 
 #[test]
 fn updates_for_streams_never_subscribed_are_left_out_and_counted() {
-    let server = streaming(50);
-    server.script_streams([Some(StreamFault::ForeignSymbol)]);
-    let out = stream_cmd(&server)
-        .args(["--count", "6", "BTCUSDT"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert!(!stdout(&out).contains("EVILUSDT"), "{}", stdout(&out));
-    assert_eq!(updates(&out).len(), 6);
-    common::assert_stderr_has(&out, "for streams not subscribed");
+    left_out_and_said(
+        StreamFault::ForeignSymbol,
+        6,
+        "EVILUSDT",
+        "for streams not subscribed",
+    );
 }
 
 #[test]
