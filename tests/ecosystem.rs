@@ -16,6 +16,16 @@ fn config_file(name: &str, text: &str) -> PathBuf {
     path
 }
 
+/// `pricefetch --config PATH BTCUSDT` with no server: for config files that are refused.
+fn with_config(path: &Path) -> std::process::Output {
+    bare()
+        .arg("--config")
+        .arg(path)
+        .arg("BTCUSDT")
+        .output()
+        .unwrap()
+}
+
 /// The `--show-config` row for a setting: (value, source).
 fn row(show: &str, key: &str) -> (String, String) {
     let line = show
@@ -117,12 +127,7 @@ fn the_default_file_lives_in_the_config_directory_and_no_config_ignores_it() {
 #[test]
 fn a_bad_config_file_names_the_file_the_line_and_the_key() {
     let path = config_file("bad", "timeout = \"2s\"\n\nconcurency = 8\n");
-    let out = bare()
-        .arg("--config")
-        .arg(&path)
-        .arg("BTCUSDT")
-        .output()
-        .unwrap();
+    let out = with_config(&path);
     assert_eq!(out.status.code(), Some(2));
     let err = stderr(&out);
     assert!(err.contains(&format!("{} line 3", path.display())), "{err}");
@@ -321,12 +326,7 @@ fn show_config_never_prints_a_proxy_password() {
 #[test]
 fn a_misspelt_config_key_gets_the_nearest_key_suggested() {
     let path = config_file("typo", "concurency = 4\n");
-    let out = bare()
-        .arg("--config")
-        .arg(&path)
-        .arg("BTCUSDT")
-        .output()
-        .unwrap();
+    let out = with_config(&path);
     assert_eq!(out.status.code(), Some(2));
     let err = stderr(&out);
     assert!(
@@ -339,12 +339,7 @@ fn a_misspelt_config_key_gets_the_nearest_key_suggested() {
     );
     // Nothing near: the keys are listed.
     let path = config_file("far", "zzz = 4\n");
-    let out = bare()
-        .arg("--config")
-        .arg(&path)
-        .arg("BTCUSDT")
-        .output()
-        .unwrap();
+    let out = with_config(&path);
     assert!(
         stderr(&out).contains("the keys are: base-url"),
         "{}",

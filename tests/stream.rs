@@ -583,37 +583,35 @@ fn a_reader_slower_than_the_stream_never_blocks_signals_and_drops_are_said() {
     assert!(err.contains("overtaken by newer ones"), "{err}");
 }
 
-#[test]
-fn a_429_or_418_on_the_upgrade_follows_the_rest_rules() {
-    // 429: the pause is kept (and shared through the ledger); the stream waits it out.
+/// `--stream ARGS` against a mock that refuses the first upgrade with `status` (for `secs`),
+/// sharing a fresh ledger directory: the server, the directory, what the run printed.
+fn refused_upgrade(
+    status: u16,
+    secs: u64,
+    args: &[&str],
+) -> (MockServer, std::path::PathBuf, std::process::Output) {
     let server = streaming(50);
-    server.script_streams([Some(StreamFault::Refuse {
-        status: 429,
-        secs: 1,
-    })]);
+    server.script_streams([Some(StreamFault::Refuse { status, secs })]);
     let dir = common::fresh_state_dir();
     let out = stream_cmd(&server)
         .env("PRICEFETCH_STATE_DIR", &dir)
-        .args(["--count", "3", "BTCUSDT"])
+        .args(args)
         .output()
         .unwrap();
+    (server, dir, out)
+}
+
+#[test]
+fn a_429_or_418_on_the_upgrade_follows_the_rest_rules() {
+    // 429: the pause is kept (and shared through the ledger); the stream waits it out.
+    let (server, _dir, out) = refused_upgrade(429, 1, &["--count", "3", "BTCUSDT"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     common::assert_stderr_has(&out, "rate-limited (HTTP 429)");
     common::assert_stderr_has(&out, "HTTP 429 Too Many Requests on the upgrade");
     let stats = server.stream_stats();
     assert_eq!((stats.refused, stats.connections), (1, 1));
     // 418: a ban for the host; the stream ends with exit 4, and the next run sends nothing.
-    let server = streaming(50);
-    server.script_streams([Some(StreamFault::Refuse {
-        status: 418,
-        secs: 120,
-    })]);
-    let dir = common::fresh_state_dir();
-    let out = stream_cmd(&server)
-        .env("PRICEFETCH_STATE_DIR", &dir)
-        .args(["--deadline", "10s", "BTCUSDT"])
-        .output()
-        .unwrap();
+    let (server, dir, out) = refused_upgrade(418, 120, &["--deadline", "10s", "BTCUSDT"]);
     assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
     assert_eq!(server.stream_stats().connections, 0);
     let hits = server.hits().len();
