@@ -1,6 +1,7 @@
-//! The README cannot drift from the tool: its usage section is `pricefetch --help` verbatim,
-//! every `console` example is run against the mock and its output compared, and the install
-//! lines are run in a scratch home.
+//! The docs cannot drift from the tool: every `console` example of the README and of `docs/` is
+//! run against the mock and its output compared, the guide names every flag of `--help` and no
+//! Markdown file names a flag that does not exist, and the install lines are run in a scratch
+//! home.
 //!
 //! A `console` block holds `$ command` lines, each followed by the output it prints (stdout and
 //! stderr as a terminal shows them, in order). `[..]` stands for any text within a line (times
@@ -15,24 +16,60 @@ use mock_binance::MockServer;
 
 const README: &str = include_str!("../README.md");
 
+/// The Markdown files whose samples the tests run, with their text.
+const DOCS: [(&str, &str); 3] = [
+    ("README.md", README),
+    ("docs/guide.md", include_str!("../docs/guide.md")),
+    ("docs/benchmarks.md", include_str!("../docs/benchmarks.md")),
+];
+
+/// The long flags a text names (`--flag`), without their values.
+fn long_flags(text: &str) -> std::collections::BTreeSet<String> {
+    let mut found = std::collections::BTreeSet::new();
+    let mut rest = text;
+    while let Some(at) = rest.find("--") {
+        let before = rest[..at].chars().next_back();
+        rest = &rest[at + 2..];
+        let name: String = rest
+            .chars()
+            .take_while(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-')
+            .collect();
+        let starts_a_word = before.is_none_or(|c| !c.is_alphanumeric() && c != '-');
+        if starts_a_word && name.len() > 1 && name.starts_with(|c: char| c.is_ascii_lowercase()) {
+            found.insert(format!("--{}", name.trim_end_matches('-')));
+        }
+    }
+    found
+}
+
 #[test]
-fn readme_usage_matches_help() {
-    let start = README
-        .find("<!-- help:start -->\n```text\n")
-        .expect("help:start marker");
-    let body = &README[start..];
-    let body = &body[body.find("```text\n").unwrap() + "```text\n".len()..];
-    let end = body
-        .find("```\n<!-- help:end -->")
-        .expect("help:end marker");
-    let documented = &body[..end];
+fn the_guide_documents_every_flag_and_the_docs_name_only_real_ones() {
     let out = common::bare().arg("--help").output().unwrap();
-    let actual = String::from_utf8(out.stdout).unwrap();
+    let help = String::from_utf8(out.stdout).unwrap();
+    let real = long_flags(&help);
+    assert!(real.len() > 40, "only {} flags read from --help", real.len());
+    let guide = DOCS[1].1;
+    let undocumented: Vec<_> = real
+        .iter()
+        .filter(|f| !["--help", "--version"].contains(&f.as_str()))
+        .filter(|f| !long_flags(guide).contains(*f))
+        .collect();
     assert!(
-        documented == actual,
-        "README usage differs from --help; replace the block with the output of \
-         `cargo run -- --help`:\n{actual}"
+        undocumented.is_empty(),
+        "docs/guide.md says nothing of {undocumented:?}"
     );
+    // Flags of other programs the docs show: cargo, the mock, curl, sqlite3, websocat, sudo.
+    let others = [
+        "--release", "--locked", "--path", "--example", "--all-targets", "--all", "--check",
+        "--port", "--latency", "--fault-rate", "--symbols", "--seed", "--frozen", "--csv",
+    ];
+    for (file, text) in DOCS {
+        let unknown: Vec<_> = long_flags(text)
+            .into_iter()
+            .filter(|f| !real.contains(f) && !others.contains(&f.as_str()))
+            .collect();
+        assert!(unknown.is_empty(), "{file} names flags --help does not have: {unknown:?}");
+    }
 }
 
 /// One `$ command` of a `console` block and the output written under it.
@@ -68,16 +105,19 @@ fn examples(text: &str) -> Vec<Example> {
 }
 
 #[test]
-fn every_console_example_in_the_readme_prints_what_it_shows() {
-    let examples = examples(README);
+fn every_console_example_in_the_docs_prints_what_it_shows() {
+    let examples: Vec<_> = DOCS
+        .iter()
+        .flat_map(|(file, text)| examples(text).into_iter().map(move |ex| (*file, ex)))
+        .collect();
     assert!(
-        examples.len() >= 10,
+        examples.len() >= 20,
         "only {} examples found",
         examples.len()
     );
     // 50 ms a request, as the README says of its timings (and so that async wins the comparison).
     let server = MockServer::with_latency(std::time::Duration::from_millis(50));
-    for ex in examples {
+    for (file, ex) in examples {
         let out = common::hermetic_shell()
             .env("PRICEFETCH_BASE_URL", server.url())
             .env("PRICEFETCH_STREAM_URL", server.stream_url())
@@ -88,19 +128,19 @@ fn every_console_example_in_the_readme_prints_what_it_shows() {
         let actual = String::from_utf8_lossy(&out.stdout);
         assert!(
             out.status.success(),
-            "README.md:{}: `{}` exited {:?} (end the command with `; echo \"exit $?\"` to show \
+            "{file}:{}: `{}` exited {:?} (end the command with `; echo \"exit $?\"` to show \
              a failure):\n{actual}",
             ex.line,
             ex.command,
             out.status.code()
         );
         if let Err(e) = snapbox::Assert::new().try_eq(
-            Some(&format!("README.md:{}: {}", ex.line, ex.command)),
+            Some(&format!("{file}:{}: {}", ex.line, ex.command)),
             snapbox::Data::text(actual.into_owned()),
             snapbox::Data::text(ex.expected),
         ) {
             panic!(
-                "README.md:{}: `{}` printed something else:\n{e}",
+                "{file}:{}: `{}` printed something else:\n{e}",
                 ex.line, ex.command
             );
         }
