@@ -98,7 +98,7 @@ struct Job {
 
 /// What a run asks for: which endpoint, how requests are grouped, which symbols to keep.
 #[derive(Debug, Clone)]
-pub struct Request {
+pub struct Ask {
     /// The ticker endpoint.
     pub kind: TickerKind,
     /// How symbols are grouped into requests.
@@ -122,7 +122,7 @@ pub struct Engine {
     concurrency: usize,
     throttle: Throttle,
     stop: Stop,
-    request: Request,
+    ask: Ask,
     /// Counters over the run; a round reports their growth.
     requests: AtomicU32,
     retries: AtomicU32,
@@ -140,7 +140,7 @@ impl Engine {
         concurrency: usize,
         throttle: Throttle,
         stop: Stop,
-        request: Request,
+        ask: Ask,
     ) -> Self {
         Self {
             client,
@@ -148,7 +148,7 @@ impl Engine {
             concurrency: concurrency.max(1),
             throttle,
             stop,
-            request,
+            ask,
             requests: AtomicU32::new(0),
             retries: AtomicU32::new(0),
             isolation: AtomicU32::new(0),
@@ -163,8 +163,8 @@ impl Engine {
     }
 
     /// What the run asks for: the ticker kind, the grouping, the filters.
-    pub fn request(&self) -> &Request {
-        &self.request
+    pub fn ask(&self) -> &Ask {
+        &self.ask
     }
 
     /// The shared rate-limit state, for the summary.
@@ -210,14 +210,11 @@ impl Engine {
         let start = Instant::now();
         let before = self.totals();
         self.isolation_weight.store(0, Ordering::Relaxed);
-        let planned = self
-            .request
-            .strategy
-            .weight(self.request.kind, symbols.len());
+        let planned = self.ask.strategy.weight(self.ask.kind, symbols.len());
         self.throttle
             .expect(u32::try_from(planned).unwrap_or(u32::MAX));
         let mut market_error = None;
-        let outcomes = match (self.request.strategy, mode) {
+        let outcomes = match (self.ask.strategy, mode) {
             (Strategy::All, _) => {
                 let (outcomes, error) = self.whole_market(on_outcome).await?;
                 market_error = error;
@@ -264,7 +261,7 @@ impl Engine {
                 unusable += 1;
                 continue;
             }
-            if !self.request.filter.keeps(&t.symbol) {
+            if !self.ask.filter.keeps(&t.symbol) {
                 continue;
             }
             if !seen.insert(t.symbol.clone()) {
@@ -277,7 +274,7 @@ impl Engine {
                     detail: format!("{} appears more than once in one answer", t.symbol),
                 })
             } else {
-                crate::answer::check_ticker(&t, self.request.kind)
+                crate::answer::check_ticker(&t, self.ask.kind)
                     .map(|()| t.clone())
                     .map_err(|detail| FetchError::Decode {
                         status: 200,
@@ -307,7 +304,7 @@ impl Engine {
         symbols: &[String],
         on_outcome: &mut OnOutcome<'_>,
     ) -> io::Result<Vec<Outcome>> {
-        let chunks = self.request.strategy.chunks(symbols.len());
+        let chunks = self.ask.strategy.chunks(symbols.len());
         let permits = Arc::new(Semaphore::new(self.concurrency));
         let mut tasks = JoinSet::new();
         let mut slots: Vec<Option<Outcome>> = vec![None; symbols.len()];
@@ -373,7 +370,7 @@ impl Engine {
         on_outcome: &mut OnOutcome<'_>,
     ) -> io::Result<Vec<Outcome>> {
         let mut outcomes = Vec::with_capacity(symbols.len());
-        for range in self.request.strategy.chunks(symbols.len()) {
+        for range in self.ask.strategy.chunks(symbols.len()) {
             let chunk = &symbols[range];
             let done = if self.stopped() {
                 chunk
@@ -411,8 +408,8 @@ impl Engine {
             let (attempts, elapsed) = (job.attempts, job.elapsed);
             let err = match job.result {
                 Ok(tickers) => {
-                    let trading_only = !self.request.any_status;
-                    let how = (self.request.kind, trading_only);
+                    let trading_only = !self.ask.any_status;
+                    let how = (self.ask.kind, trading_only);
                     return outcomes_of(chunk, tickers, attempts, elapsed, how);
                 }
                 Err(e) => e,
@@ -486,14 +483,14 @@ impl Engine {
 
     /// Whether the isolation budget takes one more request for `chunk`; spends it if so.
     fn may_isolate(&self, chunk: &[String]) -> bool {
-        self.may_spend_on_unknown(self.request.kind.weight(selection(chunk)))
+        self.may_spend_on_unknown(self.ask.kind.weight(selection(chunk)))
     }
 
     /// Whether what `--max-weight` leaves after the planned requests takes `weight` more for
     /// finding out about unknown symbols (isolating them in a batch, suggesting a spelling);
     /// spends it if so.
     pub fn may_spend_on_unknown(&self, weight: u32) -> bool {
-        let budget = self.request.isolation_budget;
+        let budget = self.ask.isolation_budget;
         self.isolation_weight
             .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |spent| {
                 (spent + weight <= budget).then_some(spent + weight)
@@ -505,7 +502,7 @@ impl Engine {
     async fn fetch_job(&self, selection: Selection<'_>) -> Job {
         let start = Instant::now();
         let attempts = AtomicU32::new(0);
-        let kind = self.request.kind;
+        let kind = self.ask.kind;
         let what = match selection {
             Selection::One(s) => s.to_owned(),
             Selection::Many(list) => format!("batch of {}", list.len()),
@@ -600,7 +597,7 @@ impl Engine {
             if primary {
                 sent();
             }
-            let trading_only = !self.request.any_status;
+            let trading_only = !self.ask.any_status;
             let attempt = self
                 .client
                 .tickers(host, kind, selection, trading_only)
@@ -614,7 +611,7 @@ impl Engine {
             }
             Ok::<_, FetchError>(attempt)
         };
-        let Some(delay) = self.request.hedge.filter(|_| hosts.len() > 1) else {
+        let Some(delay) = self.ask.hedge.filter(|_| hosts.len() > 1) else {
             return launch(hosts[0], true).await;
         };
         let mut racers = futures_util::stream::FuturesUnordered::new();

@@ -39,7 +39,6 @@ pub mod binance;
 pub mod cli;
 pub mod clock;
 pub mod config;
-pub mod config_file;
 pub mod error;
 pub mod fetch;
 pub mod host;
@@ -50,7 +49,6 @@ pub mod output;
 pub mod proxy;
 pub mod report;
 pub mod retry;
-pub mod shell;
 pub mod strategy;
 pub mod stream;
 pub mod symbols;
@@ -94,7 +92,7 @@ pub async fn run(config: Config, out: &mut dyn Write) -> anyhow::Result<Report> 
         config.retry,
         open_file_cap(
             config.concurrency,
-            match config.request.hedge {
+            match config.ask.hedge {
                 Some(_) => 1 + config.http.mirrors.len(),
                 None => 1,
             },
@@ -104,7 +102,7 @@ pub async fn run(config: Config, out: &mut dyn Write) -> anyhow::Result<Report> 
             .sharing(config.state_dir.as_deref(), &config.http.base_url)
             .await,
         stop,
-        config.request.clone(),
+        config.ask.clone(),
     ));
     let result = fetch_and_render(&config, &engine, out).await;
     // What the run reserved and did not send goes back to the host's ledger, whatever happened.
@@ -146,7 +144,7 @@ async fn fetch_and_render(
     let mut on_outcome = |o: &Outcome, last_of_request: bool| -> io::Result<()> {
         progress.tick(o);
         if streaming {
-            output::ndjson_line(o, config.request.kind, out)?;
+            output::ndjson_line(o, config.ask.kind, out)?;
             // One write per request, not per line (20,000 rows of --all were 20,000 writes).
             if last_of_request {
                 out.flush()?;
@@ -170,7 +168,7 @@ async fn fetch_and_render(
             .map_err(OutputError)?,
     };
     progress.finish();
-    let stale = if config.request.any_status {
+    let stale = if config.ask.any_status {
         stale_prices(config, engine, &shown).await
     } else {
         None
@@ -235,7 +233,7 @@ async fn did_you_mean(engine: &Engine, shown: &Round) -> Vec<String> {
     unknown
         .iter()
         .filter_map(|typo| {
-            let near = config_file::nearest(typo, listed.iter().map(String::as_str))?;
+            let near = cli::file::nearest(typo, listed.iter().map(String::as_str))?;
             Some(format!("{typo}: did you mean {near}?"))
         })
         .collect()
@@ -253,7 +251,7 @@ async fn stale_prices(config: &Config, engine: &Engine, shown: &Round) -> Option
     if printed.is_empty() || engine.stopped() {
         return None;
     }
-    let ask = (config.request.strategy != strategy::Strategy::All).then_some(printed.as_slice());
+    let ask = (config.ask.strategy != strategy::Strategy::All).then_some(printed.as_slice());
     match engine.not_trading(ask).await {
         Ok(list) => {
             let stale: Vec<String> = list

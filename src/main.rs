@@ -4,15 +4,14 @@
 use std::io::{self, BufWriter, Write};
 use std::process::ExitCode;
 
-use clap::{CommandFactory, FromArgMatches};
+use clap::FromArgMatches;
 use pricefetch::cli::Cli;
-use pricefetch::config::Terminal;
-use pricefetch::config_file::Location;
+use pricefetch::cli::file::Location;
 use pricefetch::error::{self, Exit};
 use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
-    let matches = match Cli::command().try_get_matches() {
+    let matches = match pricefetch::cli::command().try_get_matches() {
         Ok(matches) => matches,
         Err(e) => {
             let e = pricefetch::cli::without_dash_dash_tip(e);
@@ -34,7 +33,7 @@ fn main() -> ExitCode {
     if let Some(file) = &file {
         file.apply(&mut cli, &matches);
     }
-    let terminal = Terminal::detect(cli.color);
+    let terminal = pricefetch::cli::lower::detect_terminal(cli.output.color);
     init_tracing(
         i16::from(cli.verbose) - i16::from(cli.quiet),
         terminal.stderr_color,
@@ -46,7 +45,7 @@ fn main() -> ExitCode {
         return fail(&anyhow::Error::new(error::OutputError(closed)));
     }
     let mut out = BufWriter::new(io::stdout().lock());
-    match pricefetch::shell::print(&cli, &matches, &location, file.as_ref(), &mut out) {
+    match pricefetch::cli::shell::print(&cli, &matches, &location, file.as_ref(), &mut out) {
         Ok(true) => return Exit::Ok.into(),
         Ok(false) => {}
         Err(e) => return fail(&e.into()),
@@ -54,8 +53,7 @@ fn main() -> ExitCode {
     let config = match cli.into_config(terminal) {
         Ok(config) => config,
         Err(e) => {
-            let note =
-                pricefetch::config_file::origin_note(&e.0, &matches, &location, file.as_ref());
+            let note = pricefetch::cli::file::origin_note(&e.0, &matches, &location, file.as_ref());
             let code = fail(&anyhow::Error::new(e));
             if let Some(note) = note {
                 let _ = writeln!(io::stderr().lock(), "note: {note}");

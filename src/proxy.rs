@@ -112,6 +112,16 @@ pub fn mask_password(url: &str) -> String {
     }
 }
 
+/// `--proxy URL`: an `http://` or `https://` URL with a host (a password in it is never shown).
+pub fn parse_proxy(s: &str) -> Result<url::Url, UsageError> {
+    let bad = |why: &str| UsageError(format!("invalid --proxy '{}': {why}", mask_password(s)));
+    let url = url::Url::parse(s).map_err(|e| bad(&e.to_string()))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err(bad("give http://HOST:PORT or https://HOST:PORT"));
+    }
+    Ok(url)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -68,8 +68,8 @@ impl Report {
             } else {
                 engine.concurrency()
             },
-            kind: engine.request().kind,
-            strategy: engine.request().strategy,
+            kind: engine.ask().kind,
+            strategy: engine.ask().strategy,
             error: shown.market_error,
             outcomes: shown.outcomes,
             elapsed,

@@ -91,7 +91,7 @@ pub async fn run(
             let r = &snap.round;
             let report = crate::report::Report::of(engine, r.clone(), r.sent, r.elapsed, None);
             if redraw {
-                let look = (config.request.kind, config.color);
+                let look = (config.ask.kind, config.color);
                 table(&snap, last.as_ref(), &time, every, look, out)?;
             } else {
                 output::render_refresh(config.format, &report, &time, out)?;

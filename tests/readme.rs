@@ -47,7 +47,11 @@ fn the_guide_documents_every_flag_and_the_docs_name_only_real_ones() {
     let out = common::bare().arg("--help").output().unwrap();
     let help = String::from_utf8(out.stdout).unwrap();
     let real = long_flags(&help);
-    assert!(real.len() > 40, "only {} flags read from --help", real.len());
+    assert!(
+        real.len() > 40,
+        "only {} flags read from --help",
+        real.len()
+    );
     let guide = DOCS[1].1;
     let undocumented: Vec<_> = real
         .iter()
@@ -60,15 +64,30 @@ fn the_guide_documents_every_flag_and_the_docs_name_only_real_ones() {
     );
     // Flags of other programs the docs show: cargo, the mock, curl, sqlite3, websocat, sudo.
     let others = [
-        "--release", "--locked", "--path", "--example", "--all-targets", "--all", "--check",
-        "--port", "--latency", "--fault-rate", "--symbols", "--seed", "--frozen", "--csv",
+        "--release",
+        "--locked",
+        "--path",
+        "--example",
+        "--all-targets",
+        "--all",
+        "--check",
+        "--port",
+        "--latency",
+        "--fault-rate",
+        "--symbols",
+        "--seed",
+        "--frozen",
+        "--csv",
     ];
     for (file, text) in DOCS {
         let unknown: Vec<_> = long_flags(text)
             .into_iter()
             .filter(|f| !real.contains(f) && !others.contains(&f.as_str()))
             .collect();
-        assert!(unknown.is_empty(), "{file} names flags --help does not have: {unknown:?}");
+        assert!(
+            unknown.is_empty(),
+            "{file} names flags --help does not have: {unknown:?}"
+        );
     }
 }
 

@@ -1,11 +1,10 @@
 //! The clap definition: consistent, documented defaults, usage errors in words.
 
 use super::*;
-use clap::CommandFactory;
 
 #[test]
 fn clap_definition_is_consistent() {
-    Cli::command().debug_assert();
+    super::command().debug_assert();
 }
 
 #[test]
@@ -61,11 +60,11 @@ fn defaults_are_the_documented_ones() {
         cli.concurrency, None,
         "16, or 64 for batches: decided with the plan"
     );
-    assert_eq!(cli.timeout, Duration::from_secs(10));
-    assert_eq!(cli.connect_timeout, Duration::from_secs(5));
-    assert_eq!(cli.retries, 3);
-    assert_eq!(cli.runs.get(), 3);
-    assert_eq!(cli.warmup, 1);
+    assert_eq!(cli.fetch.timeout, Duration::from_secs(10));
+    assert_eq!(cli.fetch.connect_timeout, Duration::from_secs(5));
+    assert_eq!(cli.fetch.retries, 3);
+    assert_eq!(cli.fetch.runs.get(), 3);
+    assert_eq!(cli.fetch.warmup, 1);
     assert!(!cli.sync && !cli.compare);
 }
 

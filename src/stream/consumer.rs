@@ -67,7 +67,7 @@ impl<'a> Consumer<'a> {
     pub(super) fn new(config: &'a Config, order: Vec<String>) -> Self {
         Self {
             config,
-            kind: config.request.kind,
+            kind: config.ask.kind,
             format: config.format,
             latest: HashMap::new(),
             updates: 0,
@@ -242,9 +242,9 @@ impl<'a> Consumer<'a> {
     /// runs behind is still news). With `--all`, a pair the snapshot did not have is a new
     /// listing: shown, and said once.
     fn fresh(&mut self, u: &Update) -> bool {
-        let all = self.config.request.strategy == Strategy::All;
+        let all = self.config.ask.strategy == Strategy::All;
         if !self.subscribed.contains(&u.symbol) {
-            if !all || !self.config.request.filter.keeps(&u.symbol) {
+            if !all || !self.config.ask.filter.keeps(&u.symbol) {
                 self.unsubscribed += 1;
                 return false;
             }

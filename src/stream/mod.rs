@@ -81,7 +81,7 @@ pub async fn run(
     out: &mut dyn Write,
 ) -> anyhow::Result<Report> {
     let start = Instant::now();
-    let kind = config.request.kind;
+    let kind = config.ask.kind;
     let snapshot = engine
         .round(&config.symbols, Mode::Async, &mut |_, _| Ok(()))
         .await
@@ -119,7 +119,7 @@ pub async fn run(
     if found.is_empty() || engine.stopped() {
         return Ok(report);
     }
-    let names: Vec<String> = if config.request.strategy == Strategy::All {
+    let names: Vec<String> = if config.ask.strategy == Strategy::All {
         vec!["!miniTicker@arr".to_owned()]
     } else {
         found.iter().map(|u| stream_name(&u.symbol, kind)).collect()
@@ -127,7 +127,7 @@ pub async fn run(
     // REST on this machine (the mock) with Binance's stream host: said at the start, and again
     // at the end if no stream connection opened (a live table draws over the first).
     let mismatch = (settings.url.as_str().trim_end_matches('/')
-        == crate::config::DEFAULT_STREAM_URL
+        == crate::cli::lower::DEFAULT_STREAM_URL
         && config
             .http
             .base_url
@@ -138,7 +138,7 @@ pub async fn run(
             "REST goes to {} but streams go to {}; for the mock set PRICEFETCH_STREAM_URL \
              (or --stream-url) too",
             crate::binance::host_of(&config.http.base_url),
-            crate::config::DEFAULT_STREAM_URL
+            crate::cli::lower::DEFAULT_STREAM_URL
         )
     });
     if let Some(line) = &mismatch {
@@ -203,7 +203,7 @@ pub async fn run(
     );
     let mut consumer =
         consumer::Consumer::new(config, found.iter().map(|u| u.symbol.clone()).collect());
-    if config.request.strategy == Strategy::All {
+    if config.ask.strategy == Strategy::All {
         // The whole market's stream may carry pairs the snapshot left out because they do not
         // trade; one more whole-market list (weight 4) tells them from pairs listed since.
         match engine.listed_symbols(false).await {

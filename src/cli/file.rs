@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::parser::ValueSource;
-use clap::{ArgMatches, CommandFactory, ValueEnum};
+use clap::{ArgMatches, ValueEnum};
 use serde::{Deserialize, Deserializer};
 
 use crate::cli::{Cli, ColorChoice, StrategyChoice, parse_duration};
@@ -121,10 +121,10 @@ pub enum Location {
 impl Location {
     /// Resolves the location from the parsed flags.
     pub fn of(cli: &Cli) -> Self {
-        if cli.no_config {
+        if cli.config.no_config {
             return Self::Disabled;
         }
-        if let Some(path) = &cli.config {
+        if let Some(path) = &cli.config.config {
             return Self::Given(path.clone());
         }
         match directories::ProjectDirs::from("", "", "pricefetch") {
@@ -217,40 +217,41 @@ fn from_default(matches: &ArgMatches, id: &str) -> bool {
 impl FileSettings {
     /// Fills in every setting that neither a flag nor the environment set.
     pub fn apply(&self, cli: &mut Cli, matches: &ArgMatches) {
-        // `field` takes the file's value as it is; `field => Some` wraps it for an Option flag.
+        // `group: field` takes the file's value as it is (`: field` for the main options);
+        // `=> Some` wraps it for an Option flag.
         macro_rules! fill {
             (@wrap $v:ident) => { $v };
             (@wrap $v:ident, $wrap:path) => { $wrap($v) };
-            ($($field:ident $(=> $wrap:path)?),* $(,)?) => {$(
+            ($($($group:ident).* : $field:ident $(=> $wrap:path)?),* $(,)?) => {$(
                 if let Some(v) = self.$field.clone()
                     && from_default(matches, stringify!($field))
                 {
-                    cli.$field = fill!(@wrap v $(, $wrap)?);
+                    cli $(.$group)* .$field = fill!(@wrap v $(, $wrap)?);
                 }
             )*};
         }
         fill!(
-            base_url,
-            allow_http,
-            proxy => Some,
-            concurrency => Some,
-            timeout,
-            connect_timeout,
-            retries,
-            retry_delay,
-            deadline => Some,
-            max_wait,
-            weight_limit,
-            max_weight,
-                        format => Some,
-            color,
-            ticker,
-            strategy,
-                        batch_size => Some,
-            mirror,
-            hedge => Some,
-            stream_url,
-            cacert => Some,
+            network: base_url,
+            network: allow_http,
+            network: proxy => Some,
+            : concurrency => Some,
+            fetch: timeout,
+            fetch: connect_timeout,
+            fetch: retries,
+            fetch: retry_delay,
+            fetch: deadline => Some,
+            limits: max_wait,
+            limits: weight_limit,
+            limits: max_weight,
+            : format => Some,
+            output: color,
+            : ticker,
+            fetch: strategy,
+            fetch: batch_size => Some,
+            network: mirror,
+            network: hedge => Some,
+            network: stream_url,
+            network: cacert => Some,
         );
         if let Some(list) = &self.symbols {
             cli.watchlist = Some((list.clone(), "config file watch-list".into()));
@@ -292,9 +293,10 @@ fn shown(cli: &Cli, id: &str) -> String {
     let name = |v: Option<clap::builder::PossibleValue>| v.map(|v| v.get_name().to_owned());
     let unset = || "(not set)".to_owned();
     match id {
-        "base-url" => cli.base_url.clone(),
-        "allow-http" => cli.allow_http.to_string(),
+        "base-url" => cli.network.base_url.clone(),
+        "allow-http" => cli.network.allow_http.to_string(),
         "proxy" => cli
+            .network
             .proxy
             .as_deref()
             .map(crate::proxy::mask_password)
@@ -302,33 +304,37 @@ fn shown(cli: &Cli, id: &str) -> String {
         "concurrency" => cli
             .concurrency
             .map_or_else(|| "(16; 64 for batches)".into(), |c| c.to_string()),
-        "timeout" => d(cli.timeout),
-        "connect-timeout" => d(cli.connect_timeout),
-        "retries" => cli.retries.to_string(),
-        "retry-delay" => d(cli.retry_delay),
-        "deadline" => cli.deadline.map_or_else(unset, d),
-        "max-wait" => d(cli.max_wait),
-        "weight-limit" => cli.weight_limit.to_string(),
-        "max-weight" => cli.max_weight.to_string(),
+        "timeout" => d(cli.fetch.timeout),
+        "connect-timeout" => d(cli.fetch.connect_timeout),
+        "retries" => cli.fetch.retries.to_string(),
+        "retry-delay" => d(cli.fetch.retry_delay),
+        "deadline" => cli.fetch.deadline.map_or_else(unset, d),
+        "max-wait" => d(cli.limits.max_wait),
+        "weight-limit" => cli.limits.weight_limit.to_string(),
+        "max-weight" => cli.limits.max_weight.to_string(),
         "format" => cli
             .format
             .and_then(|f| name(f.to_possible_value()))
             .unwrap_or_else(|| "(terminal: table, else plain)".into()),
-        "color" => name(cli.color.to_possible_value()).unwrap_or_default(),
+        "color" => name(cli.output.color.to_possible_value()).unwrap_or_default(),
         "ticker" => name(cli.ticker.to_possible_value()).unwrap_or_default(),
-        "mirror" if cli.mirror.is_empty() && cli.base_url == "https://api.binance.com" => {
+        "mirror"
+            if cli.network.mirror.is_empty()
+                && cli.network.base_url == "https://api.binance.com" =>
+        {
             "(Binance's alternates)".into()
         }
-        "mirror" if cli.mirror.is_empty() => "(none)".into(),
-        "mirror" => cli.mirror.join(" "),
-        "hedge" => cli.hedge.map_or_else(unset, d),
-        "stream-url" => cli.stream_url.clone(),
+        "mirror" if cli.network.mirror.is_empty() => "(none)".into(),
+        "mirror" => cli.network.mirror.join(" "),
+        "hedge" => cli.network.hedge.map_or_else(unset, d),
+        "stream-url" => cli.network.stream_url.clone(),
         "cacert" => cli
+            .network
             .cacert
             .as_ref()
             .map_or_else(|| "(the system's)".into(), |p| p.display().to_string()),
-        "strategy" => name(cli.strategy.to_possible_value()).unwrap_or_default(),
-        "batch-size" => cli.batch_size.map_or_else(
+        "strategy" => name(cli.fetch.strategy.to_possible_value()).unwrap_or_default(),
+        "batch-size" => cli.fetch.batch_size.map_or_else(
             || format!("(default for --ticker {})", cli.ticker.name()),
             |n| n.to_string(),
         ),
@@ -368,7 +374,7 @@ pub fn origin_note(
     location: &Location,
     file: Option<&FileSettings>,
 ) -> Option<String> {
-    let command = Cli::command();
+    let command = super::command();
     let long = command
         .get_arguments()
         .filter_map(|a| a.get_long())
@@ -400,7 +406,7 @@ pub fn show(
     location: &Location,
     file: Option<&FileSettings>,
 ) -> String {
-    let command = Cli::command();
+    let command = super::command();
     let source = |id: &str| source_of(&command, id, matches, file);
     let mut rows: Vec<(String, String, String)> = SETTINGS
         .iter()
@@ -439,7 +445,7 @@ mod tests {
 
     #[test]
     fn every_setting_has_a_flag_of_the_same_name() {
-        let command = Cli::command();
+        let command = crate::cli::command();
         for id in SETTINGS {
             let arg = command
                 .get_arguments()

@@ -127,62 +127,6 @@ pub struct Cli {
     #[arg(long, conflicts_with_all = ["symbols", "file"])]
     pub all: bool,
 
-    /// Print pairs that do not trade too (delisted, halted), with their last, stale price
-    ///
-    /// By default pricefetch asks Binance for trading pairs only (symbolStatus=TRADING): a
-    /// delisted or halted pair fails as not_trading (exit 1) instead of printing a price that
-    /// is not current, and --all lists trading pairs. With this flag the filter is dropped, and
-    /// one more request (exchangeInfo, weight 20) names the printed pairs that do not trade.
-    #[arg(
-        long,
-        env = "PRICEFETCH_ANY_STATUS",
-        hide_env_values = true,
-        help_heading = "Input",
-        hide_short_help = true
-    )]
-    pub any_status: bool,
-
-    /// With --all: keep only symbols quoted in ASSET (those ending in it), e.g. USDT
-    #[arg(
-        long,
-        value_name = "ASSET",
-        help_heading = "Input",
-        hide_short_help = true
-    )]
-    pub quote: Option<String>,
-
-    /// With --all: keep only symbols matching GLOB ('*' any run, '?' one character), e.g. '*BTC'
-    #[arg(
-        long = "match",
-        value_name = "GLOB",
-        help_heading = "Input",
-        hide_short_help = true
-    )]
-    pub pattern: Option<String>,
-
-    /// When to colour: failures and verdicts only, never data that scripts parse
-    ///
-    /// auto colours a stream that is a terminal, unless NO_COLOR is set or TERM is dumb.
-    #[arg(
-        long,
-        value_enum,
-        ignore_case = true,
-        value_name = "WHEN",
-        default_value = "auto",
-        env = "PRICEFETCH_COLOR",
-        hide_env_values = true,
-        help_heading = "Output",
-        hide_short_help = true
-    )]
-    pub color: ColorChoice,
-
-    /// csv without its header row, for appending to a log
-    ///
-    /// e.g. a cron job: pricefetch -f csv --no-header BTCUSDT >> prices.csv (write the header
-    /// once with pricefetch -f csv BTCUSDT > prices.csv).
-    #[arg(long, help_heading = "Output", hide_short_help = true)]
-    pub no_header: bool,
-
     /// price, 24h or book (bid/ask)
     ///
     /// price: the last price; 24h: 24-hour change, high, low and volumes; book: the best bid and
@@ -200,29 +144,6 @@ pub struct Cli {
         display_order = 4
     )]
     pub ticker: TickerKind,
-
-    /// How to group symbols into requests; auto picks the plan with the least request weight
-    ///
-    /// batch asks for many symbols per request (symbols=[...]), each asks one by one. With
-    /// --compare, auto means each, so that the two modes have requests to race.
-    #[arg(
-        long,
-        value_enum,
-        ignore_case = true,
-        value_name = "STRATEGY",
-        default_value = "auto",
-        env = "PRICEFETCH_STRATEGY",
-        hide_env_values = true,
-        help_heading = "Fetching",
-        hide_short_help = true
-    )]
-    pub strategy: StrategyChoice,
-
-    /// Symbols per batch request, 1 to 100 [default: 100; 20 for --ticker 24h, the most that
-    /// still costs the weight of one symbol]
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=100),
-          env = "PRICEFETCH_BATCH_SIZE", hide_env_values = true, help_heading = "Fetching", hide_short_help = true)]
-    pub batch_size: Option<u16>,
 
     /// In flight at once [default: 16; 64 for batches]
     ///
@@ -242,183 +163,6 @@ pub struct Cli {
         display_order = 5
     )]
     pub concurrency: Option<NonZeroUsize>,
-
-    /// Limit for each attempt, from connect to the last body byte (e.g. 500ms, 2s, 1m)
-    #[arg(short = 't', long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration,
-          allow_hyphen_values = true, env = "PRICEFETCH_TIMEOUT", hide_env_values = true, help_heading = "Fetching", hide_short_help = true)]
-    pub timeout: Duration,
-
-    /// Limit for the TCP and TLS connect alone
-    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration,
-          allow_hyphen_values = true, env = "PRICEFETCH_CONNECT_TIMEOUT", hide_env_values = true, help_heading = "Fetching", hide_short_help = true)]
-    pub connect_timeout: Duration,
-
-    /// Extra attempts after the first, for failures that can heal (timeouts, resets, 5xx)
-    #[arg(
-        short = 'r',
-        long,
-        value_name = "N",
-        default_value_t = 3,
-        allow_negative_numbers = true,
-        env = "PRICEFETCH_RETRIES",
-        hide_env_values = true,
-        help_heading = "Fetching",
-        hide_short_help = true
-    )]
-    pub retries: u32,
-
-    /// Upper bound of the first retry's backoff; it doubles per retry, with full jitter
-    #[arg(long, value_name = "DURATION", default_value = "200ms", value_parser = parse_duration,
-          allow_hyphen_values = true, env = "PRICEFETCH_RETRY_DELAY", hide_env_values = true, help_heading = "Fetching", hide_short_help = true)]
-    pub retry_delay: Duration,
-
-    /// Limit for the whole run; when it passes, print what arrived and mark the rest timed out
-    ///
-    /// With it, per-attempt timeouts and bounded retries, every run ends in bounded time: a good
-    /// idea for cron.
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration, allow_hyphen_values = true,
-          env = "PRICEFETCH_DEADLINE", hide_env_values = true, help_heading = "Fetching", hide_short_help = true)]
-    pub deadline: Option<Duration>,
-
-    /// Longest pause to accept for a rate limit (429 Retry-After, or the next minute's budget)
-    ///
-    /// A longer one fails the symbols not yet fetched (exit 4) with the time to try again.
-    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration,
-          allow_hyphen_values = true, env = "PRICEFETCH_MAX_WAIT", hide_env_values = true, help_heading = "Rate limits", hide_short_help = true)]
-    pub max_wait: Duration,
-
-    /// Request weight Binance allows this IP per minute; pricefetch stays 5% under it
-    ///
-    /// The budget is shared by every process on the IP: the X-MBX-USED-WEIGHT-1M header of each
-    /// answer tells what the others used. A request that would pass it waits for the next minute.
-    #[arg(
-        long,
-        value_name = "N",
-        default_value = "6000",
-        value_parser = at_least_one::<NonZeroU32>,
-        env = "PRICEFETCH_WEIGHT_LIMIT",
-        hide_env_values = true,
-        help_heading = "Rate limits",
-        hide_short_help = true
-    )]
-    pub weight_limit: NonZeroU32,
-
-    /// Refuse to start a run estimated to cost more request weight than this
-    ///
-    /// The estimate counts every round (all rounds of both modes with --compare), not retries.
-    #[arg(
-        long,
-        value_name = "N",
-        default_value_t = 1000,
-        env = "PRICEFETCH_MAX_WEIGHT",
-        hide_env_values = true,
-        help_heading = "Rate limits",
-        hide_short_help = true
-    )]
-    pub max_weight: u32,
-
-    /// Do not share the rate limit with other pricefetch processes on this host
-    ///
-    /// By default every run reserves its request weight in a ledger file per API host (in
-    /// PRICEFETCH_STATE_DIR, else ~/.local/state/pricefetch), where 429 pauses and 418 bans are
-    /// kept too: the processes on one IP act as one client, across runs.
-    #[arg(
-        long,
-        env = "PRICEFETCH_NO_SHARED_STATE",
-        hide_env_values = true,
-        help_heading = "Rate limits",
-        hide_short_help = true
-    )]
-    pub no_shared_state: bool,
-
-    /// Binance REST host to ask
-    #[arg(
-        long,
-        value_name = "URL",
-        default_value = "https://api.binance.com",
-        env = "PRICEFETCH_BASE_URL",
-        hide_env_values = true,
-        help_heading = "Network",
-        hide_short_help = true
-    )]
-    pub base_url: String,
-
-    /// Another host serving the same API, for failover and --hedge (repeatable)
-    ///
-    /// Default with the default --base-url: Binance's alternates api-gcp.binance.com and
-    /// api1..api4.binance.com. A host that fails with a connect error or a 5xx is skipped for the
-    /// rest of the run.
-    #[arg(
-        long = "mirror",
-        value_name = "URL",
-        env = "PRICEFETCH_MIRROR",
-        value_delimiter = ',',
-        hide_env_values = true,
-        help_heading = "Network",
-        hide_short_help = true
-    )]
-    pub mirror: Vec<String>,
-
-    /// Binance WebSocket streams host, for --stream
-    ///
-    /// With the default, wss://data-stream.binance.vision (market data only) is the mirror a
-    /// connection fails over to.
-    #[arg(
-        long,
-        value_name = "URL",
-        default_value = "wss://stream.binance.com:9443",
-        env = "PRICEFETCH_STREAM_URL",
-        hide_env_values = true,
-        help_heading = "Network",
-        hide_short_help = true
-    )]
-    pub stream_url: String,
-
-    /// Send a request that has not answered after DELAY to the next mirror too; first answer wins
-    #[arg(long, value_name = "DELAY", value_parser = parse_duration, allow_hyphen_values = true,
-          env = "PRICEFETCH_HEDGE", hide_env_values = true, help_heading = "Network", hide_short_help = true)]
-    pub hedge: Option<Duration>,
-
-    /// Allow a plain http:// base URL to a host other than this machine
-    ///
-    /// Prices sent over plain HTTP can be altered in transit, so only loopback may use it unless
-    /// this flag is given.
-    #[arg(
-        long,
-        env = "PRICEFETCH_ALLOW_HTTP",
-        hide_env_values = true,
-        help_heading = "Network",
-        hide_short_help = true
-    )]
-    pub allow_http: bool,
-
-    /// Trust the PEM certificates in FILE too (a company proxy's or a private mirror's CA)
-    ///
-    /// In addition to the system's certificates. SSL_CERT_FILE and SSL_CERT_DIR replace the
-    /// system's instead.
-    #[arg(
-        long,
-        value_name = "FILE",
-        env = "PRICEFETCH_CACERT",
-        hide_env_values = true,
-        help_heading = "Network",
-        hide_short_help = true
-    )]
-    pub cacert: Option<PathBuf>,
-
-    /// Send every request through this proxy (http:// or https://)
-    ///
-    /// Without it, the standard HTTPS_PROXY, HTTP_PROXY, ALL_PROXY and NO_PROXY variables are
-    /// honoured. Cron does not inherit your shell's environment: set them in the crontab.
-    #[arg(
-        long,
-        value_name = "URL",
-        env = "PRICEFETCH_PROXY",
-        hide_env_values = true,
-        help_heading = "Network",
-        hide_short_help = true
-    )]
-    pub proxy: Option<String>,
 
     /// Output: table, plain, json, ndjson or csv
     ///
@@ -462,26 +206,6 @@ pub struct Cli {
     #[arg(long, value_name = "CONDITION", display_order = 10)]
     pub until: Option<String>,
 
-    /// With --stream: replace a connection that delivers nothing for this long (at least 1s)
-    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_stale,
-          allow_hyphen_values = true, help_heading = "Fetching", hide_short_help = true)]
-    pub stale: Duration,
-
-    /// With --stream: replace each connection after this long (Binance ends them at 24 h)
-    #[arg(long, value_name = "DURATION", default_value = "23h 50m", value_parser = parse_duration,
-          allow_hyphen_values = true, help_heading = "Fetching", hide_short_help = true)]
-    pub stream_rollover: Duration,
-
-    /// With --watch: stop after N refreshes; with --stream, after N updates
-    #[arg(
-        long,
-        value_name = "N",
-        value_parser = at_least_one::<std::num::NonZeroU64>,
-        help_heading = "Fetching",
-        hide_short_help = true
-    )]
-    pub count: Option<std::num::NonZeroU64>,
-
     /// One request at a time, each after the last
     #[arg(long, conflicts_with = "compare", display_order = 6)]
     pub sync: bool,
@@ -489,29 +213,6 @@ pub struct Cli {
     /// Time both modes; say how much faster async was
     #[arg(long, display_order = 7)]
     pub compare: bool,
-
-    /// With --compare: measured rounds per mode
-    #[arg(
-        long,
-        value_name = "N",
-        default_value = "3",
-        value_parser = at_least_one::<NonZeroU32>,
-        requires = "compare",
-        help_heading = "Fetching",
-        hide_short_help = true
-    )]
-    pub runs: NonZeroU32,
-
-    /// With --compare: unmeasured rounds per mode first (connection set-up)
-    #[arg(
-        long,
-        value_name = "N",
-        default_value_t = 1,
-        requires = "compare",
-        help_heading = "Fetching",
-        hide_short_help = true
-    )]
-    pub warmup: u32,
 
     /// More on stderr (-vv: every request)
     ///
@@ -526,6 +227,312 @@ pub struct Cli {
     #[arg(short = 'q', long, action = ArgAction::Count, display_order = 11)]
     pub quiet: u8,
 
+    /// Print version
+    #[arg(short = 'V', long, action = ArgAction::Version, hide_short_help = true)]
+    pub version: Option<bool>,
+
+    /// Which symbols: the pair status and the whole-market filters.
+    #[command(flatten)]
+    pub input: InputArgs,
+
+    /// How the output looks, beyond `-f`.
+    #[command(flatten)]
+    pub output: OutputArgs,
+
+    /// How requests are made: grouping, timeouts, retries, the run's limits, live runs and comparisons.
+    #[command(flatten)]
+    pub fetch: FetchArgs,
+
+    /// Binance's request-weight limit and the ledger shared with the host's other processes.
+    #[command(flatten)]
+    pub limits: RateLimitArgs,
+
+    /// Where requests go and through what: hosts, mirrors, certificates, proxies.
+    #[command(flatten)]
+    pub network: NetworkArgs,
+
+    /// The config file.
+    #[command(flatten)]
+    pub config: ConfigArgs,
+
+    /// Completions and the man page.
+    #[command(flatten)]
+    pub shell: ShellArgs,
+
+    /// The config file's watch-list, used when no symbol is given (set by the config file).
+    #[arg(skip)]
+    pub watchlist: Option<(Vec<String>, String)>,
+}
+
+/// `Input` in `--help`: which symbols: the pair status and the whole-market filters.
+#[derive(Debug, clap::Args)]
+#[command(next_help_heading = "Input")]
+pub struct InputArgs {
+    /// Print pairs that do not trade too (delisted, halted), with their last, stale price
+    ///
+    /// By default pricefetch asks Binance for trading pairs only (symbolStatus=TRADING): a
+    /// delisted or halted pair fails as not_trading (exit 1) instead of printing a price that
+    /// is not current, and --all lists trading pairs. With this flag the filter is dropped, and
+    /// one more request (exchangeInfo, weight 20) names the printed pairs that do not trade.
+    #[arg(long, env = "PRICEFETCH_ANY_STATUS", hide_env_values = true)]
+    pub any_status: bool,
+
+    /// With --all: keep only symbols quoted in ASSET (those ending in it), e.g. USDT
+    #[arg(long, value_name = "ASSET")]
+    pub quote: Option<String>,
+
+    /// With --all: keep only symbols matching GLOB ('*' any run, '?' one character), e.g. '*BTC'
+    #[arg(long = "match", value_name = "GLOB")]
+    pub pattern: Option<String>,
+}
+
+/// `Output` in `--help`: how the output looks, beyond `-f`.
+#[derive(Debug, clap::Args)]
+#[command(next_help_heading = "Output")]
+pub struct OutputArgs {
+    /// When to colour: failures and verdicts only, never data that scripts parse
+    ///
+    /// auto colours a stream that is a terminal, unless NO_COLOR is set or TERM is dumb.
+    #[arg(
+        long,
+        value_enum,
+        ignore_case = true,
+        value_name = "WHEN",
+        default_value = "auto",
+        env = "PRICEFETCH_COLOR",
+        hide_env_values = true
+    )]
+    pub color: ColorChoice,
+
+    /// csv without its header row, for appending to a log
+    ///
+    /// e.g. a cron job: pricefetch -f csv --no-header BTCUSDT >> prices.csv (write the header
+    /// once with pricefetch -f csv BTCUSDT > prices.csv).
+    #[arg(long)]
+    pub no_header: bool,
+}
+
+/// `Fetching` in `--help`: how requests are made: grouping, timeouts, retries, the run's limits, live runs and comparisons.
+#[derive(Debug, clap::Args)]
+#[command(next_help_heading = "Fetching")]
+pub struct FetchArgs {
+    /// How to group symbols into requests; auto picks the plan with the least request weight
+    ///
+    /// batch asks for many symbols per request (symbols=[...]), each asks one by one. With
+    /// --compare, auto means each, so that the two modes have requests to race.
+    #[arg(
+        long,
+        value_enum,
+        ignore_case = true,
+        value_name = "STRATEGY",
+        default_value = "auto",
+        env = "PRICEFETCH_STRATEGY",
+        hide_env_values = true
+    )]
+    pub strategy: StrategyChoice,
+
+    /// Symbols per batch request, 1 to 100 [default: 100; 20 for --ticker 24h, the most that
+    /// still costs the weight of one symbol]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=100),
+          env = "PRICEFETCH_BATCH_SIZE", hide_env_values = true)]
+    pub batch_size: Option<u16>,
+
+    /// Limit for each attempt, from connect to the last body byte (e.g. 500ms, 2s, 1m)
+    #[arg(short = 't', long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration,
+          allow_hyphen_values = true, env = "PRICEFETCH_TIMEOUT", hide_env_values = true)]
+    pub timeout: Duration,
+
+    /// Limit for the TCP and TLS connect alone
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration,
+          allow_hyphen_values = true, env = "PRICEFETCH_CONNECT_TIMEOUT", hide_env_values = true)]
+    pub connect_timeout: Duration,
+
+    /// Extra attempts after the first, for failures that can heal (timeouts, resets, 5xx)
+    #[arg(
+        short = 'r',
+        long,
+        value_name = "N",
+        default_value_t = 3,
+        allow_negative_numbers = true,
+        env = "PRICEFETCH_RETRIES",
+        hide_env_values = true
+    )]
+    pub retries: u32,
+
+    /// Upper bound of the first retry's backoff; it doubles per retry, with full jitter
+    #[arg(long, value_name = "DURATION", default_value = "200ms", value_parser = parse_duration,
+          allow_hyphen_values = true, env = "PRICEFETCH_RETRY_DELAY", hide_env_values = true)]
+    pub retry_delay: Duration,
+
+    /// Limit for the whole run; when it passes, print what arrived and mark the rest timed out
+    ///
+    /// With it, per-attempt timeouts and bounded retries, every run ends in bounded time: a good
+    /// idea for cron.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, allow_hyphen_values = true,
+          env = "PRICEFETCH_DEADLINE", hide_env_values = true)]
+    pub deadline: Option<Duration>,
+
+    /// With --stream: replace a connection that delivers nothing for this long (at least 1s)
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_stale,
+          allow_hyphen_values = true)]
+    pub stale: Duration,
+
+    /// With --stream: replace each connection after this long (Binance ends them at 24 h)
+    #[arg(long, value_name = "DURATION", default_value = "23h 50m", value_parser = parse_duration,
+          allow_hyphen_values = true)]
+    pub stream_rollover: Duration,
+
+    /// With --watch: stop after N refreshes; with --stream, after N updates
+    #[arg(
+        long,
+        value_name = "N",
+        value_parser = at_least_one::<std::num::NonZeroU64>
+    )]
+    pub count: Option<std::num::NonZeroU64>,
+
+    /// With --compare: measured rounds per mode
+    #[arg(
+        long,
+        value_name = "N",
+        default_value = "3",
+        value_parser = at_least_one::<NonZeroU32>,
+        requires = "compare"
+    )]
+    pub runs: NonZeroU32,
+
+    /// With --compare: unmeasured rounds per mode first (connection set-up)
+    #[arg(long, value_name = "N", default_value_t = 1, requires = "compare")]
+    pub warmup: u32,
+}
+
+/// `Rate limits` in `--help`: binance's request-weight limit and the ledger shared with the host's other processes.
+#[derive(Debug, clap::Args)]
+#[command(next_help_heading = "Rate limits")]
+pub struct RateLimitArgs {
+    /// Longest pause to accept for a rate limit (429 Retry-After, or the next minute's budget)
+    ///
+    /// A longer one fails the symbols not yet fetched (exit 4) with the time to try again.
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration,
+          allow_hyphen_values = true, env = "PRICEFETCH_MAX_WAIT", hide_env_values = true)]
+    pub max_wait: Duration,
+
+    /// Request weight Binance allows this IP per minute; pricefetch stays 5% under it
+    ///
+    /// The budget is shared by every process on the IP: the X-MBX-USED-WEIGHT-1M header of each
+    /// answer tells what the others used. A request that would pass it waits for the next minute.
+    #[arg(
+        long,
+        value_name = "N",
+        default_value = "6000",
+        value_parser = at_least_one::<NonZeroU32>,
+        env = "PRICEFETCH_WEIGHT_LIMIT",
+        hide_env_values = true
+    )]
+    pub weight_limit: NonZeroU32,
+
+    /// Refuse to start a run estimated to cost more request weight than this
+    ///
+    /// The estimate counts every round (all rounds of both modes with --compare), not retries.
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 1000,
+        env = "PRICEFETCH_MAX_WEIGHT",
+        hide_env_values = true
+    )]
+    pub max_weight: u32,
+
+    /// Do not share the rate limit with other pricefetch processes on this host
+    ///
+    /// By default every run reserves its request weight in a ledger file per API host (in
+    /// PRICEFETCH_STATE_DIR, else ~/.local/state/pricefetch), where 429 pauses and 418 bans are
+    /// kept too: the processes on one IP act as one client, across runs.
+    #[arg(long, env = "PRICEFETCH_NO_SHARED_STATE", hide_env_values = true)]
+    pub no_shared_state: bool,
+}
+
+/// `Network` in `--help`: where requests go and through what: hosts, mirrors, certificates, proxies.
+#[derive(Debug, clap::Args)]
+#[command(next_help_heading = "Network")]
+pub struct NetworkArgs {
+    /// Binance REST host to ask
+    #[arg(
+        long,
+        value_name = "URL",
+        default_value = "https://api.binance.com",
+        env = "PRICEFETCH_BASE_URL",
+        hide_env_values = true
+    )]
+    pub base_url: String,
+
+    /// Another host serving the same API, for failover and --hedge (repeatable)
+    ///
+    /// Default with the default --base-url: Binance's alternates api-gcp.binance.com and
+    /// api1..api4.binance.com. A host that fails with a connect error or a 5xx is skipped for the
+    /// rest of the run.
+    #[arg(
+        long = "mirror",
+        value_name = "URL",
+        env = "PRICEFETCH_MIRROR",
+        value_delimiter = ',',
+        hide_env_values = true
+    )]
+    pub mirror: Vec<String>,
+
+    /// Binance WebSocket streams host, for --stream
+    ///
+    /// With the default, wss://data-stream.binance.vision (market data only) is the mirror a
+    /// connection fails over to.
+    #[arg(
+        long,
+        value_name = "URL",
+        default_value = "wss://stream.binance.com:9443",
+        env = "PRICEFETCH_STREAM_URL",
+        hide_env_values = true
+    )]
+    pub stream_url: String,
+
+    /// Send a request that has not answered after DELAY to the next mirror too; first answer wins
+    #[arg(long, value_name = "DELAY", value_parser = parse_duration, allow_hyphen_values = true,
+          env = "PRICEFETCH_HEDGE", hide_env_values = true)]
+    pub hedge: Option<Duration>,
+
+    /// Allow a plain http:// base URL to a host other than this machine
+    ///
+    /// Prices sent over plain HTTP can be altered in transit, so only loopback may use it unless
+    /// this flag is given.
+    #[arg(long, env = "PRICEFETCH_ALLOW_HTTP", hide_env_values = true)]
+    pub allow_http: bool,
+
+    /// Trust the PEM certificates in FILE too (a company proxy's or a private mirror's CA)
+    ///
+    /// In addition to the system's certificates. SSL_CERT_FILE and SSL_CERT_DIR replace the
+    /// system's instead.
+    #[arg(
+        long,
+        value_name = "FILE",
+        env = "PRICEFETCH_CACERT",
+        hide_env_values = true
+    )]
+    pub cacert: Option<PathBuf>,
+
+    /// Send every request through this proxy (http:// or https://)
+    ///
+    /// Without it, the standard HTTPS_PROXY, HTTP_PROXY, ALL_PROXY and NO_PROXY variables are
+    /// honoured. Cron does not inherit your shell's environment: set them in the crontab.
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "PRICEFETCH_PROXY",
+        hide_env_values = true
+    )]
+    pub proxy: Option<String>,
+}
+
+/// `Config` in `--help`: the config file.
+#[derive(Debug, clap::Args)]
+#[command(next_help_heading = "Config")]
+pub struct ConfigArgs {
     /// Read settings from this TOML file instead of the default one
     ///
     /// The default is config.toml in the platform's config directory
@@ -535,42 +542,30 @@ pub struct Cli {
         value_name = "FILE",
         env = "PRICEFETCH_CONFIG",
         hide_env_values = true,
-        conflicts_with = "no_config",
-        help_heading = "Config",
-        hide_short_help = true
+        conflicts_with = "no_config"
     )]
     pub config: Option<PathBuf>,
 
     /// Ignore the config file
-    #[arg(long, help_heading = "Config", hide_short_help = true)]
+    #[arg(long)]
     pub no_config: bool,
 
     /// Print every effective setting and where it came from, then exit
-    #[arg(long, help_heading = "Config", hide_short_help = true)]
+    #[arg(long)]
     pub show_config: bool,
+}
 
+/// `Shell integration` in `--help`: completions and the man page.
+#[derive(Debug, clap::Args)]
+#[command(next_help_heading = "Shell integration")]
+pub struct ShellArgs {
     /// Print a completion script for SHELL to stdout, then exit
-    #[arg(
-        long,
-        value_enum,
-        ignore_case = true,
-        value_name = "SHELL",
-        help_heading = "Shell integration",
-        hide_short_help = true
-    )]
+    #[arg(long, value_enum, ignore_case = true, value_name = "SHELL")]
     pub completions: Option<clap_complete::Shell>,
 
     /// Print the man page (roff) to stdout, then exit
-    #[arg(long, help_heading = "Shell integration", hide_short_help = true)]
+    #[arg(long)]
     pub man: bool,
-
-    /// Print version
-    #[arg(short = 'V', long, action = ArgAction::Version, hide_short_help = true)]
-    pub version: Option<bool>,
-
-    /// The config file's watch-list, used when no symbol is given (set by the config file).
-    #[arg(skip)]
-    pub watchlist: Option<(Vec<String>, String)>,
 }
 
 /// `--strategy`.
@@ -598,7 +593,6 @@ pub enum ColorChoice {
 /// clap's tip for an unknown flag, "to pass '--foo' as a value, use '-- --foo'", is for tools
 /// whose arguments may start with a dash; symbols never do. The same error without it.
 pub fn without_dash_dash_tip(err: clap::Error) -> clap::Error {
-    use clap::CommandFactory;
     use clap::error::{ContextKind, ContextValue, ErrorKind};
     let is_tip = |s: &clap::builder::StyledStr| s.to_string().contains("as a value, use '");
     let Some(ContextValue::StyledStrs(tips)) = err.get(ContextKind::Suggested) else {
@@ -607,7 +601,7 @@ pub fn without_dash_dash_tip(err: clap::Error) -> clap::Error {
     if err.kind() != ErrorKind::UnknownArgument || !tips.iter().any(is_tip) {
         return err;
     }
-    let mut plain = clap::Error::new(ErrorKind::UnknownArgument).with_cmd(&Cli::command());
+    let mut plain = clap::Error::new(ErrorKind::UnknownArgument).with_cmd(&command());
     for (kind, value) in err.context() {
         let value = match value {
             ContextValue::StyledStrs(list) if kind == ContextKind::Suggested => {
@@ -627,12 +621,11 @@ pub fn without_dash_dash_tip(err: clap::Error) -> clap::Error {
 /// For a bad value that came from a `PRICEFETCH_*` variable rather than the command line
 /// (`args`), which variable it was: clap names only the flag.
 pub fn env_note(err: &clap::Error, args: Vec<String>) -> Option<String> {
-    use clap::CommandFactory;
     use clap::error::{ContextKind, ContextValue};
     let Some(ContextValue::String(invalid)) = err.get(ContextKind::InvalidArg) else {
         return None;
     };
-    let cmd = Cli::command();
+    let cmd = command();
     let arg = cmd.get_arguments().find(|a| {
         a.get_long()
             .is_some_and(|long| invalid.split_whitespace().next() == Some(&format!("--{long}")))
@@ -692,5 +685,21 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     Ok(d)
 }
 
+/// The command as pricefetch shows it: every option under a heading (Input, Fetching, …) is in
+/// `--help` only, so that `-h` lists just the main options.
+pub fn command() -> clap::Command {
+    use clap::CommandFactory;
+    Cli::command().mut_args(|arg| {
+        if arg.get_help_heading().is_some() {
+            arg.hide_short_help(true)
+        } else {
+            arg
+        }
+    })
+}
+
+pub mod file;
+pub mod lower;
+pub mod shell;
 #[cfg(test)]
 mod tests;

@@ -6,10 +6,10 @@
 
 use std::io::{self, Write};
 
-use clap::{ArgMatches, CommandFactory};
+use clap::ArgMatches;
 
+use super::file::{FileSettings, Location, show};
 use crate::cli::Cli;
-use crate::config_file::{FileSettings, Location, show};
 
 /// Prints what a shell-integration flag asks for; `false` when none was given.
 pub fn print(
@@ -19,11 +19,11 @@ pub fn print(
     file: Option<&FileSettings>,
     out: &mut dyn Write,
 ) -> io::Result<bool> {
-    if let Some(shell) = cli.completions {
-        clap_complete::generate(shell, &mut Cli::command(), "pricefetch", out);
-    } else if cli.man {
+    if let Some(shell) = cli.shell.completions {
+        clap_complete::generate(shell, &mut super::command(), "pricefetch", out);
+    } else if cli.shell.man {
         man_page(out)?;
-    } else if cli.show_config {
+    } else if cli.config.show_config {
         out.write_all(show(cli, matches, location, file).as_bytes())?;
     } else {
         return Ok(false);
@@ -36,7 +36,7 @@ pub fn print(
 /// EXAMPLES, EXIT STATUS, ENVIRONMENT and FILES written here (clap_mangen would put the
 /// examples and exit codes together under "EXTRA").
 fn man_page(out: &mut dyn Write) -> io::Result<()> {
-    let cmd = Cli::command();
+    let cmd = super::command();
     let man = clap_mangen::Man::new(cmd.clone());
     man.render_title(out)?;
     man.render_name_section(out)?;

@@ -1,0 +1,644 @@
+//! Flags lowered into a validated [`Config`], once, before any request is sent.
+//!
+//! [`Cli::into_config`] hands each concern to its own function, as ripgrep's `HiArgs` does with
+//! its low-level flags: the symbols, the live-run rules, the output format and plan, the request
+//! plan with its weight, the HTTP settings and the stream settings. Everything that needs more
+//! than one flag, a file or the terminal is checked here, and each failure is a [`UsageError`]
+//! naming the flag.
+
+use std::io::IsTerminal;
+use std::path::Path;
+use std::time::Duration;
+
+use url::Url;
+
+use super::{Cli, ColorChoice, StrategyChoice};
+use crate::binance::HttpSettings;
+use crate::config::{Config, Plan, StreamSettings, Terminal};
+use crate::error::UsageError;
+use crate::fetch::Ask;
+use crate::market::TickerKind;
+use crate::output::Format;
+use crate::retry::RetryPolicy;
+use crate::strategy::{MarketFilter, Strategy};
+use crate::symbols::{io_reason, normalise_all, read_symbol_file};
+use crate::throttle::Limits;
+use crate::until::Until;
+
+/// `--base-url`'s default; only it gets Binance's alternates as default mirrors.
+pub const DEFAULT_BASE_URL: &str = "https://api.binance.com";
+
+/// The alternates Binance lists for the main host (binance-api.md, "Hosts").
+const BINANCE_ALTERNATES: [&str; 5] = [
+    "https://api-gcp.binance.com/",
+    "https://api1.binance.com/",
+    "https://api2.binance.com/",
+    "https://api3.binance.com/",
+    "https://api4.binance.com/",
+];
+
+/// `--stream-url`'s default, and the market-data-only host it fails over to.
+pub const DEFAULT_STREAM_URL: &str = "wss://stream.binance.com:9443";
+const STREAM_MIRROR: &str = "wss://data-stream.binance.vision";
+
+/// `-c` when not given: one symbol per request.
+const DEFAULT_CONCURRENCY: usize = 16;
+/// `-c` when not given, for batches: each carries up to 100 symbols, and Binance limits weight
+/// per minute, not requests in flight.
+const DEFAULT_BATCH_CONCURRENCY: usize = 64;
+
+/// No retry waits longer than this, whatever `--retry-delay` says.
+const MAX_BACKOFF: Duration = Duration::from_secs(10);
+
+/// Looks at the real streams and environment: `--color auto` colours a terminal unless
+/// `NO_COLOR` is set (to anything but empty) or `TERM=dumb`.
+pub fn detect_terminal(choice: ColorChoice) -> Terminal {
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let dumb = std::env::var_os("TERM").is_some_and(|t| t == "dumb");
+    decide_terminal(
+        choice,
+        std::io::stdout().is_terminal(),
+        std::io::stderr().is_terminal(),
+        no_color || dumb,
+    )
+}
+
+/// The decision itself, apart from the environment so that it can be tested.
+pub fn decide_terminal(
+    choice: ColorChoice,
+    stdout_tty: bool,
+    stderr_tty: bool,
+    refuse: bool,
+) -> Terminal {
+    let color = |tty: bool| match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => tty && !refuse,
+    };
+    Terminal {
+        stdout_tty,
+        stderr_tty,
+        stdout_color: color(stdout_tty),
+        stderr_color: color(stderr_tty),
+    }
+}
+
+/// The request plan and what it costs: lowered from the ticker, strategy and weight flags.
+struct Requests {
+    ask: Ask,
+    limits: Limits,
+    concurrency: usize,
+}
+
+impl Cli {
+    /// Validates the flags against the terminal the process runs on.
+    pub fn into_config(self, terminal: Terminal) -> Result<Config, UsageError> {
+        self.check_live_flags()?;
+        let symbols = self.symbols()?;
+        let format = self.format(terminal.stdout_tty);
+        let plan = self.plan(format)?;
+        let Requests {
+            ask,
+            limits,
+            concurrency,
+        } = self.requests(plan, symbols.len())?;
+        let until = self
+            .until
+            .as_deref()
+            .map(|text| Until::parse(text, &symbols, self.all))
+            .transpose()?;
+        let fetch = &self.fetch;
+        Ok(Config {
+            http: self.http()?,
+            stream: self.stream()?,
+            retry: RetryPolicy {
+                retries: fetch.retries,
+                base: fetch.retry_delay,
+                cap: MAX_BACKOFF.max(fetch.retry_delay),
+                max_wait: limits.max_wait,
+            },
+            limits,
+            deadline: fetch.deadline,
+            until,
+            state_dir: if self.limits.no_shared_state {
+                None
+            } else {
+                crate::ledger::default_dir(|v| std::env::var(v).ok())
+            },
+            watch: self.watch,
+            count: fetch.count.map(std::num::NonZeroU64::get),
+            concurrency,
+            ask,
+            symbols,
+            plan,
+            format,
+            header: !self.output.no_header,
+            color: terminal.stdout_color,
+            stderr_color: terminal.stderr_color,
+            progress: terminal.stderr_tty && self.quiet == 0 && self.watch.is_none(),
+            verbosity: i8::try_from(self.verbose).unwrap_or(i8::MAX)
+                - i8::try_from(self.quiet).unwrap_or(i8::MAX),
+        })
+    }
+
+    /// `--watch`, `--stream`, `--count`, `--until` and the market filters: the flags that only
+    /// make sense together.
+    fn check_live_flags(&self) -> Result<(), UsageError> {
+        let live = self.watch.is_some() || self.stream;
+        if let Some(every) = self.watch
+            && every < Duration::from_secs(1)
+        {
+            return Err(UsageError(format!(
+                "--watch {} is too often: refresh at most once a second",
+                humantime::format_duration(every)
+            )));
+        }
+        if self.fetch.count.is_some() && !live {
+            return Err(UsageError("--count goes with --watch or --stream".into()));
+        }
+        if self.until.is_some() && !live {
+            return Err(UsageError(
+                "--until goes with --stream or --watch: it stops a live run".into(),
+            ));
+        }
+        if self.stream && matches!(self.format, Some(Format::Json)) {
+            return Err(UsageError(
+                "--stream writes an update at a time: use -f table, ndjson, plain or csv".into(),
+            ));
+        }
+        if self.stream && self.all && self.ticker != TickerKind::Price {
+            return Err(UsageError(
+                "--stream --all follows every pair's mini ticker (the last price): Binance \
+                 retired the all-market ticker stream, so --ticker 24h and book need symbols"
+                    .into(),
+            ));
+        }
+        if self.watch.is_some() && matches!(self.format, Some(Format::Plain | Format::Csv)) {
+            return Err(UsageError(
+                "--watch writes a live table, ndjson (a line per symbol per refresh) or json \
+                 (an object per refresh): use -f table, ndjson or json"
+                    .into(),
+            ));
+        }
+        // (Checked here: clap waives `requires = "all"` whenever symbols are given, because
+        // --all conflicts with them.)
+        if !self.all && (self.input.quote.is_some() || self.input.pattern.is_some()) {
+            return Err(UsageError(
+                "--quote and --match filter the whole market: add --all (without symbols)".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Arguments, then `--file`, else the config file's watch-list: normalised and
+    /// de-duplicated. Empty with `--all`: the market is the list.
+    fn symbols(&self) -> Result<Vec<String>, UsageError> {
+        if self.all {
+            return Ok(Vec::new());
+        }
+        let mut raw: Vec<(String, String)> = self
+            .symbols
+            .iter()
+            .map(|s| (s.clone(), "argument".to_owned()))
+            .collect();
+        if let Some(path) = &self.file {
+            raw.extend(read_symbol_file(path)?);
+        }
+        if raw.is_empty()
+            && let Some((list, origin)) = &self.watchlist
+        {
+            raw.extend(list.iter().map(|s| (s.clone(), origin.clone())));
+        }
+        normalise_all(raw)
+    }
+
+    /// `-f`, or the default for where stdout goes: a table on a terminal; piped, plain lines,
+    /// or ndjson for live runs (every line needs its time).
+    fn format(&self, stdout_tty: bool) -> Format {
+        self.format
+            .unwrap_or(match (stdout_tty, self.watch.is_some() || self.stream) {
+                (true, _) => Format::Table,
+                (false, true) => Format::Ndjson,
+                (false, false) => Format::Plain,
+            })
+    }
+
+    /// `--sync`, `--compare` (with its rounds) or the default async round.
+    fn plan(&self, format: Format) -> Result<Plan, UsageError> {
+        if !self.compare {
+            return Ok(if self.sync { Plan::Sync } else { Plan::Async });
+        }
+        if matches!(format, Format::Csv | Format::Ndjson) {
+            return Err(UsageError(
+                "--compare reports statistics, not a row per symbol: use --format table, plain or json"
+                    .into(),
+            ));
+        }
+        Ok(Plan::Compare {
+            runs: self.fetch.runs.get(),
+            warmup: self.fetch.warmup,
+        })
+    }
+
+    /// The ticker, the grouping into requests, the weight they cost against `--max-weight` and
+    /// `--weight-limit`, and how many go at once.
+    fn requests(&self, plan: Plan, symbols: usize) -> Result<Requests, UsageError> {
+        let kind = self.ticker;
+        let fetch = &self.fetch;
+        // clap checks the flag; a value from the config file arrives unchecked.
+        if let Some(n) = fetch.batch_size
+            && !(1..=100).contains(&n)
+        {
+            return Err(UsageError(format!(
+                "invalid batch-size {n}: a request carries 1 to 100 symbols"
+            )));
+        }
+        let batch = Strategy::Batch(fetch.batch_size.map_or(kind.default_batch(), usize::from));
+        let strategy = match (self.all, fetch.strategy, plan) {
+            (true, _, _) => Strategy::All,
+            (false, StrategyChoice::Each, _) => Strategy::Each,
+            (false, StrategyChoice::Batch, _) => batch,
+            // The comparison needs requests to race; one batch would leave nothing to compare.
+            (false, StrategyChoice::Auto, Plan::Compare { .. }) => Strategy::Each,
+            (false, StrategyChoice::Auto, _) => cheapest(kind, batch, symbols),
+        };
+        let max_weight = self.limits.max_weight;
+        let estimate = plan.rounds() * strategy.weight(kind, symbols);
+        if estimate > u64::from(max_weight) {
+            return Err(UsageError(format!(
+                "this run would cost about {estimate} request weight ({} of {symbols} symbols, \
+                 strategy {}), over --max-weight {max_weight}; Binance allows {} per minute per \
+                 IP, shared by every process on it. Pass --max-weight {estimate} to allow it",
+                kind.name(),
+                strategy.name(),
+                self.limits.weight_limit
+            )));
+        }
+        let limits = Limits {
+            weight_limit: self.limits.weight_limit.get(),
+            max_wait: self.limits.max_wait,
+        };
+        let largest = strategy.largest_request(kind, symbols);
+        if largest > limits.budget() {
+            return Err(UsageError(format!(
+                "--weight-limit {} leaves {} request weight a minute (5% is kept back), less than \
+                 one request of this run costs ({largest} for {} of {}): raise --weight-limit",
+                limits.weight_limit,
+                limits.budget(),
+                kind.name(),
+                match strategy {
+                    Strategy::All => "the whole market".to_owned(),
+                    _ => format!("{symbols} symbols"),
+                },
+            )));
+        }
+        let concurrency = self.concurrency.map_or(
+            match strategy {
+                Strategy::Each => DEFAULT_CONCURRENCY,
+                Strategy::Batch(_) | Strategy::All => DEFAULT_BATCH_CONCURRENCY,
+            },
+            std::num::NonZeroUsize::get,
+        );
+        let ask = Ask {
+            kind,
+            strategy,
+            hedge: self.network.hedge,
+            any_status: self.input.any_status,
+            isolation_budget: u32::try_from(
+                u64::from(max_weight).saturating_sub(estimate) / plan.rounds(),
+            )
+            .unwrap_or(u32::MAX),
+            filter: MarketFilter {
+                quote: self.input.quote.as_ref().map(|q| q.to_ascii_uppercase()),
+                pattern: self.input.pattern.as_ref().map(|p| p.to_ascii_uppercase()),
+            },
+        };
+        Ok(Requests {
+            ask,
+            limits,
+            concurrency,
+        })
+    }
+
+    /// Hosts, mirrors, proxy, timeouts and extra certificates of the HTTP client.
+    fn http(&self) -> Result<HttpSettings, UsageError> {
+        let net = &self.network;
+        let base_url = parse_host_url(&net.base_url, "--base-url", Web::Rest, net.allow_http)?;
+        let mirrors = if net.mirror.is_empty() && net.base_url == DEFAULT_BASE_URL {
+            BINANCE_ALTERNATES
+                .iter()
+                .map(|u| u.parse().expect("valid"))
+                .collect()
+        } else {
+            net.mirror
+                .iter()
+                .map(|m| parse_host_url(m, "--mirror", Web::Rest, net.allow_http))
+                .collect::<Result<Vec<Url>, _>>()?
+        };
+        if net.hedge.is_some() && mirrors.is_empty() {
+            return Err(UsageError(
+                "--hedge needs another host to send to: add --mirror URL".into(),
+            ));
+        }
+        let proxy = net
+            .proxy
+            .as_deref()
+            .map(crate::proxy::parse_proxy)
+            .transpose()?;
+        if proxy.is_none() {
+            crate::proxy::check_env(|v| std::env::var(v).ok())?;
+        }
+        let timeout = self.fetch.timeout;
+        Ok(HttpSettings {
+            base_url,
+            mirrors,
+            proxy,
+            timeout,
+            connect_timeout: self.fetch.connect_timeout.min(timeout),
+            extra_roots: match &net.cacert {
+                Some(path) => read_cacert(path)?,
+                None => Vec::new(),
+            },
+        })
+    }
+
+    /// `--stream`'s host, its mirror and its connection limits; `None` without `--stream`.
+    fn stream(&self) -> Result<Option<StreamSettings>, UsageError> {
+        if !self.stream {
+            return Ok(None);
+        }
+        let net = &self.network;
+        let url = parse_host_url(&net.stream_url, "--stream-url", Web::Stream, net.allow_http)?;
+        let mirrors = if net.stream_url == DEFAULT_STREAM_URL {
+            vec![STREAM_MIRROR.parse().expect("valid")]
+        } else {
+            Vec::new()
+        };
+        Ok(Some(StreamSettings {
+            url,
+            mirrors,
+            stale: self.fetch.stale,
+            rollover: self.fetch.stream_rollover,
+        }))
+    }
+}
+
+/// `--strategy auto`: one request each or batches, whichever costs less weight for `n`
+/// symbols; batches on a tie, as they also send fewer requests.
+fn cheapest(kind: TickerKind, batch: Strategy, n: usize) -> Strategy {
+    if n > 1 && batch.weight(kind, n) <= Strategy::Each.weight(kind, n) {
+        batch
+    } else {
+        Strategy::Each
+    }
+}
+
+/// Which kind of host a URL flag names.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Web {
+    /// REST: `https://`, or `http://` on loopback; an optional path prefix.
+    Rest,
+    /// WebSocket streams: `wss://`, or `ws://` on loopback; the host only.
+    Stream,
+}
+
+impl Web {
+    /// (plain, secure) schemes.
+    fn schemes(self) -> (&'static str, &'static str) {
+        match self {
+            Self::Rest => ("http", "https"),
+            Self::Stream => ("ws", "wss"),
+        }
+    }
+}
+
+/// A host URL given to `flag`: the right scheme, a host, plain text only to loopback unless
+/// `allow_http`, and no query; a REST URL keeps its path prefix (ending in `/`, so that
+/// `Url::join` appends to it), a stream URL has none.
+fn parse_host_url(s: &str, flag: &str, web: Web, allow_http: bool) -> Result<Url, UsageError> {
+    let bad = |why: &str| UsageError(format!("invalid {flag} '{s}': {why}"));
+    let (plain, secure) = web.schemes();
+    if let Some(guess) = with_scheme(s, plain, secure) {
+        return Err(bad(&format!("no scheme; did you mean {guess}?")));
+    }
+    let mut url = Url::parse(s).map_err(|e| bad(&e.to_string()))?;
+    if url.scheme() != plain && url.scheme() != secure {
+        return Err(bad(&format!(
+            "the scheme must be {secure}:// (or {plain}:// for a local server)"
+        )));
+    }
+    let Some(host) = url.host_str() else {
+        return Err(bad("no host"));
+    };
+    if url.scheme() == plain && !allow_http && !crate::host::is_loopback(host) {
+        return Err(bad(&format!(
+            "plain {plain}:// lets anyone on the path alter prices; use {secure}://, or pass \
+             --allow-http"
+        )));
+    }
+    match web {
+        Web::Stream if url.query().is_some() || url.fragment().is_some() || url.path() != "/" => {
+            Err(bad(
+                "give the host only, e.g. wss://stream.binance.com:9443",
+            ))
+        }
+        Web::Rest if url.query().is_some() || url.fragment().is_some() => Err(bad(
+            "give the host (and an optional path prefix) only, without ? or #",
+        )),
+        Web::Rest if !url.path().ends_with('/') => {
+            let path = format!("{}/", url.path());
+            url.set_path(&path);
+            Ok(url)
+        }
+        _ => Ok(url),
+    }
+}
+
+/// For an address typed without a scheme (`127.0.0.1:8731`, `api.binance.com`), the URL it
+/// most likely means: `plain://` on this machine, `secure://` elsewhere.
+fn with_scheme(s: &str, plain: &str, secure: &str) -> Option<String> {
+    if s.contains("://") || s.is_empty() {
+        return None;
+    }
+    let host = s.split(['/', '?', '#']).next().unwrap_or(s);
+    let scheme = if crate::host::is_loopback(host) {
+        plain
+    } else {
+        secure
+    };
+    Some(format!("{scheme}://{s}"))
+}
+
+/// `--cacert FILE`: the PEM certificates in it, or a usage error naming the file.
+fn read_cacert(path: &Path) -> Result<Vec<reqwest::Certificate>, UsageError> {
+    let bad = |why: String| UsageError(format!("--cacert {}: {why}", path.display()));
+    let pem = std::fs::read(path).map_err(|e| bad(io_reason(&e)))?;
+    if !pem.windows(27).any(|w| w == b"-----BEGIN CERTIFICATE-----") {
+        return Err(bad(
+            "no PEM certificate in it (-----BEGIN CERTIFICATE-----)".into(),
+        ));
+    }
+    let certs = reqwest::Certificate::from_pem_bundle(&pem)
+        .map_err(|e| bad(format!("not a PEM certificate ({e})")))?;
+    Ok(certs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::symbols::{is_valid, normalise};
+    use clap::Parser;
+
+    fn config(args: &[&str]) -> Result<Config, UsageError> {
+        let mut argv = vec!["pricefetch"];
+        argv.extend(args);
+        Cli::parse_from(argv).into_config(decide_terminal(ColorChoice::Auto, false, false, false))
+    }
+
+    #[test]
+    fn symbols_are_normalised_and_deduplicated_in_first_seen_order() {
+        let c = config(&["eth-usdt", "btc/usdt", "BTCUSDT", " ethusdt", "SOLUSDT"]).unwrap();
+        assert_eq!(c.symbols, ["ETHUSDT", "BTCUSDT", "SOLUSDT"]);
+    }
+
+    #[test]
+    fn bad_symbols_are_named_with_the_reason() {
+        let e = config(&["BTCUSDT", "BTC$USDT"]).unwrap_err().0;
+        assert!(
+            e.contains("'BTC$USDT'") && e.contains("only letters"),
+            "{e}"
+        );
+        let e = config(&["ABCDEFGHIJKLMNOPQRSTUVWXYZ"]).unwrap_err().0;
+        assert!(e.contains("26 characters"), "{e}");
+        let e = config(&["/"]).unwrap_err().0;
+        assert!(e.contains("empty"), "{e}");
+        let e = config(&[]).unwrap_err().0;
+        assert!(e.contains("no symbols given"), "{e}");
+    }
+
+    #[test]
+    fn utf8_symbols_are_kept_and_only_ascii_letters_upper_cased() {
+        assert_eq!(config(&["币安人生usdt"]).unwrap().symbols, ["币安人生USDT"]);
+        assert_eq!(
+            config(&["这是测试币456"]).unwrap().symbols,
+            ["这是测试币456"]
+        );
+        // No Unicode case mapping: ß is not SS, ﬀ is not FF, ı is not I.
+        assert_eq!(normalise("ßusdt"), "ßUSDT");
+        assert!(!is_valid("ﬀ") || normalise("ﬀ") == "ﬀ");
+        assert_eq!(
+            normalise("\u{feff}btcusdt"),
+            "BTCUSDT",
+            "a BOM is not part of the name"
+        );
+        assert!(config(&["BTC USDT"]).is_err() && config(&["BTC\nUSDT"]).is_err());
+        assert!(
+            config(&["币安人生币安人生币安人生币安人生币安人生USDT"]).is_err(),
+            "24 characters"
+        );
+    }
+
+    #[test]
+    fn base_urls_must_be_https_or_local() {
+        assert!(config(&["--base-url", "http://127.0.0.1:9", "X"]).is_ok());
+        assert!(config(&["--base-url", "http://localhost:9", "X"]).is_ok());
+        assert!(config(&["--base-url", "http://[::1]:9", "X"]).is_ok());
+        let e = config(&["--base-url", "http://example.com", "X"])
+            .unwrap_err()
+            .0;
+        assert!(e.contains("--allow-http"), "{e}");
+        assert!(config(&["--base-url", "http://example.com", "--allow-http", "X"]).is_ok());
+        assert!(config(&["--base-url", "ftp://x", "X"]).is_err());
+        assert!(config(&["--base-url", "api.binance.com", "X"]).is_err());
+        let c = config(&["--base-url", "https://h.example/prefix", "X"]).unwrap();
+        assert_eq!(
+            c.http.base_url.join("api/v3/ping").unwrap().path(),
+            "/prefix/api/v3/ping"
+        );
+    }
+
+    #[test]
+    fn format_defaults_follow_the_terminal_and_compare_refuses_row_formats() {
+        let cli = |a: &[&str]| Cli::parse_from([&["pricefetch"][..], a].concat());
+        let tty = decide_terminal(ColorChoice::Auto, true, true, false);
+        let pipe = decide_terminal(ColorChoice::Auto, false, false, false);
+        assert_eq!(cli(&["X"]).into_config(tty).unwrap().format, Format::Table);
+        assert_eq!(cli(&["X"]).into_config(pipe).unwrap().format, Format::Plain);
+        assert!(cli(&["X"]).into_config(tty).unwrap().color);
+        let e = cli(&["--compare", "-f", "csv", "X"])
+            .into_config(pipe)
+            .unwrap_err();
+        assert!(e.0.contains("--compare"));
+    }
+
+    #[test]
+    fn colour_follows_the_choice_the_terminal_and_no_color() {
+        use ColorChoice::{Always, Auto, Never};
+        let t = decide_terminal(Auto, true, false, false);
+        assert!(t.stdout_color && !t.stderr_color);
+        let t = decide_terminal(Auto, true, true, true);
+        assert!(!t.stdout_color && !t.stderr_color, "NO_COLOR or TERM=dumb");
+        let t = decide_terminal(Always, false, false, true);
+        assert!(t.stdout_color && t.stderr_color);
+        let t = decide_terminal(Never, true, true, false);
+        assert!(!t.stdout_color && !t.stderr_color);
+    }
+
+    #[test]
+    fn the_budget_guard_counts_every_round_and_says_how_to_allow_it() {
+        let many: Vec<String> = (0..501).map(|i| format!("S{i}")).collect();
+        let args: Vec<&str> = many.iter().map(String::as_str).collect();
+        let each = [&["--strategy", "each"][..], &args].concat();
+        let e = config(&each).unwrap_err().0;
+        assert!(
+            e.contains("about 1002 request weight") && e.contains("--max-weight 1002"),
+            "{e}"
+        );
+        assert!(config(&[&["--max-weight", "1002"][..], &each].concat()).is_ok());
+        // auto batches them instead: 5 × 4 + 1 × 2.
+        assert_eq!(config(&args).unwrap().ask.strategy, Strategy::Batch(100));
+        let e = config(&[
+            "--compare",
+            "--runs",
+            "40",
+            "A",
+            "B",
+            "C",
+            "D",
+            "E",
+            "F",
+            "G",
+        ])
+        .unwrap_err()
+        .0;
+        assert!(e.contains("about 1148"), "{e}");
+    }
+
+    #[test]
+    fn auto_picks_the_least_weight_and_compare_races_single_requests() {
+        let strategy = |a: &[&str]| config(a).unwrap().ask.strategy;
+        assert_eq!(strategy(&["BTCUSDT"]), Strategy::Each);
+        assert_eq!(strategy(&["A", "B"]), Strategy::Batch(100));
+        assert_eq!(
+            strategy(&["--ticker", "24h", "A", "B"]),
+            Strategy::Batch(20)
+        );
+        assert_eq!(
+            strategy(&["--batch-size", "7", "A", "B"]),
+            Strategy::Batch(7)
+        );
+        assert_eq!(strategy(&["--compare", "A", "B"]), Strategy::Each);
+        assert_eq!(
+            strategy(&["--compare", "--strategy", "batch", "A", "B"]),
+            Strategy::Batch(100)
+        );
+        assert_eq!(strategy(&["--all"]), Strategy::All);
+    }
+
+    #[test]
+    fn proxies_must_be_http_urls() {
+        assert!(config(&["--proxy", "http://127.0.0.1:3128", "X"]).is_ok());
+        assert!(config(&["--proxy", "not a url", "X"]).is_err());
+        assert!(config(&["--proxy", "socks9://h:1", "X"]).is_err());
+    }
+}
