@@ -1,6 +1,23 @@
-//! Host names as the user gives them: whether one is this machine. Vocabulary: imports nothing.
+//! Host names: Binance's hosts and their defaults, and whether a host the user gives is this
+//! machine. Vocabulary: imports nothing.
 
 use std::net::IpAddr;
+
+/// `--base-url`'s default; only it gets Binance's alternates as default mirrors.
+pub const DEFAULT_BASE_URL: &str = "https://api.binance.com";
+
+/// The alternates Binance lists for the main host (binance-api.md, "Hosts").
+pub const BINANCE_ALTERNATES: [&str; 5] = [
+    "https://api-gcp.binance.com/",
+    "https://api1.binance.com/",
+    "https://api2.binance.com/",
+    "https://api3.binance.com/",
+    "https://api4.binance.com/",
+];
+
+/// `--stream-url`'s default, and the market-data-only host it fails over to.
+pub const DEFAULT_STREAM_URL: &str = "wss://stream.binance.com:9443";
+pub const STREAM_MIRROR: &str = "wss://data-stream.binance.vision";
 
 /// Whether `host` (`127.0.0.1`, `localhost`, `[::1]`, with or without `:port`) is this machine.
 pub fn is_loopback(host: &str) -> bool {

@@ -1,38 +1,31 @@
-//! pricefetch: fetch cryptocurrency prices from the Binance Spot REST API, concurrently, fast
-//! and safely.
+//! pricefetch: fetch cryptocurrency prices from Binance Spot (its REST API and its WebSocket
+//! streams), concurrently, fast and safely.
 //!
 //! A run is a straight line of named types: argv → [`cli::Cli`] → [`config::Config`] →
-//! [`fetch::Engine`] rounds → [`report::Report`] → [`output::render`] → an exit code from
-//! [`error`]. The binary (`main.rs`) only wires these together.
+//! [`fetch::Engine`] rounds (or a live run: [`watch`], [`stream`]) → [`report::Report`] →
+//! [`output`] → an exit code from [`error`]. The binary (`main.rs`) only wires these together.
 //!
-//! # Layout
+//! # Layers
 //!
-//! - [`cli`]: flags, help, defaults, environment variables.
-//! - [`config`]: validation across flags; the terminal.
-//! - [`symbols`]: symbol normalisation and rules (UTF-8 names), `--file`.
-//! - [`config_file`]: the TOML config file and its place in the precedence.
-//! - [`shell`]: `--completions`, `--man`, `--show-config`.
-//! - [`binance`]: the HTTP layer: one pooled client, URLs, TLS, proxies, transport errors.
-//! - [`answer`]: what Binance's answers mean: tickers decoded and checked, status → [`error::FetchError`].
-//! - [`proxy`]: which proxy a request takes and where that came from, for messages.
-//! - [`fetch`]: the engine: async fan-out under a semaphore, sync loop, per-symbol retries.
-//! - [`outcome`]: what a round produces, and how an answer becomes per-symbol outcomes.
-//! - [`strategy`]: how symbols are grouped into requests, and what that costs in weight.
-//! - [`retry`]: the one place that decides whether to retry, and the backoff.
-//! - [`throttle`]: the run-wide rate-limit state (429 pauses everyone, 418 stops everyone).
-//! - [`ledger`]: that state shared by every pricefetch on the host, in a locked file per API host.
-//! - [`report`]: the run's facts and the comparison maths.
-//! - [`watch`]: `--watch`: refreshes on a schedule, a live table or a stream.
-//! - [`stream`]: `--stream`: Binance's WebSocket streams, reconnected, never silent.
-//! - [`until`]: `--until`: exact decimal conditions that end a live run.
-//! - [`output`]: renderers (table, plain, json, ndjson, csv) and the stderr wording.
-//! - [`error`]: per-symbol errors, exit codes, hints.
-//! - [`clock`]: wall-clock times: the longest wait Binance imposes, RFC 3339 that never fails.
-//! - [`market`]: the market's vocabulary: ticker kinds, selections, tickers, streamed updates.
-//! - [`host`]: host names as the user gives them (is it this machine?).
-
-/// The version `--version` prints: the crate version, and the git commit when built from git.
-pub const VERSION: &str = env!("PRICEFETCH_VERSION");
+//! Imports go one way, down this list (ARCHITECTURE.md has the rule and where new parts go):
+//!
+//! 1. **Vocabulary**, the words every layer shares: [`error`] (errors, exit codes, hints),
+//!    [`clock`] (wall-clock times), [`host`] (host names, Binance's hosts), [`market`] (ticker
+//!    kinds, tickers, streamed updates), [`symbols`] (symbol rules, `--file`), [`strategy`]
+//!    (grouping into requests, weights), [`proxy`] (which proxy, and where it was set),
+//!    [`ledger`] (the host's shared rate-limit file).
+//! 2. **Network**: [`answer`] (what Binance's answers mean), [`binance`] (the HTTP client),
+//!    [`retry`] (the one retry decision), [`throttle`] (the IP's rate limit, shared),
+//!    [`until`] (exact-decimal stop conditions).
+//! 3. **Engine**: [`outcome`] (what a round produces), [`fetch`] (async fan-out under a
+//!    semaphore, or strictly sequential).
+//! 4. **Results and rendering**: [`report`] (the run's facts, the comparison maths),
+//!    [`output`] (every format, the stderr wording, stdout's writer).
+//! 5. **Validated run**: [`config`] (the settings every engine and renderer reads).
+//! 6. **Live runs**: [`watch`] (refreshes on a schedule), [`stream`] (WebSocket streams,
+//!    reconnected, never silent).
+//! 7. **Application**: [`run`] (one run or a comparison, signals, deadline), [`cli`] (flags,
+//!    their lowering into a `Config`, the config file, completions and man page).
 
 pub mod answer;
 pub mod binance;
@@ -49,361 +42,10 @@ pub mod output;
 pub mod proxy;
 pub mod report;
 pub mod retry;
+pub mod run;
 pub mod strategy;
 pub mod stream;
 pub mod symbols;
 pub mod throttle;
 pub mod until;
 pub mod watch;
-
-use std::io::{self, Write};
-use std::sync::Arc;
-
-use tokio::time::Instant;
-
-use crate::binance::BinanceClient;
-use crate::config::{Config, Plan};
-use crate::error::{OutputError, Signal};
-use crate::fetch::{Engine, Stop, StopReason};
-use crate::outcome::{Mode, Outcome, Round};
-use crate::report::{Comparison, Report, Speedup, Stats};
-use crate::throttle::Throttle;
-
-/// Runs a validated configuration: fetches, writes the data to `out` and the diagnostics to
-/// stderr, and returns the report (the caller turns it into an exit code).
-pub async fn run(config: Config, out: &mut dyn Write) -> anyhow::Result<Report> {
-    let client = BinanceClient::new(&config.http)?;
-    let stop = Stop::default();
-    stop_on_signals(stop.clone());
-    let deadline = config.deadline.map(|d| Instant::now() + d);
-    if let Some(deadline) = config.deadline {
-        let stop = stop.clone();
-        tokio::spawn(async move {
-            tokio::time::sleep(deadline).await;
-            tracing::warn!(
-                "--deadline {} passed: printing what has arrived",
-                humantime::format_duration(deadline)
-            );
-            stop.stop(StopReason::Deadline(deadline));
-        });
-    }
-    let engine = Arc::new(Engine::new(
-        client,
-        config.retry,
-        open_file_cap(
-            config.concurrency,
-            match config.ask.hedge {
-                Some(_) => 1 + config.http.mirrors.len(),
-                None => 1,
-            },
-        ),
-        Throttle::new(config.limits)
-            .with_deadline(deadline)
-            .sharing(config.state_dir.as_deref(), &config.http.base_url)
-            .await,
-        stop,
-        config.ask.clone(),
-    ));
-    let result = fetch_and_render(&config, &engine, out).await;
-    // What the run reserved and did not send goes back to the host's ledger, whatever happened.
-    engine.throttle().release().await;
-    result
-}
-
-/// The run proper: rounds (or refreshes), then the output.
-async fn fetch_and_render(
-    config: &Config,
-    engine: &Arc<Engine>,
-    out: &mut dyn Write,
-) -> anyhow::Result<Report> {
-    let start = Instant::now();
-    if let Some(settings) = &config.stream {
-        return stream::run(engine, config, settings, out).await;
-    }
-    if let Some(every) = config.watch {
-        let last = watch::run(engine, config, every, config.count, out).await?;
-        let report = Report::of(engine, last, engine.totals(), start.elapsed(), None);
-        // Each refresh already listed its failures; end with the run's summary.
-        if config.verbosity >= 0 {
-            let line = output::summary(&report, config.verbosity > 0);
-            let _ = writeln!(
-                io::stderr().lock(),
-                "{}",
-                output::wrap(&line, output::stderr_width(), 2)
-            );
-        }
-        return Ok(report);
-    }
-    let streaming = config.format.streams();
-    let mut progress = output::Progress::new(
-        config.progress,
-        config.symbols.len(),
-        config.plan != Plan::Async,
-        config.plan.rounds() * config.symbols.len() as u64,
-    );
-    let mut on_outcome = |o: &Outcome, last_of_request: bool| -> io::Result<()> {
-        progress.tick(o);
-        if streaming {
-            output::ndjson_line(o, config.ask.kind, out)?;
-            // One write per request, not per line (20,000 rows of --all were 20,000 writes).
-            if last_of_request {
-                out.flush()?;
-            }
-        }
-        Ok(())
-    };
-    let symbols = &config.symbols;
-    let (shown, comparison) = match config.plan {
-        Plan::Async | Plan::Sync => {
-            let mode = if config.plan == Plan::Sync {
-                Mode::Sync
-            } else {
-                Mode::Async
-            };
-            let round = engine.round(symbols, mode, &mut on_outcome).await;
-            (round.map_err(OutputError)?, None)
-        }
-        Plan::Compare { runs, warmup } => compare(engine, symbols, runs, warmup, &mut on_outcome)
-            .await
-            .map_err(OutputError)?,
-    };
-    progress.finish();
-    let stale = if config.ask.any_status {
-        stale_prices(config, engine, &shown).await
-    } else {
-        None
-    };
-    let suggestions = if config.verbosity >= -1 {
-        did_you_mean(engine, &shown).await
-    } else {
-        Vec::new()
-    };
-    let mut report = Report::of(engine, shown, engine.totals(), start.elapsed(), comparison);
-    report.suggestions = suggestions;
-    let width = output::stdout_size().map(|(columns, _)| columns);
-    let look = output::Look {
-        color: config.color,
-        width,
-        header: config.header,
-    };
-    output::render(config.format, &report, out, look)
-        .and_then(|()| out.flush())
-        .map_err(OutputError)?;
-    if let Some(line) = stale {
-        tracing::warn!("{line}");
-    }
-    output::diagnostics(
-        &report,
-        config.verbosity,
-        config.stderr_color,
-        &mut io::stderr().lock(),
-    );
-    Ok(report)
-}
-
-/// For symbols Binance does not know (-1121): the nearest trading pairs by edit distance, from
-/// one whole-market price request (weight 4), sent only when there is such a symbol and
-/// `--max-weight` leaves room for it.
-async fn did_you_mean(engine: &Engine, shown: &Round) -> Vec<String> {
-    let unknown: Vec<&str> = shown
-        .outcomes
-        .iter()
-        .filter(|o| {
-            matches!(
-                o.result,
-                Err(error::FetchError::Api {
-                    code: Some(-1121),
-                    ..
-                })
-            )
-        })
-        .map(|o| o.symbol.as_str())
-        .collect();
-    let weight = market::TickerKind::Price.weight(market::Selection::All);
-    if unknown.is_empty() || engine.stopped() || !engine.may_spend_on_unknown(weight) {
-        return Vec::new();
-    }
-    let listed = match engine.listed_symbols(true).await {
-        Ok(listed) => listed,
-        Err(e) => {
-            tracing::info!("cannot list the trading pairs for suggestions: {e}");
-            return Vec::new();
-        }
-    };
-    unknown
-        .iter()
-        .filter_map(|typo| {
-            let near = cli::file::nearest(typo, listed.iter().map(String::as_str))?;
-            Some(format!("{typo}: did you mean {near}?"))
-        })
-        .collect()
-}
-
-/// `--any-status`: which printed pairs do not trade, so that their prices are stale; `None`
-/// when every printed pair trades.
-async fn stale_prices(config: &Config, engine: &Engine, shown: &Round) -> Option<String> {
-    let printed: Vec<String> = shown
-        .outcomes
-        .iter()
-        .filter(|o| o.result.is_ok())
-        .map(|o| o.symbol.clone())
-        .collect();
-    if printed.is_empty() || engine.stopped() {
-        return None;
-    }
-    let ask = (config.ask.strategy != strategy::Strategy::All).then_some(printed.as_slice());
-    match engine.not_trading(ask).await {
-        Ok(list) => {
-            let stale: Vec<String> = list
-                .into_iter()
-                .filter(|(s, _)| printed.contains(s))
-                .map(|(s, status)| format!("{s} ({status})"))
-                .collect();
-            (!stale.is_empty()).then(|| {
-                format!(
-                    "not trading, so the prices printed for them are stale: {}",
-                    stale.join(", ")
-                )
-            })
-        }
-        Err(e) => Some(format!("cannot tell which pairs trade: {e}")),
-    }
-}
-
-/// `--compare`: warm-up rounds, then measured rounds with the modes interleaved (async, sync,
-/// async, sync, …) so that drift on the machine or the network hits both alike. Returns the
-/// last async round (whose results are shown) and the comparison.
-async fn compare(
-    engine: &Arc<Engine>,
-    symbols: &[String],
-    runs: u32,
-    warmup: u32,
-    on_outcome: &mut outcome::OnOutcome<'_>,
-) -> io::Result<(Round, Option<Comparison>)> {
-    for _ in 0..warmup {
-        for mode in [Mode::Async, Mode::Sync] {
-            engine.round(symbols, mode, on_outcome).await?;
-        }
-    }
-    let (mut asyncs, mut syncs) = (Vec::new(), Vec::new());
-    let mut cut = None;
-    for _ in 0..runs {
-        if engine.stopped() {
-            break;
-        }
-        let a = engine.round(symbols, Mode::Async, on_outcome).await?;
-        let s = engine.round(symbols, Mode::Sync, on_outcome).await?;
-        if engine.stopped() {
-            // Cut short by --deadline or a signal: it measured the cut, not the work. Only
-            // complete rounds count (`runs` in the report says how many).
-            cut = Some(a);
-            break;
-        }
-        asyncs.push(a);
-        syncs.push(s);
-    }
-    let comparison = match (Stats::of(&asyncs), Stats::of(&syncs)) {
-        (Some(a), Some(s)) => Some(Comparison {
-            runs: asyncs.len() as u32,
-            warmup,
-            speedup: Speedup::between(&a, &s),
-            async_stats: a,
-            sync_stats: s,
-        }),
-        _ => None,
-    };
-    let shown = match (asyncs.pop(), cut) {
-        (Some(r), _) | (None, Some(r)) => r,
-        (None, None) => engine.round(symbols, Mode::Async, on_outcome).await?,
-    };
-    Ok((shown, comparison))
-}
-
-/// File descriptors kept for everything but sockets: std streams, the runtime, the ledger,
-/// the certificate store.
-const SPARE_FILES: u64 = 32;
-
-/// Raises the soft open-file limit to the hard one, and caps `concurrency` to what it allows: a
-/// request holds one socket (`hosts` with `--hedge`). Past the limit, requests would fail with
-/// "Too many open files" that look like network trouble.
-fn open_file_cap(concurrency: usize, hosts: usize) -> usize {
-    #[cfg(unix)]
-    {
-        let Ok(limit) = rlimit::increase_nofile_limit(u64::MAX) else {
-            return concurrency;
-        };
-        let room = usize::try_from(limit.saturating_sub(SPARE_FILES))
-            .unwrap_or(usize::MAX)
-            .checked_div(hosts.max(1))
-            .unwrap_or(1)
-            .max(1);
-        if concurrency > room {
-            tracing::warn!(
-                "--concurrency {concurrency} needs more open files than this process may have \
-                 (limit {limit}): using {room}"
-            );
-            return room;
-        }
-    }
-    let _ = hosts;
-    concurrency
-}
-
-/// The first Ctrl-C, SIGTERM or SIGHUP stops the run gracefully: nothing new is sent, what is
-/// in flight is cancelled, what has arrived is printed, and the exit code is 128 + the signal's
-/// number. A second signal exits at once. The handlers are installed before anything is sent,
-/// so a signal can never find the default action (which would lose every price).
-fn stop_on_signals(stop: Stop) {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        let (Ok(mut int), Ok(mut term), Ok(mut hup)) = (
-            signal(SignalKind::interrupt()),
-            signal(SignalKind::terminate()),
-            signal(SignalKind::hangup()),
-        ) else {
-            tracing::warn!("cannot catch signals: Ctrl-C will lose what has arrived");
-            return;
-        };
-        tokio::spawn(async move {
-            let mut stopping = false;
-            loop {
-                let signal = tokio::select! {
-                    Some(()) = int.recv() => Signal::Interrupt,
-                    Some(()) = term.recv() => Signal::Terminate,
-                    Some(()) = hup.recv() => Signal::Hangup,
-                    else => return,
-                };
-                if stopping {
-                    std::process::exit(signal.exit() as i32);
-                }
-                stopping = true;
-                announce(signal);
-                stop.stop(StopReason::Interrupted(signal));
-            }
-        });
-    }
-    #[cfg(not(unix))]
-    tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_err() {
-            return;
-        }
-        announce(Signal::Interrupt);
-        stop.stop(StopReason::Interrupted(Signal::Interrupt));
-        if tokio::signal::ctrl_c().await.is_ok() {
-            std::process::exit(Signal::Interrupt.exit() as i32);
-        }
-    });
-}
-
-fn announce(signal: Signal) {
-    match signal {
-        Signal::Interrupt => {
-            tracing::warn!("interrupted: printing what has arrived (Ctrl-C again to quit at once)")
-        }
-        other => tracing::warn!(
-            "{}: printing what has arrived (a second signal quits at once)",
-            other.name()
-        ),
-    }
-}

@@ -69,7 +69,7 @@ fn main() -> ExitCode {
         Ok(rt) => rt,
         Err(e) => return fail(&anyhow::Error::new(e).context("cannot start the async runtime")),
     };
-    match runtime.block_on(pricefetch::run(config, &mut out)) {
+    match runtime.block_on(pricefetch::run::run(config, &mut out)) {
         Ok(report) => error::exit_for_failures(report.failures(), report.interrupted).into(),
         Err(e) => fail(&e),
     }

@@ -17,6 +17,7 @@ use crate::binance::HttpSettings;
 use crate::config::{Config, Plan, StreamSettings, Terminal};
 use crate::error::UsageError;
 use crate::fetch::Ask;
+use crate::host::{BINANCE_ALTERNATES, DEFAULT_BASE_URL, DEFAULT_STREAM_URL, STREAM_MIRROR};
 use crate::market::TickerKind;
 use crate::output::Format;
 use crate::retry::RetryPolicy;
@@ -24,22 +25,6 @@ use crate::strategy::{MarketFilter, Strategy};
 use crate::symbols::{io_reason, normalise_all, read_symbol_file};
 use crate::throttle::Limits;
 use crate::until::Until;
-
-/// `--base-url`'s default; only it gets Binance's alternates as default mirrors.
-pub const DEFAULT_BASE_URL: &str = "https://api.binance.com";
-
-/// The alternates Binance lists for the main host (binance-api.md, "Hosts").
-const BINANCE_ALTERNATES: [&str; 5] = [
-    "https://api-gcp.binance.com/",
-    "https://api1.binance.com/",
-    "https://api2.binance.com/",
-    "https://api3.binance.com/",
-    "https://api4.binance.com/",
-];
-
-/// `--stream-url`'s default, and the market-data-only host it fails over to.
-pub const DEFAULT_STREAM_URL: &str = "wss://stream.binance.com:9443";
-const STREAM_MIRROR: &str = "wss://data-stream.binance.vision";
 
 /// `-c` when not given: one symbol per request.
 const DEFAULT_CONCURRENCY: usize = 16;

@@ -14,6 +14,9 @@ use clap::{ArgAction, Parser};
 use crate::market::TickerKind;
 use crate::output::Format;
 
+/// The version `--version` prints: the crate version, and the git commit when built from git.
+pub const VERSION: &str = env!("PRICEFETCH_VERSION");
+
 /// Examples, as `--help` and the man page show them: (command, what it does).
 pub const EXAMPLES: &[(&str, &str)] = &[
     (
@@ -104,7 +107,7 @@ fn after_long_help() -> String {
 #[derive(Debug, Parser)]
 #[command(
     name = "pricefetch",
-    version = crate::VERSION,
+    version = VERSION,
     after_help = AFTER_HELP,
     after_long_help = after_long_help(),
     max_term_width = 80,

@@ -126,8 +126,7 @@ pub async fn run(
     };
     // REST on this machine (the mock) with Binance's stream host: said at the start, and again
     // at the end if no stream connection opened (a live table draws over the first).
-    let mismatch = (settings.url.as_str().trim_end_matches('/')
-        == crate::cli::lower::DEFAULT_STREAM_URL
+    let mismatch = (settings.url.as_str().trim_end_matches('/') == crate::host::DEFAULT_STREAM_URL
         && config
             .http
             .base_url
@@ -138,7 +137,7 @@ pub async fn run(
             "REST goes to {} but streams go to {}; for the mock set PRICEFETCH_STREAM_URL \
              (or --stream-url) too",
             crate::binance::host_of(&config.http.base_url),
-            crate::cli::lower::DEFAULT_STREAM_URL
+            crate::host::DEFAULT_STREAM_URL
         )
     });
     if let Some(line) = &mismatch {
