@@ -351,14 +351,6 @@ fn header_u32(headers: &HeaderMap, name: &str) -> Option<u32> {
     headers.get(name)?.to_str().ok()?.trim().parse().ok()
 }
 
-pub(crate) fn host_of(url: &Url) -> String {
-    match (url.host_str(), url.port()) {
-        (Some(h), Some(p)) => format!("{h}:{p}"),
-        (Some(h), None) => h.to_owned(),
-        _ => url.to_string(),
-    }
-}
-
 /// Maps a reqwest failure to what the user should hear: the host and the innermost cause.
 fn transport_error(
     err: &reqwest::Error,
@@ -368,7 +360,7 @@ fn transport_error(
     let cause = root_cause(err);
     if let Some(why) = refused_certificate(err) {
         return FetchError::Certificate {
-            host: host_of(url),
+            host: crate::host::authority(url),
             cause: why,
         };
     }
@@ -384,7 +376,7 @@ fn transport_error(
     }
     if err.is_connect() {
         FetchError::Connect {
-            host: host_of(url),
+            host: crate::host::authority(url),
             // tokio-rustls reports a failed handshake as InvalidData; say so in plain words.
             cause: if has_io_kind(err, std::io::ErrorKind::InvalidData) {
                 format!("TLS handshake failed: {cause}")

@@ -11,6 +11,7 @@ use url::Url;
 
 use crate::binance::HttpSettings;
 use crate::fetch::Ask;
+use crate::outcome::Mode;
 use crate::output::Format;
 use crate::retry::RetryPolicy;
 use crate::throttle::Limits;
@@ -38,6 +39,15 @@ impl Plan {
         match self {
             Self::Async | Self::Sync => 1,
             Self::Compare { runs, warmup } => 2 * u64::from(runs + warmup),
+        }
+    }
+
+    /// How a single round of this plan is scheduled (a comparison runs both).
+    pub fn mode(self) -> Mode {
+        if self == Self::Sync {
+            Mode::Sync
+        } else {
+            Mode::Async
         }
     }
 }

@@ -23,7 +23,6 @@
 //! reported as cancelled (Ctrl-C) or timed out (deadline). Results always come back in input
 //! order.
 
-use std::collections::HashMap;
 use std::io;
 use std::ops::Range;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -212,7 +211,7 @@ impl Engine {
         self.isolation_weight.store(0, Ordering::Relaxed);
         let planned = self.ask.strategy.weight(self.ask.kind, symbols.len());
         self.throttle
-            .expect(u32::try_from(planned).unwrap_or(u32::MAX));
+            .size_leases(u32::try_from(planned).unwrap_or(u32::MAX));
         let mut market_error = None;
         let outcomes = match (self.ask.strategy, mode) {
             (Strategy::All, _) => {
@@ -243,52 +242,22 @@ impl Engine {
             Ok(tickers) => tickers,
             Err(e) => return Ok((Vec::new(), Some(e))),
         };
-        let mut outcomes: Vec<Outcome> = Vec::new();
-        let mut times: HashMap<&str, usize> = HashMap::new();
-        for t in &tickers {
-            *times.entry(t.symbol.as_str()).or_default() += 1;
-        }
-        let twice: std::collections::HashSet<String> = times
-            .into_iter()
-            .filter(|(_, n)| *n > 1)
-            .map(|(s, _)| s.to_owned())
-            .collect();
-        let mut seen = std::collections::HashSet::new();
         let mut unusable = 0;
-        for t in tickers {
-            // A row whose name is not a symbol cannot be pinned on one: it is left out.
-            if !crate::symbols::is_valid(&t.symbol) {
-                unusable += 1;
-                continue;
-            }
-            if !self.ask.filter.keeps(&t.symbol) {
-                continue;
-            }
-            if !seen.insert(t.symbol.clone()) {
-                continue;
-            }
-            let result = if twice.contains(&t.symbol) {
-                // Which of its prices is current? Neither can be trusted.
-                Err(FetchError::Decode {
-                    status: 200,
-                    detail: format!("{} appears more than once in one answer", t.symbol),
-                })
-            } else {
-                crate::answer::check_ticker(&t, self.ask.kind)
-                    .map(|()| t.clone())
-                    .map_err(|detail| FetchError::Decode {
-                        status: 200,
-                        detail,
-                    })
-            };
-            let o = Outcome {
-                symbol: t.symbol.clone(),
+        let outcomes: Vec<Outcome> = crate::outcome::checked(tickers, self.ask.kind)
+            .into_iter()
+            .filter(|(symbol, _)| {
+                // A row whose name is not a symbol cannot be pinned on one: it is left out.
+                let valid = crate::symbols::is_valid(symbol);
+                unusable += usize::from(!valid);
+                valid && self.ask.filter.keeps(symbol)
+            })
+            .map(|(symbol, result)| Outcome {
+                symbol,
                 result,
                 attempts: job.attempts,
                 elapsed: job.elapsed,
-            };
-            outcomes.push(o);
-        }
+            })
+            .collect();
         let n = outcomes.len();
         for (k, o) in outcomes.iter().enumerate() {
             on_outcome(o, k + 1 == n)?;

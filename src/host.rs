@@ -3,6 +3,8 @@
 
 use std::net::IpAddr;
 
+use url::Url;
+
 /// `--base-url`'s default; only it gets Binance's alternates as default mirrors.
 pub const DEFAULT_BASE_URL: &str = "https://api.binance.com";
 
@@ -18,6 +20,27 @@ pub const BINANCE_ALTERNATES: [&str; 5] = [
 /// `--stream-url`'s default, and the market-data-only host it fails over to.
 pub const DEFAULT_STREAM_URL: &str = "wss://stream.binance.com:9443";
 pub const STREAM_MIRROR: &str = "wss://data-stream.binance.vision";
+
+/// Every Binance spot REST host: one request-weight limit per IP covers them all.
+pub const BINANCE_SPOT_HOSTS: &[&str] = &[
+    "api.binance.com",
+    "api-gcp.binance.com",
+    "api1.binance.com",
+    "api2.binance.com",
+    "api3.binance.com",
+    "api4.binance.com",
+    "data-api.binance.vision",
+];
+
+/// A URL's host as messages name it: `api.binance.com`, `127.0.0.1:8731`, `proxy.corp:3128`
+/// (the port only when the URL gives one that is not its scheme's default).
+pub fn authority(url: &Url) -> String {
+    match (url.host_str(), url.port()) {
+        (Some(h), Some(p)) => format!("{h}:{p}"),
+        (Some(h), None) => h.to_owned(),
+        _ => url.to_string(),
+    }
+}
 
 /// Whether `host` (`127.0.0.1`, `localhost`, `[::1]`, with or without `:port`) is this machine.
 pub fn is_loopback(host: &str) -> bool {

@@ -35,6 +35,8 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 use url::Url;
 
+use crate::error::io_reason;
+
 mod file;
 
 use file::{private_dir, private_file};
@@ -182,25 +184,14 @@ fn file_for(dir: &Path, key: &str) -> PathBuf {
     dir.join(format!("{name}.json"))
 }
 
-/// Binance's spot REST hosts: the weight limit belongs to the client's IP for all of them.
-const BINANCE_SPOT: &[&str] = &[
-    "api.binance.com",
-    "api-gcp.binance.com",
-    "api1.binance.com",
-    "api2.binance.com",
-    "api3.binance.com",
-    "api4.binance.com",
-    "data-api.binance.vision",
-];
-
 /// Which budget `url` spends: `api.binance.com` for every Binance spot REST host (one limit per
 /// IP across the cluster); any other host by the address it resolves to and its port, not by
 /// its spelling (`localhost:P` and `127.0.0.1:P` are one server). A loopback address is
 /// `127.0.0.1`, whichever it resolved to first; a host that does not resolve keeps its name.
 pub fn budget_key(url: &Url) -> String {
     let host = url.host_str().unwrap_or("unknown");
-    if BINANCE_SPOT.contains(&host.to_ascii_lowercase().as_str()) {
-        return BINANCE_SPOT[0].to_owned();
+    if crate::host::BINANCE_SPOT_HOSTS.contains(&host.to_ascii_lowercase().as_str()) {
+        return crate::host::BINANCE_SPOT_HOSTS[0].to_owned();
     }
     let port = url.port_or_known_default().unwrap_or(0);
     let name = host.trim_start_matches('[').trim_end_matches(']');
@@ -523,15 +514,6 @@ impl Ledger {
                 *field = ms;
             }
         }
-    }
-}
-
-/// The OS's words for an I/O error, without Rust's "(os error N)" suffix.
-fn io_reason(e: &std::io::Error) -> String {
-    let text = e.to_string();
-    match text.find(" (os error") {
-        Some(i) => text[..i].to_owned(),
-        None => text,
     }
 }
 

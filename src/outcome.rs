@@ -130,6 +130,35 @@ pub(crate) fn unchecked(chunk: &[String]) -> Vec<Outcome> {
         .collect()
 }
 
+/// The tickers of one answer, each checked, by symbol in the answer's order. A symbol the
+/// answer names twice (with whichever prices) has no price to trust: it fails as `decode`.
+pub(crate) fn checked(
+    tickers: Vec<Ticker>,
+    kind: crate::market::TickerKind,
+) -> Vec<(String, Result<Ticker, FetchError>)> {
+    let mut checked: Vec<(String, Result<Ticker, FetchError>)> = Vec::new();
+    let mut index: HashMap<String, usize> = HashMap::new();
+    for t in tickers {
+        if let Some(&i) = index.get(&t.symbol) {
+            checked[i].1 = Err(FetchError::Decode {
+                status: 200,
+                detail: format!("{} appears more than once in one answer", t.symbol),
+            });
+            continue;
+        }
+        let result = match crate::answer::check_ticker(&t, kind) {
+            Ok(()) => Ok(t.clone()),
+            Err(detail) => Err(FetchError::Decode {
+                status: 200,
+                detail,
+            }),
+        };
+        index.insert(t.symbol.clone(), checked.len());
+        checked.push((t.symbol, result));
+    }
+    checked
+}
+
 /// Pairs a chunk's symbols with the tickers of its answer; a symbol the answer left out fails.
 /// With the `symbolStatus` filter on, a symbol left out of the answer is one that does not trade.
 pub(crate) fn outcomes_of(
@@ -139,29 +168,8 @@ pub(crate) fn outcomes_of(
     elapsed: Duration,
     (kind, trading_only): (crate::market::TickerKind, bool),
 ) -> Vec<Outcome> {
-    // A symbol the answer names twice (with whichever prices) has no price to trust.
-    let mut by_symbol: HashMap<String, Result<Ticker, FetchError>> = HashMap::new();
-    for t in tickers {
-        let entry = match crate::answer::check_ticker(&t, kind) {
-            Ok(()) => Ok(t.clone()),
-            Err(detail) => Err(FetchError::Decode {
-                status: 200,
-                detail,
-            }),
-        };
-        let twice = by_symbol.contains_key(&t.symbol);
-        by_symbol.insert(
-            t.symbol.clone(),
-            if twice {
-                Err(FetchError::Decode {
-                    status: 200,
-                    detail: format!("{} appears more than once in one answer", t.symbol),
-                })
-            } else {
-                entry
-            },
-        );
-    }
+    let mut by_symbol: HashMap<String, Result<Ticker, FetchError>> =
+        checked(tickers, kind).into_iter().collect();
     chunk
         .iter()
         .map(|symbol| Outcome {

@@ -32,7 +32,7 @@ pub fn choice(
 ) -> Option<Choice> {
     if let Some(p) = explicit {
         return Some(Choice {
-            host: host_port(p),
+            host: crate::host::authority(p),
             source: "--proxy".into(),
         });
     }
@@ -51,7 +51,7 @@ pub fn choice(
         let value = env(var).filter(|v| !v.trim().is_empty())?;
         let url = Url::parse(value.trim()).ok()?;
         Some(Choice {
-            host: host_port(&url),
+            host: crate::host::authority(&url),
             source: (*var).to_owned(),
         })
     })
@@ -82,14 +82,6 @@ pub fn check_env(env: impl Fn(&str) -> Option<String>) -> Result<(), UsageError>
         }
     }
     Ok(())
-}
-
-fn host_port(url: &Url) -> String {
-    match (url.host_str(), url.port_or_known_default()) {
-        (Some(h), Some(p)) => format!("{h}:{p}"),
-        (Some(h), None) => h.to_owned(),
-        _ => "?".to_owned(),
-    }
 }
 
 /// `NO_PROXY`: `*`, or hosts and domains (`example.com` and `.example.com` cover subdomains).

@@ -27,18 +27,11 @@ pub struct Report {
     pub outcomes: Vec<Outcome>,
     /// Wall time of the whole run (all rounds of a comparison).
     pub elapsed: Duration,
-    /// Requests sent by the whole run.
-    pub requests: u32,
-    /// Retries among them.
-    pub retries: u32,
-    /// Extra requests spent isolating unknown symbols in failed batches.
-    pub isolation: u32,
-    /// Extra requests sent to other hosts by `--hedge`.
-    pub hedged: u32,
+    /// What the whole run (or this refresh) sent: requests, retries, isolation and hedged
+    /// requests, and their weight.
+    pub sent: Totals,
     /// A failure of the run as a whole: the whole-market request (`--all`) got no answer.
     pub error: Option<FetchError>,
-    /// Request weight of every request the run sent.
-    pub weight: u32,
     /// The server's last `X-MBX-USED-WEIGHT-1M`, if it sent one.
     pub used_weight: Option<u32>,
     /// The signal (Ctrl-C, SIGTERM, SIGHUP) that stopped the run before it finished.
@@ -73,11 +66,7 @@ impl Report {
             error: shown.market_error,
             outcomes: shown.outcomes,
             elapsed,
-            requests: sent.requests,
-            retries: sent.retries,
-            isolation: sent.isolation,
-            hedged: sent.hedged,
-            weight: sent.weight,
+            sent,
             used_weight: engine.throttle().last_used_weight(),
             interrupted: match engine.stop_reason() {
                 Some(StopReason::Interrupted(signal)) => Some(signal),

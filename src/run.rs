@@ -15,7 +15,7 @@ use crate::fetch::{Engine, Stop, StopReason};
 use crate::outcome::{Mode, Outcome, Round};
 use crate::report::{Comparison, Report, Speedup, Stats};
 use crate::throttle::Throttle;
-use crate::{cli, error, market, outcome, output, strategy, stream, watch};
+use crate::{error, market, outcome, output, strategy, stream, watch};
 
 /// Runs a validated configuration: fetches, writes the data to `out` and the diagnostics to
 /// stderr, and returns the report (the caller turns it into an exit code).
@@ -47,7 +47,7 @@ pub async fn run(config: Config, out: &mut dyn Write) -> anyhow::Result<Report> 
         ),
         Throttle::new(config.limits)
             .with_deadline(deadline)
-            .sharing(config.state_dir.as_deref(), &config.http.base_url)
+            .with_ledger(config.state_dir.as_deref(), &config.http.base_url)
             .await,
         stop,
         config.ask.clone(),
@@ -77,7 +77,7 @@ async fn fetch_and_render(
             let _ = writeln!(
                 io::stderr().lock(),
                 "{}",
-                output::wrap(&line, output::stderr_width(), 2)
+                output::text::wrap(&line, output::text::stderr_width(), 2)
             );
         }
         return Ok(report);
@@ -103,12 +103,9 @@ async fn fetch_and_render(
     let symbols = &config.symbols;
     let (shown, comparison) = match config.plan {
         Plan::Async | Plan::Sync => {
-            let mode = if config.plan == Plan::Sync {
-                Mode::Sync
-            } else {
-                Mode::Async
-            };
-            let round = engine.round(symbols, mode, &mut on_outcome).await;
+            let round = engine
+                .round(symbols, config.plan.mode(), &mut on_outcome)
+                .await;
             (round.map_err(OutputError)?, None)
         }
         Plan::Compare { runs, warmup } => compare(engine, symbols, runs, warmup, &mut on_outcome)
@@ -128,7 +125,7 @@ async fn fetch_and_render(
     };
     let mut report = Report::of(engine, shown, engine.totals(), start.elapsed(), comparison);
     report.suggestions = suggestions;
-    let width = output::stdout_size().map(|(columns, _)| columns);
+    let width = output::text::stdout_size().map(|(columns, _)| columns);
     let look = output::Look {
         color: config.color,
         width,
@@ -181,7 +178,7 @@ async fn did_you_mean(engine: &Engine, shown: &Round) -> Vec<String> {
     unknown
         .iter()
         .filter_map(|typo| {
-            let near = cli::file::nearest(typo, listed.iter().map(String::as_str))?;
+            let near = output::text::nearest(typo, listed.iter().map(String::as_str))?;
             Some(format!("{typo}: did you mean {near}?"))
         })
         .collect()

@@ -82,13 +82,13 @@ pub(crate) fn read_symbol_file(path: &Path) -> Result<Vec<(String, String)>, Usa
             Box::new(std::io::stdin())
         } else {
             Box::new(std::fs::File::open(path).map_err(|e| {
-                UsageError(format!("cannot read --file {label}: {}", io_reason(&e)))
+                UsageError(format!("cannot read --file {label}: {}", file_reason(&e)))
             })?)
         };
     let mut out = Vec::new();
     for (n, line) in BufReader::new(reader).lines().enumerate() {
-        let line =
-            line.map_err(|e| UsageError(format!("cannot read --file {label}: {}", io_reason(&e))))?;
+        let line = line
+            .map_err(|e| UsageError(format!("cannot read --file {label}: {}", file_reason(&e))))?;
         let content = line.split('#').next().unwrap_or("");
         for word in content.split(|c: char| c == ',' || c.is_whitespace()) {
             if !word.is_empty() {
@@ -99,12 +99,11 @@ pub(crate) fn read_symbol_file(path: &Path) -> Result<Vec<(String, String)>, Usa
     Ok(out)
 }
 
-/// The OS's words for a file error, in short.
-pub(crate) fn io_reason(e: &std::io::Error) -> String {
-    match e.kind() {
-        std::io::ErrorKind::NotFound => "no such file".into(),
-        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
-        std::io::ErrorKind::InvalidData => "not UTF-8 text".into(),
-        _ => e.to_string(),
+/// Why a symbol file could not be read: the OS's words, or that it is not text.
+fn file_reason(e: &std::io::Error) -> String {
+    if e.kind() == std::io::ErrorKind::InvalidData {
+        "not UTF-8 text".into()
+    } else {
+        crate::error::io_reason(e)
     }
 }

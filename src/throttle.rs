@@ -37,7 +37,7 @@ use crate::ledger::{self, Ask, Ledger, Step, Verdict};
 
 mod host;
 
-use host::{ConsultDone, Share};
+use host::{ConsultDone, Notice};
 
 /// The rate-limit settings of a run.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -200,7 +200,7 @@ impl Throttle {
                 Admit::Go(ticket) => return Ok(ticket),
                 Admit::Consult(_) => {}
                 Admit::Wait(wait) => {
-                    if self.paused() && self.shares() {
+                    if self.paused() && self.has_ledger() {
                         self.banned_meanwhile().await?;
                     }
                     if wait > Duration::from_millis(5) {
@@ -209,7 +209,7 @@ impl Throttle {
                     // Another 429 may extend the pause while we sleep, so look again afterwards;
                     // a ban ends every wait at once. With a ledger, look at least once a second,
                     // so that another process's ban is seen while we wait.
-                    let nap = if self.shares() {
+                    let nap = if self.has_ledger() {
                         wait.min(Duration::from_secs(1))
                     } else {
                         wait
@@ -223,7 +223,7 @@ impl Throttle {
         }
     }
 
-    fn shares(&self) -> bool {
+    fn has_ledger(&self) -> bool {
         self.state.lock().expect("throttle lock").ledger.is_some()
     }
 
@@ -456,7 +456,7 @@ impl Throttle {
         jitter: f64,
     ) {
         let now_ms = wall_ms();
-        let share = {
+        let notice = {
             let mut state = self.state.lock().expect("throttle lock");
             state.learn(ticket, used_weight, self.limits.weight_limit);
             match result {
@@ -472,7 +472,7 @@ impl Throttle {
                             lease.remaining += ticket.weight;
                             None
                         }
-                        _ => Some(Share::Refund(ticket)),
+                        _ => Some(Notice::Refund(ticket)),
                     }
                 }
                 Err(refusal @ (FetchError::RateLimited { .. } | FetchError::Banned { .. })) => {
@@ -481,8 +481,8 @@ impl Throttle {
                 _ => None,
             }
         };
-        if let Some(share) = share {
-            self.share(share, now_ms).await;
+        if let Some(notice) = notice {
+            self.tell_ledger(notice, now_ms).await;
         }
         self.announce_ban();
     }
@@ -500,12 +500,12 @@ impl Throttle {
     /// ban that ends the run.
     pub async fn refused(&self, err: &FetchError) {
         let now_ms = wall_ms();
-        let share = {
+        let notice = {
             let mut state = self.state.lock().expect("throttle lock");
             self.note_refusal(&mut state, err, now_ms, fastrand::f64())
         };
-        if let Some(share) = share {
-            self.share(share, now_ms).await;
+        if let Some(notice) = notice {
+            self.tell_ledger(notice, now_ms).await;
         }
         self.announce_ban();
     }
@@ -517,7 +517,7 @@ impl Throttle {
         err: &FetchError,
         now_ms: u64,
         jitter: f64,
-    ) -> Option<Share> {
+    ) -> Option<Notice> {
         match err {
             FetchError::RateLimited { retry_after, .. } => {
                 let (wait, why) = match retry_after {
@@ -544,7 +544,7 @@ impl Throttle {
                     }
                     state.paused_until = Some(until);
                 }
-                Some(Share::Pause(now_ms + wait.as_millis() as u64))
+                Some(Notice::Pause(now_ms + wait.as_millis() as u64))
             }
             ban @ FetchError::Banned { until_ms, .. } => {
                 // Nothing more is admitted from here on; those waiting are woken once the
@@ -554,14 +554,14 @@ impl Throttle {
                     tracing::error!("{ban}: sending nothing more");
                     state.ban = Some(ban.clone());
                 }
-                until_ms.map(Share::Ban)
+                until_ms.map(Notice::Ban)
             }
             _ => None,
         }
     }
 
     /// A round is about to send about `weight`: leases are sized by it.
-    pub fn expect(&self, weight: u32) {
+    pub fn size_leases(&self, weight: u32) {
         self.state.lock().expect("throttle lock").need = weight;
     }
 

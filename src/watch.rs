@@ -20,7 +20,7 @@ use tokio::time::MissedTickBehavior;
 
 use crate::config::Config;
 use crate::fetch::Engine;
-use crate::outcome::{Mode, Round};
+use crate::outcome::Round;
 use crate::output::{self, Format};
 
 /// One refresh.
@@ -41,11 +41,7 @@ pub async fn run(
     // Set by the renderer when an `--until` condition is met: the producer stops at once.
     let met = tokio_util::sync::CancellationToken::new();
     let stop_producer = met.clone();
-    let mode = if config.plan == crate::config::Plan::Sync {
-        Mode::Sync
-    } else {
-        Mode::Async
-    };
+    let mode = config.plan.mode();
     // The producer and the renderer are two futures of one task: on this one-thread runtime a
     // spawned task would share the thread all the same, and a render is short and synchronous.
     let producer = async move {

@@ -182,7 +182,10 @@ fn parse(text: &str, path: &Path) -> Result<FileSettings, UsageError> {
         let message = match message.strip_prefix("unknown field `") {
             Some(rest) => {
                 let typo = rest.split('`').next().unwrap_or("");
-                match nearest(typo, SETTINGS.iter().copied().chain(["symbols"])) {
+                match crate::output::text::nearest(
+                    typo,
+                    SETTINGS.iter().copied().chain(["symbols"]),
+                ) {
                     Some(near) => format!("unknown key; did you mean '{near}'?"),
                     None => format!("unknown key; the keys are: {}", SETTINGS.join(", ")),
                 }
@@ -194,16 +197,6 @@ fn parse(text: &str, path: &Path) -> Result<FileSettings, UsageError> {
             path.display(),
         ))
     })
-}
-
-/// The candidate closest to `typo` by edit distance, if it is close enough to be a typo of it
-/// (at most a third of its letters changed).
-pub fn nearest<'a>(typo: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
-    candidates
-        .map(|c| (strsim::damerau_levenshtein(typo, c), c))
-        .filter(|&(d, c)| d > 0 && d <= (c.chars().count() / 3).max(1))
-        .min_by_key(|&(d, _)| d)
-        .map(|(_, c)| c)
 }
 
 /// True when clap took this setting's value from its default (or it has none at all).

@@ -15,14 +15,14 @@ use url::Url;
 use super::{Cli, ColorChoice, StrategyChoice};
 use crate::binance::HttpSettings;
 use crate::config::{Config, Plan, StreamSettings, Terminal};
-use crate::error::UsageError;
+use crate::error::{UsageError, io_reason};
 use crate::fetch::Ask;
 use crate::host::{BINANCE_ALTERNATES, DEFAULT_BASE_URL, DEFAULT_STREAM_URL, STREAM_MIRROR};
 use crate::market::TickerKind;
 use crate::output::Format;
 use crate::retry::RetryPolicy;
 use crate::strategy::{MarketFilter, Strategy};
-use crate::symbols::{io_reason, normalise_all, read_symbol_file};
+use crate::symbols::{normalise_all, read_symbol_file};
 use crate::throttle::Limits;
 use crate::until::Until;
 

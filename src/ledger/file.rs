@@ -6,7 +6,7 @@ use std::fs::{File, OpenOptions};
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::Path;
 
-use super::io_reason;
+use crate::error::io_reason;
 
 /// This process's effective user id.
 fn euid() -> u32 {

@@ -12,6 +12,7 @@ mod plain;
 mod progress;
 pub mod sink;
 mod table;
+pub mod text;
 
 use std::io::{self, Write};
 
@@ -19,6 +20,8 @@ use crate::error::FetchError;
 use crate::outcome::{Mode, Outcome};
 use crate::report::Report;
 use crate::strategy::Strategy;
+
+use text::{duration, plural, stderr_width, wrap};
 
 pub use json::ndjson_line;
 pub use live::{LiveRow, live_table, update_csv_header, update_line};
@@ -87,17 +90,6 @@ pub fn render_refresh(
     }
 }
 
-/// A duration in the unit that reads best: `850 µs`, `48.2 ms`, `1.23 s`.
-pub fn duration(secs: f64) -> String {
-    if secs < 1e-3 {
-        format!("{:.0} µs", secs * 1e6)
-    } else if secs < 1.0 {
-        format!("{:.1} ms", secs * 1e3)
-    } else {
-        format!("{secs:.2} s")
-    }
-}
-
 /// Milliseconds with three decimals, for JSON and CSV.
 fn millis(d: std::time::Duration) -> f64 {
     (d.as_secs_f64() * 1e6).round() / 1e3
@@ -109,11 +101,6 @@ pub fn describe(err: &FetchError) -> String {
         Some(status) => format!("HTTP {status}: {err}"),
         None => err.to_string(),
     }
-}
-
-fn plural(n: impl Into<u64>, one: &str, many: &str) -> String {
-    let n = n.into();
-    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 /// The stderr line for a symbol that has no price.
@@ -131,22 +118,25 @@ pub fn failure_line(o: &Outcome) -> Option<String> {
 /// the common case fits 80 columns.
 pub fn summary(report: &Report, verbose: bool) -> String {
     let mut extra = Vec::new();
-    if report.isolation > 0 {
-        extra.push(format!("{} to isolate unknown symbols", report.isolation));
+    if report.sent.isolation > 0 {
+        extra.push(format!(
+            "{} to isolate unknown symbols",
+            report.sent.isolation
+        ));
     }
-    if report.hedged > 0 {
-        extra.push(format!("{} hedged to mirrors", report.hedged));
+    if report.sent.hedged > 0 {
+        extra.push(format!("{} hedged to mirrors", report.sent.hedged));
     }
-    let mut requests = plural(report.requests, "request", "requests");
+    let mut requests = plural(report.sent.requests, "request", "requests");
     if !extra.is_empty() {
         requests += &format!(" ({})", extra.join(", "));
     }
     let mut counts = vec![requests];
-    if report.retries > 0 {
-        counts.push(plural(report.retries, "retry", "retries"));
+    if report.sent.retries > 0 {
+        counts.push(plural(report.sent.retries, "retry", "retries"));
     }
     if verbose {
-        counts.push(format!("weight {}", report.weight));
+        counts.push(format!("weight {}", report.sent.weight));
         if let Some(w) = report.used_weight {
             counts.push(format!("server used weight {w}"));
         }
@@ -179,70 +169,6 @@ pub fn summary(report: &Report, verbose: bool) -> String {
         _ => "",
     };
     format!("{stopped}{found} in {elapsed} ({mode}, {counts})")
-}
-
-/// The columns `text` takes on a terminal (a CJK character takes two).
-pub(crate) fn width(text: &str) -> usize {
-    unicode_width::UnicodeWidthStr::width(text)
-}
-
-/// `text` padded with spaces on the right to `columns` display columns.
-pub(crate) fn pad(text: &str, columns: usize) -> String {
-    format!("{text}{}", " ".repeat(columns.saturating_sub(width(text))))
-}
-
-/// Columns and rows of the terminal stdout is, or `None` when it is a file or a pipe.
-/// (A terminal that reports a zero size, such as a new pseudo-terminal, counts as unknown.)
-pub fn stdout_size() -> Option<(usize, usize)> {
-    terminal_size::terminal_size_of(io::stdout())
-        .map(|(w, h)| (usize::from(w.0), usize::from(h.0)))
-        .filter(|&(w, h)| w > 0 && h > 0)
-}
-
-/// Columns of the terminal stderr is, or `None` when it is a file or a pipe.
-pub fn stderr_width() -> Option<usize> {
-    terminal_size::terminal_size_of(io::stderr())
-        .map(|(w, _)| usize::from(w.0))
-        .filter(|&w| w > 0)
-}
-
-/// The columns `word` takes, leaving out ANSI colour sequences (`\x1b[33m`).
-fn visible_width(word: &str) -> usize {
-    let mut n = 0;
-    let mut escape = false;
-    for c in word.chars() {
-        match (escape, c) {
-            (false, '\x1b') => escape = true,
-            (true, c) if c.is_ascii_alphabetic() => escape = false,
-            (true, _) => {}
-            (false, _) => n += 1,
-        }
-    }
-    n
-}
-
-/// Breaks `text` at spaces so that no line is longer than `width` (a longer word stands
-/// alone), indenting the lines after the first by `indent` spaces; `None` leaves it whole.
-pub fn wrap(text: &str, width: Option<usize>, indent: usize) -> String {
-    let Some(width) = width else {
-        return text.to_owned();
-    };
-    let mut out = String::with_capacity(text.len() + 8);
-    let mut line = 0;
-    for word in text.split(' ') {
-        let len = visible_width(word);
-        if line > 0 && line + 1 + len > width {
-            out.push('\n');
-            out.extend(std::iter::repeat_n(' ', indent));
-            line = indent;
-        } else if line > 0 {
-            out.push(' ');
-            line += 1;
-        }
-        out.push_str(word);
-        line += len;
-    }
-    out
 }
 
 /// stderr for log lines: on a terminal (`width`), each line is broken at spaces with an indent

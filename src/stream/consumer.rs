@@ -18,6 +18,7 @@ use crate::config::Config;
 use crate::fetch::{Engine, StopReason};
 use crate::market::TickerKind;
 use crate::market::Update;
+use crate::output::text::plural;
 use crate::output::{self, Format, sink::Sink};
 use crate::strategy::Strategy;
 
@@ -136,7 +137,7 @@ impl<'a> Consumer<'a> {
                             self.reconnects += 1;
                             let gap = gap.map_or_else(
                                 || "before any data".to_owned(),
-                                |g| format!("after a gap of {}", output::duration(g.as_secs_f64())),
+                                |g| format!("after a gap of {}", output::text::duration(g.as_secs_f64())),
                             );
                             tracing::warn!("stream {link}: reconnected {gap} ({why})");
                         }
@@ -219,7 +220,7 @@ impl<'a> Consumer<'a> {
         ]
         .iter()
         .filter(|(n, _)| *n > 0)
-        .map(|(n, why)| format!("{} {why}", super::plural(*n, "update")))
+        .map(|(n, why)| format!("{} {why}", plural(*n, "update", "updates")))
         .collect();
         if !left_out.is_empty() {
             tracing::warn!("left out {}", left_out.join(", "));
@@ -372,7 +373,7 @@ impl<'a> Consumer<'a> {
             tracing::warn!(
                 "the output is behind the stream: {} dropped so far (the latest value of each \
                  symbol is kept)",
-                super::plural(self.overtaken, "update")
+                plural(self.overtaken, "update", "updates")
             );
             self.said = Some((now, self.overtaken));
         }

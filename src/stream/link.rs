@@ -33,7 +33,8 @@ use url::Url;
 
 use super::Event;
 use super::message::{self, Parsed};
-use crate::binance::{host_of, root_cause as describe};
+use crate::binance::root_cause;
+use crate::host::authority;
 use crate::market::TickerKind;
 
 /// Longest URL to subscribe through; longer lists go in one `SUBSCRIBE` (binance-api.md: URLs
@@ -116,7 +117,7 @@ impl Attempts {
     }
 
     /// Waits until one more attempt fits in the window, and records it.
-    async fn take(&self) {
+    async fn reserve(&self) {
         loop {
             let wait = {
                 let mut times = self.times.lock().await;
@@ -233,8 +234,8 @@ impl Link {
                     let next = format!(
                         "stream {}: cannot connect to {why}; trying {} in {}",
                         self.id,
-                        host_of(&self.shared.hosts[(host + 1) % self.shared.hosts.len()]),
-                        crate::output::duration(pause.as_secs_f64())
+                        authority(&self.shared.hosts[(host + 1) % self.shared.hosts.len()]),
+                        crate::output::text::duration(pause.as_secs_f64())
                     );
                     if first {
                         tracing::warn!("{next}");
@@ -311,7 +312,7 @@ impl Link {
         let shared = Arc::clone(&self.shared);
         let streams = self.streams.clone();
         Box::pin(async move {
-            shared.attempts.take().await;
+            shared.attempts.reserve().await;
             let base = &shared.hosts[host];
             let joined = streams.join("/");
             let by_url = joined.len() + base.as_str().len() + 16 <= MAX_URL;
@@ -326,7 +327,7 @@ impl Link {
                     .upgrade()
                     .send()
                     .await
-                    .map_err(|e| format!("{}: {}", host_of(base), describe(&e)))?;
+                    .map_err(|e| format!("{}: {}", authority(base), root_cause(&e)))?;
                 let status = answer.status();
                 if status != reqwest::StatusCode::SWITCHING_PROTOCOLS {
                     let retry = answer
@@ -355,20 +356,20 @@ impl Link {
                     }
                     return Err(format!(
                         "{}: HTTP {status} on the upgrade{wait}",
-                        host_of(base)
+                        authority(base)
                     ));
                 }
                 let mut ws = answer
                     .into_websocket()
                     .await
-                    .map_err(|e| format!("{}: {}", host_of(base), describe(&e)))?;
+                    .map_err(|e| format!("{}: {}", authority(base), root_cause(&e)))?;
                 if !by_url {
                     let subscribe = serde_json::json!({
                         "method": "SUBSCRIBE", "params": streams, "id": 1
                     });
                     ws.send(Message::Text(subscribe.to_string()))
                         .await
-                        .map_err(|e| describe(&e))?;
+                        .map_err(|e| root_cause(&e))?;
                 }
                 Ok::<_, String>(ws)
             };
@@ -376,7 +377,7 @@ impl Link {
                 Ok(result) => result,
                 Err(_) => Err(format!(
                     "{}: no connection within {}",
-                    host_of(base),
+                    authority(base),
                     humantime::format_duration(shared.connect_timeout)
                 )),
             }
@@ -403,12 +404,12 @@ impl Link {
                 }
                 msg = ws.next() => match msg {
                     None => return End::Closed("the server closed the connection".into()),
-                    Some(Err(e)) => return End::Closed(format!("the connection broke: {}", describe(&e))),
+                    Some(Err(e)) => return End::Closed(format!("the connection broke: {}", root_cause(&e))),
                     Some(Ok(Message::Close { code, reason })) => {
                         return End::Closed(format!("the server closed the connection ({} {reason})", u16::from(code)));
                     }
                     Some(Ok(Message::Text(text))) => {
-                        if self.take(&text, state) && replacement.is_none() && fresh.is_none() {
+                        if self.handle_text(&text, state) && replacement.is_none() && fresh.is_none() {
                             tracing::info!("stream {}: the server announced a restart; moving to a new connection", self.id);
                             replacement = Some(self.connect(host));
                         }
@@ -448,7 +449,7 @@ impl Link {
                     state.overlap_until = Some(opened + OVERLAP);
                     retry_replacement_at = None;
                     tracing::info!("stream {}: replaced its connection without a gap", self.id);
-                    let _ = self.take(&text, state);
+                    let _ = self.handle_text(&text, state);
                 }
                 () = tokio::time::sleep_until(rollover_at.into()), if replacement.is_none() && fresh.is_none() => {
                     retry_replacement_at = None;
@@ -460,7 +461,7 @@ impl Link {
     }
 
     /// Handles one text message; true when it announced a server restart.
-    fn take(&self, text: &str, state: &mut State) -> bool {
+    fn handle_text(&self, text: &str, state: &mut State) -> bool {
         match message::parse(text, self.shared.kind, state.reconnects) {
             Parsed::Updates(updates) => {
                 let now = Instant::now();
@@ -566,10 +567,10 @@ mod tests {
         let attempts = Attempts::default();
         let start = tokio::time::Instant::now();
         for _ in 0..ATTEMPTS {
-            attempts.take().await;
+            attempts.reserve().await;
         }
         assert_eq!(start.elapsed(), Duration::ZERO, "the first 300 go at once");
-        attempts.take().await;
+        attempts.reserve().await;
         assert!(start.elapsed() >= ATTEMPT_WINDOW, "{:?}", start.elapsed());
     }
 }

@@ -20,6 +20,7 @@ mod link;
 mod message;
 
 use crate::market::Update;
+use crate::output::text::plural;
 
 use std::io::{self, Write};
 use std::sync::Arc;
@@ -136,7 +137,7 @@ pub async fn run(
         format!(
             "REST goes to {} but streams go to {}; for the mock set PRICEFETCH_STREAM_URL \
              (or --stream-url) too",
-            crate::binance::host_of(&config.http.base_url),
+            crate::host::authority(&config.http.base_url),
             crate::host::DEFAULT_STREAM_URL
         )
     });
@@ -246,13 +247,17 @@ pub async fn run(
         let failed = shared.failed.load(Ordering::Relaxed);
         let line = format!(
             "{} from {} in {} ({} opened, {}{}{})",
-            plural(consumer.updates, "update"),
-            plural(consumer.order.len() as u64, "symbol"),
-            output::duration(start.elapsed().as_secs_f64()),
-            plural(shared.opened.load(Ordering::Relaxed), "connection"),
-            plural(consumer.reconnects, "reconnect"),
+            plural(consumer.updates, "update", "updates"),
+            plural(consumer.order.len() as u64, "symbol", "symbols"),
+            output::text::duration(start.elapsed().as_secs_f64()),
+            plural(
+                shared.opened.load(Ordering::Relaxed),
+                "connection",
+                "connections"
+            ),
+            plural(consumer.reconnects, "reconnect", "reconnects"),
             if failed > 0 {
-                format!(", {} failed", plural(failed, "attempt"))
+                format!(", {} failed", plural(failed, "attempt", "attempts"))
             } else {
                 String::new()
             },
@@ -265,16 +270,8 @@ pub async fn run(
         let _ = writeln!(
             io::stderr().lock(),
             "{}",
-            output::wrap(&line, output::stderr_width(), 2)
+            output::text::wrap(&line, output::text::stderr_width(), 2)
         );
     }
     Ok(report)
-}
-
-fn plural(n: u64, word: &str) -> String {
-    if n == 1 {
-        format!("1 {word}")
-    } else {
-        format!("{n} {word}s")
-    }
 }

@@ -15,7 +15,7 @@ impl Throttle {
     /// `dir` (`None`: `--no-shared-state`). A ledger that cannot be opened is said once, and the
     /// run goes on with its own view.
     /// The file is opened (and the host's name resolved) on the blocking pool.
-    pub async fn sharing(self, dir: Option<&std::path::Path>, base_url: &url::Url) -> Self {
+    pub async fn with_ledger(self, dir: Option<&std::path::Path>, base_url: &url::Url) -> Self {
         let Some(dir) = dir else {
             tracing::info!("shared rate-limit state: off");
             return self;
@@ -85,13 +85,13 @@ impl Throttle {
     }
 
     /// Tells the ledger, now, what every process on the host must know.
-    pub(super) async fn share(&self, share: Share, now_ms: u64) {
+    pub(super) async fn tell_ledger(&self, notice: Notice, now_ms: u64) {
         loop {
             let step = self
-                .on_ledger(move |ledger| match share {
-                    Share::Refund(t) => ledger.refund(t.minute, t.weight, now_ms),
-                    Share::Pause(until_ms) => ledger.pause(until_ms, now_ms),
-                    Share::Ban(until_ms) => ledger.ban(until_ms, now_ms),
+                .on_ledger(move |ledger| match notice {
+                    Notice::Refund(t) => ledger.refund(t.minute, t.weight, now_ms),
+                    Notice::Pause(until_ms) => ledger.pause(until_ms, now_ms),
+                    Notice::Ban(until_ms) => ledger.ban(until_ms, now_ms),
                 })
                 .await;
             match step {
@@ -127,7 +127,7 @@ impl Throttle {
                 minute: lease.minute,
                 weight: lease.remaining,
             };
-            self.share(Share::Refund(back), wall_ms()).await;
+            self.tell_ledger(Notice::Refund(back), wall_ms()).await;
         }
     }
 }
@@ -145,7 +145,7 @@ impl Drop for ConsultDone<'_> {
 
 /// What the ledger must be told after an answer.
 #[derive(Debug, Clone, Copy)]
-pub(super) enum Share {
+pub(super) enum Notice {
     /// Give back a request's weight: it never reached the server.
     Refund(Ticket),
     /// A 429: every process waits until then (unix ms).

@@ -1,0 +1,95 @@
+//! Text for people: durations, plurals, display widths, wrapping to the terminal, and the
+//! nearest word to a typo. Shared by every renderer and by the stderr wording.
+
+use std::io;
+
+/// A duration in the unit that reads best: `850 µs`, `48.2 ms`, `1.23 s`.
+pub fn duration(secs: f64) -> String {
+    if secs < 1e-3 {
+        format!("{:.0} µs", secs * 1e6)
+    } else if secs < 1.0 {
+        format!("{:.1} ms", secs * 1e3)
+    } else {
+        format!("{secs:.2} s")
+    }
+}
+
+/// `1 request`, `3 requests`: `n` and the word for that many.
+pub fn plural(n: impl Into<u64>, one: &str, many: &str) -> String {
+    let n = n.into();
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// The columns `text` takes on a terminal (a CJK character takes two).
+pub fn width(text: &str) -> usize {
+    unicode_width::UnicodeWidthStr::width(text)
+}
+
+/// `text` padded with spaces on the right to `columns` display columns.
+pub fn pad(text: &str, columns: usize) -> String {
+    format!("{text}{}", " ".repeat(columns.saturating_sub(width(text))))
+}
+
+/// Columns and rows of the terminal stdout is, or `None` when it is a file or a pipe.
+/// (A terminal that reports a zero size, such as a new pseudo-terminal, counts as unknown.)
+pub fn stdout_size() -> Option<(usize, usize)> {
+    terminal_size::terminal_size_of(io::stdout())
+        .map(|(w, h)| (usize::from(w.0), usize::from(h.0)))
+        .filter(|&(w, h)| w > 0 && h > 0)
+}
+
+/// Columns of the terminal stderr is, or `None` when it is a file or a pipe.
+pub fn stderr_width() -> Option<usize> {
+    terminal_size::terminal_size_of(io::stderr())
+        .map(|(w, _)| usize::from(w.0))
+        .filter(|&w| w > 0)
+}
+
+/// The columns `word` takes, leaving out ANSI colour sequences (`\x1b[33m`).
+fn visible_width(word: &str) -> usize {
+    let mut n = 0;
+    let mut escape = false;
+    for c in word.chars() {
+        match (escape, c) {
+            (false, '\x1b') => escape = true,
+            (true, c) if c.is_ascii_alphabetic() => escape = false,
+            (true, _) => {}
+            (false, _) => n += 1,
+        }
+    }
+    n
+}
+
+/// Breaks `text` at spaces so that no line is longer than `width` (a longer word stands
+/// alone), indenting the lines after the first by `indent` spaces; `None` leaves it whole.
+pub fn wrap(text: &str, width: Option<usize>, indent: usize) -> String {
+    let Some(width) = width else {
+        return text.to_owned();
+    };
+    let mut out = String::with_capacity(text.len() + 8);
+    let mut line = 0;
+    for word in text.split(' ') {
+        let len = visible_width(word);
+        if line > 0 && line + 1 + len > width {
+            out.push('\n');
+            out.extend(std::iter::repeat_n(' ', indent));
+            line = indent;
+        } else if line > 0 {
+            out.push(' ');
+            line += 1;
+        }
+        out.push_str(word);
+        line += len;
+    }
+    out
+}
+
+/// The candidate closest to `typo` by edit distance, if it is close enough to be a typo of it
+/// (at most a third of its letters changed).
+pub fn nearest<'a>(typo: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    candidates
+        .map(|c| (strsim::damerau_levenshtein(typo, c), c))
+        .filter(|&(d, c)| d > 0 && d <= (c.chars().count() / 3).max(1))
+        .min_by_key(|&(d, _)| d)
+        .map(|(_, c)| c)
+}
