@@ -1,10 +1,10 @@
 //! The engine: fetch every symbol once, concurrently (async) or one after another (sync).
 //!
 //! The symbols are grouped into requests by a [`Strategy`]: one request each, `symbols=[…]`
-//! batches, or the whole market at once. Every request goes through [`Engine::fetch_job`], the
+//! batches, or the whole market at once. Every request goes through `Engine::fetch_job`, the
 //! loop of throttle → attempt → retry decision, with the same client in both modes, so a
 //! `--compare` measures scheduling and nothing else. Binance fails a whole batch with -1121 if
-//! one symbol in it is unknown, without naming it; [`Engine::fetch_chunk`] then splits the batch
+//! one symbol in it is unknown, without naming it; `Engine::fetch_chunk` then splits the batch
 //! in halves and asks again until every bad symbol stands alone: about 2·log₂(n) extra requests
 //! per bad symbol, far less weight than falling back to one request per symbol.
 //!

@@ -46,6 +46,7 @@ pub mod run;
 pub mod strategy;
 pub mod stream;
 pub mod symbols;
+pub mod text;
 pub mod throttle;
 pub mod until;
 pub mod watch;

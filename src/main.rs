@@ -121,7 +121,7 @@ fn init_tracing(verbosity: i16, color: bool) {
             _ => "warn,pricefetch=trace",
         })
     });
-    let width = pricefetch::output::text::stderr_width();
+    let width = pricefetch::text::stderr_width();
     tracing_subscriber::fmt()
         .with_writer(move || pricefetch::output::StderrLines(width))
         .with_env_filter(filter)

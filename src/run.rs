@@ -1,4 +1,4 @@
-//! The application: runs a validated [`Config`](crate::config::Config) once, or as a comparison
+//! The application: runs a validated [`Config`] once, or as a comparison
 //! of both modes, with the signals, the deadline and the open-file cap around it; the live runs
 //! (`--watch`, `--stream`) are handed to their own modules. The top of the house: it may import
 //! every layer below, and nothing imports it but `main.rs`.
@@ -77,7 +77,7 @@ async fn fetch_and_render(
             let _ = writeln!(
                 io::stderr().lock(),
                 "{}",
-                output::text::wrap(&line, output::text::stderr_width(), 2)
+                crate::text::wrap(&line, crate::text::stderr_width(), 2)
             );
         }
         return Ok(report);
@@ -125,7 +125,7 @@ async fn fetch_and_render(
     };
     let mut report = Report::of(engine, shown, engine.totals(), start.elapsed(), comparison);
     report.suggestions = suggestions;
-    let width = output::text::stdout_size().map(|(columns, _)| columns);
+    let width = crate::text::stdout_size().map(|(columns, _)| columns);
     let look = output::Look {
         color: config.color,
         width,
@@ -178,7 +178,7 @@ async fn did_you_mean(engine: &Engine, shown: &Round) -> Vec<String> {
     unknown
         .iter()
         .filter_map(|typo| {
-            let near = output::text::nearest(typo, listed.iter().map(String::as_str))?;
+            let near = crate::text::nearest(typo, listed.iter().map(String::as_str))?;
             Some(format!("{typo}: did you mean {near}?"))
         })
         .collect()

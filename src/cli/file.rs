@@ -18,7 +18,8 @@ use clap::parser::ValueSource;
 use clap::{ArgMatches, ValueEnum};
 use serde::{Deserialize, Deserializer};
 
-use crate::cli::{Cli, ColorChoice, StrategyChoice, parse_duration};
+use crate::cli::values::parse_duration;
+use crate::cli::{Cli, ColorChoice, StrategyChoice};
 use crate::error::UsageError;
 use crate::market::TickerKind;
 use crate::output::Format;
@@ -182,10 +183,7 @@ fn parse(text: &str, path: &Path) -> Result<FileSettings, UsageError> {
         let message = match message.strip_prefix("unknown field `") {
             Some(rest) => {
                 let typo = rest.split('`').next().unwrap_or("");
-                match crate::output::text::nearest(
-                    typo,
-                    SETTINGS.iter().copied().chain(["symbols"]),
-                ) {
+                match crate::text::nearest(typo, SETTINGS.iter().copied().chain(["symbols"])) {
                     Some(near) => format!("unknown key; did you mean '{near}'?"),
                     None => format!("unknown key; the keys are: {}", SETTINGS.join(", ")),
                 }

@@ -1,9 +1,12 @@
-//! The command line: every flag, its help, its default and its environment variable.
+//! The command line: every flag, its help, its default and its environment variable, at the
+//! top of the house.
 //!
 //! Doc comments are the help text (first line short help, the rest `--help` only); defaults live
-//! in clap attributes so `--help` cannot drift from the code. Values that a type can check are
-//! checked here ([`NonZeroUsize`], [`parse_duration`]); checks that need several flags, files or
-//! the terminal are in [`crate::config`].
+//! in clap attributes so `--help` cannot drift from the code. The flags of each help heading are
+//! one flattened struct ([`FetchArgs`] for "Fetching", …). Values a type can check are checked
+//! by clap ([`values`]); checks that need several flags, files or the terminal are made once, in
+//! [`lower`], which turns a [`Cli`] into the [`Config`](crate::config::Config) the rest reads.
+//! The config file is [`file`](mod@file), completions, man page and `--show-config` are [`shell`].
 
 use std::num::{NonZeroU32, NonZeroUsize};
 use std::path::PathBuf;
@@ -13,90 +16,11 @@ use clap::{ArgAction, Parser};
 
 use crate::market::TickerKind;
 use crate::output::Format;
+use help::{AFTER_HELP, after_long_help};
+use values::{at_least_one, parse_duration, parse_stale};
 
 /// The version `--version` prints: the crate version, and the git commit when built from git.
 pub const VERSION: &str = env!("PRICEFETCH_VERSION");
-
-/// Examples, as `--help` and the man page show them: (command, what it does).
-pub const EXAMPLES: &[(&str, &str)] = &[
-    (
-        "pricefetch BTCUSDT ETHUSDT",
-        "prices, as a table on a terminal",
-    ),
-    (
-        "pricefetch btc/usdt eth-usdt -f json",
-        "symbols are normalised; JSON output",
-    ),
-    (
-        "pricefetch --file watchlist.txt -c 8",
-        "symbols from a file ('-' = stdin)",
-    ),
-    (
-        "pricefetch --sync BTCUSDT ETHUSDT",
-        "one request after another",
-    ),
-    (
-        "pricefetch --compare BTCUSDT ETHUSDT SOLUSDT",
-        "time sync against async",
-    ),
-    (
-        "pricefetch --ticker 24h BTCUSDT ETHUSDT",
-        "24-hour change, high, low, volume",
-    ),
-    (
-        "pricefetch --all --quote USDT -f csv",
-        "every USDT market, in one request",
-    ),
-    (
-        "pricefetch --watch 5s BTCUSDT",
-        "a live table, refreshed every 5 s",
-    ),
-    (
-        "pricefetch --stream BTCUSDT ETHUSDT",
-        "live updates over Binance's WebSocket streams",
-    ),
-    (
-        "pricefetch --stream --until 'BTCUSDT >= 100000' BTCUSDT",
-        "wait for a price, then exit 0",
-    ),
-];
-
-/// Exit codes, as `--help`, the man page and the README list them: (code, meaning).
-pub const EXIT_CODES: &[(&str, &str)] = &[
-    ("0", "every symbol has a price"),
-    ("1", "some symbols failed; the others were printed"),
-    ("2", "usage error (bad flag, bad symbol, nothing to do)"),
-    (
-        "3",
-        "no answer from the server (network, DNS, TLS, timeouts, 5xx)",
-    ),
-    ("4", "rate-limited or banned by Binance (HTTP 429/418)"),
-    ("5", "refused for your location (HTTP 451): see --base-url"),
-    (
-        "6",
-        "the output could not be written (disk full, closed file)",
-    ),
-    ("129", "stopped by SIGHUP; 130 by Ctrl-C; 143 by SIGTERM"),
-];
-
-const AFTER_HELP: &str = "See 'pricefetch --help' for every option, examples and exit codes.";
-
-/// `--help`'s closing part: examples and exit codes, at most 80 columns wide.
-fn after_long_help() -> String {
-    let mut text = String::from("Examples:\n");
-    for (command, what) in EXAMPLES {
-        text += &format!("  {command}\n      {what}\n");
-    }
-    text += "\nExit codes:\n";
-    for (code, meaning) in EXIT_CODES {
-        text += &format!("  {code:<4} {meaning}\n");
-    }
-    text += "  When several apply, the highest of 3/4/5/6 wins over 1. A signal still prints\n  \
-             what had arrived; a second one quits at once. A closed pipe is exit 0.\n\n\
-             Shell integration uses flags, not subcommands: words such as 'config' or 'man'\n\
-             are valid symbols.";
-    text
-}
 
 /// Fetch crypto prices from Binance Spot, concurrently, fast and safely
 ///
@@ -645,49 +569,6 @@ pub fn env_note(err: &clap::Error, args: Vec<String>) -> Option<String> {
         .then(|| format!("the value for {long} came from the environment variable {var}"))
 }
 
-/// A whole number of at least 1 (`-c`, `--count`, `--runs`, `--weight-limit`), saying so
-/// in words rather than in the integer type's.
-pub fn at_least_one<N: std::str::FromStr>(s: &str) -> Result<N, String> {
-    let t = s.trim();
-    match t.parse::<u128>() {
-        Ok(0) => Err("must be at least 1".into()),
-        Ok(_) => t.parse().map_err(|_| format!("'{s}' is too large")),
-        Err(_) if t.starts_with('-') => Err("must be at least 1".into()),
-        Err(_) => Err(format!("'{s}' is not a whole number")),
-    }
-}
-
-/// `--stale`: a duration of at least a second. Binance sends each stream at most once a second,
-/// so anything shorter would replace healthy connections over and over.
-pub fn parse_stale(s: &str) -> Result<Duration, String> {
-    let d = parse_duration(s)?;
-    if d < Duration::from_secs(1) {
-        return Err(format!(
-            "'{s}' is shorter than a second; streams update once a second, so give 1s or more"
-        ));
-    }
-    Ok(d)
-}
-
-/// A positive duration: `500ms`, `2s`, `1m`, `1m30s`. Says why when it is not.
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let s = s.trim();
-    if s.starts_with('-') {
-        return Err(format!(
-            "'{s}' is negative; give a positive duration such as 2s"
-        ));
-    }
-    if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
-        return Err(format!("'{s}' has no unit; write {s}s or {s}ms"));
-    }
-    let d = humantime::parse_duration(s)
-        .map_err(|e| format!("'{s}' is not a duration ({e}); examples: 500ms, 2s, 1m"))?;
-    if d.is_zero() {
-        return Err("must be greater than zero".into());
-    }
-    Ok(d)
-}
-
 /// The command as pricefetch shows it: every option under a heading (Input, Fetching, …) is in
 /// `--help` only, so that `-h` lists just the main options.
 pub fn command() -> clap::Command {
@@ -702,7 +583,9 @@ pub fn command() -> clap::Command {
 }
 
 pub mod file;
+pub mod help;
 pub mod lower;
 pub mod shell;
 #[cfg(test)]
 mod tests;
+pub mod values;

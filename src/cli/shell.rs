@@ -50,11 +50,11 @@ fn man_page(out: &mut dyn Write) -> io::Result<()> {
     man.render_description_section(out)?;
     man.render_options_section(out)?;
     writeln!(out, ".SH EXAMPLES")?;
-    for (command, what) in crate::cli::EXAMPLES {
+    for (command, what) in super::help::EXAMPLES {
         writeln!(out, ".TP\n\\fB{}\\fR\n{}", roff(command), roff(what))?;
     }
     writeln!(out, ".SH \"EXIT STATUS\"")?;
-    for (code, meaning) in crate::cli::EXIT_CODES {
+    for (code, meaning) in super::help::EXIT_CODES {
         writeln!(out, ".TP\n\\fB{}\\fR\n{}", roff(code), roff(meaning))?;
     }
     writeln!(

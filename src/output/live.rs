@@ -43,7 +43,7 @@ pub fn live_table(
     let headers: Vec<&str> = fields.iter().map(|f| super::table::header(f)).collect();
     let w_sym = rows
         .iter()
-        .map(|r| super::text::width(r.symbol))
+        .map(|r| crate::text::width(r.symbol))
         .max()
         .unwrap_or(0)
         .max(6);
@@ -53,7 +53,7 @@ pub fn live_table(
             data.unwrap_or(0).max(headers[i].len())
         })
         .collect();
-    let size = super::text::stdout_size();
+    let size = crate::text::stdout_size();
     let shown = super::table::fit(
         fields,
         &widths,
@@ -79,7 +79,7 @@ pub fn live_table(
     let cut = rows.len() > room;
     let shown_rows = if cut { room - 1 } else { rows.len() };
     for (row, cells) in rows[..shown_rows].iter().zip(&cells) {
-        write!(out, "{}", super::text::pad(row.symbol, w_sym))?;
+        write!(out, "{}", crate::text::pad(row.symbol, w_sym))?;
         for (i, (cell, w)) in cells.iter().zip(&widths).enumerate() {
             if shown.field(i) {
                 write!(out, "  {cell:>w$}")?;

@@ -12,7 +12,6 @@ mod plain;
 mod progress;
 pub mod sink;
 mod table;
-pub mod text;
 
 use std::io::{self, Write};
 
@@ -21,7 +20,7 @@ use crate::outcome::{Mode, Outcome};
 use crate::report::Report;
 use crate::strategy::Strategy;
 
-use text::{duration, plural, stderr_width, wrap};
+use crate::text::{duration, plural, stderr_width, wrap};
 
 pub use json::ndjson_line;
 pub use live::{LiveRow, live_table, update_csv_header, update_line};

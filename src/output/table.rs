@@ -49,7 +49,7 @@ pub(super) fn render(
     let headers: Vec<&str> = fields.iter().map(|f| header(f)).collect();
     let w_sym = rows
         .iter()
-        .map(|r| super::text::width(r.0))
+        .map(|r| crate::text::width(r.0))
         .max()
         .unwrap_or(0)
         .max(6);
@@ -76,7 +76,7 @@ pub(super) fn render(
     }
     writeln!(out, "{r}")?;
     for (sym, values, time) in &rows {
-        write!(out, "{}", super::text::pad(sym, w_sym))?;
+        write!(out, "{}", crate::text::pad(sym, w_sym))?;
         for (i, ((value, w), f)) in values.iter().zip(&widths).zip(fields).enumerate() {
             if !shown.field(i) {
                 continue;

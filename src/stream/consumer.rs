@@ -18,9 +18,9 @@ use crate::config::Config;
 use crate::fetch::{Engine, StopReason};
 use crate::market::TickerKind;
 use crate::market::Update;
-use crate::output::text::plural;
 use crate::output::{self, Format, sink::Sink};
 use crate::strategy::Strategy;
+use crate::text::plural;
 
 /// In a burst, lines are handed to the writer at least this often.
 const FLUSH_EVERY: usize = 16;
@@ -137,7 +137,7 @@ impl<'a> Consumer<'a> {
                             self.reconnects += 1;
                             let gap = gap.map_or_else(
                                 || "before any data".to_owned(),
-                                |g| format!("after a gap of {}", output::text::duration(g.as_secs_f64())),
+                                |g| format!("after a gap of {}", crate::text::duration(g.as_secs_f64())),
                             );
                             tracing::warn!("stream {link}: reconnected {gap} ({why})");
                         }

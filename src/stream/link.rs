@@ -235,7 +235,7 @@ impl Link {
                         "stream {}: cannot connect to {why}; trying {} in {}",
                         self.id,
                         authority(&self.shared.hosts[(host + 1) % self.shared.hosts.len()]),
-                        crate::output::text::duration(pause.as_secs_f64())
+                        crate::text::duration(pause.as_secs_f64())
                     );
                     if first {
                         tracing::warn!("{next}");

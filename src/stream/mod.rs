@@ -20,7 +20,7 @@ mod link;
 mod message;
 
 use crate::market::Update;
-use crate::output::text::plural;
+use crate::text::plural;
 
 use std::io::{self, Write};
 use std::sync::Arc;
@@ -249,7 +249,7 @@ pub async fn run(
             "{} from {} in {} ({} opened, {}{}{})",
             plural(consumer.updates, "update", "updates"),
             plural(consumer.order.len() as u64, "symbol", "symbols"),
-            output::text::duration(start.elapsed().as_secs_f64()),
+            crate::text::duration(start.elapsed().as_secs_f64()),
             plural(
                 shared.opened.load(Ordering::Relaxed),
                 "connection",
@@ -270,7 +270,7 @@ pub async fn run(
         let _ = writeln!(
             io::stderr().lock(),
             "{}",
-            output::text::wrap(&line, output::text::stderr_width(), 2)
+            crate::text::wrap(&line, crate::text::stderr_width(), 2)
         );
     }
     Ok(report)

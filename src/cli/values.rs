@@ -1,0 +1,47 @@
+//! Value parsers for flags whose type alone cannot say what is wrong: durations, whole numbers
+//! of at least 1, `--stale`. Each error says why in words, and clap names the flag.
+
+use std::time::Duration;
+
+/// A whole number of at least 1 (`-c`, `--count`, `--runs`, `--weight-limit`), saying so
+/// in words rather than in the integer type's.
+pub fn at_least_one<N: std::str::FromStr>(s: &str) -> Result<N, String> {
+    let t = s.trim();
+    match t.parse::<u128>() {
+        Ok(0) => Err("must be at least 1".into()),
+        Ok(_) => t.parse().map_err(|_| format!("'{s}' is too large")),
+        Err(_) if t.starts_with('-') => Err("must be at least 1".into()),
+        Err(_) => Err(format!("'{s}' is not a whole number")),
+    }
+}
+
+/// `--stale`: a duration of at least a second. Binance sends each stream at most once a second,
+/// so anything shorter would replace healthy connections over and over.
+pub fn parse_stale(s: &str) -> Result<Duration, String> {
+    let d = parse_duration(s)?;
+    if d < Duration::from_secs(1) {
+        return Err(format!(
+            "'{s}' is shorter than a second; streams update once a second, so give 1s or more"
+        ));
+    }
+    Ok(d)
+}
+
+/// A positive duration: `500ms`, `2s`, `1m`, `1m30s`. Says why when it is not.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    if s.starts_with('-') {
+        return Err(format!(
+            "'{s}' is negative; give a positive duration such as 2s"
+        ));
+    }
+    if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
+        return Err(format!("'{s}' has no unit; write {s}s or {s}ms"));
+    }
+    let d = humantime::parse_duration(s)
+        .map_err(|e| format!("'{s}' is not a duration ({e}); examples: 500ms, 2s, 1m"))?;
+    if d.is_zero() {
+        return Err("must be greater than zero".into());
+    }
+    Ok(d)
+}
