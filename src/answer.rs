@@ -120,13 +120,7 @@ pub fn check_values(
     for (value, field) in values.iter().zip(kind.fields()) {
         // Prices, quantities and volumes are never negative; only a change can be.
         let signed = matches!(*field, "price_change" | "price_change_percent");
-        let digits = match value.strip_prefix('-') {
-            Some(rest) if signed => rest,
-            _ => value,
-        };
-        let (int, frac) = digits.split_once('.').unwrap_or((digits, "0"));
-        let ok = |p: &str| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit());
-        if !ok(int) || !ok(frac) {
+        if !crate::decimal::is_plain(value, signed) {
             return Err(format!(
                 "{} has the value {:?}, not a decimal number",
                 symbol,

@@ -10,7 +10,7 @@
 //! Imports go one way, down this list (ARCHITECTURE.md has the rule and where new parts go):
 //!
 //! 1. **Vocabulary**, the words every layer shares: [`error`] (errors, exit codes, hints),
-//!    [`clock`] (wall-clock times), [`host`] (host names, Binance's hosts), [`market`] (ticker
+//!    [`clock`] (wall-clock times), [`decimal`] (Binance's decimals, read and compared exactly), [`host`] (host names, Binance's hosts), [`market`] (ticker
 //!    kinds, tickers, streamed updates), [`symbols`] (symbol rules, `--file`), [`strategy`]
 //!    (grouping into requests, weights), [`proxy`] (which proxy, and where it was set),
 //!    [`ledger`] (the host's shared rate-limit file).
@@ -32,6 +32,7 @@ pub mod binance;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod decimal;
 pub mod error;
 pub mod fetch;
 pub mod host;

@@ -115,7 +115,7 @@ impl Until {
             if symbol.is_empty() {
                 return Err(bad("no symbol"));
             }
-            if parse_decimal(value).is_none() {
+            if !crate::decimal::is_number(value) {
                 return Err(bad(&format!("'{value}' is not a decimal number")));
             }
             if !any_symbol && !symbols.contains(&symbol) {
@@ -132,46 +132,11 @@ impl Until {
 
     /// The first condition `price` of `symbol` makes true, if any.
     pub fn met_by(&self, symbol: &str, price: &str) -> Option<&Condition> {
-        self.conditions
-            .iter()
-            .find(|c| c.symbol == symbol && compare(price, &c.value).is_some_and(|o| c.op.holds(o)))
+        self.conditions.iter().find(|c| {
+            c.symbol == symbol
+                && crate::decimal::compare(price, &c.value).is_some_and(|o| c.op.holds(o))
+        })
     }
-}
-
-/// A decimal as (negative, integer digits without leading zeros, fraction digits without
-/// trailing zeros); `None` if it is not one.
-fn parse_decimal(s: &str) -> Option<(bool, &str, &str)> {
-    let (negative, digits) = match s.strip_prefix('-') {
-        Some(rest) => (true, rest),
-        None => (false, s.strip_prefix('+').unwrap_or(s)),
-    };
-    let (int, frac) = digits.split_once('.').unwrap_or((digits, ""));
-    let ok = |p: &str| p.bytes().all(|b| b.is_ascii_digit());
-    if (int.is_empty() && frac.is_empty()) || !ok(int) || !ok(frac) {
-        return None;
-    }
-    let int = int.trim_start_matches('0');
-    let frac = frac.trim_end_matches('0');
-    // -0 is 0.
-    let negative = negative && !(int.is_empty() && frac.is_empty());
-    Some((negative, int, frac))
-}
-
-/// `a` against `b`, exactly; `None` if either is not a decimal.
-pub fn compare(a: &str, b: &str) -> Option<Ordering> {
-    let (na, ia, fa) = parse_decimal(a)?;
-    let (nb, ib, fb) = parse_decimal(b)?;
-    let magnitude = ia
-        .len()
-        .cmp(&ib.len())
-        .then_with(|| ia.cmp(ib))
-        .then_with(|| fa.cmp(fb));
-    Some(match (na, nb) {
-        (false, false) => magnitude,
-        (true, true) => magnitude.reverse(),
-        (false, true) => Ordering::Greater,
-        (true, false) => Ordering::Less,
-    })
 }
 
 #[cfg(test)]
@@ -180,26 +145,6 @@ mod tests {
 
     fn list() -> Vec<String> {
         vec!["BTCUSDT".into(), "ETHUSDT".into()]
-    }
-
-    #[test]
-    fn decimals_compare_exactly() {
-        assert_eq!(compare("97123.45000000", "97123.45"), Some(Ordering::Equal));
-        assert_eq!(compare("0.10000000", "0.1"), Some(Ordering::Equal));
-        assert_eq!(
-            compare("0.30000000000000004", "0.3"),
-            Some(Ordering::Greater)
-        );
-        assert_eq!(compare("99999.99999999", "100000"), Some(Ordering::Less));
-        assert_eq!(
-            compare("100000.00000001", "100000"),
-            Some(Ordering::Greater)
-        );
-        assert_eq!(compare("-1.5", "-1.25"), Some(Ordering::Less));
-        assert_eq!(compare("-0", "0"), Some(Ordering::Equal));
-        assert_eq!(compare("00012", "12.0"), Some(Ordering::Equal));
-        assert_eq!(compare("1e5", "1"), None);
-        assert_eq!(compare("NaN", "1"), None);
     }
 
     #[test]

@@ -160,7 +160,7 @@ fn table(
                 values: Some(&t.values),
                 change: before
                     .get(o.symbol.as_str())
-                    .and_then(|p| change(p, t.price()))
+                    .and_then(|p| crate::decimal::difference(p, t.price()))
                     .unwrap_or_default(),
             },
             Err(e) => output::LiveRow {
@@ -175,54 +175,4 @@ fn table(
         humantime::format_duration(every)
     );
     output::live_table(&title, kind, &rows, color, out)
-}
-
-/// `now - before` on decimal strings, exactly (no floats): `+1.50000000`, `-0.00000001`, or
-/// `0` when unchanged. `None` if either is not a plain decimal.
-pub fn change(before: &str, now: &str) -> Option<String> {
-    let places = |s: &str| s.split_once('.').map_or(0, |(_, f)| f.len());
-    let scale = places(before).max(places(now));
-    let units = |s: &str| -> Option<i128> {
-        let (int, frac) = s.split_once('.').unwrap_or((s, ""));
-        let digits = format!("{int}{frac:0<scale$}");
-        digits.parse().ok()
-    };
-    let diff = units(now)? - units(before)?;
-    if diff == 0 {
-        return Some("0".into());
-    }
-    let sign = if diff > 0 { '+' } else { '-' };
-    let abs = diff.unsigned_abs().to_string();
-    let abs = format!("{abs:0>width$}", width = scale + 1);
-    let (int, frac) = abs.split_at(abs.len() - scale);
-    Some(if scale == 0 {
-        format!("{sign}{int}")
-    } else {
-        format!("{sign}{int}.{frac}")
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::change;
-
-    #[test]
-    fn changes_are_exact_decimal_differences() {
-        assert_eq!(
-            change("97123.45000000", "97125.95000000").as_deref(),
-            Some("+2.50000000")
-        );
-        assert_eq!(
-            change("0.00000412", "0.00000411").as_deref(),
-            Some("-0.00000001")
-        );
-        assert_eq!(change("1.10000000", "1.10000000").as_deref(), Some("0"));
-        assert_eq!(
-            change("0.1", "0.3").as_deref(),
-            Some("+0.2"),
-            "never 0.19999999999999998"
-        );
-        assert_eq!(change("5", "3.25").as_deref(), Some("-1.75"));
-        assert_eq!(change("abc", "1"), None);
-    }
 }

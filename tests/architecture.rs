@@ -56,13 +56,20 @@ fn layer_of(map: &BTreeMap<String, u32>, path: &str) -> Option<u32> {
 #[test]
 fn every_file_has_a_layer_and_imports_only_its_own_or_lower_ones() {
     let map = layers();
-    assert!(map.len() > 20, "ARCHITECTURE.md's table was not read: {map:?}");
+    assert!(
+        map.len() > 20,
+        "ARCHITECTURE.md's table was not read: {map:?}"
+    );
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     let mut files = Vec::new();
     sources(&root, &mut files);
     let mut wrong = Vec::new();
     for file in files {
-        let rel = file.strip_prefix(&root).unwrap().to_string_lossy().into_owned();
+        let rel = file
+            .strip_prefix(&root)
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
         if rel == "lib.rs" || rel.ends_with("tests.rs") {
             continue;
         }

@@ -290,7 +290,7 @@ impl<'a> Consumer<'a> {
         let change = self
             .latest
             .get(&u.symbol)
-            .and_then(|(_, before, _)| crate::watch::change(before.first()?, u.price()))
+            .and_then(|(_, before, _)| crate::decimal::difference(before.first()?, u.price()))
             .unwrap_or_default();
         if !self.latest.contains_key(&u.symbol) && !self.order.contains(&u.symbol) {
             self.order.push(u.symbol.clone());

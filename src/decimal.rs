@@ -1,0 +1,144 @@
+//! Binance's decimals, the one place that reads and compares them. Prices, quantities and
+//! volumes arrive as strings (`"97123.45000000"`) and stay strings to the output: nothing here
+//! turns one into a float. [`is_plain`] is what an answer may hold, [`compare`] orders two
+//! decimals exactly (for `--until`), [`difference`] subtracts them exactly (for the live
+//! tables' change column). Vocabulary: imports nothing.
+
+use std::cmp::Ordering;
+
+/// Whether `value` is a decimal as Binance writes one: digits, optionally a point and more
+/// digits, and a leading `-` only when `signed` (a change can be negative; a price cannot).
+/// No `+`, exponent, spaces, `NaN` or empty part.
+pub fn is_plain(value: &str, signed: bool) -> bool {
+    let digits = match value.strip_prefix('-') {
+        Some(rest) if signed => rest,
+        _ => value,
+    };
+    let (int, frac) = digits.split_once('.').unwrap_or((digits, "0"));
+    let ok = |p: &str| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit());
+    ok(int) && ok(frac)
+}
+
+/// A decimal as (negative, integer digits without leading zeros, fraction digits without
+/// trailing zeros); `None` if it is not one.
+fn parts(s: &str) -> Option<(bool, &str, &str)> {
+    let (negative, digits) = match s.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, s.strip_prefix('+').unwrap_or(s)),
+    };
+    let (int, frac) = digits.split_once('.').unwrap_or((digits, ""));
+    let ok = |p: &str| p.bytes().all(|b| b.is_ascii_digit());
+    if (int.is_empty() && frac.is_empty()) || !ok(int) || !ok(frac) {
+        return None;
+    }
+    let int = int.trim_start_matches('0');
+    let frac = frac.trim_end_matches('0');
+    // -0 is 0.
+    let negative = negative && !(int.is_empty() && frac.is_empty());
+    Some((negative, int, frac))
+}
+
+/// Whether a person's `s` is a decimal number (`100000`, `+3.5`, `-0.25`, `.5`): looser than
+/// [`is_plain`], for values typed on the command line.
+pub fn is_number(s: &str) -> bool {
+    parts(s).is_some()
+}
+
+/// `a` against `b`, exactly; `None` if either is not a decimal.
+pub fn compare(a: &str, b: &str) -> Option<Ordering> {
+    let (na, ia, fa) = parts(a)?;
+    let (nb, ib, fb) = parts(b)?;
+    let magnitude = ia
+        .len()
+        .cmp(&ib.len())
+        .then_with(|| ia.cmp(ib))
+        .then_with(|| fa.cmp(fb));
+    Some(match (na, nb) {
+        (false, false) => magnitude,
+        (true, true) => magnitude.reverse(),
+        (false, true) => Ordering::Greater,
+        (true, false) => Ordering::Less,
+    })
+}
+
+/// `now - before` on decimal strings, exactly (no floats): `+1.50000000`, `-0.00000001`, or
+/// `0` when unchanged. `None` if either is not a plain decimal.
+pub fn difference(before: &str, now: &str) -> Option<String> {
+    let places = |s: &str| s.split_once('.').map_or(0, |(_, f)| f.len());
+    let scale = places(before).max(places(now));
+    let units = |s: &str| -> Option<i128> {
+        let (int, frac) = s.split_once('.').unwrap_or((s, ""));
+        let digits = format!("{int}{frac:0<scale$}");
+        digits.parse().ok()
+    };
+    let diff = units(now)? - units(before)?;
+    if diff == 0 {
+        return Some("0".into());
+    }
+    let sign = if diff > 0 { '+' } else { '-' };
+    let abs = diff.unsigned_abs().to_string();
+    let abs = format!("{abs:0>width$}", width = scale + 1);
+    let (int, frac) = abs.split_at(abs.len() - scale);
+    Some(if scale == 0 {
+        format!("{sign}{int}")
+    } else {
+        format!("{sign}{int}.{frac}")
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_plain_decimals_pass() {
+        assert!(is_plain("97123.45000000", false));
+        assert!(is_plain("0", false));
+        assert!(is_plain("-1.25", true));
+        for bad in [
+            "", "-1.25", "1e5", "NaN", ".5", "5.", "+1", " 1", "1\n", "1.2.3",
+        ] {
+            assert!(!is_plain(bad, false), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn decimals_compare_exactly() {
+        assert_eq!(compare("97123.45000000", "97123.45"), Some(Ordering::Equal));
+        assert_eq!(compare("0.10000000", "0.1"), Some(Ordering::Equal));
+        assert_eq!(
+            compare("0.30000000000000004", "0.3"),
+            Some(Ordering::Greater)
+        );
+        assert_eq!(compare("99999.99999999", "100000"), Some(Ordering::Less));
+        assert_eq!(
+            compare("100000.00000001", "100000"),
+            Some(Ordering::Greater)
+        );
+        assert_eq!(compare("-1.5", "-1.25"), Some(Ordering::Less));
+        assert_eq!(compare("-0", "0"), Some(Ordering::Equal));
+        assert_eq!(compare("00012", "12.0"), Some(Ordering::Equal));
+        assert_eq!(compare("1e5", "1"), None);
+        assert_eq!(compare("NaN", "1"), None);
+    }
+
+    #[test]
+    fn changes_are_exact_decimal_differences() {
+        assert_eq!(
+            difference("97123.45000000", "97125.95000000").as_deref(),
+            Some("+2.50000000")
+        );
+        assert_eq!(
+            difference("0.00000412", "0.00000411").as_deref(),
+            Some("-0.00000001")
+        );
+        assert_eq!(difference("1.10000000", "1.10000000").as_deref(), Some("0"));
+        assert_eq!(
+            difference("0.1", "0.3").as_deref(),
+            Some("+0.2"),
+            "never 0.19999999999999998"
+        );
+        assert_eq!(difference("5", "3.25").as_deref(), Some("-1.75"));
+        assert_eq!(difference("abc", "1"), None);
+    }
+}
