@@ -73,6 +73,20 @@ fn short_help_fits_one_screen_and_no_help_line_passes_80_columns() {
 }
 
 #[test]
+fn help_names_the_variables_but_never_shows_their_values() {
+    let long = stdout(
+        &bare()
+            .arg("--help")
+            .env("PRICEFETCH_PROXY", "http://me:hunter2@proxy.corp:3128")
+            .env("PRICEFETCH_TIMEOUT", "7s")
+            .output()
+            .unwrap(),
+    );
+    assert!(long.contains("PRICEFETCH_PROXY"), "{long}");
+    assert!(!long.contains("hunter2") && !long.contains("7s"), "{long}");
+}
+
+#[test]
 fn version_prints_the_crate_version() {
     bare()
         .arg("--version")

@@ -67,7 +67,6 @@ pub struct Cli {
         default_value = "price",
         env = "PRICEFETCH_TICKER",
         hide_env = true,
-        hide_env_values = true,
         display_order = 4
     )]
     pub ticker: TickerKind,
@@ -86,7 +85,6 @@ pub struct Cli {
         value_parser = at_least_one::<NonZeroUsize>,
         env = "PRICEFETCH_CONCURRENCY",
         hide_env = true,
-        hide_env_values = true,
         display_order = 5
     )]
     pub concurrency: Option<NonZeroUsize>,
@@ -103,7 +101,6 @@ pub struct Cli {
         hide_possible_values = true,
         env = "PRICEFETCH_FORMAT",
         hide_env = true,
-        hide_env_values = true,
         display_order = 3
     )]
     pub format: Option<Format>,
@@ -201,7 +198,7 @@ pub struct InputArgs {
     /// delisted or halted pair fails as not_trading (exit 1) instead of printing a price that
     /// is not current, and --all lists trading pairs. With this flag the filter is dropped, and
     /// one more request (exchangeInfo, weight 20) names the printed pairs that do not trade.
-    #[arg(long, env = "PRICEFETCH_ANY_STATUS", hide_env_values = true)]
+    #[arg(long, env = "PRICEFETCH_ANY_STATUS")]
     pub any_status: bool,
 
     /// With --all: keep only symbols quoted in ASSET (those ending in it), e.g. USDT
@@ -226,8 +223,7 @@ pub struct OutputArgs {
         ignore_case = true,
         value_name = "WHEN",
         default_value = "auto",
-        env = "PRICEFETCH_COLOR",
-        hide_env_values = true
+        env = "PRICEFETCH_COLOR"
     )]
     pub color: ColorChoice,
 
@@ -253,25 +249,24 @@ pub struct FetchArgs {
         ignore_case = true,
         value_name = "STRATEGY",
         default_value = "auto",
-        env = "PRICEFETCH_STRATEGY",
-        hide_env_values = true
+        env = "PRICEFETCH_STRATEGY"
     )]
     pub strategy: StrategyChoice,
 
     /// Symbols per batch request, 1 to 100 [default: 100; 20 for --ticker 24h, the most that
     /// still costs the weight of one symbol]
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=100),
-          env = "PRICEFETCH_BATCH_SIZE", hide_env_values = true)]
+          env = "PRICEFETCH_BATCH_SIZE")]
     pub batch_size: Option<u16>,
 
     /// Limit for each attempt, from connect to the last body byte (e.g. 500ms, 2s, 1m)
     #[arg(short = 't', long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration,
-          allow_hyphen_values = true, env = "PRICEFETCH_TIMEOUT", hide_env_values = true)]
+          allow_hyphen_values = true, env = "PRICEFETCH_TIMEOUT")]
     pub timeout: Duration,
 
     /// Limit for the TCP and TLS connect alone
     #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration,
-          allow_hyphen_values = true, env = "PRICEFETCH_CONNECT_TIMEOUT", hide_env_values = true)]
+          allow_hyphen_values = true, env = "PRICEFETCH_CONNECT_TIMEOUT")]
     pub connect_timeout: Duration,
 
     /// Extra attempts after the first, for failures that can heal (timeouts, resets, 5xx)
@@ -281,14 +276,13 @@ pub struct FetchArgs {
         value_name = "N",
         default_value_t = 3,
         allow_negative_numbers = true,
-        env = "PRICEFETCH_RETRIES",
-        hide_env_values = true
+        env = "PRICEFETCH_RETRIES"
     )]
     pub retries: u32,
 
     /// Upper bound of the first retry's backoff; it doubles per retry, with full jitter
     #[arg(long, value_name = "DURATION", default_value = "200ms", value_parser = parse_duration,
-          allow_hyphen_values = true, env = "PRICEFETCH_RETRY_DELAY", hide_env_values = true)]
+          allow_hyphen_values = true, env = "PRICEFETCH_RETRY_DELAY")]
     pub retry_delay: Duration,
 
     /// Limit for the whole run; when it passes, print what arrived and mark the rest timed out
@@ -296,7 +290,7 @@ pub struct FetchArgs {
     /// With it, per-attempt timeouts and bounded retries, every run ends in bounded time: a good
     /// idea for cron.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, allow_hyphen_values = true,
-          env = "PRICEFETCH_DEADLINE", hide_env_values = true)]
+          env = "PRICEFETCH_DEADLINE")]
     pub deadline: Option<Duration>,
 
     /// With --stream: replace a connection that delivers nothing for this long (at least 1s)
@@ -340,7 +334,7 @@ pub struct RateLimitArgs {
     ///
     /// A longer one fails the symbols not yet fetched (exit 4) with the time to try again.
     #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration,
-          allow_hyphen_values = true, env = "PRICEFETCH_MAX_WAIT", hide_env_values = true)]
+          allow_hyphen_values = true, env = "PRICEFETCH_MAX_WAIT")]
     pub max_wait: Duration,
 
     /// Request weight Binance allows this IP per minute; pricefetch stays 5% under it
@@ -352,8 +346,7 @@ pub struct RateLimitArgs {
         value_name = "N",
         default_value = "6000",
         value_parser = at_least_one::<NonZeroU32>,
-        env = "PRICEFETCH_WEIGHT_LIMIT",
-        hide_env_values = true
+        env = "PRICEFETCH_WEIGHT_LIMIT"
     )]
     pub weight_limit: NonZeroU32,
 
@@ -364,8 +357,7 @@ pub struct RateLimitArgs {
         long,
         value_name = "N",
         default_value_t = 1000,
-        env = "PRICEFETCH_MAX_WEIGHT",
-        hide_env_values = true
+        env = "PRICEFETCH_MAX_WEIGHT"
     )]
     pub max_weight: u32,
 
@@ -374,7 +366,7 @@ pub struct RateLimitArgs {
     /// By default every run reserves its request weight in a ledger file per API host (in
     /// PRICEFETCH_STATE_DIR, else ~/.local/state/pricefetch), where 429 pauses and 418 bans are
     /// kept too: the processes on one IP act as one client, across runs.
-    #[arg(long, env = "PRICEFETCH_NO_SHARED_STATE", hide_env_values = true)]
+    #[arg(long, env = "PRICEFETCH_NO_SHARED_STATE")]
     pub no_shared_state: bool,
 }
 
@@ -387,8 +379,7 @@ pub struct NetworkArgs {
         long,
         value_name = "URL",
         default_value = "https://api.binance.com",
-        env = "PRICEFETCH_BASE_URL",
-        hide_env_values = true
+        env = "PRICEFETCH_BASE_URL"
     )]
     pub base_url: String,
 
@@ -401,8 +392,7 @@ pub struct NetworkArgs {
         long = "mirror",
         value_name = "URL",
         env = "PRICEFETCH_MIRROR",
-        value_delimiter = ',',
-        hide_env_values = true
+        value_delimiter = ','
     )]
     pub mirror: Vec<String>,
 
@@ -414,45 +404,34 @@ pub struct NetworkArgs {
         long,
         value_name = "URL",
         default_value = "wss://stream.binance.com:9443",
-        env = "PRICEFETCH_STREAM_URL",
-        hide_env_values = true
+        env = "PRICEFETCH_STREAM_URL"
     )]
     pub stream_url: String,
 
     /// Send a request that has not answered after DELAY to the next mirror too; first answer wins
     #[arg(long, value_name = "DELAY", value_parser = parse_duration, allow_hyphen_values = true,
-          env = "PRICEFETCH_HEDGE", hide_env_values = true)]
+          env = "PRICEFETCH_HEDGE")]
     pub hedge: Option<Duration>,
 
     /// Allow a plain http:// base URL to a host other than this machine
     ///
     /// Prices sent over plain HTTP can be altered in transit, so only loopback may use it unless
     /// this flag is given.
-    #[arg(long, env = "PRICEFETCH_ALLOW_HTTP", hide_env_values = true)]
+    #[arg(long, env = "PRICEFETCH_ALLOW_HTTP")]
     pub allow_http: bool,
 
     /// Trust the PEM certificates in FILE too (a company proxy's or a private mirror's CA)
     ///
     /// In addition to the system's certificates. SSL_CERT_FILE and SSL_CERT_DIR replace the
     /// system's instead.
-    #[arg(
-        long,
-        value_name = "FILE",
-        env = "PRICEFETCH_CACERT",
-        hide_env_values = true
-    )]
+    #[arg(long, value_name = "FILE", env = "PRICEFETCH_CACERT")]
     pub cacert: Option<PathBuf>,
 
     /// Send every request through this proxy (http:// or https://)
     ///
     /// Without it, the standard HTTPS_PROXY, HTTP_PROXY, ALL_PROXY and NO_PROXY variables are
     /// honoured. Cron does not inherit your shell's environment: set them in the crontab.
-    #[arg(
-        long,
-        value_name = "URL",
-        env = "PRICEFETCH_PROXY",
-        hide_env_values = true
-    )]
+    #[arg(long, value_name = "URL", env = "PRICEFETCH_PROXY")]
     pub proxy: Option<String>,
 }
 
@@ -468,7 +447,6 @@ pub struct ConfigArgs {
         long,
         value_name = "FILE",
         env = "PRICEFETCH_CONFIG",
-        hide_env_values = true,
         conflicts_with = "no_config"
     )]
     pub config: Option<PathBuf>,
@@ -569,11 +547,14 @@ pub fn env_note(err: &clap::Error, args: Vec<String>) -> Option<String> {
         .then(|| format!("the value for {long} came from the environment variable {var}"))
 }
 
-/// The command as pricefetch shows it: every option under a heading (Input, Fetching, …) is in
-/// `--help` only, so that `-h` lists just the main options.
+/// The command as pricefetch shows it, by two rules rather than an attribute on every flag:
+/// every option under a heading (Input, Fetching, …) is in `--help` only, so that `-h` lists
+/// just the main options; and a variable's current value is never printed in the help (it may
+/// hold a proxy password).
 pub fn command() -> clap::Command {
     use clap::CommandFactory;
     Cli::command().mut_args(|arg| {
+        let arg = arg.hide_env_values(true);
         if arg.get_help_heading().is_some() {
             arg.hide_short_help(true)
         } else {
