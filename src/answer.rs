@@ -43,6 +43,25 @@ pub(crate) struct BookDto {
     ask_qty: String,
 }
 
+/// `/api/v3/avgPrice` as Binance sends it: the average over `mins` minutes, without the symbol.
+#[derive(Deserialize)]
+#[serde(expecting = "an average price object", rename_all = "camelCase")]
+pub(crate) struct AvgDto {
+    mins: u64,
+    price: String,
+    close_time: u64,
+}
+
+/// One `avgPrice` answer, for the `symbol` it was asked for.
+pub(crate) fn decode_avg(raw: &RawAnswer, symbol: &str) -> Result<Vec<Ticker>, FetchError> {
+    let d = decode::<AvgDto>(raw)?;
+    Ok(vec![Ticker {
+        symbol: symbol.to_owned(),
+        values: vec![d.price, d.mins.to_string()],
+        time_ms: d.close_time,
+    }])
+}
+
 impl From<PriceDto> for Ticker {
     fn from(d: PriceDto) -> Self {
         Self {

@@ -17,7 +17,8 @@ use serde::Deserialize;
 use url::Url;
 
 use crate::answer::{
-    BookDto, DayDto, PriceDto, RawAnswer, classify, decode, decode_tickers, parse_retry_after,
+    BookDto, DayDto, PriceDto, RawAnswer, classify, decode, decode_avg, decode_tickers,
+    parse_retry_after,
 };
 use crate::error::FetchError;
 use crate::market::{Selection, Ticker, TickerKind};
@@ -141,7 +142,11 @@ impl BinanceClient {
             }
             Selection::All => (vec![], LARGE_BODY_LIMIT),
         };
-        if trading_only {
+        let param = kind.param();
+        if let Some((name, value)) = &param {
+            query.push((name, value.as_str()));
+        }
+        if trading_only && kind.filters_status() {
             // Delisted and halted pairs still answer with their last, stale price; with the
             // filter a lone one is refused (-1220) and a list leaves them out.
             query.push(("symbolStatus", "TRADING"));
@@ -163,6 +168,14 @@ impl BinanceClient {
                         TickerKind::Price => decode_tickers::<PriceDto>(&raw, one),
                         TickerKind::Day => decode_tickers::<DayDto>(&raw, one),
                         TickerKind::Book => decode_tickers::<BookDto>(&raw, one),
+                        TickerKind::Window(_) | TickerKind::TradingDay(_) => {
+                            decode_tickers::<DayDto>(&raw, one)
+                        }
+                        // avgPrice answers one symbol, and does not name it.
+                        TickerKind::Avg => match selection {
+                            Selection::One(symbol) => decode_avg(&raw, symbol),
+                            _ => unreachable!("avgPrice is asked one symbol at a time"),
+                        },
                     }?;
                     if let (Selection::One(symbol), Some(t)) = (selection, tickers.first())
                         && t.symbol != symbol

@@ -61,6 +61,42 @@ fn writable(ms: u64) -> Option<SystemTime> {
     (ms <= LAST_MS).then(|| UNIX_EPOCH + Duration::from_millis(ms))
 }
 
+/// `--tz`: `UTC`, a fixed offset (`+05:45`, `-03:00`, `+8`) or an IANA name (`Europe/Paris`).
+pub fn zone(text: &str) -> Result<jiff::tz::TimeZone, String> {
+    let t = text.trim();
+    if t.eq_ignore_ascii_case("utc") || t == "Z" {
+        return Ok(jiff::tz::TimeZone::UTC);
+    }
+    if let Some(rest) = t.strip_prefix(['+', '-']) {
+        let negative = t.starts_with('-');
+        let (h, m) = rest.split_once(':').unwrap_or((rest, "0"));
+        let minutes = match (h.parse::<i32>(), m.parse::<i32>()) {
+            (Ok(h), Ok(m)) if (0..=14).contains(&h) && (0..60).contains(&m) => h * 60 + m,
+            _ => {
+                return Err(format!(
+                    "'{text}' is not an offset: write it as +05:45, -03:00 or +8"
+                ));
+            }
+        };
+        let seconds = if negative { -minutes } else { minutes } * 60;
+        let offset = jiff::tz::Offset::from_seconds(seconds).map_err(|e| e.to_string())?;
+        return Ok(jiff::tz::TimeZone::fixed(offset));
+    }
+    jiff::tz::TimeZone::get(t).map_err(|_| {
+        format!(
+            "no time zone '{text}': give an IANA name such as Europe/Paris or \
+             America/New_York, UTC, or an offset such as +05:45"
+        )
+    })
+}
+
+/// How many minutes `zone` is ahead of UTC at `ms` since the epoch.
+pub fn offset_minutes(zone: &jiff::tz::TimeZone, ms: u64) -> i32 {
+    let at = jiff::Timestamp::from_millisecond(i64::try_from(ms).unwrap_or(i64::MAX))
+        .unwrap_or(jiff::Timestamp::MAX);
+    zone.to_offset(at).seconds() / 60
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -82,5 +118,19 @@ mod tests {
         assert_eq!(rfc3339_millis(now + 5), "2023-11-14T22:13:20.005Z");
         assert!(rfc3339_seconds(u64::MAX).starts_with("the year 10000 or later"));
         assert!(rfc3339_millis(99_999_999_999_999_999).starts_with("the year 10000"));
+    }
+
+    #[test]
+    fn zones_are_names_or_offsets_and_daylight_saving_moves_the_offset() {
+        let winter = 1_700_000_000_000; // 2023-11-14
+        let summer = 1_690_000_000_000; // 2023-07-22
+        let paris = zone("Europe/Paris").unwrap();
+        assert_eq!(offset_minutes(&paris, winter), 60);
+        assert_eq!(offset_minutes(&paris, summer), 120);
+        assert_eq!(offset_minutes(&zone("+05:45").unwrap(), winter), 345);
+        assert_eq!(offset_minutes(&zone("-3:30").unwrap(), winter), -210);
+        assert_eq!(offset_minutes(&zone("UTC").unwrap(), winter), 0);
+        assert!(zone("Mars/Olympus").unwrap_err().contains("IANA name"));
+        assert!(zone("+25:00").unwrap_err().contains("not an offset"));
     }
 }

@@ -4,16 +4,92 @@
 
 use std::time::SystemTime;
 
-/// Which ticker endpoint to ask (`--ticker`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+/// Which ticker endpoint to ask (`--ticker`, `--window`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TickerKind {
     /// `/api/v3/ticker/price`: the last price.
     Price,
     /// `/api/v3/ticker/24hr`: last price, change, high, low and volumes over 24 hours.
-    #[value(name = "24h")]
     Day,
     /// `/api/v3/ticker/bookTicker`: best bid and ask.
     Book,
+    /// `/api/v3/avgPrice`: the average price over the last minutes (one symbol a request).
+    Avg,
+    /// `/api/v3/ticker` with `windowSize`: the 24h fields over a rolling window.
+    Window(Window),
+    /// `/api/v3/ticker/tradingDay` with `timeZone`: the 24h fields over the calendar day so
+    /// far, in that zone.
+    TradingDay(Offset),
+}
+
+/// A rolling window as Binance takes it: 1m…59m, 1h…23h or 1d…7d, units not combined.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    amount: u8,
+    unit: u8,
+}
+
+impl Window {
+    /// `15m`, `4h`, `7d`; says which sizes exist when `text` is not one.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let bad = || {
+            format!(
+                "'{text}' is not a window Binance serves: give 1m to 59m, 1h to 23h or 1d to 7d \
+                 (one unit, e.g. 15m)"
+            )
+        };
+        let t = text.trim();
+        let (digits, unit) = t.split_at(t.len().saturating_sub(1));
+        let amount: u8 = digits.parse().map_err(|_| bad())?;
+        let most = match unit {
+            "m" => 59,
+            "h" => 23,
+            "d" => 7,
+            _ => return Err(bad()),
+        };
+        if !(1..=most).contains(&amount) || digits.starts_with('0') {
+            return Err(bad());
+        }
+        Ok(Self {
+            amount,
+            unit: unit.as_bytes()[0],
+        })
+    }
+
+    /// As Binance's `windowSize` takes it, and as printed: `15m`.
+    pub fn param(self) -> String {
+        format!("{}{}", self.amount, char::from(self.unit))
+    }
+}
+
+/// A fixed offset from UTC in minutes, as `tradingDay`'s `timeZone` takes it
+/// (`-12:00` … `+14:00`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Offset(pub i16);
+
+impl Offset {
+    /// As Binance's `timeZone` takes it: `0`, `8`, `5:45`, `-3:30`.
+    pub fn param(self) -> String {
+        let (sign, m) = if self.0 < 0 {
+            ("-", -self.0)
+        } else {
+            ("", self.0)
+        };
+        match (m / 60, m % 60) {
+            (h, 0) => format!("{sign}{h}"),
+            (h, min) => format!("{sign}{h}:{min:02}"),
+        }
+    }
+
+    /// As people read it: `UTC`, `UTC+05:45`, `UTC-03:30`.
+    pub fn label(self) -> String {
+        if self.0 == 0 {
+            return "UTC".into();
+        }
+        let sign = if self.0 < 0 { '-' } else { '+' };
+        let m = self.0.unsigned_abs();
+        format!("UTC{sign}{:02}:{:02}", m / 60, m % 60)
+    }
 }
 
 /// What one request asks for.
@@ -34,23 +110,44 @@ impl TickerKind {
             Self::Price => "api/v3/ticker/price",
             Self::Day => "api/v3/ticker/24hr",
             Self::Book => "api/v3/ticker/bookTicker",
+            Self::Avg => "api/v3/avgPrice",
+            Self::Window(_) => "api/v3/ticker",
+            Self::TradingDay(_) => "api/v3/ticker/tradingDay",
         }
     }
 
-    /// `price`, `24h` or `book`, as printed and in JSON.
+    /// The endpoint's own parameter, if it has one: `windowSize` or `timeZone`.
+    pub fn param(self) -> Option<(&'static str, String)> {
+        match self {
+            Self::Window(w) => Some(("windowSize", w.param())),
+            Self::TradingDay(tz) => Some(("timeZone", tz.param())),
+            Self::Price | Self::Day | Self::Book | Self::Avg => None,
+        }
+    }
+
+    /// `price`, `24h`, `book`, `avg`, `window` or `day`, as printed and in JSON.
     pub fn name(self) -> &'static str {
         match self {
             Self::Price => "price",
             Self::Day => "24h",
             Self::Book => "book",
+            Self::Avg => "avg",
+            Self::Window(_) => "window",
+            Self::TradingDay(_) => "day",
         }
     }
 
     /// Request weight of one request (binance-api.md, "Endpoints used").
     pub fn weight(self, selection: Selection<'_>) -> u32 {
+        let per_symbol = |n: usize| if n > 50 { 200 } else { 4 * n as u32 };
         match (self, selection) {
+            (Self::Window(_) | Self::TradingDay(_), Selection::One(_)) => 4,
+            (Self::Window(_) | Self::TradingDay(_), Selection::Many(list)) => {
+                per_symbol(list.len())
+            }
+            (Self::Window(_) | Self::TradingDay(_), Selection::All) => 200,
             (_, Selection::One(_)) => 2,
-            (Self::Price | Self::Book, _) => 4,
+            (Self::Price | Self::Book | Self::Avg, _) => 4,
             (Self::Day, Selection::Many(list)) if list.len() <= 20 => 2,
             (Self::Day, Selection::Many(list)) if list.len() <= 100 => 40,
             (Self::Day, _) => 80,
@@ -58,12 +155,33 @@ impl TickerKind {
     }
 
     /// Symbols per batch by default: the most one request may carry (100), except 24h, where
-    /// 20 is the most that still costs the weight of one symbol.
+    /// 20 is the most that still costs the weight of one symbol, and avg, which takes one.
     pub fn default_batch(self) -> usize {
         match self {
             Self::Day => 20,
-            Self::Price | Self::Book => 100,
+            Self::Avg => 1,
+            Self::Price | Self::Book | Self::Window(_) | Self::TradingDay(_) => 100,
         }
+    }
+
+    /// The WebSocket stream that follows this ticker (`<symbol>@…`), if `--stream` serves it.
+    pub fn stream(self) -> Option<&'static str> {
+        match self {
+            Self::Price => Some("miniTicker"),
+            Self::Day => Some("ticker"),
+            Self::Book => Some("bookTicker"),
+            Self::Avg | Self::Window(_) | Self::TradingDay(_) => None,
+        }
+    }
+
+    /// Whether one request may ask for many symbols (`symbols=[…]`) or the whole market.
+    pub fn batches(self) -> bool {
+        self != Self::Avg
+    }
+
+    /// Whether the endpoint takes `symbolStatus` (avgPrice does not).
+    pub fn filters_status(self) -> bool {
+        self != Self::Avg
     }
 
     /// The output field names, in column order; part of the output contract.
@@ -80,6 +198,8 @@ impl TickerKind {
                 "quote_volume",
             ],
             Self::Book => &["bid_price", "bid_qty", "ask_price", "ask_qty"],
+            Self::Avg => &["price", "mins"],
+            Self::Window(_) | Self::TradingDay(_) => Self::Day.fields(),
         }
     }
 }
@@ -91,8 +211,9 @@ pub struct Ticker {
     pub symbol: String,
     /// e.g. `["97123.45000000"]` for a price; never parsed into floats.
     pub values: Vec<String>,
-    /// When the price was taken (ms since the epoch): the 24h ticker's `closeTime`, otherwise
-    /// when the answer arrived (the price ticker carries no time of its own).
+    /// When the price was taken (ms since the epoch): the `closeTime` of the 24h, rolling,
+    /// trading-day and average tickers, otherwise when the answer arrived (the price and book
+    /// tickers carry no time of their own).
     pub time_ms: u64,
 }
 
@@ -129,5 +250,46 @@ impl Update {
     /// The price `--until` compares: the first value (price, last price, or bid).
     pub fn price(&self) -> &str {
         self.values.first().map_or("", String::as_str)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn windows_are_binance_sizes_only() {
+        for good in ["1m", "15m", "59m", "1h", "23h", "1d", "7d"] {
+            assert_eq!(Window::parse(good).unwrap().param(), good);
+        }
+        for bad in [
+            "0m", "60m", "24h", "8d", "1h30m", "15", "m", "1w", "015m", "",
+        ] {
+            assert!(Window::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn offsets_are_written_as_binance_reads_them() {
+        assert_eq!(Offset(0).param(), "0");
+        assert_eq!(Offset(480).param(), "8");
+        assert_eq!(Offset(345).param(), "5:45");
+        assert_eq!(Offset(-210).param(), "-3:30");
+        assert_eq!(Offset(-210).label(), "UTC-03:30");
+    }
+
+    #[test]
+    fn rolling_and_trading_day_weights_are_4_a_symbol_capped_at_200() {
+        let list = |n: usize| -> Vec<String> { (0..n).map(|i| format!("S{i}")).collect() };
+        let w = TickerKind::Window(Window::parse("15m").unwrap());
+        assert_eq!(w.weight(Selection::One("X")), 4);
+        assert_eq!(w.weight(Selection::Many(&list(50))), 200);
+        assert_eq!(w.weight(Selection::Many(&list(10))), 40);
+        assert_eq!(w.weight(Selection::Many(&list(51))), 200);
+        assert_eq!(
+            TickerKind::TradingDay(Offset(0)).weight(Selection::Many(&list(3))),
+            12
+        );
+        assert_eq!(TickerKind::Avg.weight(Selection::One("X")), 2);
     }
 }

@@ -40,7 +40,23 @@ fn every_json_mode_matches_the_schema() {
     let server = MockServer::with_latency(Duration::from_millis(5));
     server.always("SOLUSDT", Fault::Status(503));
     server.always("BNBUSDT", Fault::GeoBlock);
-    let cases: [(&str, &[&str]); 11] = [
+    let cases: [(&str, &[&str]); 14] = [
+        ("avg", &["--ticker", "avg", "BTCUSDT", "NOSUCHCOIN"]),
+        (
+            "window",
+            &[
+                "--window",
+                "4h",
+                "--strategy",
+                "batch",
+                "BTCUSDT",
+                "ETHUSDT",
+            ],
+        ),
+        (
+            "trading day",
+            &["--ticker", "day", "--tz", "+05:45", "BTCUSDT"],
+        ),
         (
             "24h",
             &["--ticker", "24h", "BTCUSDT", "ETHUSDT", "NOSUCHCOIN"],

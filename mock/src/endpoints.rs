@@ -246,6 +246,18 @@ pub(crate) async fn serve(
     weight: u32,
     answer: impl FnOnce(&Shared, Option<Vec<usize>>) -> Value,
 ) -> Response {
+    serve_checked(shared, path, params, weight, |_| Ok(()), answer).await
+}
+
+/// [`serve`], with the endpoint's own parameter rules (`check`) applied before the selection.
+pub(crate) async fn serve_checked(
+    shared: Arc<Shared>,
+    path: &str,
+    params: HashMap<String, String>,
+    weight: u32,
+    check: impl FnOnce(&HashMap<String, String>) -> Result<(), (i64, String)>,
+    answer: impl FnOnce(&Shared, Option<Vec<usize>>) -> Value,
+) -> Response {
     let mut in_flight = InFlight::enter(&shared);
     let arrived = Instant::now();
     let gate = shared.admit(path, &params, weight);
@@ -264,7 +276,7 @@ pub(crate) async fn serve(
         Gate::Fault(f, used, at) => (Some(f), used, at),
     };
     // A `symbol=` selection answers one object; `symbols=` and "all" answer an array.
-    let ok = || match select(&shared, &params) {
+    let ok = || match check(&params).and_then(|()| select(&shared, &params)) {
         Err((code, msg)) => api_error(StatusCode::BAD_REQUEST, code, &msg, used),
         Ok(sel) => {
             let single = params.contains_key("symbol");

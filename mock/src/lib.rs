@@ -30,6 +30,7 @@ mod market;
 mod record;
 mod respond;
 mod stream;
+mod tickers;
 mod timer;
 mod tls;
 
@@ -64,6 +65,8 @@ pub struct Hit {
     pub symbols: Option<String>,
     /// The `symbolStatus` parameter, if any.
     pub symbol_status: Option<String>,
+    /// Every query parameter (`windowSize`, `timeZone`, …), by name.
+    pub params: std::collections::BTreeMap<String, String>,
     /// The HTTP status the server chose (a `Hang` or `Reset` records 0).
     pub status: u16,
     /// The request weight that was charged.
@@ -242,6 +245,9 @@ impl MockServer {
             .route("/api/v3/ticker/24hr", get(ticker_24hr))
             .route("/api/v3/ticker/bookTicker", get(book_ticker))
             .route("/api/v3/exchangeInfo", get(exchange_info))
+            .route("/api/v3/avgPrice", get(tickers::avg_price))
+            .route("/api/v3/ticker", get(tickers::rolling))
+            .route("/api/v3/ticker/tradingDay", get(tickers::trading_day))
             .route("/api/v3/ping", get(ping))
             .route("/api/v3/time", get(time))
             .route("/__mock/stats", get(stats))

@@ -36,6 +36,7 @@ impl Shared {
             symbol: params.get("symbol").cloned(),
             symbols: params.get("symbols").cloned(),
             symbol_status: params.get("symbolStatus").cloned(),
+            params: params.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
             status: 200,
             weight,
         };

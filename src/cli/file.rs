@@ -18,10 +18,10 @@ use clap::parser::ValueSource;
 use clap::{ArgMatches, ValueEnum};
 use serde::{Deserialize, Deserializer};
 
+use crate::cli::TickerChoice;
 use crate::cli::values::parse_duration;
 use crate::cli::{Cli, ColorChoice, StrategyChoice};
 use crate::error::UsageError;
-use crate::market::TickerKind;
 use crate::output::Format;
 
 /// Every setting the file may hold, by its flag's name, in `--show-config` order.
@@ -77,7 +77,7 @@ pub struct FileSettings {
     #[serde(default, deserialize_with = "value_enum")]
     color: Option<ColorChoice>,
     #[serde(default, deserialize_with = "value_enum")]
-    ticker: Option<TickerKind>,
+    ticker: Option<TickerChoice>,
     #[serde(default, deserialize_with = "value_enum")]
     strategy: Option<StrategyChoice>,
     batch_size: Option<u16>,
@@ -326,7 +326,10 @@ fn shown(cli: &Cli, id: &str) -> String {
             .map_or_else(|| "(the system's)".into(), |p| p.display().to_string()),
         "strategy" => name(cli.fetch.strategy.to_possible_value()).unwrap_or_default(),
         "batch-size" => cli.fetch.batch_size.map_or_else(
-            || format!("(default for --ticker {})", cli.ticker.name()),
+            || {
+                let ticker = name(cli.ticker.to_possible_value()).unwrap_or_default();
+                format!("(default for --ticker {ticker})")
+            },
             |n| n.to_string(),
         ),
         _ => String::new(),

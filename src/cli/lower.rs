@@ -12,13 +12,13 @@ use std::time::Duration;
 
 use url::Url;
 
-use super::{Cli, ColorChoice, StrategyChoice};
+use super::{Cli, ColorChoice, StrategyChoice, TickerChoice};
 use crate::binance::HttpSettings;
 use crate::config::{Config, Plan, StreamSettings, Terminal};
 use crate::error::{UsageError, io_reason};
 use crate::fetch::Ask;
 use crate::host::{BINANCE_ALTERNATES, DEFAULT_BASE_URL, DEFAULT_STREAM_URL, STREAM_MIRROR};
-use crate::market::TickerKind;
+use crate::market::{Offset, TickerKind};
 use crate::output::Format;
 use crate::retry::RetryPolicy;
 use crate::strategy::{MarketFilter, Strategy};
@@ -151,7 +151,29 @@ impl Cli {
                 "--stream writes an update at a time: use -f table, ndjson, plain or csv".into(),
             ));
         }
-        if self.stream && self.all && self.ticker != TickerKind::Price {
+        let kind = self.ticker()?;
+        if self.stream && kind.stream().is_none() {
+            return Err(UsageError(format!(
+                "--stream follows the price, 24h and book tickers; --ticker {} is asked over \
+                 REST: use --watch to refresh it",
+                kind.name()
+            )));
+        }
+        if self.all && !kind.batches() {
+            return Err(UsageError(
+                "--ticker avg asks Binance for one symbol a request (avgPrice): give symbols \
+                 rather than --all"
+                    .into(),
+            ));
+        }
+        if self.all && matches!(kind, TickerKind::Window(_) | TickerKind::TradingDay(_)) {
+            return Err(UsageError(format!(
+                "Binance serves the {} ticker for named symbols only (at most 100 a request): \
+                 give symbols rather than --all",
+                kind.name()
+            )));
+        }
+        if self.stream && self.all && kind != TickerKind::Price {
             return Err(UsageError(
                 "--stream --all follows every pair's mini ticker (the last price): Binance \
                  retired the all-market ticker stream, so --ticker 24h and book need symbols"
@@ -225,10 +247,51 @@ impl Cli {
         })
     }
 
+    /// `--ticker`, `--window` and `--tz` as one ticker kind.
+    fn ticker(&self) -> Result<TickerKind, UsageError> {
+        let fetch = &self.fetch;
+        let kind = match (self.ticker, fetch.window) {
+            (TickerChoice::Price, Some(window)) => TickerKind::Window(window),
+            (other, Some(_)) => {
+                return Err(UsageError(format!(
+                    "--window is a ticker of its own (24h's fields over that window): leave out \
+                     --ticker {}",
+                    super::ticker_name(other)
+                )));
+            }
+            (TickerChoice::Price, None) => TickerKind::Price,
+            (TickerChoice::Day, None) => TickerKind::Day,
+            (TickerChoice::Book, None) => TickerKind::Book,
+            (TickerChoice::Avg, None) => TickerKind::Avg,
+            (TickerChoice::TradingDay, None) => {
+                let zone = match &fetch.tz {
+                    Some(name) => crate::clock::zone(name)
+                        .map_err(|e| UsageError(format!("invalid --tz: {e}")))?,
+                    None => jiff::tz::TimeZone::UTC,
+                };
+                let minutes = crate::clock::offset_minutes(&zone, crate::clock::unix_ms());
+                if !(-12 * 60..=14 * 60).contains(&minutes) {
+                    return Err(UsageError(format!(
+                        "--tz {} is {minutes} minutes from UTC; Binance's trading day takes \
+                         -12:00 to +14:00",
+                        fetch.tz.as_deref().unwrap_or("UTC")
+                    )));
+                }
+                TickerKind::TradingDay(Offset(i16::try_from(minutes).unwrap_or(0)))
+            }
+        };
+        if fetch.tz.is_some() && !matches!(kind, TickerKind::TradingDay(_)) {
+            return Err(UsageError(
+                "--tz sets the zone of the trading day: it goes with --ticker day".into(),
+            ));
+        }
+        Ok(kind)
+    }
+
     /// The ticker, the grouping into requests, the weight they cost against `--max-weight` and
     /// `--weight-limit`, and how many go at once.
     fn requests(&self, plan: Plan, symbols: usize) -> Result<Requests, UsageError> {
-        let kind = self.ticker;
+        let kind = self.ticker()?;
         let fetch = &self.fetch;
         // clap checks the flag; a value from the config file arrives unchecked.
         if let Some(n) = fetch.batch_size
@@ -239,8 +302,16 @@ impl Cli {
             )));
         }
         let batch = Strategy::Batch(fetch.batch_size.map_or(kind.default_batch(), usize::from));
+        if !kind.batches() && fetch.strategy == StrategyChoice::Batch {
+            return Err(UsageError(
+                "--ticker avg asks Binance for one symbol a request (avgPrice): leave out \
+                 --strategy batch"
+                    .into(),
+            ));
+        }
         let strategy = match (self.all, fetch.strategy, plan) {
             (true, _, _) => Strategy::All,
+            (false, _, _) if !kind.batches() => Strategy::Each,
             (false, StrategyChoice::Each, _) => Strategy::Each,
             (false, StrategyChoice::Batch, _) => batch,
             // The comparison needs requests to race; one batch would leave nothing to compare.

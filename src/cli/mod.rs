@@ -14,10 +14,10 @@ use std::time::Duration;
 
 use clap::{ArgAction, Parser};
 
-use crate::market::TickerKind;
+use crate::market::Window;
 use crate::output::Format;
 use help::{AFTER_HELP, after_long_help};
-use values::{at_least_one, parse_duration, parse_stale};
+use values::{at_least_one, parse_duration, parse_stale, parse_window};
 
 /// The version `--version` prints: the crate version, and the git commit when built from git.
 pub const VERSION: &str = env!("PRICEFETCH_VERSION");
@@ -54,10 +54,13 @@ pub struct Cli {
     #[arg(long, conflicts_with_all = ["symbols", "file"])]
     pub all: bool,
 
-    /// price, 24h or book (bid/ask)
+    /// price, 24h, book, avg or day
     ///
     /// price: the last price; 24h: 24-hour change, high, low and volumes; book: the best bid and
-    /// ask with their quantities. Also set by PRICEFETCH_TICKER.
+    /// ask (bid/ask) with their quantities; avg: the average price over Binance's last 5 minutes (one
+    /// symbol a request); day: 24h's fields over the calendar day so far in --tz (UTC by
+    /// default). --window gives them over a rolling window instead. Also set by
+    /// PRICEFETCH_TICKER.
     #[arg(
         long,
         value_enum,
@@ -69,7 +72,7 @@ pub struct Cli {
         hide_env = true,
         display_order = 4
     )]
-    pub ticker: TickerKind,
+    pub ticker: TickerChoice,
 
     /// In flight at once [default: 16; 64 for batches]
     ///
@@ -258,6 +261,26 @@ pub struct FetchArgs {
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=100),
           env = "PRICEFETCH_BATCH_SIZE")]
     pub batch_size: Option<u16>,
+
+    /// 24h's fields over a rolling window instead: 1m…59m, 1h…23h or 1d…7d (e.g. 15m)
+    ///
+    /// Binance's /api/v3/ticker with windowSize; its open time starts on a minute, so the
+    /// window is up to a minute wider than asked. Weight 4 a symbol, at most 200 a request.
+    #[arg(long, value_name = "SIZE", value_parser = parse_window, conflicts_with = "ticker",
+          env = "PRICEFETCH_WINDOW")]
+    pub window: Option<Window>,
+
+    /// With --ticker day: the time zone whose calendar day counts (IANA name or offset)
+    ///
+    /// e.g. Europe/Paris, America/New_York, +05:45, UTC (the default). Binance takes a fixed
+    /// offset (-12:00 to +14:00): a name is read as its offset now.
+    #[arg(
+        long,
+        value_name = "ZONE",
+        allow_hyphen_values = true,
+        env = "PRICEFETCH_TZ"
+    )]
+    pub tz: Option<String>,
 
     /// Limit for each attempt, from connect to the last body byte (e.g. 500ms, 2s, 1m)
     #[arg(short = 't', long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration,
@@ -471,6 +494,32 @@ pub struct ShellArgs {
     /// Print the man page (roff) to stdout, then exit
     #[arg(long)]
     pub man: bool,
+}
+
+/// `--ticker`: which of Binance's tickers (the rolling window is `--window`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum TickerChoice {
+    /// The last price.
+    Price,
+    /// Change, high, low and volumes over 24 hours.
+    #[value(name = "24h")]
+    Day,
+    /// The best bid and ask.
+    Book,
+    /// The average price over the last 5 minutes.
+    Avg,
+    /// 24h's fields over the calendar day so far, in `--tz`.
+    #[value(name = "day")]
+    TradingDay,
+}
+
+/// A `--ticker` choice as it is typed (`24h`, `day`).
+pub fn ticker_name(choice: TickerChoice) -> String {
+    use clap::ValueEnum;
+    choice
+        .to_possible_value()
+        .map(|v| v.get_name().to_owned())
+        .unwrap_or_default()
 }
 
 /// `--strategy`.

@@ -45,3 +45,8 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     }
     Ok(d)
 }
+
+/// `--window`: a rolling window Binance serves.
+pub fn parse_window(s: &str) -> Result<crate::market::Window, String> {
+    crate::market::Window::parse(s)
+}

@@ -23,6 +23,12 @@ struct JsonReport<'a> {
     time: Option<&'a str>,
     mode: &'static str,
     ticker: &'static str,
+    /// `--window`: the rolling window (`15m`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    window: Option<String>,
+    /// `--ticker day`: the offset the trading day is counted in (`UTC+05:45`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    time_zone: Option<String>,
     strategy: &'static str,
     concurrency: usize,
     elapsed_ms: f64,
@@ -66,7 +72,11 @@ impl Serialize for JsonResult<'_> {
         }
         map.serialize_entry("symbol", self.symbol)?;
         for (field, value) in self.fields.iter().zip(self.values.unwrap_or_default()) {
-            map.serialize_entry(field, value)?;
+            // The average's minutes are a count, not a price: a number, as Binance sends it.
+            match value.parse::<u64>() {
+                Ok(n) if *field == "mins" => map.serialize_entry(field, &n)?,
+                _ => map.serialize_entry(field, value)?,
+            }
         }
         if let Some(time) = &self.price_time {
             map.serialize_entry("price_time", time)?;
@@ -208,6 +218,14 @@ fn document<'a>(report: &'a Report, time: Option<&'a str>) -> JsonReport<'a> {
             None => report.mode.name(),
         },
         ticker: report.kind.name(),
+        window: match report.kind {
+            TickerKind::Window(w) => Some(w.param()),
+            _ => None,
+        },
+        time_zone: match report.kind {
+            TickerKind::TradingDay(offset) => Some(offset.label()),
+            _ => None,
+        },
         strategy: report.strategy.name(),
         concurrency: report.concurrency,
         elapsed_ms: millis(report.elapsed),

@@ -205,6 +205,7 @@ pub(super) fn header(field: &str) -> &'static str {
         "bid_qty" => "BID QTY",
         "ask_price" => "ASK",
         "ask_qty" => "ASK QTY",
+        "mins" => "MINS",
         _ => "",
     }
 }

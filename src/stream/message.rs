@@ -68,6 +68,7 @@ fn update(v: &Value, kind: TickerKind, received: SystemTime, reconnects: u32) ->
         TickerKind::Price => &["c"],
         TickerKind::Day => &["c", "p", "P", "h", "l", "v", "q"],
         TickerKind::Book => &["b", "B", "a", "A"],
+        TickerKind::Avg | TickerKind::Window(_) | TickerKind::TradingDay(_) => return None,
     };
     let values = keys.iter().map(|k| field(k)).collect::<Option<Vec<_>>>()?;
     let event_ms = v.get("E").and_then(Value::as_u64);

@@ -65,11 +65,8 @@ pub enum Event {
 
 /// The stream name of `symbol` for `kind` (lower-case, as Binance wants).
 pub fn stream_name(symbol: &str, kind: TickerKind) -> String {
-    let suffix = match kind {
-        TickerKind::Price => "miniTicker",
-        TickerKind::Day => "ticker",
-        TickerKind::Book => "bookTicker",
-    };
+    // The lowering refuses --stream for the tickers no stream carries.
+    let suffix = kind.stream().unwrap_or("miniTicker");
     format!("{}@{suffix}", symbol.to_lowercase())
 }
 
