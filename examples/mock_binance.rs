@@ -76,6 +76,7 @@ fn main() -> std::process::ExitCode {
             ..Default::default()
         },
         moving_prices: !args.frozen,
+        extra_pairs: Vec::new(),
     }) {
         Ok(server) => server,
         Err(e) => {

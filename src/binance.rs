@@ -7,7 +7,6 @@
 //! means is [`crate::answer`]'s ([`classify`]). It never retries or waits: that is
 //! [`crate::fetch`]'s job, on [`crate::retry`]'s advice.
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
@@ -22,11 +21,14 @@ use crate::answer::{
 };
 use crate::error::FetchError;
 use crate::market::{Selection, Ticker, TickerKind};
+use crate::pairs::Pair;
 
 /// Body cap for a one-symbol answer: a real one is under 1 KiB.
 pub const SMALL_BODY_LIMIT: usize = 64 * 1024;
 /// Body cap for a batch or the whole market (a whole-market 24h answer is a few MiB).
 pub const LARGE_BODY_LIMIT: usize = 10 * 1024 * 1024;
+/// Body cap for the whole exchange's `exchangeInfo`: megabytes, with every pair's filters.
+const EXCHANGE_INFO_LIMIT: usize = 64 * 1024 * 1024;
 
 /// How the HTTP client is built.
 #[derive(Debug, Clone)]
@@ -190,26 +192,35 @@ impl BinanceClient {
         }
     }
 
-    /// Each listed symbol's `status` from `/api/v3/exchangeInfo` (weight 20): for `symbols`, or
-    /// the whole exchange.
-    pub async fn statuses(
+    /// The listed pairs from `/api/v3/exchangeInfo` (weight 20), with their status and base
+    /// and quote assets: for `symbols`, or the whole exchange (trading pairs only when
+    /// `trading_only`: Binance's filter halves an answer of megabytes).
+    pub async fn listings(
         &self,
         host: usize,
         symbols: Option<&[String]>,
-    ) -> Attempt<HashMap<String, String>> {
+        trading_only: bool,
+    ) -> Attempt<Vec<Pair>> {
         #[derive(Deserialize)]
         struct Info {
             symbols: Vec<Listed>,
         }
         #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
         struct Listed {
             symbol: String,
             status: String,
+            base_asset: String,
+            quote_asset: String,
         }
         let list = symbols.map(|s| serde_json::to_string(s).expect("strings serialise"));
-        let query: Vec<(&str, &str)> = list.iter().map(|l| ("symbols", l.as_str())).collect();
+        let mut query: Vec<(&str, &str)> = list.iter().map(|l| ("symbols", l.as_str())).collect();
+        if trading_only && symbols.is_none() {
+            // (Binance refuses symbolStatus together with symbols.)
+            query.push(("symbolStatus", "TRADING"));
+        }
         let attempt = self
-            .get(host, "api/v3/exchangeInfo", &query, LARGE_BODY_LIMIT)
+            .get(host, "api/v3/exchangeInfo", &query, EXCHANGE_INFO_LIMIT)
             .await;
         Attempt {
             used_weight: attempt.used_weight,
@@ -217,7 +228,12 @@ impl BinanceClient {
                 decode::<Info>(&raw).map(|info| {
                     info.symbols
                         .into_iter()
-                        .map(|l| (l.symbol, l.status))
+                        .map(|l| Pair {
+                            symbol: l.symbol,
+                            base: l.base_asset,
+                            quote: l.quote_asset,
+                            status: l.status,
+                        })
                         .collect()
                 })
             }),

@@ -10,6 +10,7 @@ use std::time::Duration;
 use url::Url;
 
 use crate::binance::HttpSettings;
+use crate::convert::Convert;
 use crate::fetch::Ask;
 use crate::outcome::Mode;
 use crate::output::Format;
@@ -80,6 +81,8 @@ pub struct Config {
     pub concurrency: usize,
     /// Which endpoint, how symbols are grouped, which market symbols to keep.
     pub ask: Ask,
+    /// `--in`: the symbols are assets, priced in this one.
+    pub convert: Option<Convert>,
     /// Single mode or comparison.
     pub plan: Plan,
     /// Output format, resolved against the terminal.

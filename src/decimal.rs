@@ -2,9 +2,13 @@
 //! volumes arrive as strings (`"97123.45000000"`) and stay strings to the output: nothing here
 //! turns one into a float. [`is_plain`] is what an answer may hold, [`compare`] orders two
 //! decimals exactly (for `--until`), [`difference`] subtracts them exactly (for the live
-//! tables' change column). Vocabulary: imports nothing.
+//! tables' change column), and [`convert`] multiplies and divides them exactly for `--in`,
+//! rounding once. Vocabulary: imports nothing of the crate.
 
 use std::cmp::Ordering;
+use std::str::FromStr;
+
+use rust_decimal::{Decimal, RoundingStrategy};
 
 /// Whether `value` is a decimal as Binance writes one: digits, optionally a point and more
 /// digits, and a leading `-` only when `signed` (a change can be negative; a price cannot).
@@ -86,6 +90,50 @@ pub fn difference(before: &str, now: &str) -> Option<String> {
     })
 }
 
+/// The product of `legs` (each a price, divided by instead when its flag says inverted),
+/// computed exactly to 28 significant digits and rounded once, half to even, by the printing
+/// rule: 8 decimal places, or as many as 8 significant digits need (1 PEPE in BTC is
+/// `0.000000000042420239`, never `0.00000000`). `None` if a price is not a positive decimal.
+pub fn convert(legs: &[(&str, bool)]) -> Option<String> {
+    let mut numerator = Decimal::ONE;
+    let mut denominator = Decimal::ONE;
+    for (price, inverted) in legs {
+        let value = Decimal::from_str(price).ok()?;
+        if value <= Decimal::ZERO {
+            return None;
+        }
+        let side = if *inverted {
+            &mut denominator
+        } else {
+            &mut numerator
+        };
+        *side = side.checked_mul(value)?;
+    }
+    let exact = numerator.checked_div(denominator)?;
+    Some(rounded(exact))
+}
+
+/// `value` rounded half to even to 8 decimal places, or to 8 significant digits when that
+/// needs more, and written with exactly that many places.
+fn rounded(value: Decimal) -> String {
+    let mut magnitude = 0i32;
+    let mut x = value.abs();
+    if !x.is_zero() {
+        while x >= Decimal::TEN {
+            x /= Decimal::TEN;
+            magnitude += 1;
+        }
+        while x < Decimal::ONE {
+            x *= Decimal::TEN;
+            magnitude -= 1;
+        }
+    }
+    let places = (7 - magnitude).clamp(8, 28) as u32;
+    let mut r = value.round_dp_with_strategy(places, RoundingStrategy::MidpointNearestEven);
+    r.rescale(places);
+    r.to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -140,5 +188,43 @@ mod tests {
         );
         assert_eq!(difference("5", "3.25").as_deref(), Some("-1.75"));
         assert_eq!(difference("abc", "1"), None);
+    }
+
+    #[test]
+    fn conversions_are_exact_and_rounded_once_half_to_even() {
+        // ADA in EUR through USDT: 0.4512 / 1.0823.
+        assert_eq!(
+            convert(&[("0.45120000", false), ("1.08230000", true)]).as_deref(),
+            Some("0.41688996")
+        );
+        // 1 EUR in BTC, the inverse of BTCEUR 28000: 8 significant digits.
+        assert_eq!(
+            convert(&[("28000.00000000", true)]).as_deref(),
+            Some("0.000035714286")
+        );
+        // Exactly halfway at the 8th place goes to the even neighbour, both ways.
+        assert_eq!(
+            convert(&[("1.000000005", false)]).as_deref(),
+            Some("1.00000000")
+        );
+        assert_eq!(
+            convert(&[("1.000000015", false)]).as_deref(),
+            Some("1.00000002")
+        );
+        assert_eq!(
+            convert(&[("2.00000001", false), ("2", true)]).as_deref(),
+            Some("1.00000000")
+        );
+        // A tiny price in BTC keeps 8 significant digits.
+        assert_eq!(
+            convert(&[("0.00000412", false), ("97123.45000000", true)]).as_deref(),
+            Some("0.000000000042420239")
+        );
+        assert_eq!(
+            convert(&[("97123.45", false), ("34.512", false)]).as_deref(),
+            Some("3351924.50640000")
+        );
+        assert_eq!(convert(&[("0", true)]), None);
+        assert_eq!(convert(&[("abc", false)]), None);
     }
 }

@@ -73,6 +73,10 @@ pub enum FetchError {
     /// would be a stale price, so there is none (-1220, or left out of a filtered list).
     #[error("not trading (delisted or halted): no current price")]
     NotTrading { symbol: String },
+    /// `--in`: no trading pair, direct, inverse or through a hub, links the asset to the one
+    /// asked for; `why` names the pairs that were missing.
+    #[error("no route to {target}: {why}")]
+    NoRoute { target: String, why: String },
     /// A 2xx whose body is not the JSON we expect.
     #[error("unexpected answer: {detail}")]
     Decode { status: u16, detail: String },
@@ -134,6 +138,7 @@ impl FetchError {
             Self::GeoBlocked { .. } => "geo_blocked",
             Self::Api { .. } => "api",
             Self::NotTrading { .. } => "not_trading",
+            Self::NoRoute { .. } => "no_route",
             Self::Decode { .. } => "decode",
             Self::TooLarge { .. } => "too_large",
             Self::Cancelled => "cancelled",
@@ -189,7 +194,10 @@ impl FetchError {
                 Exit::RateLimited
             }
             Self::GeoBlocked { .. } => Exit::GeoBlocked,
-            Self::Api { .. } | Self::TooLarge { .. } | Self::NotTrading { .. } => Exit::Partial,
+            Self::Api { .. }
+            | Self::TooLarge { .. }
+            | Self::NotTrading { .. }
+            | Self::NoRoute { .. } => Exit::Partial,
             Self::Cancelled => Exit::Interrupted,
         }
     }
@@ -383,6 +391,11 @@ pub fn hint(err: &FetchError) -> Option<String> {
         FetchError::NotTrading { .. } => Some(
             "Binance lists the pair but it does not trade; --any-status prints its last (stale) \
              price"
+                .into(),
+        ),
+        FetchError::NoRoute { .. } => Some(
+            "--in prices an asset through its pairs on Binance: the direct pair, its inverse, \
+             or two legs through USDT, USDC, FDUSD, BTC, BNB or ETH (--via picks one)"
                 .into(),
         ),
         _ => None,

@@ -39,6 +39,7 @@ use crate::error::{FetchError, Signal};
 use crate::market::{Selection, Ticker, TickerKind};
 use crate::outcome::{Mode, OnOutcome, Outcome, Round, Totals};
 use crate::outcome::{outcomes_of, unchecked};
+use crate::pairs::Pair;
 use crate::retry::{Decision, RetryPolicy, Tries};
 use crate::strategy::{MarketFilter, Strategy, selection};
 use crate::throttle::Throttle;
@@ -256,6 +257,7 @@ impl Engine {
                 result,
                 attempts: job.attempts,
                 elapsed: job.elapsed,
+                route: None,
             })
             .collect();
         let n = outcomes.len();
@@ -403,6 +405,7 @@ impl Engine {
                     result: Err(err.clone()),
                     attempts: job.attempts,
                     elapsed: job.elapsed,
+                    route: None,
                 })
                 .collect()
         })
@@ -417,7 +420,7 @@ impl Engine {
         let host = self.client.live_hosts()[0];
         let ticket = self.throttle.admit(20).await?;
         self.requests.fetch_add(1, Ordering::Relaxed);
-        let attempt = self.client.statuses(host, symbols).await;
+        let attempt = self.client.listings(host, symbols, false).await;
         let outcome = attempt.result.as_ref().map(|_| ());
         self.throttle
             .observe(ticket, attempt.used_weight, outcome, fastrand::f64())
@@ -425,10 +428,49 @@ impl Engine {
         let mut list: Vec<(String, String)> = attempt
             .result?
             .into_iter()
-            .filter(|(_, status)| status != "TRADING")
+            .filter(|p| !p.trades())
+            .map(|p| (p.symbol, p.status))
             .collect();
         list.sort();
         Ok(list)
+    }
+
+    /// Every trading pair of the exchange with its base and quote asset, from `exchangeInfo`
+    /// (weight 20, through the throttle), retried as a ticker request is.
+    pub async fn trading_pairs(&self) -> Result<Vec<Pair>, FetchError> {
+        let work = async {
+            let mut tries = Tries::default();
+            loop {
+                let host = self.client.live_hosts()[0];
+                let ticket = self.throttle.admit(20).await?;
+                if tries.failures + tries.rate_limited > 0 {
+                    self.retries.fetch_add(1, Ordering::Relaxed);
+                }
+                self.requests.fetch_add(1, Ordering::Relaxed);
+                let attempt = self.client.listings(host, None, true).await;
+                let outcome = attempt.result.as_ref().map(|_| ());
+                self.throttle
+                    .observe(ticket, attempt.used_weight, outcome, fastrand::f64())
+                    .await;
+                let err = match attempt.result {
+                    Ok(pairs) => return Ok(pairs),
+                    Err(e) => e,
+                };
+                self.client.note_failure(host, &err);
+                tries = tries.after(&err);
+                match self.policy.decide(&err, tries, fastrand::f64()) {
+                    Decision::GiveUp => return Err(err),
+                    Decision::Retry(pause) => {
+                        tracing::info!("exchangeInfo: {err}; retrying");
+                        tokio::time::sleep(pause).await;
+                    }
+                }
+            }
+        };
+        tokio::select! {
+            result = work => result,
+            () = self.stop.token.cancelled() => Err(self.stop.error()),
+        }
     }
 
     /// The names of every trading pair (every listed pair unless `trading_only`), from one

@@ -37,7 +37,7 @@ use url::Url;
 
 use crate::error::io_reason;
 
-mod file;
+pub(crate) mod file;
 
 use file::{private_dir, private_file};
 

@@ -10,15 +10,17 @@
 //! Imports go one way, down this list (ARCHITECTURE.md has the rule and where new parts go):
 //!
 //! 1. **Vocabulary**, the words every layer shares: [`error`] (errors, exit codes, hints),
-//!    [`clock`] (wall-clock times), [`decimal`] (Binance's decimals, read and compared exactly), [`host`] (host names, Binance's hosts), [`market`] (ticker
-//!    kinds, tickers, streamed updates), [`symbols`] (symbol rules, `--file`), [`strategy`]
-//!    (grouping into requests, weights), [`proxy`] (which proxy, and where it was set),
-//!    [`ledger`] (the host's shared rate-limit file).
+//!    [`clock`] (wall-clock times, time zones), [`decimal`] (Binance's decimals, read,
+//!    compared and converted exactly), [`host`] (host names, Binance's hosts), [`market`]
+//!    (ticker kinds, tickers, streamed updates), [`pairs`] (pairs as assets, routes, their
+//!    cache), [`symbols`] (symbol rules, `--file`), [`text`] (durations, widths, wrapping),
+//!    [`strategy`] (grouping into requests, weights), [`proxy`] (which proxy, and where it was
+//!    set), [`ledger`] (the host's shared rate-limit file).
 //! 2. **Network**: [`answer`] (what Binance's answers mean), [`binance`] (the HTTP client),
 //!    [`retry`] (the one retry decision), [`throttle`] (the IP's rate limit, shared),
 //!    [`until`] (exact-decimal stop conditions).
 //! 3. **Engine**: [`outcome`] (what a round produces), [`fetch`] (async fan-out under a
-//!    semaphore, or strictly sequential).
+//!    semaphore, or strictly sequential), [`convert`] (`--in`: prices through Binance's pairs).
 //! 4. **Results and rendering**: [`report`] (the run's facts, the comparison maths),
 //!    [`output`] (every format, the stderr wording, stdout's writer).
 //! 5. **Validated run**: [`config`] (the settings every engine and renderer reads).
@@ -32,6 +34,7 @@ pub mod binance;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod convert;
 pub mod decimal;
 pub mod error;
 pub mod fetch;
@@ -40,6 +43,7 @@ pub mod ledger;
 pub mod market;
 pub mod outcome;
 pub mod output;
+pub mod pairs;
 pub mod proxy;
 pub mod report;
 pub mod retry;

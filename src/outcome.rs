@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use crate::error::FetchError;
 use crate::market::Ticker;
+use crate::pairs::Route;
 
 /// How the requests of one round are scheduled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,6 +44,8 @@ pub struct Outcome {
     pub attempts: u32,
     /// From the first attempt to the final answer, retries and waits included.
     pub elapsed: Duration,
+    /// `--in`: how the price was made from Binance's pairs (the symbol is then an asset).
+    pub route: Option<Route>,
 }
 
 impl Outcome {
@@ -53,6 +56,7 @@ impl Outcome {
             result: Err(error),
             attempts: 0,
             elapsed: Duration::ZERO,
+            route: None,
         }
     }
 }
@@ -126,6 +130,7 @@ pub(crate) fn unchecked(chunk: &[String]) -> Vec<Outcome> {
             }),
             attempts: 0,
             elapsed: Duration::ZERO,
+            route: None,
         })
         .collect()
 }
@@ -188,6 +193,7 @@ pub(crate) fn outcomes_of(
             }),
             attempts,
             elapsed,
+            route: None,
         })
         .collect()
 }

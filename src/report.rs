@@ -42,6 +42,8 @@ pub struct Report {
     pub comparison: Option<Comparison>,
     /// "Did you mean" lines for symbols Binance does not know (-1121), for stderr.
     pub suggestions: Vec<String>,
+    /// `--in`: the symbols are assets, priced in this one.
+    pub target: Option<String>,
 }
 
 impl Report {
@@ -75,6 +77,7 @@ impl Report {
             deadline_hit: matches!(engine.stop_reason(), Some(StopReason::Deadline(_))),
             comparison,
             suggestions: Vec::new(),
+            target: None,
         }
     }
 

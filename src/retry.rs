@@ -92,6 +92,7 @@ pub fn is_retryable(err: &FetchError) -> bool {
         | FetchError::GeoBlocked { .. }
         | FetchError::Api { .. }
         | FetchError::NotTrading { .. }
+        | FetchError::NoRoute { .. }
         | FetchError::Certificate { .. }
         | FetchError::TooLarge { .. }
         | FetchError::Cancelled

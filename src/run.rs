@@ -15,7 +15,7 @@ use crate::fetch::{Engine, Stop, StopReason};
 use crate::outcome::{Mode, Outcome, Round};
 use crate::report::{Comparison, Report, Speedup, Stats};
 use crate::throttle::Throttle;
-use crate::{error, market, outcome, output, strategy, stream, watch};
+use crate::{convert, error, market, outcome, output, strategy, stream, watch};
 
 /// Runs a validated configuration: fetches, writes the data to `out` and the diagnostics to
 /// stderr, and returns the report (the caller turns it into an exit code).
@@ -83,6 +83,7 @@ async fn fetch_and_render(
         return Ok(report);
     }
     let streaming = config.format.streams();
+    let target = config.convert.as_ref().map(|c| c.target.as_str());
     let mut progress = output::Progress::new(
         config.progress,
         config.symbols.len(),
@@ -92,7 +93,7 @@ async fn fetch_and_render(
     let mut on_outcome = |o: &Outcome, last_of_request: bool| -> io::Result<()> {
         progress.tick(o);
         if streaming {
-            output::ndjson_line(o, config.ask.kind, out)?;
+            output::ndjson_line(o, config.ask.kind, target, out)?;
             // One write per request, not per line (20,000 rows of --all were 20,000 writes).
             if last_of_request {
                 out.flush()?;
@@ -103,9 +104,13 @@ async fn fetch_and_render(
     let symbols = &config.symbols;
     let (shown, comparison) = match config.plan {
         Plan::Async | Plan::Sync => {
-            let round = engine
-                .round(symbols, config.plan.mode(), &mut on_outcome)
-                .await;
+            let mode = config.plan.mode();
+            let round = match &config.convert {
+                Some(settings) => {
+                    convert::round(engine, settings, symbols, mode, &mut on_outcome).await
+                }
+                None => engine.round(symbols, mode, &mut on_outcome).await,
+            };
             (round.map_err(OutputError)?, None)
         }
         Plan::Compare { runs, warmup } => compare(engine, symbols, runs, warmup, &mut on_outcome)
@@ -125,6 +130,7 @@ async fn fetch_and_render(
     };
     let mut report = Report::of(engine, shown, engine.totals(), start.elapsed(), comparison);
     report.suggestions = suggestions;
+    report.target = config.convert.as_ref().map(|c| c.target.clone());
     let width = crate::text::stdout_size().map(|(columns, _)| columns);
     let look = output::Look {
         color: config.color,

@@ -40,7 +40,8 @@ fn every_json_mode_matches_the_schema() {
     let server = MockServer::with_latency(Duration::from_millis(5));
     server.always("SOLUSDT", Fault::Status(503));
     server.always("BNBUSDT", Fault::GeoBlock);
-    let cases: [(&str, &[&str]); 14] = [
+    let cases: [(&str, &[&str]); 15] = [
+        ("in EUR", &["--in", "EUR", "BTC", "ADA", "EUR", "NOPE"]),
         ("avg", &["--ticker", "avg", "BTCUSDT", "NOSUCHCOIN"]),
         (
             "window",

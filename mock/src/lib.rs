@@ -95,6 +95,9 @@ pub struct Options {
     /// REST prices move a little every second, the same way for the same `seed` (the offline
     /// demo's `--watch` shows changes); off, they never change (tests that compare output).
     pub moving_prices: bool,
+    /// Pairs added to the market, trading: `(symbol, base, quote, price)`, for routes a test
+    /// needs exact prices on (`--in`).
+    pub extra_pairs: Vec<(String, String, String, String)>,
 }
 
 /// Whether the mock speaks TLS, and with which certificate.
@@ -123,6 +126,7 @@ impl Default for Options {
             streams: StreamOptions::default(),
             tls: TlsMode::Off,
             moving_prices: false,
+            extra_pairs: Vec::new(),
         }
     }
 }
@@ -210,7 +214,7 @@ impl MockServer {
         let listener = std::net::TcpListener::bind(opts.addr)?;
         listener.set_nonblocking(true)?;
         let addr = listener.local_addr().expect("local addr");
-        let listings = market(opts.extra_symbols);
+        let listings = market(opts.extra_symbols, &opts.extra_pairs);
         let index = listings
             .iter()
             .enumerate()

@@ -26,6 +26,11 @@ pub(crate) const MARKET: &[(&str, &str, &str, f64)] = &[
     ("ETHEUR", "ETH", "EUR", 3205.11),
     ("BTCFDUSD", "BTC", "FDUSD", 97101.02),
     ("ETHFDUSD", "ETH", "FDUSD", 3410.0),
+    // EUR against USDT, and Turkish lira quoted by USDT: ADA reaches EUR only through two legs
+    // (ADAUSDT / EURUSDT), EUR reaches BTC only by an inverse (1 / BTCEUR), and TRY prices
+    // multiply (ADAUSDT × USDTTRY).
+    ("EURUSDT", "EUR", "USDT", 1.0823),
+    ("USDTTRY", "USDT", "TRY", 34.512),
     // A UTF-8 name, as Binance has listed since 2025-12-02.
     ("币安人生USDT", "币安人生", "USDT", 0.1534),
 ];
@@ -36,6 +41,8 @@ pub(crate) const NOT_TRADING: &[(&str, &str, &str, f64, &str)] = &[
     ("BCCBTC", "BCC", "BTC", 0.0, "BREAK"),
     ("XMRUSDT", "XMR", "USDT", 165.3, "BREAK"),
     ("LUNAUSDT", "LUNA", "USDT", 0.00008, "HALT"),
+    // A delisted direct pair that a route must go around (LTC in EUR: LTCUSDT / EURUSDT).
+    ("LTCEUR", "LTC", "EUR", 77.7, "BREAK"),
 ];
 
 /// The statuses `symbolStatus` may ask for.
@@ -57,7 +64,7 @@ pub fn generated_symbols(n: usize) -> Vec<String> {
     (1..=n).map(|i| format!("SYM{i:04}USDT")).collect()
 }
 
-pub(crate) fn market(extra: usize) -> Vec<Listing> {
+pub(crate) fn market(extra: usize, pairs: &[(String, String, String, String)]) -> Vec<Listing> {
     let mut out: Vec<Listing> = MARKET
         .iter()
         .map(|(s, b, q, p)| Listing {
@@ -75,6 +82,15 @@ pub(crate) fn market(extra: usize) -> Vec<Listing> {
             status,
         }))
         .collect();
+    for (symbol, base, quote, price) in pairs {
+        out.push(Listing {
+            symbol: symbol.clone(),
+            base: base.clone(),
+            quote: quote.clone(),
+            price: price.clone(),
+            status: "TRADING",
+        });
+    }
     for (i, symbol) in generated_symbols(extra).into_iter().enumerate() {
         out.push(Listing {
             base: symbol.trim_end_matches("USDT").to_owned(),

@@ -32,6 +32,10 @@ pub const EXAMPLES: &[(&str, &str)] = &[
         "every USDT market, in one request",
     ),
     (
+        "pricefetch --in EUR BTC ETH ADA",
+        "assets priced in EUR, exactly, via Binance's pairs",
+    ),
+    (
         "pricefetch --watch 5s BTCUSDT",
         "a live table, refreshed every 5 s",
     ),

@@ -15,6 +15,7 @@ use url::Url;
 use super::{Cli, ColorChoice, StrategyChoice, TickerChoice};
 use crate::binance::HttpSettings;
 use crate::config::{Config, Plan, StreamSettings, Terminal};
+use crate::convert::Convert;
 use crate::error::{UsageError, io_reason};
 use crate::fetch::Ask;
 use crate::host::{BINANCE_ALTERNATES, DEFAULT_BASE_URL, DEFAULT_STREAM_URL, STREAM_MIRROR};
@@ -22,7 +23,7 @@ use crate::market::{Offset, TickerKind};
 use crate::output::Format;
 use crate::retry::RetryPolicy;
 use crate::strategy::{MarketFilter, Strategy};
-use crate::symbols::{normalise_all, read_symbol_file};
+use crate::symbols::{is_valid, normalise, normalise_all, read_symbol_file};
 use crate::throttle::Limits;
 use crate::until::Until;
 
@@ -88,13 +89,22 @@ impl Cli {
             concurrency,
         } = self.requests(plan, symbols.len())?;
         let until = self
+            .live
             .until
             .as_deref()
             .map(|text| Until::parse(text, &symbols, self.all))
             .transpose()?;
         let fetch = &self.fetch;
+        let state_dir = if self.limits.no_shared_state {
+            None
+        } else {
+            crate::ledger::default_dir(|v| std::env::var(v).ok())
+        };
+        let http = self.http()?;
+        let convert = self.convert(state_dir.as_deref(), &http.base_url)?;
         Ok(Config {
-            http: self.http()?,
+            http,
+            convert,
             stream: self.stream()?,
             retry: RetryPolicy {
                 retries: fetch.retries,
@@ -105,13 +115,9 @@ impl Cli {
             limits,
             deadline: fetch.deadline,
             until,
-            state_dir: if self.limits.no_shared_state {
-                None
-            } else {
-                crate::ledger::default_dir(|v| std::env::var(v).ok())
-            },
+            state_dir,
             watch: self.watch,
-            count: fetch.count.map(std::num::NonZeroU64::get),
+            count: self.live.count.map(std::num::NonZeroU64::get),
             concurrency,
             ask,
             symbols,
@@ -138,10 +144,10 @@ impl Cli {
                 humantime::format_duration(every)
             )));
         }
-        if self.fetch.count.is_some() && !live {
+        if self.live.count.is_some() && !live {
             return Err(UsageError("--count goes with --watch or --stream".into()));
         }
-        if self.until.is_some() && !live {
+        if self.live.until.is_some() && !live {
             return Err(UsageError(
                 "--until goes with --stream or --watch: it stops a live run".into(),
             ));
@@ -309,6 +315,11 @@ impl Cli {
                     .into(),
             ));
         }
+        // --in: up to two legs an asset, and the pairs (exchangeInfo) when they are not cached.
+        let (asked, pairs) = match self.target {
+            Some(_) => (2 * symbols, 20),
+            None => (symbols, 0),
+        };
         let strategy = match (self.all, fetch.strategy, plan) {
             (true, _, _) => Strategy::All,
             (false, _, _) if !kind.batches() => Strategy::Each,
@@ -316,10 +327,10 @@ impl Cli {
             (false, StrategyChoice::Batch, _) => batch,
             // The comparison needs requests to race; one batch would leave nothing to compare.
             (false, StrategyChoice::Auto, Plan::Compare { .. }) => Strategy::Each,
-            (false, StrategyChoice::Auto, _) => cheapest(kind, batch, symbols),
+            (false, StrategyChoice::Auto, _) => cheapest(kind, batch, asked),
         };
         let max_weight = self.limits.max_weight;
-        let estimate = plan.rounds() * strategy.weight(kind, symbols);
+        let estimate = plan.rounds() * strategy.weight(kind, asked) + pairs;
         if estimate > u64::from(max_weight) {
             return Err(UsageError(format!(
                 "this run would cost about {estimate} request weight ({} of {symbols} symbols, \
@@ -374,6 +385,56 @@ impl Cli {
             limits,
             concurrency,
         })
+    }
+
+    /// `--in` and `--via`: the asset to price in, checked; the pairs' cache beside the ledger.
+    fn convert(
+        &self,
+        state_dir: Option<&Path>,
+        base_url: &Url,
+    ) -> Result<Option<Convert>, UsageError> {
+        let Some(target) = &self.target else {
+            return Ok(None);
+        };
+        let asset = |flag: &str, text: &str| -> Result<String, UsageError> {
+            let name = normalise(text);
+            if !is_valid(&name) {
+                return Err(UsageError(format!(
+                    "invalid {flag} '{text}': an asset is letters and digits, e.g. EUR or BTC"
+                )));
+            }
+            Ok(name)
+        };
+        let target = asset("--in", target)?;
+        if target == "USD" {
+            return Err(UsageError(
+                "Binance has no asset USD: USDT, USDC and FDUSD are stablecoins, each an asset \
+                 of its own and none of them the dollar; pick one, e.g. --in USDT"
+                    .into(),
+            ));
+        }
+        let refused = [
+            (self.stream, "--stream"),
+            (self.watch.is_some(), "--watch"),
+            (self.compare, "--compare"),
+            (self.input.any_status, "--any-status"),
+            (self.ticker()? != TickerKind::Price, "--ticker or --window"),
+        ];
+        if let Some((_, flag)) = refused.iter().find(|(on, _)| *on) {
+            return Err(UsageError(format!(
+                "--in converts last prices, once: leave out {flag}"
+            )));
+        }
+        Ok(Some(Convert {
+            target,
+            via: self
+                .input
+                .via
+                .as_deref()
+                .map(|v| asset("--via", v))
+                .transpose()?,
+            cache: state_dir.map(|dir| crate::pairs::cache::path_for(dir, base_url)),
+        }))
     }
 
     /// Hosts, mirrors, proxy, timeouts and extra certificates of the HTTP client.
@@ -433,8 +494,8 @@ impl Cli {
         Ok(Some(StreamSettings {
             url,
             mirrors,
-            stale: self.fetch.stale,
-            rollover: self.fetch.stream_rollover,
+            stale: self.live.stale,
+            rollover: self.live.stream_rollover,
         }))
     }
 }

@@ -54,6 +54,23 @@ pub struct Cli {
     #[arg(long, conflicts_with_all = ["symbols", "file"])]
     pub all: bool,
 
+    /// Assets priced in ASSET via Binance's pairs (e.g. EUR)
+    ///
+    /// The arguments are then assets. Each is priced by the direct pair (BTCEUR), else its
+    /// inverse (EURBTC, 1/x), else two legs through a hub (ADAUSDT / EURUSDT), trying USDT,
+    /// USDC, FDUSD, BTC, BNB, ETH in turn; only trading pairs. Computed in decimal, never
+    /// floats, and rounded once, half to even, to 8 decimal places, or to 8 significant digits
+    /// where that needs more places; a direct pair is printed as Binance sends it. The pairs
+    /// come from exchangeInfo (weight 20), cached for an hour beside the shared ledger.
+    #[arg(
+        id = "in",
+        long = "in",
+        value_name = "ASSET",
+        conflicts_with = "all",
+        display_order = 2
+    )]
+    pub target: Option<String>,
+
     /// price, 24h, book, avg or day
     ///
     /// price: the last price; 24h: 24-hour change, high, low and volumes; book: the best bid and
@@ -125,14 +142,6 @@ pub struct Cli {
     #[arg(long, conflicts_with_all = ["watch", "compare", "sync"], display_order = 9)]
     pub stream: bool,
 
-    /// Stop when a price meets e.g. 'BTCUSDT >= 100000'
-    ///
-    /// With --stream or --watch. <, <=, >, >= or ==, compared as exact decimals with the price
-    /// (the last price for 24h, the bid for book); several conditions separated by commas mean
-    /// any. The update that met it is printed, and the exit code is 0.
-    #[arg(long, value_name = "CONDITION", display_order = 10)]
-    pub until: Option<String>,
-
     /// One request at a time, each after the last
     #[arg(long, conflicts_with = "compare", display_order = 6)]
     pub sync: bool,
@@ -166,9 +175,13 @@ pub struct Cli {
     #[command(flatten)]
     pub output: OutputArgs,
 
-    /// How requests are made: grouping, timeouts, retries, the run's limits, live runs and comparisons.
+    /// How requests are made: grouping, timeouts, retries, the run's limits and comparisons.
     #[command(flatten)]
     pub fetch: FetchArgs,
+
+    /// How live runs end and keep their connections.
+    #[command(flatten)]
+    pub live: LiveArgs,
 
     /// Binance's request-weight limit and the ledger shared with the host's other processes.
     #[command(flatten)]
@@ -195,6 +208,10 @@ pub struct Cli {
 #[derive(Debug, clap::Args)]
 #[command(next_help_heading = "Input")]
 pub struct InputArgs {
+    /// With --in: the only hub a two-leg route may use, e.g. BTC
+    #[arg(long, value_name = "ASSET", requires = "in")]
+    pub via: Option<String>,
+
     /// Print pairs that do not trade too (delisted, halted), with their last, stale price
     ///
     /// By default pricefetch asks Binance for trading pairs only (symbolStatus=TRADING): a
@@ -238,7 +255,7 @@ pub struct OutputArgs {
     pub no_header: bool,
 }
 
-/// `Fetching` in `--help`: how requests are made: grouping, timeouts, retries, the run's limits, live runs and comparisons.
+/// `Fetching` in `--help`: how requests are made: grouping, timeouts, retries, the run's limits and comparisons.
 #[derive(Debug, clap::Args)]
 #[command(next_help_heading = "Fetching")]
 pub struct FetchArgs {
@@ -316,24 +333,6 @@ pub struct FetchArgs {
           env = "PRICEFETCH_DEADLINE")]
     pub deadline: Option<Duration>,
 
-    /// With --stream: replace a connection that delivers nothing for this long (at least 1s)
-    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_stale,
-          allow_hyphen_values = true)]
-    pub stale: Duration,
-
-    /// With --stream: replace each connection after this long (Binance ends them at 24 h)
-    #[arg(long, value_name = "DURATION", default_value = "23h 50m", value_parser = parse_duration,
-          allow_hyphen_values = true)]
-    pub stream_rollover: Duration,
-
-    /// With --watch: stop after N refreshes; with --stream, after N updates
-    #[arg(
-        long,
-        value_name = "N",
-        value_parser = at_least_one::<std::num::NonZeroU64>
-    )]
-    pub count: Option<std::num::NonZeroU64>,
-
     /// With --compare: measured rounds per mode
     #[arg(
         long,
@@ -347,6 +346,37 @@ pub struct FetchArgs {
     /// With --compare: unmeasured rounds per mode first (connection set-up)
     #[arg(long, value_name = "N", default_value_t = 1, requires = "compare")]
     pub warmup: u32,
+}
+
+/// `Live` in `--help`: how `--watch` and `--stream` end and keep their connections.
+#[derive(Debug, clap::Args)]
+#[command(next_help_heading = "Live")]
+pub struct LiveArgs {
+    /// Stop when a price meets e.g. 'BTCUSDT >= 100000'
+    ///
+    /// With --stream or --watch. <, <=, >, >= or ==, compared as exact decimals with the price
+    /// (the last price for 24h, the bid for book); several conditions separated by commas mean
+    /// any. The update that met it is printed, and the exit code is 0.
+    #[arg(long, value_name = "CONDITION")]
+    pub until: Option<String>,
+
+    /// With --watch: stop after N refreshes; with --stream, after N updates
+    #[arg(
+        long,
+        value_name = "N",
+        value_parser = at_least_one::<std::num::NonZeroU64>
+    )]
+    pub count: Option<std::num::NonZeroU64>,
+
+    /// With --stream: replace a connection that delivers nothing for this long (at least 1s)
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_stale,
+          allow_hyphen_values = true)]
+    pub stale: Duration,
+
+    /// With --stream: replace each connection after this long (Binance ends them at 24 h)
+    #[arg(long, value_name = "DURATION", default_value = "23h 50m", value_parser = parse_duration,
+          allow_hyphen_values = true)]
+    pub stream_rollover: Duration,
 }
 
 /// `Rate limits` in `--help`: binance's request-weight limit and the ledger shared with the host's other processes.

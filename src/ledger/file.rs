@@ -41,7 +41,7 @@ fn trusted(
 }
 
 /// The state directory, made 0700 if it is new; refused if it is a symbolic link or not ours.
-pub(super) fn private_dir(dir: &Path) -> Result<(), String> {
+pub(crate) fn private_dir(dir: &Path) -> Result<(), String> {
     std::fs::DirBuilder::new()
         .recursive(true)
         .mode(0o700)

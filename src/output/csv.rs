@@ -23,6 +23,9 @@ pub fn header(kind: TickerKind) -> String {
 }
 
 pub(super) fn render(report: &Report, header_row: bool, out: &mut dyn Write) -> io::Result<()> {
+    if let Some(target) = &report.target {
+        return conversions(report, target, header_row, out);
+    }
     if header_row {
         writeln!(out, "{}", header(report.kind))?;
     }
@@ -38,6 +41,39 @@ pub(super) fn render(report: &Report, header_row: bool, out: &mut dyn Write) -> 
             "{},{},{},{},{},{time}",
             field(&o.symbol),
             values.join(","),
+            field(&error),
+            millis(o.elapsed),
+            o.attempts
+        )?;
+    }
+    Ok(())
+}
+
+/// `--in`: `asset,in,price,route,error,elapsed_ms,attempts,price_time`, the route written as
+/// arithmetic on pair names (`ADAUSDT/EURUSDT`).
+fn conversions(
+    report: &Report,
+    target: &str,
+    header_row: bool,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    if header_row {
+        writeln!(
+            out,
+            "asset,in,price,route,error,elapsed_ms,attempts,price_time"
+        )?;
+    }
+    for o in &report.outcomes {
+        let (price, error, time) = match &o.result {
+            Ok(t) => (t.price(), String::new(), super::rfc3339_ms(t.time_ms)),
+            Err(e) => ("", describe(e), String::new()),
+        };
+        let route = o.route.as_ref().map(|r| r.expression()).unwrap_or_default();
+        writeln!(
+            out,
+            "{},{},{price},{route},{},{},{},{time}",
+            field(&o.symbol),
+            field(target),
             field(&error),
             millis(o.elapsed),
             o.attempts

@@ -12,6 +12,7 @@ use serde::Serialize;
 use crate::error::FetchError;
 use crate::market::TickerKind;
 use crate::outcome::Outcome;
+use crate::pairs::Route;
 use crate::report::{Comparison, Report, Stats};
 
 use super::millis;
@@ -54,6 +55,10 @@ struct JsonResult<'a> {
     /// With `--watch`: when the refresh was taken.
     time: Option<&'a str>,
     symbol: &'a str,
+    /// `--in`: the asset the price is in (`symbol` is then written as `asset`).
+    target: Option<&'a str>,
+    /// `--in`: how the price was made.
+    route: Option<&'a Route>,
     fields: &'static [&'static str],
     values: Option<&'a [String]>,
     /// When the price was taken (RFC 3339), with the values.
@@ -70,13 +75,34 @@ impl Serialize for JsonResult<'_> {
         if let Some(time) = self.time {
             map.serialize_entry("time", time)?;
         }
-        map.serialize_entry("symbol", self.symbol)?;
+        match self.target {
+            Some(target) => {
+                map.serialize_entry("asset", self.symbol)?;
+                map.serialize_entry("in", target)?;
+            }
+            None => map.serialize_entry("symbol", self.symbol)?,
+        }
         for (field, value) in self.fields.iter().zip(self.values.unwrap_or_default()) {
             // The average's minutes are a count, not a price: a number, as Binance sends it.
             match value.parse::<u64>() {
                 Ok(n) if *field == "mins" => map.serialize_entry(field, &n)?,
                 _ => map.serialize_entry(field, value)?,
             }
+        }
+        if let Some(route) = self.route {
+            let pairs: Vec<&str> = route.legs.iter().map(|l| l.symbol.as_str()).collect();
+            map.serialize_entry("route", &pairs)?;
+            let legs: Vec<JsonLeg> = route
+                .legs
+                .iter()
+                .map(|l| JsonLeg {
+                    symbol: &l.symbol,
+                    price: &l.price,
+                    inverted: l.inverted,
+                    price_time: super::rfc3339_ms(l.time_ms),
+                })
+                .collect();
+            map.serialize_entry("legs", &legs)?;
         }
         if let Some(time) = &self.price_time {
             map.serialize_entry("price_time", time)?;
@@ -88,6 +114,15 @@ impl Serialize for JsonResult<'_> {
         map.serialize_entry("attempts", &self.attempts)?;
         map.end()
     }
+}
+
+/// One leg of a conversion: the pair's own price, whether it was divided by, and its time.
+#[derive(Serialize)]
+struct JsonLeg<'a> {
+    symbol: &'a str,
+    price: &'a str,
+    inverted: bool,
+    price_time: String,
 }
 
 #[derive(Serialize)]
@@ -172,10 +207,12 @@ impl From<&FetchError> for JsonError {
 }
 
 impl<'a> JsonResult<'a> {
-    fn new(o: &'a Outcome, kind: TickerKind) -> Self {
+    fn new(o: &'a Outcome, kind: TickerKind, target: Option<&'a str>) -> Self {
         Self {
             time: None,
             symbol: &o.symbol,
+            target,
+            route: o.route.as_ref(),
             fields: kind.fields(),
             values: o.result.as_ref().ok().map(|t| t.values.as_slice()),
             price_time: o.result.as_ref().ok().map(|t| super::rfc3339_ms(t.time_ms)),
@@ -202,7 +239,7 @@ pub(super) fn ndjson_refresh(report: &Report, time: &str, out: &mut dyn Write) -
     for o in &report.outcomes {
         let line = JsonResult {
             time: Some(time),
-            ..JsonResult::new(o, report.kind)
+            ..JsonResult::new(o, report.kind, report.target.as_deref())
         };
         serde_json::to_writer(&mut *out, &line)?;
         writeln!(out)?;
@@ -243,14 +280,19 @@ fn document<'a>(report: &'a Report, time: Option<&'a str>) -> JsonReport<'a> {
         results: report
             .outcomes
             .iter()
-            .map(|o| JsonResult::new(o, report.kind))
+            .map(|o| JsonResult::new(o, report.kind, report.target.as_deref()))
             .collect(),
         comparison: report.comparison.as_ref().map(JsonComparison::from),
     }
 }
 
 /// One `ndjson` line for a result, written (and flushed by the caller) as it arrives.
-pub fn ndjson_line(o: &Outcome, kind: TickerKind, out: &mut dyn Write) -> io::Result<()> {
-    serde_json::to_writer(&mut *out, &JsonResult::new(o, kind))?;
+pub fn ndjson_line(
+    o: &Outcome,
+    kind: TickerKind,
+    target: Option<&str>,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    serde_json::to_writer(&mut *out, &JsonResult::new(o, kind, target))?;
     writeln!(out)
 }

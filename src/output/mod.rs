@@ -105,6 +105,10 @@ pub fn describe(err: &FetchError) -> String {
 /// The stderr line for a symbol that has no price.
 pub fn failure_line(o: &Outcome) -> Option<String> {
     let err = o.result.as_ref().err()?;
+    // A failure decided before any request (no route) has no attempts to count.
+    if o.attempts == 0 && matches!(err, FetchError::NoRoute { .. }) {
+        return Some(format!("{}: {}", o.symbol, describe(err)));
+    }
     Some(format!(
         "{}: {} ({})",
         o.symbol,

@@ -46,7 +46,14 @@ pub(super) fn render(
     if rows.is_empty() {
         return Ok(());
     }
-    let headers: Vec<&str> = fields.iter().map(|f| header(f)).collect();
+    // --in: the rows are assets, and their one value is a price in the target asset.
+    let (first, headers): (&str, Vec<String>) = match &report.target {
+        Some(target) => ("ASSET", vec![format!("IN {target}")]),
+        None => (
+            "SYMBOL",
+            fields.iter().map(|f| header(f).to_owned()).collect(),
+        ),
+    };
     let w_sym = rows
         .iter()
         .map(|r| crate::text::width(r.0))
@@ -65,7 +72,7 @@ pub(super) fn render(
         .collect();
     let shown = fit(fields, &widths, w_sym, true, width);
     let (b, r) = if color { (BOLD, RESET) } else { ("", "") };
-    write!(out, "{b}{:<w_sym$}", "SYMBOL")?;
+    write!(out, "{b}{first:<w_sym$}")?;
     for (i, (h, w)) in headers.iter().zip(&widths).enumerate() {
         if shown.field(i) {
             write!(out, "  {h:>w$}")?;

@@ -1,0 +1,298 @@
+//! `--in ASSET`: assets priced through Binance's pairs (direct, inverse, two legs), exactly,
+//! rounded once half to even; what the server is asked (one exchangeInfo, cached; the legs in
+//! one batch); and every way it can fail.
+
+mod common;
+
+use common::{pricefetch, stderr, stdout};
+use mock_binance::{MockServer, Options};
+
+fn json(out: &std::process::Output) -> serde_json::Value {
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}{}", stdout(out), stderr(out)))
+}
+
+/// The price of each result, by asset.
+fn prices(r: &serde_json::Value) -> Vec<(String, String)> {
+    r["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| {
+            (
+                x["asset"].as_str().unwrap().to_owned(),
+                x["price"].as_str().unwrap_or("-").to_owned(),
+            )
+        })
+        .collect()
+}
+
+fn owned(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
+        .collect()
+}
+
+#[test]
+fn direct_inverse_and_two_leg_routes_give_exact_strings() {
+    let server = MockServer::start();
+    let out = pricefetch(&server)
+        .args(["--strategy", "auto", "--in", "EUR", "-f", "json"])
+        .args(["BTC", "ADA", "eur", "PEPE", "LTC"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let r = json(&out);
+    assert_eq!(
+        prices(&r),
+        owned(&[
+            // The direct pair, as Binance sends it.
+            ("BTC", "91234.50000000"),
+            // ADAUSDT / EURUSDT = 0.4512 / 1.0823 = 0.416889956…
+            ("ADA", "0.41688996"),
+            ("EUR", "1"),
+            // PEPEUSDT / EURUSDT = 0.00000412 / 1.0823: 8 significant digits.
+            ("PEPE", "0.0000038067079"),
+            // LTCEUR is delisted: LTCUSDT / EURUSDT = 84.12 / 1.0823.
+            ("LTC", "77.72336690"),
+        ])
+    );
+    let ada = &r["results"][1];
+    assert_eq!(ada["in"], "EUR");
+    assert_eq!(ada["route"], serde_json::json!(["ADAUSDT", "EURUSDT"]));
+    assert_eq!(ada["legs"][0]["price"], "0.45120000");
+    assert_eq!(ada["legs"][0]["inverted"], false);
+    assert_eq!(ada["legs"][1]["symbol"], "EURUSDT");
+    assert_eq!(ada["legs"][1]["inverted"], true);
+    assert!(ada["legs"][1]["price_time"].is_string());
+    assert_eq!(
+        r["results"][4]["route"],
+        serde_json::json!(["LTCUSDT", "EURUSDT"])
+    );
+    // One exchangeInfo (20), and every leg in one batch (4).
+    let hits = server.hits();
+    let paths: Vec<&str> = hits.iter().map(|h| h.path.as_str()).collect();
+    assert_eq!(
+        paths,
+        ["/api/v3/exchangeInfo", "/api/v3/ticker/price"],
+        "{hits:?}"
+    );
+    assert_eq!(r["weight"], 24);
+    let legs: Vec<String> = serde_json::from_str(hits[1].symbols.as_deref().unwrap()).unwrap();
+    assert_eq!(
+        legs,
+        ["BTCEUR", "ADAUSDT", "EURUSDT", "PEPEUSDT", "LTCUSDT"],
+        "each leg once, and never the delisted LTCEUR"
+    );
+}
+
+#[test]
+fn an_inverse_a_product_and_a_tiny_price_in_btc() {
+    let server = MockServer::start();
+    let out = pricefetch(&server)
+        .args(["--in", "BTC", "-f", "json", "EUR", "PEPE", "ETH"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        prices(&json(&out)),
+        owned(&[
+            // 1 / BTCEUR = 1 / 91234.5: 8 significant digits, not 0.00001096.
+            ("EUR", "0.000010960766"),
+            // PEPEUSDT / BTCUSDT: never 0.00000000.
+            ("PEPE", "0.000000000042420239"),
+            ("ETH", "0.03512000"),
+        ])
+    );
+    let out = pricefetch(&server)
+        .args(["--in", "TRY", "-f", "csv", "ADA"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let csv = stdout(&out);
+    assert!(
+        csv.starts_with("asset,in,price,route,error,elapsed_ms,attempts,price_time\n"),
+        "{csv}"
+    );
+    // ADAUSDT × USDTTRY = 0.4512 × 34.512.
+    assert!(
+        csv.contains("\nADA,TRY,15.57181440,ADAUSDT*USDTTRY,,"),
+        "{csv}"
+    );
+}
+
+#[test]
+fn a_result_exactly_halfway_is_rounded_to_even() {
+    let pair = |s: &str, b: &str, q: &str, p: &str| (s.into(), b.into(), q.into(), p.into());
+    let server = MockServer::start_with(Options {
+        extra_pairs: vec![
+            pair("LOWUSDT", "LOW", "USDT", "1.00000001"),
+            pair("HIGHUSDT", "HIGH", "USDT", "1.00000003"),
+            pair("USDTHALF", "USDT", "HALF", "0.50000000"),
+        ],
+        ..Options::default()
+    });
+    let out = pricefetch(&server)
+        .args(["--in", "HALF", "-f", "json", "LOW", "HIGH"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        prices(&json(&out)),
+        // 0.500000005 and 0.500000015: half to even, not half up (…01, …02).
+        owned(&[("LOW", "0.50000000"), ("HIGH", "0.50000002")])
+    );
+}
+
+#[test]
+fn via_forces_the_hub() {
+    let server = MockServer::start();
+    let out = pricefetch(&server)
+        .args(["--in", "EUR", "--via", "BTC", "-f", "json", "ETH"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let r = json(&out);
+    // ETHBTC × BTCEUR = 0.03512 × 91234.5, although ETHEUR trades.
+    assert_eq!(prices(&r), owned(&[("ETH", "3204.15564000")]));
+    assert_eq!(
+        r["results"][0]["route"],
+        serde_json::json!(["ETHBTC", "BTCEUR"])
+    );
+}
+
+#[test]
+fn an_asset_without_a_route_fails_alone_naming_what_is_missing() {
+    let server = MockServer::start_with(Options {
+        extra_pairs: vec![(
+            "AAABBB".into(),
+            "AAA".into(),
+            "BBB".into(),
+            "2.00000000".into(),
+        )],
+        ..Options::default()
+    });
+    let out = pricefetch(&server)
+        .args(["--in", "EUR", "-f", "json", "BTC", "AAA", "NOPE"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let r = json(&out);
+    assert_eq!(r["results"][0]["price"], "91234.50000000");
+    let aaa = &r["results"][1];
+    assert_eq!(aaa["error"]["kind"], "no_route");
+    let msg = aaa["error"]["message"].as_str().unwrap();
+    assert!(
+        msg.contains("AAAEUR or EURAAA") && msg.contains("(via USDT)"),
+        "{msg}"
+    );
+    assert_eq!(r["results"][2]["error"]["kind"], "no_route");
+    let err = stderr(&out);
+    assert!(
+        err.contains("NOPE: no route to EUR: no trading pair on Binance names NOPE"),
+        "{err}"
+    );
+    assert!(!err.contains("0 attempts"), "{err}");
+}
+
+#[test]
+fn usd_is_not_an_asset_and_the_other_flags_are_refused() {
+    let server = MockServer::start();
+    let out = pricefetch(&server)
+        .args(["--in", "usd", "BTC"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.contains("no asset USD") && err.contains("USDT, USDC and FDUSD"),
+        "{err}"
+    );
+    for args in [
+        &["--in", "EUR", "--stream", "BTC"][..],
+        &["--in", "EUR", "--ticker", "24h", "BTC"],
+        &["--in", "EUR", "--compare", "BTC"],
+        &["--via", "BTC", "ETH"],
+        &["--in", "EUR", "--all"],
+    ] {
+        let out = pricefetch(&server).args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+    }
+    assert!(server.hits().is_empty(), "nothing sent");
+}
+
+#[test]
+fn the_pairs_are_cached_and_an_unknown_asset_refreshes_them_once() {
+    let server = MockServer::start();
+    let state = common::fresh_state_dir();
+    let run = |assets: &[&str]| {
+        let out = pricefetch(&server)
+            .env("PRICEFETCH_STATE_DIR", &state)
+            .args(["--in", "EUR", "-q"])
+            .args(assets)
+            .output()
+            .unwrap();
+        let info = server
+            .hits()
+            .iter()
+            .filter(|h| h.path == "/api/v3/exchangeInfo")
+            .count();
+        (out.status.code(), info)
+    };
+    assert_eq!(run(&["BTC"]), (Some(0), 1));
+    assert_eq!(
+        run(&["ADA", "SOL"]),
+        (Some(0), 1),
+        "the second run reads the cache"
+    );
+    assert_eq!(
+        run(&["NOPE"]),
+        (Some(1), 2),
+        "an unknown asset asks again, once"
+    );
+    let cache = std::fs::read_dir(&state)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .find(|n| n.ends_with(".pairs.json"))
+        .expect("a cache file beside the ledger");
+    let mode = std::fs::metadata(state.join(&cache)).unwrap();
+    assert_eq!(
+        std::os::unix::fs::PermissionsExt::mode(&mode.permissions()) & 0o777,
+        0o600
+    );
+    // --no-shared-state keeps the pairs in memory only: every run asks.
+    let out = pricefetch(&server)
+        .env("PRICEFETCH_STATE_DIR", &state)
+        .args(["--no-shared-state", "--in", "EUR", "-q", "BTC"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let info = server
+        .hits()
+        .iter()
+        .filter(|h| h.path == "/api/v3/exchangeInfo")
+        .count();
+    assert_eq!(info, 3);
+}
+
+#[test]
+fn the_table_names_the_assets_and_verbose_says_the_route() {
+    let server = MockServer::start();
+    let out = pricefetch(&server)
+        .args(["--in", "EUR", "-f", "table", "-v", "ADA"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let table = stdout(&out);
+    assert!(
+        table.starts_with("ASSET") && table.contains("IN EUR"),
+        "{table}"
+    );
+    assert!(table.contains("0.41688996"), "{table}");
+    let err = stderr(&out);
+    assert!(
+        err.contains("ADA in EUR: ADAUSDT (0.45120000) × 1/EURUSDT (1.08230000)"),
+        "{err}"
+    );
+}
