@@ -380,6 +380,9 @@ def main():
         failed |= fleet()
     if "stream" in suites:
         failed |= stream()
+    if "convert" in suites:
+        import convert
+        failed |= convert.main()
     if "wan" in suites:
         import wan
         failed |= wan.main() != 0
