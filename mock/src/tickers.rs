@@ -129,40 +129,11 @@ pub(crate) async fn rolling(
     State(shared): State<Arc<Shared>>,
     Query(params): Query<HashMap<String, String>>,
 ) -> Response {
-    let weight = per_symbol_weight(&params);
-    let minutes = window_minutes(&params);
-    let check = {
-        let minutes = minutes.clone();
-        move |p: &HashMap<String, String>| needs_symbols(p).and(minutes.map(|_| ()))
-    };
-    let minutes = minutes.unwrap_or(1440);
-    serve_checked(
-        shared,
-        "/api/v3/ticker",
-        params,
-        weight,
-        check,
-        move |shared, sel| {
-            let now = now_ms();
-            let open = (now - minutes * 60_000) / 60_000 * 60_000;
-            Value::Array(
-                shared
-                    .pick(sel)
-                    .into_iter()
-                    .map(|l| {
-                        window_json(
-                            shared.index[&l.symbol],
-                            l,
-                            &price_now(shared, l),
-                            minutes,
-                            open,
-                        )
-                    })
-                    .collect(),
-            )
-        },
-    )
-    .await
+    let span = window_minutes(&params).map(|minutes| {
+        let now = now_ms();
+        (minutes, (now - minutes * 60_000) / 60_000 * 60_000)
+    });
+    windowed(shared, "/api/v3/ticker", params, span).await
 }
 
 /// `GET /api/v3/ticker/tradingDay`: the calendar day so far in `timeZone`.
@@ -170,40 +141,39 @@ pub(crate) async fn trading_day(
     State(shared): State<Arc<Shared>>,
     Query(params): Query<HashMap<String, String>>,
 ) -> Response {
+    let span = zone_minutes(&params).map(|zone| {
+        let now = now_ms() as i64;
+        let local = now + zone * 60_000;
+        let midnight = local - local.rem_euclid(86_400_000) - zone * 60_000;
+        (((now - midnight) / 60_000).max(1) as u64, midnight as u64)
+    });
+    windowed(shared, "/api/v3/ticker/tradingDay", params, span).await
+}
+
+/// Either window ticker over `span` (minutes, open time), or the parameter error it holds.
+async fn windowed(
+    shared: Arc<Shared>,
+    path: &str,
+    params: HashMap<String, String>,
+    span: Result<(u64, u64), (i64, String)>,
+) -> Response {
     let weight = per_symbol_weight(&params);
-    let zone = zone_minutes(&params);
     let check = {
-        let zone = zone.clone();
-        move |p: &HashMap<String, String>| needs_symbols(p).and(zone.map(|_| ()))
+        let span = span.clone();
+        move |p: &HashMap<String, String>| needs_symbols(p).and(span.map(|_| ()))
     };
-    let zone = zone.unwrap_or(0);
-    serve_checked(
-        shared,
-        "/api/v3/ticker/tradingDay",
-        params,
-        weight,
-        check,
-        move |shared, sel| {
-            let now = now_ms() as i64;
-            let local = now + zone * 60_000;
-            let midnight = local - local.rem_euclid(86_400_000) - zone * 60_000;
-            let minutes = ((now - midnight) / 60_000).max(1) as u64;
-            Value::Array(
-                shared
-                    .pick(sel)
-                    .into_iter()
-                    .map(|l| {
-                        window_json(
-                            shared.index[&l.symbol],
-                            l,
-                            &price_now(shared, l),
-                            minutes,
-                            midnight as u64,
-                        )
-                    })
-                    .collect(),
-            )
-        },
-    )
+    let (minutes, open) = span.unwrap_or((1440, 0));
+    serve_checked(shared, path, params, weight, check, move |shared, sel| {
+        Value::Array(
+            shared
+                .pick(sel)
+                .into_iter()
+                .map(|l| {
+                    let i = shared.index[&l.symbol];
+                    window_json(i, l, &price_now(shared, l), minutes, open)
+                })
+                .collect(),
+        )
+    })
     .await
 }
