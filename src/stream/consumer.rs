@@ -31,6 +31,16 @@ const REDRAW: Duration = Duration::from_millis(100);
 /// A reader that is behind is tried again this often.
 const RETRY: Duration = Duration::from_millis(2);
 
+/// What one event did.
+enum Taken {
+    /// An update was shown; the `--until` condition it met, if any.
+    Shown(Option<(String, String, String)>),
+    /// `--count` updates have been shown.
+    Enough,
+    /// Nothing to show (a reconnect, or an update left out).
+    Nothing,
+}
+
 /// The consumer: renders updates, and decides when the run ends.
 pub(super) struct Consumer<'a> {
     config: &'a Config,
@@ -112,50 +122,55 @@ impl<'a> Consumer<'a> {
         let mut dirty = true;
         let mut redraw = tokio::time::interval(REDRAW);
         redraw.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-        let mut unflushed = 0usize;
-        while met.is_none() {
+        // Made once: a signal's future built anew for every update cost a lock each time.
+        let stop = engine.stop_signal();
+        let banned = engine.throttle().banned_signal();
+        tokio::pin!(stop, banned);
+        let mut retry = std::pin::pin!(tokio::time::sleep(RETRY));
+        let mut ended = false;
+        while met.is_none() && !ended {
+            let waiting = !table && (self.behind || !sink.is_drained());
             tokio::select! {
                 biased;
-                () = engine.stop_signal() => break,
+                () = &mut stop => break,
                 // A 418 (the upgrade's, or another process's): nothing more will come.
-                () = engine.throttle().banned_signal() => break,
+                () = &mut banned => break,
                 event = rx.recv() => {
                     let Some(event) = event else { break };
-                    match event {
-                        Event::Update(u) => {
-                            if !self.fresh(&u) || !self.is_price(&u) {
-                                continue;
+                    // Take what else has arrived too, up to a few lines in a burst: one pass of
+                    // this loop and one write per batch, not per update, and none held back long.
+                    let mut next = Some(event);
+                    let mut taken = 0;
+                    while let Some(event) = next.take() {
+                        taken += 1;
+                        match self.take(event) {
+                            Taken::Shown(m) => {
+                                met = m;
+                                dirty = true;
                             }
-                            self.updates += 1;
-                            met = self.show(u);
-                            dirty = true;
-                            if self.config.count.is_some_and(|n| self.updates >= n) {
-                                break;
-                            }
+                            Taken::Enough => ended = true,
+                            Taken::Nothing => {}
                         }
-                        Event::Reconnected { link, gap, why } => {
-                            self.reconnects += 1;
-                            let gap = gap.map_or_else(
-                                || "before any data".to_owned(),
-                                |g| format!("after a gap of {}", crate::text::duration(g.as_secs_f64())),
-                            );
-                            tracing::warn!("stream {link}: reconnected {gap} ({why})");
+                        if met.is_some() || ended || taken >= FLUSH_EVERY {
+                            break;
                         }
+                        next = rx.try_recv().ok();
                     }
-                    // Hand over what has arrived once nothing more is waiting, or every few
-                    // lines in a burst: few writes, no update held back for long. While the
-                    // reader is behind, only the tick below tries again.
-                    unflushed += 1;
-                    if !table && !self.behind && (rx.is_empty() || unflushed >= FLUSH_EVERY) {
+                    // While the reader is behind, only the retry below tries again.
+                    if !table && !self.behind {
                         self.hand_over(&mut sink)?;
-                        unflushed = 0;
                     }
+                    if !self.behind && sink.is_drained() {
+                        continue;
+                    }
+                    retry.as_mut().reset(tokio::time::Instant::now() + RETRY);
                 }
                 // While the reader is behind, look again soon: a reader that only paused gets the
                 // held lines within milliseconds.
-                () = tokio::time::sleep(RETRY), if !table && (self.behind || !sink.is_drained()) => {
+                () = &mut retry, if waiting => {
                     sink.drain()?;
                     self.hand_over(&mut sink)?;
+                    retry.as_mut().reset(tokio::time::Instant::now() + RETRY);
                 }
                 _ = redraw.tick() => {
                     sink.drain()?;
@@ -237,6 +252,32 @@ impl<'a> Consumer<'a> {
         Ok(())
     }
 
+    /// One event from the links: an update is checked, counted and shown; a reconnect is said.
+    fn take(&mut self, event: Event) -> Taken {
+        match event {
+            Event::Update(u) => {
+                if !self.fresh(&u) || !self.is_price(&u) {
+                    return Taken::Nothing;
+                }
+                self.updates += 1;
+                let met = self.show(u);
+                if self.config.count.is_some_and(|n| self.updates >= n) {
+                    return Taken::Enough;
+                }
+                Taken::Shown(met)
+            }
+            Event::Reconnected { link, gap, why } => {
+                self.reconnects += 1;
+                let gap = gap.map_or_else(
+                    || "before any data".to_owned(),
+                    |g| format!("after a gap of {}", crate::text::duration(g.as_secs_f64())),
+                );
+                tracing::warn!("stream {link}: reconnected {gap} ({why})");
+                Taken::Nothing
+            }
+        }
+    }
+
     /// Whether `u` is shown. Left out, and counted: a symbol never subscribed (whatever the
     /// server sends, only asked-for symbols are printed and kept), a pair that does not trade,
     /// and the repeats of a rollover's overlap (only there: a reconnected stream whose clock
@@ -287,19 +328,26 @@ impl<'a> Consumer<'a> {
     /// Takes one update into the latest values (and, for a line format, the lines to write);
     /// the `--until` condition it meets, if any, as (symbol, price, condition).
     fn show(&mut self, u: Update) -> Option<(String, String, String)> {
-        let change = self
-            .latest
-            .get(&u.symbol)
-            .and_then(|(_, before, _)| crate::decimal::difference(before.first()?, u.price()))
-            .unwrap_or_default();
-        if !self.latest.contains_key(&u.symbol) && !self.order.contains(&u.symbol) {
-            self.order.push(u.symbol.clone());
-        }
+        // Only the table shows the values kept here, and the change since the last one; the
+        // line formats keep the order alone (for the rollover's overlap).
+        let table = self.format == Format::Table;
+        let kept = if table {
+            let change = self
+                .latest
+                .get(&u.symbol)
+                .and_then(|(_, before, _)| crate::decimal::difference(before.first()?, u.price()))
+                .unwrap_or_default();
+            (u.order, u.values.clone(), change)
+        } else {
+            (u.order, Vec::new(), String::new())
+        };
         match self.latest.get_mut(&u.symbol) {
-            Some(entry) => *entry = (u.order, u.values.clone(), change),
+            Some(entry) => *entry = kept,
             None => {
-                self.latest
-                    .insert(u.symbol.clone(), (u.order, u.values.clone(), change));
+                if !self.order.contains(&u.symbol) {
+                    self.order.push(u.symbol.clone());
+                }
+                self.latest.insert(u.symbol.clone(), kept);
             }
         }
         let met = self.config.until.as_ref().and_then(|until| {

@@ -4,9 +4,11 @@
 //! Values are kept as the strings Binance sent, in the order of `TickerKind::fields()`, so
 //! that every renderer treats a streamed update as it treats a fetched ticker.
 
+use std::borrow::Cow;
 use std::time::SystemTime;
 
-use serde_json::Value;
+use serde::Deserialize;
+use serde::de::{self, IgnoredAny};
 
 use crate::market::{TickerKind, Update};
 
@@ -23,36 +25,128 @@ pub enum Parsed {
     Other,
 }
 
+/// One JSON object of a stream, read in place (the strings borrowed from the message unless
+/// they hold escapes): the keys of every ticker stream, and of the envelope around them
+/// (`data`), of replies (`id`, `error`) and of errors (`code`, `msg`). Ten thousand messages a
+/// second are read this way without building a tree of values for each.
+#[derive(Deserialize, Default)]
+struct Object<'a> {
+    #[serde(borrow, default)]
+    data: Option<Data<'a>>,
+    #[serde(default)]
+    id: Option<IgnoredAny>,
+    #[serde(borrow, default)]
+    error: Option<Problem<'a>>,
+    #[serde(default)]
+    code: Option<i64>,
+    #[serde(borrow, default)]
+    msg: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    e: Option<Cow<'a, str>>,
+    #[serde(rename = "E", default)]
+    event: Option<u64>,
+    #[serde(borrow, default)]
+    s: Option<Cow<'a, str>>,
+    #[serde(default)]
+    u: Option<u64>,
+    #[serde(borrow, default)]
+    c: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    p: Option<Cow<'a, str>>,
+    #[serde(borrow, rename = "P", default)]
+    percent: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    h: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    l: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    v: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    q: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    b: Option<Cow<'a, str>>,
+    #[serde(borrow, rename = "B", default)]
+    bid_qty: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    a: Option<Cow<'a, str>>,
+    #[serde(borrow, rename = "A", default)]
+    ask_qty: Option<Cow<'a, str>>,
+}
+
+/// A reply's `error`.
+#[derive(Deserialize)]
+struct Problem<'a> {
+    #[serde(default)]
+    code: Option<i64>,
+    #[serde(borrow, default)]
+    msg: Option<Cow<'a, str>>,
+}
+
+/// A combined stream's `data`: one ticker, or the all-market array.
+enum Data<'a> {
+    One(Box<Object<'a>>),
+    Many(Vec<Object<'a>>),
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Data<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Either<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> de::Visitor<'de> for Either<'a> {
+            type Value = Data<'a>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a ticker object or an array of them")
+            }
+            fn visit_map<M: de::MapAccess<'de>>(self, map: M) -> Result<Self::Value, M::Error> {
+                Object::deserialize(de::value::MapAccessDeserializer::new(map))
+                    .map(|o| Data::One(Box::new(o)))
+            }
+            fn visit_seq<S: de::SeqAccess<'de>>(self, seq: S) -> Result<Self::Value, S::Error> {
+                Vec::deserialize(de::value::SeqAccessDeserializer::new(seq)).map(Data::Many)
+            }
+        }
+        d.deserialize_any(Either(std::marker::PhantomData))
+    }
+}
+
 /// Reads one message of a stream of `kind`.
 pub fn parse(text: &str, kind: TickerKind, reconnects: u32) -> Parsed {
-    let Ok(value) = serde_json::from_str::<Value>(text) else {
-        return Parsed::Other;
+    let data = if text.trim_start().starts_with('[') {
+        // A raw all-market stream sends the array alone.
+        match serde_json::from_str::<Vec<Object<'_>>>(text) {
+            Ok(list) => Data::Many(list),
+            Err(_) => return Parsed::Other,
+        }
+    } else {
+        let Ok(mut object) = serde_json::from_str::<Object<'_>>(text) else {
+            return Parsed::Other;
+        };
+        if object.id.is_some() && object.data.is_none() && object.s.is_none() {
+            let error = object
+                .error
+                .map(|e| format!("{} {}", e.code.unwrap_or(0), e.msg.as_deref().unwrap_or("")));
+            return Parsed::Reply(error);
+        }
+        // An error with no request to answer (`{"code":2,"msg":"Invalid request"}`): said, not
+        // dropped as noise.
+        if let (Some(code), Some(msg), None) = (object.code, &object.msg, &object.data) {
+            return Parsed::Reply(Some(format!("{code} {msg}")));
+        }
+        object.data.take().unwrap_or(Data::One(Box::new(object)))
     };
-    if value.get("id").is_some() && (value.get("result").is_some() || value.get("error").is_some())
-    {
-        let error = value.get("error").map(|e| {
-            let msg = e.get("msg").and_then(Value::as_str).unwrap_or("");
-            let code = e.get("code").and_then(Value::as_i64).unwrap_or(0);
-            format!("{code} {msg}")
-        });
-        return Parsed::Reply(error);
-    }
-    // An error with no request to answer (`{"code":2,"msg":"Invalid request"}`): said, not
-    // dropped as noise.
-    if value.get("code").is_some() && value.get("msg").is_some() && value.get("data").is_none() {
-        let msg = value.get("msg").and_then(Value::as_str).unwrap_or("");
-        let code = value.get("code").and_then(Value::as_i64).unwrap_or(0);
-        return Parsed::Reply(Some(format!("{code} {msg}")));
-    }
-    let data = value.get("data").unwrap_or(&value);
-    if data.get("e").and_then(Value::as_str) == Some("serverShutdown") {
-        return Parsed::Shutdown;
-    }
     let received = SystemTime::now();
-    let one = |v: &Value| update(v, kind, received, reconnects);
     let updates: Vec<Update> = match data {
-        Value::Array(items) => items.iter().filter_map(one).collect(),
-        object => one(object).into_iter().collect(),
+        Data::One(object) => {
+            if object.e.as_deref() == Some("serverShutdown") {
+                return Parsed::Shutdown;
+            }
+            update(*object, kind, received, reconnects)
+                .into_iter()
+                .collect()
+        }
+        Data::Many(list) => list
+            .into_iter()
+            .filter_map(|o| update(o, kind, received, reconnects))
+            .collect(),
     };
     if updates.is_empty() {
         Parsed::Other
@@ -62,21 +156,27 @@ pub fn parse(text: &str, kind: TickerKind, reconnects: u32) -> Parsed {
 }
 
 /// One ticker object: miniTicker (`c`), ticker (`c p P h l v q`) or bookTicker (`b B a A`).
-fn update(v: &Value, kind: TickerKind, received: SystemTime, reconnects: u32) -> Option<Update> {
-    let field = |k: &str| v.get(k)?.as_str().map(str::to_owned);
-    let keys: &[&str] = match kind {
-        TickerKind::Price => &["c"],
-        TickerKind::Day => &["c", "p", "P", "h", "l", "v", "q"],
-        TickerKind::Book => &["b", "B", "a", "A"],
+fn update(
+    o: Object<'_>,
+    kind: TickerKind,
+    received: SystemTime,
+    reconnects: u32,
+) -> Option<Update> {
+    let values: Vec<Option<Cow<'_, str>>> = match kind {
+        TickerKind::Price => vec![o.c],
+        TickerKind::Day => vec![o.c, o.p, o.percent, o.h, o.l, o.v, o.q],
+        TickerKind::Book => vec![o.b, o.bid_qty, o.a, o.ask_qty],
         TickerKind::Avg | TickerKind::Window(_) | TickerKind::TradingDay(_) => return None,
     };
-    let values = keys.iter().map(|k| field(k)).collect::<Option<Vec<_>>>()?;
-    let event_ms = v.get("E").and_then(Value::as_u64);
-    let order = event_ms.or_else(|| v.get("u").and_then(Value::as_u64))?;
+    let values = values
+        .into_iter()
+        .map(|v| v.map(Cow::into_owned))
+        .collect::<Option<Vec<String>>>()?;
+    let order = o.event.or(o.u)?;
     Some(Update {
-        symbol: field("s")?,
+        symbol: o.s?.into_owned(),
         values,
-        event_ms,
+        event_ms: o.event,
         order,
         received,
         reconnects,
