@@ -8,6 +8,10 @@
 //! reader gets the latest prices when it catches up. A table simply skips frames.
 
 use std::collections::{HashMap, HashSet};
+
+/// The maps looked up for every update (ten thousand a second) hash with foldhash: quick on
+/// short keys such as symbols, and no input here is chosen by an attacker who could flood it.
+type Fast = foldhash::fast::RandomState;
 use std::io::{self, Write};
 use std::time::{Duration, Instant};
 
@@ -50,13 +54,13 @@ pub(super) struct Consumer<'a> {
     pub(super) order: Vec<String>,
     /// Per symbol: the newest order key seen (to drop the duplicates of a rollover's overlap),
     /// the latest values and the change of the first one.
-    latest: HashMap<String, (u64, Vec<String>, String)>,
+    latest: HashMap<String, (u64, Vec<String>, String), Fast>,
     pub(super) updates: u64,
     pub(super) reconnects: u64,
     /// Updates left out because a value was not a decimal (or the name not a symbol).
     invalid: u64,
     /// The symbols streamed: the snapshot's, and with `--all` new listings as they appear.
-    pub(super) subscribed: HashSet<String>,
+    pub(super) subscribed: HashSet<String, Fast>,
     /// With `--all`: listed pairs that do not trade (their updates are left out).
     pub(super) not_trading: HashSet<String>,
     /// Updates left out, by why: a rollover's repeat, a stream not subscribed, a pair that
@@ -67,7 +71,7 @@ pub(super) struct Consumer<'a> {
     overtaken: u64,
     /// Lines not yet handed to the writer: at most one per symbol while the reader is behind.
     held: Vec<Update>,
-    held_at: HashMap<String, usize>,
+    held_at: HashMap<String, usize, Fast>,
     /// The writer refused the last offer: the reader is behind.
     behind: bool,
     /// When being behind was last said, and how many had been dropped then.
@@ -80,7 +84,7 @@ impl<'a> Consumer<'a> {
             config,
             kind: config.ask.kind,
             format: config.format,
-            latest: HashMap::new(),
+            latest: HashMap::default(),
             updates: 0,
             reconnects: 0,
             invalid: 0,
@@ -92,7 +96,7 @@ impl<'a> Consumer<'a> {
             untraded: 0,
             overtaken: 0,
             held: Vec::new(),
-            held_at: HashMap::new(),
+            held_at: HashMap::default(),
             behind: false,
             said: None,
         }
@@ -160,10 +164,11 @@ impl<'a> Consumer<'a> {
                     if !table && !self.behind {
                         self.hand_over(&mut sink)?;
                     }
-                    if !self.behind && sink.is_drained() {
-                        continue;
+                    // Behind now: try again soon, from the first moment it fell behind (a timer
+                    // pushed back by every new update would not fire during a burst).
+                    if !waiting && (self.behind || !sink.is_drained()) {
+                        retry.as_mut().reset(tokio::time::Instant::now() + RETRY);
                     }
-                    retry.as_mut().reset(tokio::time::Instant::now() + RETRY);
                 }
                 // While the reader is behind, look again soon: a reader that only paused gets the
                 // held lines within milliseconds.
