@@ -393,12 +393,22 @@ impl Link {
         let mut fresh: Option<WebSocket> = None;
         let mut retry_replacement_at: Option<Instant> = None;
         let mut burst = 0u32;
+        // The stop and the two timers are made once and kept: made anew for every message, each
+        // registered again with the runtime's timer (a lock) ten thousand times a second. The
+        // stale timer is moved only when it fires early (data came since it was set).
+        let stop = shared.stop.cancelled();
+        let stale_timer = tokio::time::sleep_until((opened + shared.stale).into());
+        let rollover_timer = tokio::time::sleep_until((opened + shared.rollover).into());
+        tokio::pin!(stop, stale_timer, rollover_timer);
+        let mut rollover_set = opened + shared.rollover;
         loop {
-            let watched_since = state.last_data.map_or(opened, |t| t.max(opened));
-            let stale_at = watched_since + shared.stale;
             let rollover_at = retry_replacement_at.unwrap_or(opened + shared.rollover);
+            if rollover_at != rollover_set {
+                rollover_timer.as_mut().reset(rollover_at.into());
+                rollover_set = rollover_at;
+            }
             tokio::select! {
-                () = shared.stop.cancelled() => {
+                () = &mut stop => {
                     let _ = ws.close(CloseCode::Normal, None).await;
                     return End::Stopped;
                 }
@@ -451,11 +461,20 @@ impl Link {
                     tracing::info!("stream {}: replaced its connection without a gap", self.id);
                     let _ = self.handle_text(&text, state);
                 }
-                () = tokio::time::sleep_until(rollover_at.into()), if replacement.is_none() && fresh.is_none() => {
+                () = &mut rollover_timer, if replacement.is_none() && fresh.is_none() => {
                     retry_replacement_at = None;
                     replacement = Some(self.connect(host));
+                    // (Set again at the next turn, from the new connection's open time.)
+                    rollover_set = Instant::now();
                 }
-                () = tokio::time::sleep_until(stale_at.into()) => return End::Stale,
+                () = &mut stale_timer => {
+                    let watched_since = state.last_data.map_or(opened, |t| t.max(opened));
+                    let stale_at = watched_since + shared.stale;
+                    if Instant::now() >= stale_at {
+                        return End::Stale;
+                    }
+                    stale_timer.as_mut().reset(stale_at.into());
+                }
             }
         }
     }
