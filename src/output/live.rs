@@ -113,7 +113,7 @@ pub fn update_line(
     out: &mut dyn Write,
 ) -> io::Result<()> {
     use super::Format;
-    let received = humantime::format_rfc3339_micros(u.received);
+    let received = Micros(u.received);
     match format {
         Format::Plain => writeln!(out, "{}\t{}", u.symbol, u.values.join("\t")),
         Format::Csv => {
@@ -144,6 +144,32 @@ pub fn update_line(
     }
 }
 
+/// A time as RFC 3339 with microseconds (`2026-12-01T14:00:00.123456Z`). The date and time
+/// of day are worked out once a second, not for each of ten thousand lines.
+struct Micros(std::time::SystemTime);
+
+impl std::fmt::Display for Micros {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        thread_local! {
+            static SECOND: std::cell::RefCell<(u64, String)> =
+                const { std::cell::RefCell::new((u64::MAX, String::new())) };
+        }
+        let since = self
+            .0
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        SECOND.with(|cell| {
+            let mut cached = cell.borrow_mut();
+            if cached.0 != since.as_secs() {
+                let whole = std::time::UNIX_EPOCH + std::time::Duration::from_secs(since.as_secs());
+                let text = humantime::format_rfc3339_seconds(whole).to_string();
+                *cached = (since.as_secs(), text.trim_end_matches('Z').to_owned());
+            }
+            write!(f, "{}.{:06}Z", cached.1, since.subsec_micros())
+        })
+    }
+}
+
 /// `s` as a JSON string: as it is between quotes when nothing in it needs escaping (a symbol,
 /// a decimal: the common case, without an allocation), else through serde_json.
 fn json_string(s: &str, out: &mut dyn Write) -> io::Result<()> {
@@ -165,4 +191,25 @@ pub fn update_csv_header(kind: crate::market::TickerKind, out: &mut dyn Write) -
         "symbol,{},event_time,received,reconnects",
         kind.fields().join(",")
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Micros;
+    use std::time::{Duration, UNIX_EPOCH};
+
+    #[test]
+    fn microsecond_times_match_humantime_across_seconds() {
+        for ms in [
+            1_700_000_000_123_456u64,
+            1_700_000_000_999_999,
+            1_700_000_001_000_001,
+        ] {
+            let t = UNIX_EPOCH + Duration::from_micros(ms);
+            assert_eq!(
+                Micros(t).to_string(),
+                humantime::format_rfc3339_micros(t).to_string()
+            );
+        }
+    }
 }

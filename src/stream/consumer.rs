@@ -35,6 +35,18 @@ const REDRAW: Duration = Duration::from_millis(100);
 /// A reader that is behind is tried again this often.
 const RETRY: Duration = Duration::from_millis(2);
 
+/// One subscribed symbol: the order of its latest update, and for the table its values and
+/// their change. Every subscribed symbol has one from the start, so that one lookup tells
+/// whether an update was asked for and whether it is a repeat.
+#[derive(Default)]
+struct Slot {
+    /// Whether an update (or the snapshot's value) has been shown.
+    seen: bool,
+    order: u64,
+    values: Vec<String>,
+    change: String,
+}
+
 /// What one event did.
 enum Taken {
     /// An update was shown; the `--until` condition it met, if any.
@@ -54,7 +66,7 @@ pub(super) struct Consumer<'a> {
     pub(super) order: Vec<String>,
     /// Per symbol: the newest order key seen (to drop the duplicates of a rollover's overlap),
     /// the latest values and the change of the first one.
-    latest: HashMap<String, (u64, Vec<String>, String), Fast>,
+    latest: HashMap<String, Slot, Fast>,
     pub(super) updates: u64,
     pub(super) reconnects: u64,
     /// Updates left out because a value was not a decimal (or the name not a symbol).
@@ -84,7 +96,7 @@ impl<'a> Consumer<'a> {
             config,
             kind: config.ask.kind,
             format: config.format,
-            latest: HashMap::default(),
+            latest: order.iter().map(|s| (s.clone(), Slot::default())).collect(),
             updates: 0,
             reconnects: 0,
             invalid: 0,
@@ -289,27 +301,28 @@ impl<'a> Consumer<'a> {
     /// runs behind is still news). With `--all`, a pair the snapshot did not have is a new
     /// listing: shown, and said once.
     fn fresh(&mut self, u: &Update) -> bool {
-        let all = self.config.ask.strategy == Strategy::All;
-        if !self.subscribed.contains(&u.symbol) {
-            if !all || !self.config.ask.filter.keeps(&u.symbol) {
-                self.unsubscribed += 1;
-                return false;
+        let repeat = match self.latest.get(&u.symbol) {
+            Some(slot) => u.overlap && slot.seen && u.order <= slot.order,
+            None => {
+                let all = self.config.ask.strategy == Strategy::All;
+                if !all || !self.config.ask.filter.keeps(&u.symbol) {
+                    self.unsubscribed += 1;
+                    return false;
+                }
+                if self.not_trading.contains(&u.symbol) {
+                    self.untraded += 1;
+                    return false;
+                }
+                tracing::warn!(
+                    "{}: not in the snapshot, listed since; streaming it too",
+                    u.symbol
+                );
+                self.subscribed.insert(u.symbol.clone());
+                self.latest.insert(u.symbol.clone(), Slot::default());
+                self.order.push(u.symbol.clone());
+                false
             }
-            if self.not_trading.contains(&u.symbol) {
-                self.untraded += 1;
-                return false;
-            }
-            tracing::warn!(
-                "{}: not in the snapshot, listed since; streaming it too",
-                u.symbol
-            );
-            self.subscribed.insert(u.symbol.clone());
-        }
-        let repeat = u.overlap
-            && self
-                .latest
-                .get(&u.symbol)
-                .is_some_and(|(order, _, _)| u.order <= *order);
+        };
         if repeat {
             self.duplicates += 1;
         }
@@ -336,24 +349,18 @@ impl<'a> Consumer<'a> {
         // Only the table shows the values kept here, and the change since the last one; the
         // line formats keep the order alone (for the rollover's overlap).
         let table = self.format == Format::Table;
-        let kept = if table {
-            let change = self
-                .latest
-                .get(&u.symbol)
-                .and_then(|(_, before, _)| crate::decimal::difference(before.first()?, u.price()))
-                .unwrap_or_default();
-            (u.order, u.values.clone(), change)
-        } else {
-            (u.order, Vec::new(), String::new())
-        };
-        match self.latest.get_mut(&u.symbol) {
-            Some(entry) => *entry = kept,
-            None => {
-                if !self.order.contains(&u.symbol) {
-                    self.order.push(u.symbol.clone());
-                }
-                self.latest.insert(u.symbol.clone(), kept);
+        if let Some(slot) = self.latest.get_mut(&u.symbol) {
+            if table {
+                slot.change = slot
+                    .values
+                    .first()
+                    .filter(|_| slot.seen)
+                    .and_then(|before| crate::decimal::difference(before, u.price()))
+                    .unwrap_or_default();
+                slot.values.clone_from(&u.values);
             }
+            slot.order = u.order;
+            slot.seen = true;
         }
         let met = self.config.until.as_ref().and_then(|until| {
             let c = until.met_by(&u.symbol, u.price())?;
@@ -438,11 +445,11 @@ impl<'a> Consumer<'a> {
             .order
             .iter()
             .filter_map(|s| {
-                let (_, values, change) = self.latest.get(s)?;
+                let slot = self.latest.get(s).filter(|slot| slot.seen)?;
                 Some(output::LiveRow {
                     symbol: s,
-                    values: Some(values),
-                    change: change.clone(),
+                    values: Some(&slot.values),
+                    change: slot.change.clone(),
                 })
             })
             .collect();
