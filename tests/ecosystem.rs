@@ -104,6 +104,56 @@ fn the_file_changes_what_a_run_does_and_its_watch_list_is_the_default_symbols() 
 }
 
 #[test]
+fn the_file_can_say_the_asset_to_count_in_and_the_window() {
+    let server = MockServer::start();
+    let path = config_file(
+        "in-eur",
+        &format!(
+            "symbols = [\"BTC\", \"ADA\"]\nin = \"EUR\"\nbase-url = \"{}\"\nformat = \"plain\"\n",
+            server.url()
+        ),
+    );
+    let out = bare()
+        .arg("--config")
+        .arg(&path)
+        .arg("-q")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "BTC\t91234.50000000\nADA\t0.41688996\n");
+    let show = stdout(
+        &bare()
+            .arg("--config")
+            .arg(&path)
+            .arg("--show-config")
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(row(&show, "in"), ("EUR".into(), "config file".into()));
+    assert_eq!(row(&show, "tz").0, "UTC");
+    let path = config_file(
+        "window",
+        &format!("window = \"4h\"\nbase-url = \"{}\"\n", server.url()),
+    );
+    let out = bare()
+        .arg("--config")
+        .arg(&path)
+        .args(["-f", "json", "BTCUSDT"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("\"window\": \"4h\""),
+        "{}",
+        stdout(&out)
+    );
+    let bad = config_file("bad-window", "window = \"90m\"\n");
+    let out = with_config(&bad);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("1m to 59m"), "{}", stderr(&out));
+}
+
+#[test]
 fn the_default_file_lives_in_the_config_directory_and_no_config_ignores_it() {
     let server = MockServer::start();
     let home = common::scratch_dir("default-config-test");

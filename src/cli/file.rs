@@ -41,6 +41,10 @@ pub const SETTINGS: &[&str] = &[
     "format",
     "color",
     "ticker",
+    "window",
+    "tz",
+    "in",
+    "via",
     "strategy",
     "batch-size",
     "mirror",
@@ -78,6 +82,13 @@ pub struct FileSettings {
     color: Option<ColorChoice>,
     #[serde(default, deserialize_with = "value_enum")]
     ticker: Option<TickerChoice>,
+    #[serde(default, deserialize_with = "window")]
+    window: Option<crate::market::Window>,
+    tz: Option<String>,
+    /// `--in`: the asset every price is given in.
+    #[serde(rename = "in")]
+    target: Option<String>,
+    via: Option<String>,
     #[serde(default, deserialize_with = "value_enum")]
     strategy: Option<StrategyChoice>,
     batch_size: Option<u16>,
@@ -91,6 +102,13 @@ pub struct FileSettings {
 fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
     let text = String::deserialize(d)?;
     parse_duration(&text)
+        .map(Some)
+        .map_err(serde::de::Error::custom)
+}
+
+fn window<'de, D: Deserializer<'de>>(d: D) -> Result<Option<crate::market::Window>, D::Error> {
+    let text = String::deserialize(d)?;
+    crate::market::Window::parse(&text)
         .map(Some)
         .map_err(serde::de::Error::custom)
 }
@@ -243,7 +261,16 @@ impl FileSettings {
             network: hedge => Some,
             network: stream_url,
             network: cacert => Some,
+            fetch: window => Some,
+            fetch: tz => Some,
+            input: via => Some,
         );
+        // `--in`'s argument id is `in`, not its field's name.
+        if let Some(target) = &self.target
+            && from_default(matches, "in")
+        {
+            cli.target = Some(target.clone());
+        }
         if let Some(list) = &self.symbols {
             cli.watchlist = Some((list.clone(), "config file watch-list".into()));
         }
@@ -273,6 +300,10 @@ impl FileSettings {
             "hedge" => self.hedge.is_some(),
             "stream-url" => self.stream_url.is_some(),
             "cacert" => self.cacert.is_some(),
+            "window" => self.window.is_some(),
+            "tz" => self.tz.is_some(),
+            "in" => self.target.is_some(),
+            "via" => self.via.is_some(),
             _ => false,
         }
     }
@@ -325,6 +356,17 @@ fn shown(cli: &Cli, id: &str) -> String {
             .as_ref()
             .map_or_else(|| "(the system's)".into(), |p| p.display().to_string()),
         "strategy" => name(cli.fetch.strategy.to_possible_value()).unwrap_or_default(),
+        "window" => cli
+            .fetch
+            .window
+            .map_or_else(|| "(not set)".into(), |w| w.param()),
+        "tz" => cli.fetch.tz.clone().unwrap_or_else(|| "UTC".into()),
+        "in" => cli.target.clone().unwrap_or_else(|| "(not set)".into()),
+        "via" => cli
+            .input
+            .via
+            .clone()
+            .unwrap_or_else(|| "(first hub with both legs)".into()),
         "batch-size" => cli.fetch.batch_size.map_or_else(
             || {
                 let ticker = name(cli.ticker.to_possible_value()).unwrap_or_default();
