@@ -61,12 +61,15 @@ pub struct Cli {
     /// USDC, FDUSD, BTC, BNB, ETH in turn; only trading pairs. Computed in decimal, never
     /// floats, and rounded once, half to even, to 8 decimal places, or to 8 significant digits
     /// where that needs more places; a direct pair is printed as Binance sends it. The pairs
-    /// come from exchangeInfo (weight 20), cached for an hour beside the shared ledger.
+    /// come from exchangeInfo (weight 20), cached for an hour beside the shared ledger. Also set
+    /// by PRICEFETCH_IN.
     #[arg(
         id = "in",
         long = "in",
         value_name = "ASSET",
         conflicts_with = "all",
+        env = "PRICEFETCH_IN",
+        hide_env = true,
         display_order = 2
     )]
     pub target: Option<String>,
@@ -209,7 +212,7 @@ pub struct Cli {
 #[command(next_help_heading = "Input")]
 pub struct InputArgs {
     /// With --in: the only hub a two-leg route may use, e.g. BTC
-    #[arg(long, value_name = "ASSET", requires = "in")]
+    #[arg(long, value_name = "ASSET", requires = "in", env = "PRICEFETCH_VIA")]
     pub via: Option<String>,
 
     /// Print pairs that do not trade too (delisted, halted), with their last, stale price
