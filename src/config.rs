@@ -89,6 +89,8 @@ pub struct Config {
     pub format: Format,
     /// `--no-header`: csv without its header row (for appending to a log).
     pub header: bool,
+    /// `-o FILE`: the data goes there, replaced whole, instead of to stdout.
+    pub output: Option<std::path::PathBuf>,
     /// Colour on stdout (table header, compare verdict).
     pub color: bool,
     /// Colour on stderr (failures, hints, logs).

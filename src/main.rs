@@ -8,6 +8,7 @@ use clap::FromArgMatches;
 use pricefetch::cli::Cli;
 use pricefetch::cli::file::Location;
 use pricefetch::error::{self, Exit};
+use pricefetch::output::file::Replacement;
 use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
@@ -69,10 +70,43 @@ fn main() -> ExitCode {
         Ok(rt) => rt,
         Err(e) => return fail(&anyhow::Error::new(e).context("cannot start the async runtime")),
     };
-    match runtime.block_on(pricefetch::run::run(config, &mut out)) {
-        Ok(report) => error::exit_for_failures(report.failures(), report.interrupted).into(),
-        Err(e) => fail(&e),
+    // -o FILE: the data goes to a file beside it, renamed over it when the run has results.
+    let mut replacement = match config
+        .output
+        .as_deref()
+        .map(Replacement::create)
+        .transpose()
+    {
+        Ok(r) => r,
+        Err(e) => return fail(&anyhow::Error::new(error::OutputError(e))),
+    };
+    let result = match replacement.as_mut() {
+        Some(file) => runtime.block_on(pricefetch::run::run(config, file)),
+        None => runtime.block_on(pricefetch::run::run(config, &mut out)),
+    };
+    let report = match result {
+        Ok(report) => report,
+        Err(e) => return fail(&e),
+    };
+    if let Some(file) = replacement {
+        let complete = report.interrupted.is_none() && !report.deadline_hit;
+        if complete && report.ok() > 0 {
+            if let Err(e) = file.commit() {
+                return fail(&anyhow::Error::new(error::OutputError(e)));
+            }
+        } else {
+            tracing::warn!(
+                "{} left as it was: the run {}",
+                file.target().display(),
+                if complete {
+                    "has no result"
+                } else {
+                    "was cut short"
+                }
+            );
+        }
     }
+    error::exit_for_failures(report.failures(), report.interrupted).into()
 }
 
 /// Set before `main` when file descriptor 1 was closed at exec (`>&-`). Rust's start-up code

@@ -79,6 +79,15 @@ struct Requests {
 impl Cli {
     /// Validates the flags against the terminal the process runs on.
     pub fn into_config(self, terminal: Terminal) -> Result<Config, UsageError> {
+        // -o FILE: the data goes to a file, so no table and no colour by default.
+        let terminal = match self.output.output {
+            Some(_) => Terminal {
+                stdout_tty: false,
+                stdout_color: false,
+                ..terminal
+            },
+            None => terminal,
+        };
         self.check_live_flags()?;
         let symbols = self.symbols()?;
         let format = self.format(terminal.stdout_tty);
@@ -124,6 +133,7 @@ impl Cli {
             plan,
             format,
             header: !self.output.no_header,
+            output: self.output.output.clone(),
             color: terminal.stdout_color,
             stderr_color: terminal.stderr_color,
             progress: terminal.stderr_tty && self.quiet == 0 && self.watch.is_none(),
@@ -143,6 +153,13 @@ impl Cli {
                 "--watch {} is too often: refresh at most once a second",
                 humantime::format_duration(every)
             )));
+        }
+        if self.output.output.is_some() && live {
+            return Err(UsageError(
+                "-o FILE replaces FILE with one run's output; a live run writes as it goes: \
+                 pipe stdout instead"
+                    .into(),
+            ));
         }
         if self.live.count.is_some() && !live {
             return Err(UsageError("--count goes with --watch or --stream".into()));

@@ -256,6 +256,15 @@ pub struct OutputArgs {
     /// once with pricefetch -f csv BTCUSDT > prices.csv).
     #[arg(long)]
     pub no_header: bool,
+
+    /// Write the data to FILE instead of stdout, replacing it only when the run has results
+    ///
+    /// Written to a temporary file beside FILE and renamed over it, so a reader (node_exporter's
+    /// textfile collector, a web server, a spreadsheet import) never sees half a file. A run
+    /// with no result at all, or cut short by a signal or --deadline, leaves the previous FILE
+    /// as it was. Every format; not --stream or --watch.
+    #[arg(short = 'o', long, value_name = "FILE", env = "PRICEFETCH_OUTPUT")]
+    pub output: Option<PathBuf>,
 }
 
 /// `Fetching` in `--help`: how requests are made: grouping, timeouts, retries, the run's limits and comparisons.

@@ -6,6 +6,7 @@
 //! and they never see a float price: prices are the strings Binance sent.
 
 mod csv;
+pub mod file;
 mod json;
 mod live;
 mod plain;
