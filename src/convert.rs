@@ -245,6 +245,7 @@ fn priced(asset: &str, target: &str, route: &[Leg], legs: &HashMap<&str, &Outcom
 /// The `no_route` failure, naming what was missing.
 fn no_route(asset: &str, target: &str, no: NoRoute) -> FetchError {
     let why = match no.unknown {
+        Some(_) if !no.missing.is_empty() => no.missing.join("; "),
         Some(unknown) => format!("no trading pair on Binance names {unknown}"),
         None => format!(
             "{asset} has no trading pair with {target}: {}",

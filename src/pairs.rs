@@ -169,8 +169,17 @@ impl Pairs {
         }
         for unknown in [asset, target] {
             if !self.knows(unknown) {
+                // A pair's name where an asset belongs (BTCUSDT for BTC): say which asset.
+                let pair = self.pairs.iter().find(|p| p.symbol == unknown);
                 return Err(NoRoute {
-                    missing: Vec::new(),
+                    missing: pair
+                        .map(|p| {
+                            vec![format!(
+                                "{unknown} is a pair, not an asset: give its base, {}",
+                                p.base
+                            )]
+                        })
+                        .unwrap_or_default(),
                     unknown: Some(unknown.to_owned()),
                 });
             }
@@ -269,6 +278,10 @@ mod tests {
         assert_eq!(
             p.route("ADA", "NOPE", None).unwrap_err().unknown.as_deref(),
             Some("NOPE")
+        );
+        assert_eq!(
+            p.route("ADAUSDT", "EUR", None).unwrap_err().missing,
+            ["ADAUSDT is a pair, not an asset: give its base, ADA"]
         );
     }
 }
