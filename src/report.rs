@@ -44,6 +44,8 @@ pub struct Report {
     pub suggestions: Vec<String>,
     /// `--in`: the symbols are assets, priced in this one.
     pub target: Option<String>,
+    /// Each symbol's base and quote asset, when the cached pairs know them (for labels).
+    pub assets: std::collections::HashMap<String, (String, String)>,
 }
 
 impl Report {
@@ -78,6 +80,7 @@ impl Report {
             comparison,
             suggestions: Vec::new(),
             target: None,
+            assets: std::collections::HashMap::new(),
         }
     }
 

@@ -154,6 +154,13 @@ impl Cli {
                 humantime::format_duration(every)
             )));
         }
+        if matches!(self.format, Some(Format::Openmetrics)) && live {
+            return Err(UsageError(
+                "-f openmetrics writes one run's metrics; run it from cron with -o FILE for \
+                 node_exporter's textfile collector, rather than live"
+                    .into(),
+            ));
+        }
         if self.output.output.is_some() && live {
             return Err(UsageError(
                 "-o FILE replaces FILE with one run's output; a live run writes as it goes: \
@@ -258,7 +265,7 @@ impl Cli {
         if !self.compare {
             return Ok(if self.sync { Plan::Sync } else { Plan::Async });
         }
-        if matches!(format, Format::Csv | Format::Ndjson) {
+        if matches!(format, Format::Csv | Format::Ndjson | Format::Openmetrics) {
             return Err(UsageError(
                 "--compare reports statistics, not a row per symbol: use --format table, plain or json"
                     .into(),

@@ -112,9 +112,11 @@ pub struct Cli {
     )]
     pub concurrency: Option<NonZeroUsize>,
 
-    /// Output: table, plain, json, ndjson or csv
+    /// Output: table, plain, json, ndjson, csv or openmetrics
     ///
-    /// Default: table on a terminal, plain otherwise. Also set by PRICEFETCH_FORMAT.
+    /// Default: table on a terminal, plain otherwise (and with -o FILE). openmetrics (also
+    /// prometheus) is Prometheus's text format, for a scraper or node_exporter's textfile
+    /// collector. Also set by PRICEFETCH_FORMAT.
     #[arg(
         short = 'f',
         long,

@@ -9,6 +9,7 @@ mod csv;
 pub mod file;
 mod json;
 mod live;
+mod metrics;
 mod plain;
 mod progress;
 pub mod sink;
@@ -40,6 +41,9 @@ pub enum Format {
     Ndjson,
     /// `symbol,price,error,elapsed_ms,attempts` with a header row.
     Csv,
+    /// OpenMetrics text (Prometheus), for a scraper or node_exporter's textfile collector.
+    #[value(alias = "prometheus")]
+    Openmetrics,
 }
 
 impl Format {
@@ -58,6 +62,7 @@ pub fn render(format: Format, report: &Report, out: &mut dyn Write, look: Look) 
         Format::Json => json::render(report, out),
         Format::Ndjson => Ok(()),
         Format::Csv => csv::render(report, look.header, out),
+        Format::Openmetrics => metrics::render(report, out),
     }
 }
 

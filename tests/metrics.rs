@@ -1,0 +1,166 @@
+//! `-f openmetrics` (`prometheus`): one gauge family per value, labelled by symbol (and its
+//! assets when the cached pairs know them), failures only in the failure families, `# EOF` at
+//! the end; and `promtool check metrics` (Debian's prometheus package, installed by .ci/run)
+//! accepts every kind of run.
+
+mod common;
+
+use common::{pricefetch, stderr, stdout};
+use mock_binance::MockServer;
+
+/// `promtool check metrics` on `text`, or `None` when promtool is not installed.
+fn promtool(text: &str) -> Option<(bool, String)> {
+    use std::io::Write;
+    let mut child = std::process::Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .ok()?;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    Some((
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    ))
+}
+
+#[test]
+fn prices_failures_and_run_facts_as_gauges() {
+    let server = MockServer::start();
+    let out = pricefetch(&server)
+        .args([
+            "-f",
+            "openmetrics",
+            "-q",
+            "BTCUSDT",
+            "NOSUCHCOIN",
+            "币安人生USDT",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.ends_with("# EOF\n"), "{text}");
+    assert!(text.contains("# TYPE binance_price gauge\n"), "{text}");
+    // No pairs cached: the assets are left out rather than guessed.
+    assert!(
+        text.contains("\nbinance_price{symbol=\"BTCUSDT\"} 97123.45000000\n"),
+        "{text}"
+    );
+    assert!(text.contains("binance_price{symbol=\"币安人生USDT\"} 0.15340000"));
+    assert!(
+        !text.contains("binance_price{symbol=\"NOSUCHCOIN\""),
+        "never a stale price"
+    );
+    assert!(text.contains("pricefetch_symbol_failed{symbol=\"NOSUCHCOIN\",kind=\"api\"} 1"));
+    assert!(text.contains("pricefetch_run_failures{kind=\"api\"} 1"));
+    assert!(text.contains("\npricefetch_run_requests "), "{text}");
+    assert!(text.contains("\npricefetch_last_success_timestamp_seconds "));
+}
+
+#[test]
+fn the_cached_pairs_label_each_price_with_its_assets() {
+    let server = MockServer::start();
+    let state = common::fresh_state_dir();
+    // An --in run caches the pairs beside the ledger.
+    let out = pricefetch(&server)
+        .env("PRICEFETCH_STATE_DIR", &state)
+        .args(["--in", "EUR", "-q", "BTC"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = pricefetch(&server)
+        .env("PRICEFETCH_STATE_DIR", &state)
+        .args(["-f", "prometheus", "-q", "--ticker", "24h", "ETHBTC"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains(
+            "binance_24h_last_price{symbol=\"ETHBTC\",base=\"ETH\",quote=\"BTC\"} 0.03512000"
+        ),
+        "{text}"
+    );
+    assert!(text.contains(
+        "binance_24h_price_change_percent{symbol=\"ETHBTC\",base=\"ETH\",quote=\"BTC\"} "
+    ));
+}
+
+#[test]
+fn promtool_accepts_every_kind_of_run() {
+    let server = MockServer::start();
+    let runs: [&[&str]; 6] = [
+        &["BTCUSDT", "ETHUSDT", "NOSUCHCOIN", "币安人生USDT"],
+        &["--ticker", "24h", "BTCUSDT", "ETHUSDT"],
+        &["--ticker", "book", "BTCUSDT"],
+        &["--ticker", "avg", "BTCUSDT"],
+        &["--window", "4h", "BTCUSDT"],
+        &["--in", "EUR", "BTC", "ADA", "NOPE"],
+    ];
+    let outputs = runs.iter().map(|args| {
+        let out = pricefetch(&server)
+            .args(["-f", "openmetrics", "-q"])
+            .args(*args)
+            .output()
+            .unwrap();
+        (format!("{args:?}"), out)
+    });
+    // And a run where nothing answers: only the failures and the run's facts.
+    let nothing = common::bare()
+        .args([
+            "--base-url",
+            "http://127.0.0.1:1",
+            "-r",
+            "0",
+            "-q",
+            "-f",
+            "openmetrics",
+        ])
+        .arg("BTCUSDT")
+        .output()
+        .unwrap();
+    for (args, out) in outputs.chain([("nothing answers".to_owned(), nothing)]) {
+        let text = stdout(&out);
+        assert!(text.ends_with("# EOF\n"), "{args:?}: {text}");
+        match promtool(&text) {
+            Some((ok, said)) => assert!(ok, "{args:?}: promtool refused it: {said}\n{text}"),
+            None => {
+                eprintln!("skipped promtool: not installed (apt-get install prometheus)");
+                return;
+            }
+        }
+    }
+    // The check can fail: promtool refuses a broken exposition.
+    if let Some((ok, _)) = promtool("bad{\n") {
+        assert!(!ok);
+    }
+}
+
+#[test]
+fn live_runs_and_comparisons_are_refused() {
+    let server = MockServer::start();
+    for args in [
+        &["--watch", "1s", "BTCUSDT"][..],
+        &["--stream", "BTCUSDT"],
+        &["--compare", "BTCUSDT"],
+    ] {
+        let out = pricefetch(&server)
+            .args(["-f", "openmetrics"])
+            .args(args)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+    }
+}
