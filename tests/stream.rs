@@ -87,6 +87,52 @@ fn the_snapshot_comes_first_then_updates_for_every_symbol_in_order_of_arrival() 
 }
 
 #[test]
+fn ndjson_says_what_a_reconnect_missed_before_the_first_update_after_it() {
+    let server = streaming(50);
+    server.script_streams([Some(StreamFault::CloseAfter(Duration::from_millis(300)))]);
+    let out = stream_cmd(&server)
+        .args(["--count", "30", "BTCUSDT", "ETHUSDT"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let all = lines(&out);
+    for symbol in ["BTCUSDT", "ETHUSDT"] {
+        let at = all
+            .iter()
+            .position(|v| v["type"] == "gap" && v["symbol"] == symbol)
+            .unwrap_or_else(|| panic!("no gap record for {symbol}: {all:?}"));
+        let gap = &all[at];
+        assert_eq!(gap["reconnect"], 1);
+        let (from, to) = (gap["from"].as_u64().unwrap(), gap["to"].as_u64().unwrap());
+        assert!(from < to, "{gap}");
+        assert!(gap["from_time"].as_str().unwrap().ends_with('Z'));
+        // Every update of the symbol before the record came on the first connection, and the
+        // first one after it on the second.
+        let mut before = all[..at]
+            .iter()
+            .filter(|v| v["symbol"] == symbol && v["type"].is_null());
+        assert!(before.clone().all(|v| v["reconnects"] == 0));
+        assert_eq!(
+            before.next_back().unwrap()["event_time"].as_u64(),
+            Some(from)
+        );
+        let after = all[at + 1..]
+            .iter()
+            .find(|v| v["symbol"] == symbol)
+            .expect("an update after the gap");
+        assert_eq!(
+            (after["reconnects"].as_u64(), after["event_time"].as_u64()),
+            (Some(1), Some(to))
+        );
+    }
+    assert_eq!(
+        all.iter().filter(|v| v["type"] == "gap").count(),
+        2,
+        "one a symbol"
+    );
+}
+
+#[test]
 fn a_closed_connection_is_reopened_and_the_gap_reported() {
     let server = streaming(50);
     server.script_streams([Some(StreamFault::CloseAfter(Duration::from_millis(300)))]);

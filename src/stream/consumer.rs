@@ -43,8 +43,29 @@ struct Slot {
     /// Whether an update (or the snapshot's value) has been shown.
     seen: bool,
     order: u64,
+    /// When the latest update was (its event time, else when it was read), in ms.
+    last_ms: u64,
+    /// The reconnects of the connection the latest update came on.
+    reconnects: u32,
     values: Vec<String>,
     change: String,
+}
+
+/// What a reconnect missed of one symbol: from its last update before to its first after.
+struct Gap {
+    symbol: String,
+    from_ms: u64,
+    to_ms: u64,
+    reconnect: u32,
+}
+
+/// When an update was, in ms: Binance's event time, else when it was read.
+fn when_ms(u: &Update) -> u64 {
+    u.event_ms.unwrap_or_else(|| {
+        u.received
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64)
+    })
 }
 
 /// What one event did.
@@ -83,6 +104,8 @@ pub(super) struct Consumer<'a> {
     overtaken: u64,
     /// Lines not yet handed to the writer: at most one per symbol while the reader is behind.
     held: Vec<Update>,
+    /// ndjson: the gaps a reconnect left, written before the updates held with them.
+    gaps: Vec<Gap>,
     held_at: HashMap<String, usize, Fast>,
     /// The writer refused the last offer: the reader is behind.
     behind: bool,
@@ -108,6 +131,7 @@ impl<'a> Consumer<'a> {
             untraded: 0,
             overtaken: 0,
             held: Vec::new(),
+            gaps: Vec::new(),
             held_at: HashMap::default(),
             behind: false,
             said: None,
@@ -350,6 +374,19 @@ impl<'a> Consumer<'a> {
         // line formats keep the order alone (for the rollover's overlap).
         let table = self.format == Format::Table;
         if let Some(slot) = self.latest.get_mut(&u.symbol) {
+            // The first update after a reconnect: what came in between was lost (Binance
+            // replays nothing), and ndjson says so before the update.
+            let when = when_ms(&u);
+            if slot.seen && u.reconnects > slot.reconnects && self.format == Format::Ndjson {
+                self.gaps.push(Gap {
+                    symbol: u.symbol.clone(),
+                    from_ms: slot.last_ms,
+                    to_ms: when,
+                    reconnect: u.reconnects,
+                });
+            }
+            slot.last_ms = when;
+            slot.reconnects = u.reconnects;
             if table {
                 slot.change = slot
                     .values
@@ -410,15 +447,19 @@ impl<'a> Consumer<'a> {
 
     /// Offers the held lines to the writer; they stay held if the reader is behind.
     fn hand_over(&mut self, sink: &mut Sink) -> io::Result<()> {
-        if self.held.is_empty() {
+        if self.held.is_empty() && self.gaps.is_empty() {
             return Ok(());
         }
         let mut chunk = Vec::with_capacity(self.held.len() * 160);
+        for g in &self.gaps {
+            gap_line(g, &mut chunk)?;
+        }
         for u in &self.held {
             output::update_line(self.format, u, self.kind, &mut chunk)?;
         }
         self.behind = sink.offer(chunk)?.is_some();
         if !self.behind {
+            self.gaps.clear();
             self.held.clear();
             self.held_at.clear();
         }
@@ -461,4 +502,19 @@ impl<'a> Consumer<'a> {
         output::live_table(&title, self.kind, &rows, self.config.color, &mut frame)?;
         Ok(sink.offer(frame)?.is_none())
     }
+}
+
+/// One ndjson gap record: `{"type":"gap","symbol":…,"from":ms,"to":ms,"from_time":…,
+/// "to_time":…,"reconnect":n}`.
+fn gap_line(g: &Gap, out: &mut Vec<u8>) -> io::Result<()> {
+    writeln!(
+        out,
+        "{{\"type\":\"gap\",\"symbol\":{},\"from\":{},\"to\":{},\"from_time\":\"{}\",\"to_time\":\"{}\",\"reconnect\":{}}}",
+        serde_json::to_string(&g.symbol).unwrap_or_default(),
+        g.from_ms,
+        g.to_ms,
+        crate::clock::rfc3339_millis(g.from_ms),
+        crate::clock::rfc3339_millis(g.to_ms),
+        g.reconnect
+    )
 }

@@ -65,6 +65,19 @@ async fn a_retry_after_beyond_the_deadline_fails_at_once_as_rate_limited() {
     assert!(err.to_string().contains("--deadline"), "{err}");
 }
 
+#[test]
+fn a_wait_just_past_the_minute_is_within_the_default_max_wait() {
+    // 0.1 s into a minute: 59.9 s to the next, plus the margin and the jitter.
+    let t = Throttle::default();
+    let wait = to_next_minute(1_700_000_040_100) + Duration::from_millis(250);
+    assert!(wait > Duration::from_secs(60));
+    assert_eq!(t.too_long(wait, Instant::now()), None);
+    assert!(
+        t.too_long(Duration::from_secs(61), Instant::now())
+            .is_some()
+    );
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_429_without_retry_after_waits_for_the_next_minute_within_max_wait() {
     let t = Throttle::default();
