@@ -86,8 +86,8 @@ fn the_snapshot_comes_first_then_updates_for_every_symbol_in_order_of_arrival() 
     common::assert_stderr_has(&out, "9 updates from 3 symbols");
 }
 
-#[test]
-fn ndjson_says_what_a_reconnect_missed_before_the_first_update_after_it() {
+/// 30 updates of BTCUSDT and ETHUSDT over a connection the mock closes after 300 ms.
+fn closed_once() -> (mock_binance::MockServer, std::process::Output) {
     let server = streaming(50);
     server.script_streams([Some(StreamFault::CloseAfter(Duration::from_millis(300)))]);
     let out = stream_cmd(&server)
@@ -95,6 +95,12 @@ fn ndjson_says_what_a_reconnect_missed_before_the_first_update_after_it() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    (server, out)
+}
+
+#[test]
+fn ndjson_says_what_a_reconnect_missed_before_the_first_update_after_it() {
+    let (_server, out) = closed_once();
     let all = lines(&out);
     for symbol in ["BTCUSDT", "ETHUSDT"] {
         let at = all
@@ -134,13 +140,7 @@ fn ndjson_says_what_a_reconnect_missed_before_the_first_update_after_it() {
 
 #[test]
 fn a_closed_connection_is_reopened_and_the_gap_reported() {
-    let server = streaming(50);
-    server.script_streams([Some(StreamFault::CloseAfter(Duration::from_millis(300)))]);
-    let out = stream_cmd(&server)
-        .args(["--count", "30", "BTCUSDT", "ETHUSDT"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let (server, out) = closed_once();
     assert_eq!(server.stream_stats().connections, 2);
     let err = stderr(&out);
     assert_eq!(
