@@ -215,6 +215,7 @@ fn usd_is_not_an_asset_and_the_other_flags_are_refused() {
         &["--in", "EUR", "--compare", "BTC"],
         &["--via", "BTC", "ETH"],
         &["--in", "EUR", "--all"],
+        &["--in", "EUR"],
     ] {
         let out = pricefetch(&server).args(args).output().unwrap();
         assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));

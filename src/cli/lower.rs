@@ -246,6 +246,13 @@ impl Cli {
         {
             raw.extend(list.iter().map(|s| (s.clone(), origin.clone())));
         }
+        if raw.is_empty() && self.target.is_some() {
+            return Err(UsageError(
+                "no assets given: name them (pricefetch --in EUR BTC ETH), use --file FILE, or \
+                 keep a list in the config file (symbols = [...])"
+                    .into(),
+            ));
+        }
         normalise_all(raw)
     }
 
