@@ -48,9 +48,16 @@ impl Replacement {
         })
     }
 
-    /// Writes out what is buffered, makes it durable, and renames it over the target.
+    /// Writes out what is buffered, makes it durable, and renames it over the target (which
+    /// keeps its permissions: a file made private stays private).
     pub fn commit(mut self) -> io::Result<()> {
         self.file.flush().map_err(|e| named(&self.target, e))?;
+        if let Ok(meta) = std::fs::metadata(&self.target) {
+            self.file
+                .get_ref()
+                .set_permissions(meta.permissions())
+                .map_err(|e| named(&self.target, e))?;
+        }
         self.file
             .get_ref()
             .sync_all()
@@ -113,6 +120,14 @@ mod tests {
         assert_eq!(std::fs::read_to_string(&target).unwrap(), "new\n");
         let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
         assert_eq!(left.len(), 1, "only the target remains");
+        // A private file stays private when it is replaced.
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let mut r = Replacement::create(&target).unwrap();
+        r.write_all(b"newer\n").unwrap();
+        r.commit().unwrap();
+        let mode = std::fs::metadata(&target).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
     }
 
     #[test]
