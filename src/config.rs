@@ -112,6 +112,8 @@ pub struct StreamSettings {
     pub stale: Duration,
     /// `--stream-rollover`: replace a connection after this long.
     pub rollover: Duration,
+    /// `--serve`: where the exporter listens (nothing is printed then).
+    pub serve: Option<std::net::SocketAddr>,
 }
 
 /// What the process is attached to, which decides format, colour and progress defaults.

@@ -22,15 +22,17 @@
 //! 3. **Engine**: [`outcome`] (what a round produces), [`fetch`] (async fan-out under a
 //!    semaphore, or strictly sequential), [`convert`] (`--in`: prices through Binance's pairs).
 //! 4. **Results and rendering**: [`report`] (the run's facts, the comparison maths),
+//!    [`board`] (a live stream's latest values and counters, shared with the exporter),
 //!    [`output`] (every format, the stderr wording, stdout's writer).
 //! 5. **Validated run**: [`config`] (the settings every engine and renderer reads).
 //! 6. **Live runs**: [`watch`] (refreshes on a schedule), [`stream`] (WebSocket streams,
-//!    reconnected, never silent).
+//!    reconnected, never silent), [`serve`] (`--serve`: the stream as a Prometheus exporter).
 //! 7. **Application**: [`run`] (one run or a comparison, signals, deadline), [`cli`] (flags,
 //!    their lowering into a `Config`, the config file, completions and man page).
 
 pub mod answer;
 pub mod binance;
+pub mod board;
 pub mod cli;
 pub mod clock;
 pub mod config;
@@ -48,6 +50,7 @@ pub mod proxy;
 pub mod report;
 pub mod retry;
 pub mod run;
+pub mod serve;
 pub mod strategy;
 pub mod stream;
 pub mod symbols;

@@ -132,7 +132,8 @@ async fn fetch_and_render(
     report.suggestions = suggestions;
     report.target = config.convert.as_ref().map(|c| c.target.clone());
     if config.format == output::Format::Openmetrics {
-        report.assets = cached_assets(config);
+        report.assets =
+            crate::pairs::cache::assets(config.state_dir.as_deref(), &config.http.base_url);
     }
     let width = crate::text::stdout_size().map(|(columns, _)| columns);
     let look = output::Look {
@@ -153,20 +154,6 @@ async fn fetch_and_render(
         &mut io::stderr().lock(),
     );
     Ok(report)
-}
-
-/// Each pair's base and quote asset, from the pairs `--in` cached beside the ledger (never a
-/// request of its own: without a fresh cache, the labels are left out rather than guessed).
-fn cached_assets(config: &Config) -> std::collections::HashMap<String, (String, String)> {
-    let Some(dir) = &config.state_dir else {
-        return Default::default();
-    };
-    let path = crate::pairs::cache::path_for(dir, &config.http.base_url);
-    crate::pairs::cache::load(&path, crate::clock::unix_ms())
-        .unwrap_or_default()
-        .into_iter()
-        .map(|p| (p.symbol, (p.base, p.quote)))
-        .collect()
 }
 
 /// For symbols Binance does not know (-1121): the nearest trading pairs by edit distance, from

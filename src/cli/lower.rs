@@ -154,10 +154,24 @@ impl Cli {
                 humantime::format_duration(every)
             )));
         }
+        if self.live.serve.is_some() && !self.stream {
+            return Err(UsageError(
+                "--serve goes with --stream: the exporter is fed by the stream, so a scrape \
+                 never costs a request to Binance"
+                    .into(),
+            ));
+        }
+        if self.live.serve.is_some() && self.format.is_some() {
+            return Err(UsageError(
+                "--serve answers /metrics and prints nothing: leave out -f (or drop --serve to \
+                 print the stream)"
+                    .into(),
+            ));
+        }
         if matches!(self.format, Some(Format::Openmetrics)) && live {
             return Err(UsageError(
                 "-f openmetrics writes one run's metrics; run it from cron with -o FILE for \
-                 node_exporter's textfile collector, rather than live"
+                 node_exporter's textfile collector, or serve them live with --stream --serve ADDR"
                     .into(),
             ));
         }
@@ -527,6 +541,7 @@ impl Cli {
             mirrors,
             stale: self.live.stale,
             rollover: self.live.stream_rollover,
+            serve: self.live.serve,
         }))
     }
 }

@@ -391,6 +391,14 @@ pub struct LiveArgs {
     #[arg(long, value_name = "DURATION", default_value = "23h 50m", value_parser = parse_duration,
           allow_hyphen_values = true)]
     pub stream_rollover: Duration,
+
+    /// With --stream: serve /metrics (Prometheus) and /healthz at ADDR instead of printing
+    ///
+    /// ADDR is a port on loopback (9464), or an IP address and port (0.0.0.0:9464 serves every
+    /// interface, and says so). /metrics answers from memory, never a request to Binance;
+    /// /healthz is 503 once no value arrived for --stale.
+    #[arg(long, value_name = "ADDR", value_parser = values::parse_addr)]
+    pub serve: Option<std::net::SocketAddr>,
 }
 
 /// `Rate limits` in `--help`: binance's request-weight limit and the ledger shared with the host's other processes.

@@ -1,6 +1,7 @@
 //! Value parsers for flags whose type alone cannot say what is wrong: durations, whole numbers
 //! of at least 1, `--stale`. Each error says why in words, and clap names the flag.
 
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 /// A whole number of at least 1 (`-c`, `--count`, `--runs`, `--weight-limit`), saying so
@@ -13,6 +14,31 @@ pub fn at_least_one<N: std::str::FromStr>(s: &str) -> Result<N, String> {
         Err(_) if t.starts_with('-') => Err("must be at least 1".into()),
         Err(_) => Err(format!("'{s}' is not a whole number")),
     }
+}
+
+/// `--serve`: where to listen: `PORT` (loopback), `:PORT`, `localhost:PORT`, or an IP address and
+/// port (`0.0.0.0:9464`, `[::1]:9464`).
+pub fn parse_addr(value: &str) -> Result<SocketAddr, String> {
+    let loopback = |port: &str| {
+        port.parse::<u16>()
+            .map(|p| SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), p))
+            .map_err(|_| format!("'{port}' is not a port (0 to 65535)"))
+    };
+    if let Some(port) = value
+        .strip_prefix("localhost:")
+        .or_else(|| value.strip_prefix(':'))
+    {
+        return loopback(port);
+    }
+    if value.bytes().all(|b| b.is_ascii_digit()) {
+        return loopback(value);
+    }
+    value.parse().map_err(|_| {
+        format!(
+            "'{value}' is not an address to listen on: give a port (9464), or an IP address \
+             and port (127.0.0.1:9464, [::1]:9464, 0.0.0.0:9464)"
+        )
+    })
 }
 
 /// `--stale`: a duration of at least a second. Binance sends each stream at most once a second,
@@ -49,4 +75,28 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
 /// `--window`: a rolling window Binance serves.
 pub fn parse_window(s: &str) -> Result<crate::market::Window, String> {
     crate::market::Window::parse(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_default_to_loopback() {
+        let lo = |p| SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), p);
+        assert_eq!(parse_addr("9464"), Ok(lo(9464)));
+        assert_eq!(parse_addr(":0"), Ok(lo(0)));
+        assert_eq!(parse_addr("localhost:80"), Ok(lo(80)));
+        assert_eq!(
+            parse_addr("0.0.0.0:9464").unwrap().to_string(),
+            "0.0.0.0:9464"
+        );
+        assert_eq!(parse_addr("[::1]:1").unwrap().to_string(), "[::1]:1");
+        assert!(parse_addr("70000").unwrap_err().contains("not a port"));
+        assert!(
+            parse_addr("example.com:80")
+                .unwrap_err()
+                .contains("IP address")
+        );
+    }
 }

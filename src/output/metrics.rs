@@ -9,8 +9,14 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
+use crate::board::Board;
 use crate::market::TickerKind;
 use crate::report::Report;
+
+/// The content type of the OpenMetrics text format, and of Prometheus's classic one.
+pub const OPENMETRICS_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+/// See [`OPENMETRICS_TYPE`].
+pub const CLASSIC_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 
 /// One label value, escaped as OpenMetrics wants (`\`, `"` and line feeds).
 fn escaped(value: &str) -> String {
@@ -169,6 +175,200 @@ pub(super) fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     }
     text.push_str("# EOF\n");
     out.write_all(text.as_bytes())
+}
+
+/// A family's HELP and TYPE lines; for a counter, the name its samples take (`_total`, which
+/// the OpenMetrics TYPE line leaves out and the classic format keeps).
+fn head(text: &mut String, name: &str, counter: bool, about: &str, om: bool) -> String {
+    let (kind, sample) = if counter {
+        ("counter", format!("{name}_total"))
+    } else {
+        ("gauge", name.to_owned())
+    };
+    let named = if om { name } else { &sample };
+    let _ = writeln!(text, "# HELP {named} {about}");
+    let _ = writeln!(text, "# TYPE {named} {kind}");
+    sample
+}
+
+/// The labels of a symbol: its name and, when known, its assets.
+fn symbol_labels(
+    symbol: &str,
+    assets: &std::collections::HashMap<String, (String, String)>,
+) -> String {
+    match assets.get(symbol) {
+        Some((base, quote)) => format!(
+            "symbol=\"{}\",base=\"{}\",quote=\"{}\"",
+            escaped(symbol),
+            escaped(base),
+            escaped(quote)
+        ),
+        None => format!("symbol=\"{}\"", escaped(symbol)),
+    }
+}
+
+/// `/metrics` of `--serve`: the board as it is now, in OpenMetrics text (`om`) or
+/// Prometheus's classic text format. The latest value of every symbol with its age, the gaps
+/// reconnects left per symbol, the stream's counters, the process's own facts.
+pub fn exposition(board: &Board, om: bool) -> String {
+    let facts = board.facts();
+    let now_ms = crate::clock::unix_ms();
+    let fresh = board.fresh().is_ok();
+    let state = board.lock();
+    let mut text = String::with_capacity(1024 + 400 * state.entries.len());
+    let labels: Vec<String> = state
+        .entries
+        .iter()
+        .map(|e| symbol_labels(&e.symbol, &state.assets))
+        .collect();
+    let shown = || {
+        state
+            .entries
+            .iter()
+            .zip(&labels)
+            .filter(|(e, _)| !e.values.is_empty())
+    };
+    for (i, field) in state.kind.fields().iter().enumerate() {
+        let name = family(state.kind, field);
+        head(&mut text, &name, false, &help(state.kind, field), om);
+        for (e, l) in shown() {
+            if let Some(value) = e.values.get(i) {
+                let _ = writeln!(text, "{name}{{{l}}} {value}");
+            }
+        }
+    }
+    let age = head(
+        &mut text,
+        "binance_price_age_seconds",
+        false,
+        "Seconds since each value was true (its event time).",
+        om,
+    );
+    for (e, l) in shown() {
+        let seconds = now_ms.saturating_sub(e.event_ms) as f64 / 1000.0;
+        let _ = writeln!(text, "{age}{{{l}}} {seconds:.3}");
+    }
+    type Read = fn(&crate::board::Entry) -> String;
+    let per_symbol: [(&str, &str, Read); 3] = [
+        (
+            "pricefetch_stream_symbol_updates",
+            "Updates taken for each symbol.",
+            |e| e.updates.to_string(),
+        ),
+        (
+            "pricefetch_stream_gaps",
+            "Gaps a reconnect left in each symbol's series (Binance replays nothing).",
+            |e| e.gaps.to_string(),
+        ),
+        (
+            "pricefetch_stream_gap_seconds",
+            "The total length of those gaps, from the last update before to the first after.",
+            |e| format!("{:.3}", e.gap_ms as f64 / 1000.0),
+        ),
+    ];
+    for (name, about, value) in per_symbol {
+        let sample = head(&mut text, name, true, about, om);
+        for (e, l) in shown() {
+            let _ = writeln!(text, "{sample}{{{l}}} {}", value(e));
+        }
+    }
+    if !state.failed.is_empty() {
+        head(
+            &mut text,
+            "pricefetch_symbol_failed",
+            false,
+            "1 for each symbol without a value (not streamed), with why.",
+            om,
+        );
+        for (symbol, kind) in &state.failed {
+            let _ = writeln!(
+                text,
+                "pricefetch_symbol_failed{{{},kind=\"{kind}\"}} 1",
+                symbol_labels(symbol, &state.assets)
+            );
+        }
+    }
+    let counters = [
+        (
+            "pricefetch_stream_updates",
+            "Updates taken, over every symbol.",
+            state.updates,
+        ),
+        (
+            "pricefetch_stream_reconnects",
+            "Stream connections replaced after one ended.",
+            state.reconnects,
+        ),
+        (
+            "pricefetch_stream_connections",
+            "Stream connections that opened.",
+            facts.opened,
+        ),
+        (
+            "pricefetch_stream_connection_failures",
+            "Stream connection attempts that failed.",
+            facts.failed,
+        ),
+        (
+            "pricefetch_stream_dropped",
+            "Updates dropped because the exporter was behind.",
+            facts.dropped,
+        ),
+        (
+            "pricefetch_stream_left_out",
+            "Updates left out: repeats of a rollover, streams not subscribed, values that are not prices.",
+            state.left_out,
+        ),
+        (
+            "pricefetch_requests",
+            "REST requests sent (the snapshot, retries included).",
+            facts.requests,
+        ),
+        (
+            "pricefetch_weight",
+            "Binance REST request weight spent.",
+            facts.weight,
+        ),
+    ];
+    for (name, about, value) in counters {
+        let sample = head(&mut text, name, true, about, om);
+        let _ = writeln!(text, "{sample} {value}");
+    }
+    let last = state
+        .entries
+        .iter()
+        .map(|e| e.event_ms)
+        .max()
+        .unwrap_or_default();
+    let gauges = [
+        (
+            "pricefetch_stream_fresh",
+            "1 while a value arrived within --stale, else 0 (as /healthz).",
+            if fresh {
+                "1".to_owned()
+            } else {
+                "0".to_owned()
+            },
+        ),
+        (
+            "pricefetch_last_update_timestamp_seconds",
+            "When the newest value was true (unix time).",
+            format!("{:.3}", last as f64 / 1000.0),
+        ),
+        (
+            "pricefetch_start_time_seconds",
+            "When this exporter started (unix time).",
+            format!("{:.3}", state.started_ms as f64 / 1000.0),
+        ),
+    ];
+    for (name, about, value) in gauges {
+        head(&mut text, name, false, about, om);
+        let _ = writeln!(text, "{name} {value}");
+    }
+    if om {
+        text.push_str("# EOF\n");
+    }
+    text
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ mod csv;
 pub mod file;
 mod json;
 mod live;
-mod metrics;
+pub mod metrics;
 mod plain;
 mod progress;
 pub mod sink;

@@ -32,6 +32,19 @@ pub fn path_for(dir: &Path, base_url: &Url) -> PathBuf {
     crate::ledger::path_for(dir, base_url).with_extension("pairs.json")
 }
 
+/// Each cached pair's base and quote asset, by symbol (for labels: nothing when there is no
+/// fresh cache, or no state directory).
+pub fn assets(
+    dir: Option<&Path>,
+    base_url: &Url,
+) -> std::collections::HashMap<String, (String, String)> {
+    dir.and_then(|dir| load(&path_for(dir, base_url), crate::clock::unix_ms()))
+        .unwrap_or_default()
+        .into_iter()
+        .map(|p| (p.symbol, (p.base, p.quote)))
+        .collect()
+}
+
 /// The cached pairs if they are younger than [`TIME_TO_LIVE_MS`] at `now_ms`; `None` when
 /// there are none, they are old, or the file cannot be trusted or read.
 pub fn load(path: &Path, now_ms: u64) -> Option<Vec<Pair>> {

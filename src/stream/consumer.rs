@@ -13,11 +13,13 @@ use std::collections::{HashMap, HashSet};
 /// short keys such as symbols, and no input here is chosen by an attacker who could flood it.
 type Fast = foldhash::fast::RandomState;
 use std::io::{self, Write};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
 
 use super::Event;
+use crate::board::Board;
 use crate::config::Config;
 use crate::fetch::{Engine, StopReason};
 use crate::market::TickerKind;
@@ -111,10 +113,12 @@ pub(super) struct Consumer<'a> {
     behind: bool,
     /// When being behind was last said, and how many had been dropped then.
     said: Option<(Instant, u64)>,
+    /// `--serve`: the board every update goes to, in place of stdout.
+    board: Option<Arc<Board>>,
 }
 
 impl<'a> Consumer<'a> {
-    pub(super) fn new(config: &'a Config, order: Vec<String>) -> Self {
+    pub(super) fn new(config: &'a Config, order: Vec<String>, board: Option<Arc<Board>>) -> Self {
         Self {
             config,
             kind: config.ask.kind,
@@ -135,6 +139,7 @@ impl<'a> Consumer<'a> {
             held_at: HashMap::default(),
             behind: false,
             said: None,
+            board,
         }
     }
 
@@ -149,7 +154,7 @@ impl<'a> Consumer<'a> {
     ) -> io::Result<()> {
         out.flush()?;
         let mut sink = Sink::stdout();
-        if self.format == Format::Csv && self.config.header {
+        if self.format == Format::Csv && self.config.header && self.board.is_none() {
             let mut header = Vec::new();
             output::update_csv_header(self.kind, &mut header)?;
             sink.offer(header)?;
@@ -158,7 +163,7 @@ impl<'a> Consumer<'a> {
         for u in snapshot {
             met = met.or(self.show(u));
         }
-        let table = self.format == Format::Table;
+        let table = self.format == Format::Table && self.board.is_none();
         let mut dirty = true;
         let mut redraw = tokio::time::interval(REDRAW);
         redraw.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
@@ -214,6 +219,12 @@ impl<'a> Consumer<'a> {
                     retry.as_mut().reset(tokio::time::Instant::now() + RETRY);
                 }
                 _ = redraw.tick() => {
+                    if let Some(board) = &self.board {
+                        board.lock().left_out = self.invalid
+                            + self.duplicates
+                            + self.unsubscribed
+                            + self.untraded;
+                    }
                     sink.drain()?;
                     if table && dirty {
                         dirty = !self.draw(&mut sink)?;
@@ -247,7 +258,7 @@ impl<'a> Consumer<'a> {
         tokio::pin!(give_up);
         let mut gave_up = interrupted;
         while !gave_up {
-            let done = if self.format == Format::Table {
+            let done = if self.format == Format::Table && self.board.is_none() {
                 self.draw(&mut sink)?
             } else {
                 self.hand_over(&mut sink)?;
@@ -309,6 +320,9 @@ impl<'a> Consumer<'a> {
             }
             Event::Reconnected { link, gap, why } => {
                 self.reconnects += 1;
+                if let Some(board) = &self.board {
+                    board.lock().reconnects += 1;
+                }
                 let gap = gap.map_or_else(
                     || "before any data".to_owned(),
                     |g| format!("after a gap of {}", crate::text::duration(g.as_secs_f64())),
@@ -373,17 +387,21 @@ impl<'a> Consumer<'a> {
         // Only the table shows the values kept here, and the change since the last one; the
         // line formats keep the order alone (for the rollover's overlap).
         let table = self.format == Format::Table;
+        let when = when_ms(&u);
+        let mut gap_ms = None;
         if let Some(slot) = self.latest.get_mut(&u.symbol) {
             // The first update after a reconnect: what came in between was lost (Binance
-            // replays nothing), and ndjson says so before the update.
-            let when = when_ms(&u);
-            if slot.seen && u.reconnects > slot.reconnects && self.format == Format::Ndjson {
-                self.gaps.push(Gap {
-                    symbol: u.symbol.clone(),
-                    from_ms: slot.last_ms,
-                    to_ms: when,
-                    reconnect: u.reconnects,
-                });
+            // replays nothing); ndjson says so before the update, the exporter counts it.
+            if slot.seen && u.reconnects > slot.reconnects {
+                gap_ms = Some(when.saturating_sub(slot.last_ms));
+                if self.format == Format::Ndjson && self.board.is_none() {
+                    self.gaps.push(Gap {
+                        symbol: u.symbol.clone(),
+                        from_ms: slot.last_ms,
+                        to_ms: when,
+                        reconnect: u.reconnects,
+                    });
+                }
             }
             slot.last_ms = when;
             slot.reconnects = u.reconnects;
@@ -403,7 +421,11 @@ impl<'a> Consumer<'a> {
             let c = until.met_by(&u.symbol, u.price())?;
             Some((u.symbol.clone(), u.price().to_owned(), c.to_string()))
         });
-        if self.format != Format::Table {
+        if let Some(board) = &self.board {
+            board
+                .lock()
+                .set(&u.symbol, &u.values, when, gap_ms, !u.snapshot);
+        } else if self.format != Format::Table {
             self.hold(u);
         }
         met

@@ -32,6 +32,7 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use crate::board::{Board, Facts};
 use crate::config::{Config, StreamSettings};
 use crate::error::{FetchError, OutputError};
 use crate::fetch::{Engine, StopReason};
@@ -78,6 +79,69 @@ pub async fn run(
     settings: &StreamSettings,
     out: &mut dyn Write,
 ) -> anyhow::Result<Report> {
+    let kind = config.ask.kind;
+    // --serve binds before anything is sent: an address in use is said at once.
+    let exporter = match settings.serve {
+        Some(addr) => {
+            let board = Arc::new(Board::new(
+                kind,
+                crate::pairs::cache::assets(config.state_dir.as_deref(), &config.http.base_url),
+                settings.stale,
+            ));
+            let server = crate::serve::start(addr, Arc::clone(&board)).await?;
+            if config.verbosity >= 0 {
+                let _ = writeln!(
+                    io::stderr().lock(),
+                    "serving http://{}/metrics (and /healthz); Ctrl-C to stop",
+                    server.addr
+                );
+            }
+            Some((board, server))
+        }
+        None => None,
+    };
+    let board = exporter.as_ref().map(|(board, _)| Arc::clone(board));
+    let report = stream(engine, config, settings, board, out).await;
+    if let Some((_, server)) = exporter {
+        server.shut_down().await;
+    }
+    report
+}
+
+/// An exporter's `base` and `quote` labels when no fresh cache had them: one `exchangeInfo`
+/// (weight 20) at the start of a long run, cached for the next; none if it fails.
+async fn labels(
+    engine: &Engine,
+    config: &Config,
+) -> std::collections::HashMap<String, (String, String)> {
+    let pairs = match engine.trading_pairs().await {
+        Ok(pairs) => pairs,
+        Err(e) => {
+            tracing::warn!("--serve: no base and quote labels: {e}");
+            return Default::default();
+        }
+    };
+    if let Some(dir) = &config.state_dir {
+        let path = crate::pairs::cache::path_for(dir, &config.http.base_url);
+        if let Err(e) = crate::pairs::cache::store(&path, &pairs, crate::clock::unix_ms()) {
+            tracing::info!("the pairs are not cached: {e}");
+        }
+    }
+    pairs
+        .into_iter()
+        .map(|p| (p.symbol, (p.base, p.quote)))
+        .collect()
+}
+
+/// The stream proper: the snapshot, the links, the consumer (which writes `board` too, if
+/// serving).
+async fn stream(
+    engine: &Arc<Engine>,
+    config: &Config,
+    settings: &StreamSettings,
+    board: Option<Arc<Board>>,
+    out: &mut dyn Write,
+) -> anyhow::Result<Report> {
     let start = Instant::now();
     let kind = config.ask.kind;
     let snapshot = engine
@@ -114,6 +178,16 @@ pub async fn run(
             })
         })
         .collect();
+    if let Some(board) = &board {
+        if board.lock().assets.is_empty() && !engine.stopped() {
+            board.lock().assets = labels(engine, config).await;
+        }
+        board.lock().failed = snapshot
+            .outcomes
+            .iter()
+            .filter_map(|o| Some((o.symbol.clone(), o.result.as_ref().err()?.kind())))
+            .collect();
+    }
     if found.is_empty() || engine.stopped() {
         return Ok(report);
     }
@@ -181,6 +255,20 @@ pub async fn run(
         warned: std::sync::Mutex::default(),
         stop: CancellationToken::new(),
     });
+    if let Some(board) = &board {
+        let shared = Arc::clone(&shared);
+        let engine = Arc::clone(engine);
+        board.set_facts(move || {
+            let totals = engine.totals();
+            Facts {
+                opened: shared.opened.load(Ordering::Relaxed),
+                failed: shared.failed.load(Ordering::Relaxed),
+                dropped: shared.dropped.load(Ordering::Relaxed),
+                requests: u64::from(totals.requests),
+                weight: u64::from(totals.weight),
+            }
+        });
+    }
     let mut links = JoinSet::new();
     for (i, chunk) in names.chunks(STREAMS_PER_CONNECTION).enumerate() {
         links.spawn(
@@ -198,8 +286,11 @@ pub async fn run(
         links.len(),
         settings.url
     );
-    let mut consumer =
-        consumer::Consumer::new(config, found.iter().map(|u| u.symbol.clone()).collect());
+    let mut consumer = consumer::Consumer::new(
+        config,
+        found.iter().map(|u| u.symbol.clone()).collect(),
+        board,
+    );
     if config.ask.strategy == Strategy::All {
         // The whole market's stream may carry pairs the snapshot left out because they do not
         // trade; one more whole-market list (weight 4) tells them from pairs listed since.

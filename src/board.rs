@@ -1,0 +1,209 @@
+//! The board: what a long-running stream knows now, shared between the consumer that writes
+//! it (at every update) and the exporter that reads it (at every scrape of `--serve`). The
+//! latest values of every symbol, when they were true, the gaps reconnects left, and the
+//! stream's counters; the process's own facts (connections, requests, weight) are read at the
+//! scrape through [`Board::set_facts`], from the atomics their owners already keep.
+//!
+//! A scrape never asks Binance anything: it renders this board, under one short lock.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use crate::market::TickerKind;
+
+/// Quick hashing for the per-update lookup (symbols, chosen by nobody hostile).
+type Fast = foldhash::fast::RandomState;
+
+/// One symbol on the board.
+#[derive(Debug, Clone, Default)]
+pub struct Entry {
+    /// As Binance names it.
+    pub symbol: String,
+    /// The latest values, exactly as sent, in the order of the ticker kind's fields; empty
+    /// until the first value arrives.
+    pub values: Vec<String>,
+    /// When the latest values were true (the event time, else when they were read), unix ms.
+    pub event_ms: u64,
+    /// Updates taken for this symbol (the snapshot's value not counted).
+    pub updates: u64,
+    /// Gaps a reconnect left in this symbol's series, and their total length in ms.
+    pub gaps: u64,
+    /// See `gaps`.
+    pub gap_ms: u64,
+}
+
+/// What the process's other parts count, read at each scrape.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Facts {
+    /// Stream connections that opened (the first included).
+    pub opened: u64,
+    /// Connection attempts that failed.
+    pub failed: u64,
+    /// Updates the producers dropped because the consumer was behind.
+    pub dropped: u64,
+    /// REST requests sent (the snapshot, retries included).
+    pub requests: u64,
+    /// REST request weight spent.
+    pub weight: u64,
+}
+
+/// Everything a scrape renders, under the board's lock.
+#[derive(Debug)]
+pub struct State {
+    /// Which ticker the values are (their fields and families).
+    pub kind: TickerKind,
+    /// Each pair's base and quote asset, where known (labels; never guessed).
+    pub assets: HashMap<String, (String, String)>,
+    /// The symbols, in the order they were first seen.
+    pub entries: Vec<Entry>,
+    index: HashMap<String, usize, Fast>,
+    /// Updates taken, over every symbol.
+    pub updates: u64,
+    /// Reconnects of every link.
+    pub reconnects: u64,
+    /// Gaps over every symbol, and their total length in ms.
+    pub gaps: u64,
+    /// See `gaps`.
+    pub gap_ms: u64,
+    /// Updates left out by the consumer, by why (a rollover's repeat, a stream not
+    /// subscribed, a value that is not a price).
+    pub left_out: u64,
+    /// Symbols the snapshot found no value for (not streamed), with the kind of failure.
+    pub failed: Vec<(String, &'static str)>,
+    /// When the last value arrived (the snapshot counts).
+    pub last_arrival: Option<Instant>,
+    /// When the board was made, unix ms.
+    pub started_ms: u64,
+}
+
+/// The board (see the module's docs).
+pub struct Board {
+    state: Mutex<State>,
+    facts: Mutex<Option<Box<dyn Fn() -> Facts + Send + Sync>>>,
+    /// Data older than this means the stream is stale (`/healthz` answers 503).
+    pub stale: Duration,
+}
+
+impl Board {
+    /// An empty board for `kind`, with the assets known for the labels.
+    pub fn new(
+        kind: TickerKind,
+        assets: HashMap<String, (String, String)>,
+        stale: Duration,
+    ) -> Self {
+        Self {
+            state: Mutex::new(State {
+                kind,
+                assets,
+                entries: Vec::new(),
+                index: HashMap::default(),
+                updates: 0,
+                reconnects: 0,
+                gaps: 0,
+                gap_ms: 0,
+                left_out: 0,
+                failed: Vec::new(),
+                last_arrival: None,
+                started_ms: crate::clock::unix_ms(),
+            }),
+            facts: Mutex::new(None),
+            stale,
+        }
+    }
+
+    /// Where the process's other facts are read from at each scrape.
+    pub fn set_facts(&self, facts: impl Fn() -> Facts + Send + Sync + 'static) {
+        *self.facts.lock().expect("not poisoned") = Some(Box::new(facts));
+    }
+
+    /// The other parts' facts, now.
+    pub fn facts(&self) -> Facts {
+        self.facts
+            .lock()
+            .expect("not poisoned")
+            .as_ref()
+            .map(|f| f())
+            .unwrap_or_default()
+    }
+
+    /// The board, locked (keep it short: the consumer waits).
+    pub fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().expect("not poisoned")
+    }
+
+    /// Whether a value arrived within `stale`.
+    pub fn fresh(&self) -> Result<(), Option<Duration>> {
+        match self.lock().last_arrival {
+            Some(at) if at.elapsed() <= self.stale => Ok(()),
+            Some(at) => Err(Some(at.elapsed())),
+            None => Err(None),
+        }
+    }
+}
+
+impl State {
+    /// Sets `symbol`'s latest values (true at `event_ms`); `gap`, the ms a reconnect left
+    /// without data before them, if it did. `counted`: an update (not the snapshot).
+    pub fn set(
+        &mut self,
+        symbol: &str,
+        values: &[String],
+        event_ms: u64,
+        gap: Option<u64>,
+        counted: bool,
+    ) {
+        let i = match self.index.get(symbol) {
+            Some(&i) => i,
+            None => {
+                self.index.insert(symbol.to_owned(), self.entries.len());
+                self.entries.push(Entry {
+                    symbol: symbol.to_owned(),
+                    ..Entry::default()
+                });
+                self.entries.len() - 1
+            }
+        };
+        let entry = &mut self.entries[i];
+        // Each string's allocation is kept (ten thousand updates a second).
+        entry.values.truncate(values.len());
+        for (mine, theirs) in entry.values.iter_mut().zip(values) {
+            mine.clone_from(theirs);
+        }
+        let have = entry.values.len();
+        entry.values.extend(values[have..].iter().cloned());
+        entry.event_ms = event_ms;
+        if counted {
+            entry.updates += 1;
+            self.updates += 1;
+        }
+        if let Some(ms) = gap {
+            entry.gaps += 1;
+            entry.gap_ms += ms;
+            self.gaps += 1;
+            self.gap_ms += ms;
+        }
+        self.last_arrival = Some(Instant::now());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_gaps_and_counts_are_kept_per_symbol() {
+        let board = Board::new(TickerKind::Price, HashMap::new(), Duration::from_secs(10));
+        assert_eq!(board.fresh(), Err(None));
+        let mut s = board.lock();
+        s.set("BTCUSDT", &["1.00".into()], 10, None, false);
+        s.set("ETHUSDT", &["2.00".into()], 11, None, true);
+        s.set("BTCUSDT", &["3.00".into()], 20_000, Some(5_000), true);
+        assert_eq!(s.entries.len(), 2);
+        assert_eq!(s.entries[0].values, ["3.00"]);
+        assert_eq!((s.entries[0].updates, s.entries[0].gaps), (1, 1));
+        assert_eq!((s.updates, s.gaps, s.gap_ms), (2, 1, 5_000));
+        drop(s);
+        assert_eq!(board.fresh(), Ok(()));
+    }
+}

@@ -1,0 +1,165 @@
+//! `--serve ADDR`: the stream as a Prometheus exporter. A small HTTP server on the run's
+//! runtime answers from the [`Board`] the stream's consumer keeps, so a scrape costs no request
+//! to Binance and takes well under a millisecond:
+//!
+//! - `GET /metrics`: every symbol's latest value and its age, the gaps reconnects left, the
+//!   stream's and the process's counters; OpenMetrics text when the scraper asks for
+//!   `application/openmetrics-text` (Prometheus does), the classic text format otherwise;
+//! - `GET /healthz`: 200 while a value arrived within `--stale`, 503 once none did (every link
+//!   is stale, or reconnecting);
+//! - `GET /`: a tiny page naming the two.
+//!
+//! It binds loopback unless told otherwise (and says so when it is). When the run ends (a
+//! signal, `--count`, `--until`), the server stops taking connections and finishes the scrapes
+//! in progress, for at most a second.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use tokio_util::sync::CancellationToken;
+
+use crate::board::Board;
+use crate::error::UsageError;
+use crate::output::metrics::{CLASSIC_TYPE, OPENMETRICS_TYPE, exposition};
+
+/// A running exporter.
+pub struct Server {
+    /// Where it listens (the port chosen, if 0 was asked).
+    pub addr: SocketAddr,
+    stop: CancellationToken,
+    task: tokio::task::JoinHandle<()>,
+}
+
+/// Binds `addr` and serves `board` until [`Server::shut_down`]. Binding fails as a usage error
+/// (exit 2): the address is the user's to change.
+pub async fn start(addr: SocketAddr, board: Arc<Board>) -> anyhow::Result<Server> {
+    let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
+        UsageError(format!(
+            "--serve: cannot listen on {addr}: {}",
+            crate::error::io_reason(&e)
+        ))
+    })?;
+    let addr = listener.local_addr()?;
+    if !addr.ip().is_loopback() {
+        tracing::warn!(
+            "--serve {addr} is not a loopback address: anyone who can reach this machine on \
+             port {} can read /metrics",
+            addr.port()
+        );
+    }
+    let app = axum::Router::new()
+        .route("/metrics", get(metrics))
+        .route("/healthz", get(healthz))
+        .route("/", get(index))
+        .with_state(board);
+    let stop = CancellationToken::new();
+    let task = tokio::spawn({
+        let stop = stop.clone();
+        async move {
+            let served = axum::serve(listener, app)
+                .with_graceful_shutdown(async move { stop.cancelled().await })
+                .await;
+            if let Err(e) = served {
+                tracing::warn!("--serve stopped: {e}");
+            }
+        }
+    });
+    Ok(Server { addr, stop, task })
+}
+
+impl Server {
+    /// Stops taking connections and lets the scrapes in progress finish, for at most a second.
+    pub async fn shut_down(self) {
+        self.stop.cancel();
+        let mut task = self.task;
+        if tokio::time::timeout(Duration::from_secs(1), &mut task)
+            .await
+            .is_err()
+        {
+            task.abort();
+        }
+    }
+}
+
+/// Whether the scraper takes OpenMetrics text (Prometheus asks for it first).
+fn wants_openmetrics(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|part| {
+            let mut fields = part.split(';').map(str::trim);
+            let is_om = fields
+                .next()
+                .is_some_and(|t| t.eq_ignore_ascii_case("application/openmetrics-text"));
+            // `q=0` means "not this one".
+            let refused = fields.any(|f| {
+                f.strip_prefix("q=")
+                    .and_then(|q| q.parse::<f32>().ok())
+                    .is_some_and(|q| q <= 0.0)
+            });
+            is_om && !refused
+        })
+}
+
+async fn metrics(State(board): State<Arc<Board>>, headers: HeaderMap) -> Response {
+    let om = wants_openmetrics(&headers);
+    let body = exposition(&board, om);
+    let kind = if om { OPENMETRICS_TYPE } else { CLASSIC_TYPE };
+    ([(header::CONTENT_TYPE, kind)], body).into_response()
+}
+
+async fn healthz(State(board): State<Arc<Board>>) -> Response {
+    match board.fresh() {
+        Ok(()) => (StatusCode::OK, "ok\n".to_owned()).into_response(),
+        Err(since) => {
+            let why = match since {
+                Some(age) => format!(
+                    "stale: no value for {} (--stale {})\n",
+                    crate::text::duration(age.as_secs_f64()),
+                    humantime::format_duration(board.stale)
+                ),
+                None => "stale: no value yet\n".to_owned(),
+            };
+            (StatusCode::SERVICE_UNAVAILABLE, why).into_response()
+        }
+    }
+}
+
+async fn index() -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        "<!doctype html><title>pricefetch exporter</title><h1>pricefetch exporter</h1>\n\
+         <p><a href=\"/metrics\">/metrics</a>: the latest Binance prices and the stream's counters \
+         (OpenMetrics or Prometheus text).</p>\n\
+         <p><a href=\"/healthz\">/healthz</a>: 200 while prices arrive, 503 when the stream is stale.</p>\n",
+    )
+        .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn openmetrics_only_when_asked_for() {
+        let with = |accept: &str| {
+            let mut h = HeaderMap::new();
+            h.insert(header::ACCEPT, accept.parse().unwrap());
+            wants_openmetrics(&h)
+        };
+        // What Prometheus 2.x/3.x sends.
+        assert!(with(
+            "application/openmetrics-text;version=1.0.0;q=0.5,text/plain;version=0.0.4;q=0.4,*/*;q=0.1"
+        ));
+        assert!(!with("text/plain;version=0.0.4"));
+        assert!(!with("application/openmetrics-text;q=0,text/plain"));
+        assert!(!wants_openmetrics(&HeaderMap::new()));
+    }
+}
