@@ -380,6 +380,9 @@ def main():
         failed |= fleet()
     if "stream" in suites:
         failed |= stream()
+    if "serve" in suites:
+        import serve
+        failed |= serve.main()
     if "convert" in suites:
         import convert
         failed |= convert.main()

@@ -6,6 +6,7 @@
 #   scripts/bench.sh ledger          # the shared rate-limit ledger's cost (2,000 requests)
 #   scripts/bench.sh fleet           # 10 and 50 processes on one IP for 2 minutes (FLEET="10 50")
 #   scripts/bench.sh stream          # --stream, 1,000 symbols x 10 updates/s, against websocat
+#   scripts/bench.sh serve           # --stream --serve under 50 scrapes/s, against the stream alone
 #   scripts/bench.sh convert         # --in EUR for 200 assets of a 2,000-pair market
 #   scripts/bench.sh wan             # TLS through a latency relay (RTTS_MS="50 200"), against
 #                                    # python aiohttp and requests (installed if missing, in a

@@ -23,14 +23,10 @@ pub struct Entry {
     /// The latest values, exactly as sent, in the order of the ticker kind's fields; empty
     /// until the first value arrives.
     pub values: Vec<String>,
+    /// Its labels as an exposition writes them (`symbol="…",base="…",quote="…"`), made once.
+    pub labels: String,
     /// When the latest values were true (the event time, else when they were read), unix ms.
     pub event_ms: u64,
-    /// Updates taken for this symbol (the snapshot's value not counted).
-    pub updates: u64,
-    /// Gaps a reconnect left in this symbol's series, and their total length in ms.
-    pub gaps: u64,
-    /// See `gaps`.
-    pub gap_ms: u64,
 }
 
 /// What the process's other parts count, read at each scrape.
@@ -62,7 +58,8 @@ pub struct State {
     pub updates: u64,
     /// Reconnects of every link.
     pub reconnects: u64,
-    /// Gaps over every symbol, and their total length in ms.
+    /// Gaps a reconnect left in a symbol's series, over every symbol, and their total length
+    /// in ms.
     pub gaps: u64,
     /// See `gaps`.
     pub gap_ms: u64,
@@ -144,7 +141,8 @@ impl Board {
 
 impl State {
     /// Sets `symbol`'s latest values (true at `event_ms`); `gap`, the ms a reconnect left
-    /// without data before them, if it did. `counted`: an update (not the snapshot).
+    /// without data before them, if it did. `counted`: an update (not the snapshot). A new
+    /// symbol's labels are made with `labels` (its name, and its assets when known).
     pub fn set(
         &mut self,
         symbol: &str,
@@ -159,6 +157,7 @@ impl State {
                 self.index.insert(symbol.to_owned(), self.entries.len());
                 self.entries.push(Entry {
                     symbol: symbol.to_owned(),
+                    labels: labels(symbol, self.assets.get(symbol)),
                     ..Entry::default()
                 });
                 self.entries.len() - 1
@@ -174,16 +173,40 @@ impl State {
         entry.values.extend(values[have..].iter().cloned());
         entry.event_ms = event_ms;
         if counted {
-            entry.updates += 1;
             self.updates += 1;
         }
         if let Some(ms) = gap {
-            entry.gaps += 1;
-            entry.gap_ms += ms;
             self.gaps += 1;
             self.gap_ms += ms;
         }
         self.last_arrival = Some(Instant::now());
+    }
+}
+
+/// One label value, escaped as the exposition formats want (`\\`, `"` and line feeds).
+pub fn escaped(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for c in value.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The labels of a symbol: its name and, when known, its assets (never guessed).
+pub fn labels(symbol: &str, assets: Option<&(String, String)>) -> String {
+    match assets {
+        Some((base, quote)) => format!(
+            "symbol=\"{}\",base=\"{}\",quote=\"{}\"",
+            escaped(symbol),
+            escaped(base),
+            escaped(quote)
+        ),
+        None => format!("symbol=\"{}\"", escaped(symbol)),
     }
 }
 
@@ -201,7 +224,7 @@ mod tests {
         s.set("BTCUSDT", &["3.00".into()], 20_000, Some(5_000), true);
         assert_eq!(s.entries.len(), 2);
         assert_eq!(s.entries[0].values, ["3.00"]);
-        assert_eq!((s.entries[0].updates, s.entries[0].gaps), (1, 1));
+        assert_eq!(s.entries[0].labels, "symbol=\"BTCUSDT\"");
         assert_eq!((s.updates, s.gaps, s.gap_ms), (2, 1, 5_000));
         drop(s);
         assert_eq!(board.fresh(), Ok(()));
