@@ -163,6 +163,7 @@ impl<'a> Consumer<'a> {
         for u in snapshot {
             met = met.or(self.show(u));
         }
+        self.arrived();
         let table = self.format == Format::Table && self.board.is_none();
         let mut dirty = true;
         let mut redraw = tokio::time::interval(REDRAW);
@@ -186,12 +187,14 @@ impl<'a> Consumer<'a> {
                     // this loop and one write per batch, not per update, and none held back long.
                     let mut next = Some(event);
                     let mut taken = 0;
+                    let mut shown = false;
                     while let Some(event) = next.take() {
                         taken += 1;
                         match self.take(event) {
                             Taken::Shown(m) => {
                                 met = m;
                                 dirty = true;
+                                shown = true;
                             }
                             Taken::Enough => ended = true,
                             Taken::Nothing => {}
@@ -200,6 +203,9 @@ impl<'a> Consumer<'a> {
                             break;
                         }
                         next = rx.try_recv().ok();
+                    }
+                    if shown {
+                        self.arrived();
                     }
                     // While the reader is behind, only the retry below tries again.
                     if !table && !self.behind {
@@ -302,6 +308,13 @@ impl<'a> Consumer<'a> {
             );
         }
         Ok(())
+    }
+
+    /// Tells the board (if serving) that values arrived just now: once a batch.
+    fn arrived(&self) {
+        if let Some(board) = &self.board {
+            board.lock().last_arrival = Some(Instant::now());
+        }
     }
 
     /// One event from the links: an update is checked, counted and shown; a reconnect is said.
