@@ -50,6 +50,9 @@ struct Args {
     /// for the same --seed, so that --watch shows changes)
     #[arg(long)]
     frozen: bool,
+    /// History (klines, aggTrades) answers times in microseconds, as Binance does when asked
+    #[arg(long)]
+    micros: bool,
 }
 
 /// A fixed default, so that the README's `export` line works as pasted.
@@ -77,6 +80,7 @@ fn main() -> std::process::ExitCode {
         },
         moving_prices: !args.frozen,
         extra_pairs: Vec::new(),
+        micros: args.micros,
     }) {
         Ok(server) => server,
         Err(e) => {

@@ -25,6 +25,7 @@
 
 mod endpoints;
 mod faults;
+pub mod history;
 mod limits;
 mod market;
 mod record;
@@ -98,6 +99,9 @@ pub struct Options {
     /// Pairs added to the market, trading: `(symbol, base, quote, price)`, for routes a test
     /// needs exact prices on (`--in`).
     pub extra_pairs: Vec<(String, String, String, String)>,
+    /// History answers give times in microseconds whatever was asked (as Binance's public data
+    /// files have since 2025); otherwise only with `X-MBX-TIME-UNIT: MICROSECOND`.
+    pub micros: bool,
 }
 
 /// Whether the mock speaks TLS, and with which certificate.
@@ -127,6 +131,7 @@ impl Default for Options {
             tls: TlsMode::Off,
             moving_prices: false,
             extra_pairs: Vec::new(),
+            micros: false,
         }
     }
 }
@@ -252,6 +257,9 @@ impl MockServer {
             .route("/api/v3/avgPrice", get(tickers::avg_price))
             .route("/api/v3/ticker", get(tickers::rolling))
             .route("/api/v3/ticker/tradingDay", get(tickers::trading_day))
+            .route("/api/v3/klines", get(history::klines_endpoint))
+            .route("/api/v3/uiKlines", get(history::klines_endpoint))
+            .route("/api/v3/aggTrades", get(history::agg_trades))
             .route("/api/v3/ping", get(ping))
             .route("/api/v3/time", get(time))
             .route("/__mock/stats", get(stats))
