@@ -90,6 +90,50 @@ pub fn zone(text: &str) -> Result<jiff::tz::TimeZone, String> {
     })
 }
 
+/// A moment as people write it, in ms since the epoch: RFC 3339 (`2024-03-01T12:00:00Z`,
+/// `…+08:00`), a date and time without an offset (`2024-03-01T12:00`, `2024-03-01 12:00:00`) or a
+/// date (`2024-03-01`, midnight) read in `zone`, epoch seconds or milliseconds after `@`
+/// (`@1709294400`, `@1709294400000`), `now`, or a time before now (`-15m`, `-2d`, `-1h30m`).
+/// The error says what was understood.
+pub fn parse_time(text: &str, zone: &jiff::tz::TimeZone, now_ms: u64) -> Result<i64, String> {
+    let t = text.trim();
+    let formats = "give RFC 3339 (2024-03-01T12:00:00Z), a date (2024-03-01), a time in --tz \
+                   (2024-03-01T12:00), @epoch seconds or ms (@1709294400), or a time before \
+                   now (-15m, -2d)";
+    if t.eq_ignore_ascii_case("now") {
+        return Ok(now_ms as i64);
+    }
+    if let Some(epoch) = t.strip_prefix('@') {
+        let n: i64 = epoch
+            .parse()
+            .map_err(|_| format!("'{text}': '{epoch}' after @ is not a whole number"))?;
+        // Ten digits are seconds until the year 5138; thirteen are milliseconds.
+        return Ok(if n.abs() >= 100_000_000_000 {
+            n
+        } else {
+            n * 1000
+        });
+    }
+    if let Some(ago) = t.strip_prefix('-') {
+        let d = humantime::parse_duration(ago)
+            .map_err(|e| format!("'{text}': '{ago}' is not a duration ({e}); {formats}"))?;
+        return Ok(now_ms as i64 - i64::try_from(d.as_millis()).unwrap_or(i64::MAX / 2));
+    }
+    if let Ok(at) = t.parse::<jiff::Timestamp>() {
+        return Ok(at.as_millisecond());
+    }
+    let civil = t
+        .parse::<jiff::civil::DateTime>()
+        .or_else(|_| t.parse::<jiff::civil::Date>().map(|d| d.at(0, 0, 0, 0)));
+    match civil {
+        Ok(dt) => zone
+            .to_timestamp(dt)
+            .map(|at| at.as_millisecond())
+            .map_err(|e| format!("'{text}': {e}")),
+        Err(e) => Err(format!("'{text}' is not a time ({e}); {formats}")),
+    }
+}
+
 /// How many minutes `zone` is ahead of UTC at `ms` since the epoch.
 pub fn offset_minutes(zone: &jiff::tz::TimeZone, ms: u64) -> i32 {
     let at = jiff::Timestamp::from_millisecond(i64::try_from(ms).unwrap_or(i64::MAX))
@@ -100,6 +144,35 @@ pub fn offset_minutes(zone: &jiff::tz::TimeZone, ms: u64) -> i32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn times_are_read_in_every_form() {
+        let utc = jiff::tz::TimeZone::UTC;
+        let paris = zone("Europe/Paris").unwrap();
+        let now = 1_709_294_400_000;
+        assert_eq!(parse_time("2024-03-01T12:00:00Z", &utc, 0), Ok(now as i64));
+        assert_eq!(
+            parse_time("2024-03-01T20:00:00+08:00", &utc, 0),
+            Ok(now as i64)
+        );
+        assert_eq!(parse_time("2024-03-01T12:00", &utc, 0), Ok(now as i64));
+        assert_eq!(parse_time("2024-03-01 13:00:00", &paris, 0), Ok(now as i64));
+        assert_eq!(
+            parse_time("2024-03-01", &utc, 0),
+            Ok(now as i64 - 43_200_000)
+        );
+        assert_eq!(parse_time("@1709294400", &utc, 0), Ok(now as i64));
+        assert_eq!(parse_time("@1709294400000", &utc, 0), Ok(now as i64));
+        assert_eq!(parse_time("-15m", &utc, now), Ok(now as i64 - 900_000));
+        assert_eq!(parse_time("now", &utc, now), Ok(now as i64));
+        let bad = parse_time("2024-13-01", &utc, now).unwrap_err();
+        assert!(bad.contains("2024-13-01") && bad.contains("month"), "{bad}");
+        assert!(
+            parse_time("-2x", &utc, now)
+                .unwrap_err()
+                .contains("not a duration")
+        );
+    }
 
     #[test]
     fn far_future_times_are_cut_and_written_without_panicking() {

@@ -12,6 +12,7 @@ use url::Url;
 use crate::binance::HttpSettings;
 use crate::convert::Convert;
 use crate::fetch::Ask;
+use crate::history::{AtAsk, CandleAsk};
 use crate::outcome::Mode;
 use crate::output::Format;
 use crate::retry::RetryPolicy;
@@ -68,6 +69,8 @@ pub struct Config {
     pub deadline: Option<Duration>,
     /// `--stream`: where and how.
     pub stream: Option<StreamSettings>,
+    /// `--at` or `--from/--to --candles`: history instead of current prices.
+    pub history: Option<History>,
     /// `--until`: stop a live run when a price meets one of these.
     pub until: Option<Until>,
     /// The directory of the host's shared rate-limit ledger; `None` with `--no-shared-state`
@@ -99,6 +102,20 @@ pub struct Config {
     pub progress: bool,
     /// -1 or less: quieter; 0: default; 1 or more: more detail.
     pub verbosity: i8,
+}
+
+/// What history a run asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum History {
+    /// `--at`: each symbol's last trade at or before a moment; dates in `zone` (`--tz`).
+    At {
+        /// The moment and the lookback.
+        ask: AtAsk,
+        /// Where ledger and beancount dates are written.
+        zone: jiff::tz::TimeZone,
+    },
+    /// `--from/--to --candles`: candles over a range.
+    Candles(CandleAsk),
 }
 
 /// Where and how to stream.

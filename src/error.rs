@@ -77,6 +77,10 @@ pub enum FetchError {
     /// asked for; `why` names the pairs that were missing.
     #[error("no route to {target}: {why}")]
     NoRoute { target: String, why: String },
+    /// `--at`: no trade within `--lookback` before the moment; `detail` names the last trade
+    /// before it, or the first trade ever (before a listing).
+    #[error("{detail}")]
+    NoTrade { symbol: String, detail: String },
     /// A 2xx whose body is not the JSON we expect.
     #[error("unexpected answer: {detail}")]
     Decode { status: u16, detail: String },
@@ -139,6 +143,7 @@ impl FetchError {
             Self::Api { .. } => "api",
             Self::NotTrading { .. } => "not_trading",
             Self::NoRoute { .. } => "no_route",
+            Self::NoTrade { .. } => "no_trade",
             Self::Decode { .. } => "decode",
             Self::TooLarge { .. } => "too_large",
             Self::Cancelled => "cancelled",
@@ -197,7 +202,8 @@ impl FetchError {
             Self::Api { .. }
             | Self::TooLarge { .. }
             | Self::NotTrading { .. }
-            | Self::NoRoute { .. } => Exit::Partial,
+            | Self::NoRoute { .. }
+            | Self::NoTrade { .. } => Exit::Partial,
             Self::Cancelled => Exit::Interrupted,
         }
     }

@@ -253,6 +253,45 @@ impl Update {
     }
 }
 
+/// Request weight of one `klines` (or `uiKlines`) request, and of one `aggTrades` request.
+pub const KLINES_WEIGHT: u32 = 2;
+/// See [`KLINES_WEIGHT`].
+pub const AGG_TRADES_WEIGHT: u32 = 4;
+
+/// One candle (kline) as Binance sent it: times in ms (read from ms or µs), decimals exact.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Candle {
+    /// When it opens, ms since the epoch (what identifies it).
+    pub open_ms: i64,
+    /// Open, high, low, close, base volume and quote volume, as Binance wrote them.
+    pub open: String,
+    /// See `open`.
+    pub high: String,
+    /// See `open`.
+    pub low: String,
+    /// See `open`.
+    pub close: String,
+    /// See `open`.
+    pub volume: String,
+    /// See `open`.
+    pub quote_volume: String,
+    /// Trades in it: 0 for an interval without any (its prices repeat the previous close).
+    pub trades: u64,
+    /// Its last millisecond.
+    pub close_ms: i64,
+}
+
+/// One aggregate trade: its id, price and time (ms).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Trade {
+    /// Binance's aggregate trade id (`a`).
+    pub id: u64,
+    /// The price, as Binance wrote it.
+    pub price: String,
+    /// When, ms since the epoch.
+    pub time_ms: i64,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

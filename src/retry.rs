@@ -93,6 +93,7 @@ pub fn is_retryable(err: &FetchError) -> bool {
         | FetchError::Api { .. }
         | FetchError::NotTrading { .. }
         | FetchError::NoRoute { .. }
+        | FetchError::NoTrade { .. }
         | FetchError::Certificate { .. }
         | FetchError::TooLarge { .. }
         | FetchError::Cancelled

@@ -111,7 +111,9 @@ impl Cli {
         };
         let http = self.http()?;
         let convert = self.convert(state_dir.as_deref(), &http.base_url)?;
+        let history = self.history(symbols.len(), format)?;
         Ok(Config {
+            history,
             http,
             convert,
             stream: self.stream()?,
@@ -331,9 +333,12 @@ impl Cli {
                 TickerKind::TradingDay(Offset(i16::try_from(minutes).unwrap_or(0)))
             }
         };
-        if fetch.tz.is_some() && !matches!(kind, TickerKind::TradingDay(_)) {
+        if fetch.tz.is_some() && !matches!(kind, TickerKind::TradingDay(_)) && !self.wants_history()
+        {
             return Err(UsageError(
-                "--tz sets the zone of the trading day: it goes with --ticker day".into(),
+                "--tz sets the zone of the trading day (--ticker day) and of history's times \
+                 (--at, --candles): it goes with one of them"
+                    .into(),
             ));
         }
         Ok(kind)
@@ -646,5 +651,6 @@ fn read_cacert(path: &Path) -> Result<Vec<reqwest::Certificate>, UsageError> {
     Ok(certs)
 }
 
+mod history;
 #[cfg(test)]
 mod tests;

@@ -188,6 +188,10 @@ pub struct Cli {
     #[command(flatten)]
     pub live: LiveArgs,
 
+    /// Prices at past moments: `--at`, candles over a range.
+    #[command(flatten)]
+    pub history: HistoryArgs,
+
     /// Binance's request-weight limit and the ledger shared with the host's other processes.
     #[command(flatten)]
     pub limits: RateLimitArgs,
@@ -301,10 +305,12 @@ pub struct FetchArgs {
           env = "PRICEFETCH_WINDOW")]
     pub window: Option<Window>,
 
-    /// With --ticker day: the time zone whose calendar day counts (IANA name or offset)
+    /// Time zone of --ticker day's calendar day, and of history's times (IANA name or offset)
     ///
-    /// e.g. Europe/Paris, America/New_York, +05:45, UTC (the default). Binance takes a fixed
-    /// offset (-12:00 to +14:00): a name is read as its offset now.
+    /// e.g. Europe/Paris, America/New_York, +05:45, UTC (the default). The trading day takes a
+    /// fixed offset (-12:00 to +14:00): a name is read as its offset now. With --at and
+    /// --candles: how a TIME without an offset is read, where 1d/3d/1w/1M candles start
+    /// (split at daylight-saving changes) and the dates of -f ledger and beancount.
     #[arg(
         long,
         value_name = "ZONE",
@@ -399,6 +405,51 @@ pub struct LiveArgs {
     /// /healthz is 503 once no value arrived for --stale.
     #[arg(long, value_name = "ADDR", value_parser = values::parse_addr)]
     pub serve: Option<std::net::SocketAddr>,
+}
+
+/// `History` in `--help`: prices at past moments and candles over a range.
+#[derive(Debug, clap::Args)]
+#[command(next_help_heading = "History")]
+pub struct HistoryArgs {
+    /// The price at a past moment: each symbol's last trade at or before TIME
+    ///
+    /// TIME: RFC 3339 (2024-03-01T12:00:00Z), a date (2024-03-01, midnight in --tz), a time in
+    /// --tz (2024-03-01T12:00), @epoch seconds or ms, or before now (-15m, -2d). No trade within
+    /// --lookback is an error (exit 1) naming the last trade before it.
+    #[arg(long, value_name = "TIME", allow_hyphen_values = true,
+          conflicts_with_all = ["from", "candles"])]
+    pub at: Option<String>,
+
+    /// With --at: how far before TIME a trade still counts (at most 7d)
+    #[arg(long, value_name = "DURATION", default_value = "1h", value_parser = parse_duration,
+          allow_hyphen_values = true)]
+    pub lookback: Duration,
+
+    /// Candles of this interval (1s, 1m, 3m, 5m, 15m, 30m, 1h, 2h, 4h, 6h, 8h, 12h, 1d, 3d, 1w, 1M)
+    ///
+    /// Every candle that opens in [--from, --to), in time order, 1,000 a request, -c requests at
+    /// once. A stretch Binance has no candles for (a halt, before a listing) is said on stderr;
+    /// a candle without trades keeps trades 0.
+    #[arg(long, value_name = "INTERVAL", requires = "from")]
+    pub candles: Option<String>,
+
+    /// With --candles: the first moment of the range (a TIME, as for --at)
+    #[arg(
+        long,
+        value_name = "TIME",
+        allow_hyphen_values = true,
+        requires = "candles"
+    )]
+    pub from: Option<String>,
+
+    /// With --candles: the end of the range, not included (a TIME; default: now)
+    #[arg(
+        long,
+        value_name = "TIME",
+        allow_hyphen_values = true,
+        requires = "from"
+    )]
+    pub to: Option<String>,
 }
 
 /// `Rate limits` in `--help`: binance's request-weight limit and the ledger shared with the host's other processes.

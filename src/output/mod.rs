@@ -7,6 +7,7 @@
 
 mod csv;
 pub mod file;
+pub mod history;
 mod json;
 mod live;
 pub mod metrics;
@@ -44,6 +45,19 @@ pub enum Format {
     /// OpenMetrics text (Prometheus), for a scraper or node_exporter's textfile collector.
     #[value(alias = "prometheus")]
     Openmetrics,
+    /// Ledger/hledger price directives (`P 2024-03-01 00:00:00 BTC 61234.56 USDT`), for `--at`
+    /// and `--candles`.
+    Ledger,
+    /// Beancount price directives (`2024-03-01 price BTC 61234.56 USDT`), for `--at` and
+    /// `--candles`.
+    Beancount,
+}
+
+impl Format {
+    /// Formats that only history (`--at`, `--candles`) writes.
+    pub fn is_accounting(self) -> bool {
+        matches!(self, Self::Ledger | Self::Beancount)
+    }
 }
 
 impl Format {
@@ -63,6 +77,8 @@ pub fn render(format: Format, report: &Report, out: &mut dyn Write, look: Look) 
         Format::Ndjson => Ok(()),
         Format::Csv => csv::render(report, look.header, out),
         Format::Openmetrics => metrics::render(report, out),
+        // The lowering allows them with history only, which renders on its own.
+        Format::Ledger | Format::Beancount => Ok(()),
     }
 }
 

@@ -34,6 +34,29 @@ impl Progress {
         Self { bar, failed: 0 }
     }
 
+    /// A bar over the `requests` of a range of candles, if `allowed` and there are more than
+    /// ten.
+    pub fn requests(allowed: bool, requests: u64) -> Self {
+        let bar = (allowed && requests > MANY_SEQUENTIAL as u64).then(|| {
+            let bar = ProgressBar::with_draw_target(Some(requests), ProgressDrawTarget::stderr());
+            if let Ok(style) =
+                ProgressStyle::with_template("{bar:30} {pos}/{len} requests, {msg} ({eta} left)")
+            {
+                bar.set_style(style);
+            }
+            bar
+        });
+        Self { bar, failed: 0 }
+    }
+
+    /// Counts one answered request that brought `candles` more (in all).
+    pub fn step(&self, candles: u64) {
+        if let Some(bar) = &self.bar {
+            bar.set_message(format!("{candles} candles"));
+            bar.inc(1);
+        }
+    }
+
     /// Counts one finished symbol.
     pub fn tick(&mut self, outcome: &Outcome) {
         let Some(bar) = &self.bar else { return };

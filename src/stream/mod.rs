@@ -114,23 +114,17 @@ async fn labels(
     engine: &Engine,
     config: &Config,
 ) -> std::collections::HashMap<String, (String, String)> {
-    let pairs = match engine.trading_pairs().await {
-        Ok(pairs) => pairs,
-        Err(e) => {
+    let cache = config
+        .state_dir
+        .as_deref()
+        .map(|dir| crate::pairs::cache::path_for(dir, &config.http.base_url));
+    engine
+        .pair_assets(cache.as_deref())
+        .await
+        .unwrap_or_else(|e| {
             tracing::warn!("--serve: no base and quote labels: {e}");
-            return Default::default();
-        }
-    };
-    if let Some(dir) = &config.state_dir {
-        let path = crate::pairs::cache::path_for(dir, &config.http.base_url);
-        if let Err(e) = crate::pairs::cache::store(&path, &pairs, crate::clock::unix_ms()) {
-            tracing::info!("the pairs are not cached: {e}");
-        }
-    }
-    pairs
-        .into_iter()
-        .map(|p| (p.symbol, (p.base, p.quote)))
-        .collect()
+            Default::default()
+        })
 }
 
 /// The stream proper: the snapshot, the links, the consumer (which writes `board` too, if

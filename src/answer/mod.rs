@@ -2,6 +2,8 @@
 //! with every value checked ([`check_ticker`]), and an HTTP status and body turned into a value
 //! or the [`FetchError`] it means ([`classify`], pure and unit-tested against recorded bodies).
 
+pub mod history;
+
 use std::time::Duration;
 
 use serde::Deserialize;

@@ -23,6 +23,8 @@
 //! reported as cancelled (Ctrl-C) or timed out (deadline). Results always come back in input
 //! order.
 
+mod call;
+
 use std::io;
 use std::ops::Range;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -39,7 +41,6 @@ use crate::error::{FetchError, Signal};
 use crate::market::{Selection, Ticker, TickerKind};
 use crate::outcome::{Mode, OnOutcome, Outcome, Round, Totals};
 use crate::outcome::{outcomes_of, unchecked};
-use crate::pairs::Pair;
 use crate::retry::{Decision, RetryPolicy, Tries};
 use crate::strategy::{MarketFilter, Strategy, selection};
 use crate::throttle::Throttle;
@@ -409,87 +410,6 @@ impl Engine {
                 })
                 .collect()
         })
-    }
-
-    /// `--any-status`: which of `symbols` (all listed pairs for `None`) do not trade, with
-    /// their status, from one exchangeInfo request (weight 20, through the throttle).
-    pub async fn not_trading(
-        &self,
-        symbols: Option<&[String]>,
-    ) -> Result<Vec<(String, String)>, FetchError> {
-        let host = self.client.live_hosts()[0];
-        let ticket = self.throttle.admit(20).await?;
-        self.requests.fetch_add(1, Ordering::Relaxed);
-        let attempt = self.client.listings(host, symbols, false).await;
-        let outcome = attempt.result.as_ref().map(|_| ());
-        self.throttle
-            .observe(ticket, attempt.used_weight, outcome, fastrand::f64())
-            .await;
-        let mut list: Vec<(String, String)> = attempt
-            .result?
-            .into_iter()
-            .filter(|p| !p.trades())
-            .map(|p| (p.symbol, p.status))
-            .collect();
-        list.sort();
-        Ok(list)
-    }
-
-    /// Every trading pair of the exchange with its base and quote asset, from `exchangeInfo`
-    /// (weight 20, through the throttle), retried as a ticker request is.
-    pub async fn trading_pairs(&self) -> Result<Vec<Pair>, FetchError> {
-        let work = async {
-            let mut tries = Tries::default();
-            loop {
-                let host = self.client.live_hosts()[0];
-                let ticket = self.throttle.admit(20).await?;
-                if tries.failures + tries.rate_limited > 0 {
-                    self.retries.fetch_add(1, Ordering::Relaxed);
-                }
-                self.requests.fetch_add(1, Ordering::Relaxed);
-                let attempt = self.client.listings(host, None, true).await;
-                let outcome = attempt.result.as_ref().map(|_| ());
-                self.throttle
-                    .observe(ticket, attempt.used_weight, outcome, fastrand::f64())
-                    .await;
-                let err = match attempt.result {
-                    Ok(pairs) => return Ok(pairs),
-                    Err(e) => e,
-                };
-                self.client.note_failure(host, &err);
-                tries = tries.after(&err);
-                match self.policy.decide(&err, tries, fastrand::f64()) {
-                    Decision::GiveUp => return Err(err),
-                    Decision::Retry(pause) => {
-                        tracing::info!("exchangeInfo: {err}; retrying");
-                        tokio::time::sleep(pause).await;
-                    }
-                }
-            }
-        };
-        tokio::select! {
-            result = work => result,
-            () = self.stop.token.cancelled() => Err(self.stop.error()),
-        }
-    }
-
-    /// The names of every trading pair (every listed pair unless `trading_only`), from one
-    /// whole-market price request (weight 4, through the throttle): what "did you mean" picks
-    /// from, and how a stream of the whole market tells pairs that do not trade.
-    pub async fn listed_symbols(&self, trading_only: bool) -> Result<Vec<String>, FetchError> {
-        let host = self.client.live_hosts()[0];
-        let weight = TickerKind::Price.weight(Selection::All);
-        let ticket = self.throttle.admit(weight).await?;
-        self.requests.fetch_add(1, Ordering::Relaxed);
-        let attempt = self
-            .client
-            .tickers(host, TickerKind::Price, Selection::All, trading_only)
-            .await;
-        let outcome = attempt.result.as_ref().map(|_| ());
-        self.throttle
-            .observe(ticket, attempt.used_weight, outcome, fastrand::f64())
-            .await;
-        Ok(attempt.result?.into_iter().map(|t| t.symbol).collect())
     }
 
     /// Whether the isolation budget takes one more request for `chunk`; spends it if so.

@@ -1,0 +1,127 @@
+//! What Binance's history answers mean: `klines` rows (arrays of twelve) and `aggTrades`
+//! objects, with their times in milliseconds or microseconds (Binance sends microseconds when
+//! asked, and its public data files use them since 2025), and every price an exact decimal.
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::{RawAnswer, decode};
+use crate::decimal::is_plain;
+use crate::error::FetchError;
+use crate::market::{Candle, Trade};
+
+/// A time Binance wrote, in ms: microseconds are told by their size (sixteen digits; ms have
+/// thirteen until the year 2286).
+pub fn millis(t: i64) -> i64 {
+    if t.abs() >= 100_000_000_000_000 {
+        t / 1000
+    } else {
+        t
+    }
+}
+
+fn bad(raw: &RawAnswer, detail: String) -> FetchError {
+    FetchError::Decode {
+        status: raw.status,
+        detail,
+    }
+}
+
+/// `klines` / `uiKlines`: `[openTime, open, high, low, close, volume, closeTime, quoteVolume,
+/// trades, …]`, oldest first.
+pub fn decode_klines(raw: &RawAnswer) -> Result<Vec<Candle>, FetchError> {
+    let rows: Vec<Vec<Value>> = decode(raw)?;
+    rows.iter()
+        .enumerate()
+        .map(|(i, row)| {
+            let time = |j: usize| row.get(j).and_then(Value::as_i64).map(millis);
+            let text = |j: usize| -> Result<String, FetchError> {
+                match row.get(j).and_then(Value::as_str) {
+                    Some(s) if is_plain(s, false) => Ok(s.to_owned()),
+                    other => Err(bad(
+                        raw,
+                        format!("candle {i}: field {j} is {other:?}, not a decimal string"),
+                    )),
+                }
+            };
+            let (Some(open_ms), Some(close_ms)) = (time(0), time(6)) else {
+                return Err(bad(raw, format!("candle {i}: no open or close time")));
+            };
+            Ok(Candle {
+                open_ms,
+                open: text(1)?,
+                high: text(2)?,
+                low: text(3)?,
+                close: text(4)?,
+                volume: text(5)?,
+                quote_volume: text(7)?,
+                trades: row.get(8).and_then(Value::as_u64).unwrap_or_default(),
+                close_ms,
+            })
+        })
+        .collect()
+}
+
+/// `aggTrades`: `[{"a":id,"p":"price","T":time,…}]`, oldest first.
+pub fn decode_agg_trades(raw: &RawAnswer) -> Result<Vec<Trade>, FetchError> {
+    #[derive(Deserialize)]
+    struct Dto {
+        a: u64,
+        p: String,
+        #[serde(rename = "T")]
+        time: i64,
+    }
+    let rows: Vec<Dto> = decode(raw)?;
+    rows.into_iter()
+        .map(|d| {
+            if !is_plain(&d.p, false) {
+                return Err(bad(
+                    raw,
+                    format!("trade {}: price {:?} is not a decimal", d.a, d.p),
+                ));
+            }
+            Ok(Trade {
+                id: d.a,
+                price: d.p,
+                time_ms: millis(d.time),
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw(body: &str) -> RawAnswer {
+        RawAnswer {
+            status: 200,
+            retry_after: None,
+            body: body.as_bytes().to_vec(),
+            location: None,
+            encoding: None,
+        }
+    }
+
+    #[test]
+    fn candles_and_trades_in_ms_or_microseconds() {
+        let row = r#"[[1709251200000,"61000.10","61500.00","60900.00","61234.56","12.5",1709254799999,"765432.1",321,"6","300000.0","0"]]"#;
+        let c = decode_klines(&raw(row)).unwrap();
+        assert_eq!(
+            (c[0].open_ms, c[0].close_ms, c[0].trades),
+            (1_709_251_200_000, 1_709_254_799_999, 321)
+        );
+        assert_eq!(c[0].close, "61234.56");
+        let micros = row
+            .replace("1709251200000", "1709251200000000")
+            .replace("1709254799999", "1709254799999999");
+        assert_eq!(
+            decode_klines(&raw(&micros)).unwrap()[0].open_ms,
+            1_709_251_200_000
+        );
+        let t = decode_agg_trades(&raw(r#"[{"a":7,"p":"1.50000000","q":"1","f":1,"l":1,"T":1709251200123456,"m":true,"M":true}]"#)).unwrap();
+        assert_eq!((t[0].id, t[0].time_ms), (7, 1_709_251_200_123));
+        assert!(decode_klines(&raw(r#"[[1,"NaN","1","1","1","1",2,"1",0]]"#)).is_err());
+        assert!(decode_agg_trades(&raw(r#"[{"a":1,"p":"-5","T":1}]"#)).is_err());
+    }
+}

@@ -1,0 +1,151 @@
+//! `--at`, `--lookback`, `--from`, `--to`, `--candles` and `--tz`, lowered into [`History`]:
+//! every time read, every bad value and every range too costly refused here, before anything
+//! is sent.
+
+use std::time::Duration;
+
+use crate::cli::Cli;
+use crate::config::History;
+use crate::error::UsageError;
+use crate::history::{AtAsk, CandleAsk, plan, weight};
+use crate::interval::Interval;
+use crate::market::AGG_TRADES_WEIGHT;
+use crate::output::Format;
+
+/// The longest `--lookback`: a week of 1m candles is eleven requests.
+const LONGEST_LOOKBACK: Duration = Duration::from_secs(7 * 24 * 3600);
+
+impl Cli {
+    /// Whether history (`--at`, `--candles`) was asked for.
+    pub(super) fn wants_history(&self) -> bool {
+        self.history.at.is_some() || self.history.candles.is_some()
+    }
+
+    /// History, if asked for, checked against the rest of the command line.
+    pub(super) fn history(
+        &self,
+        symbols: usize,
+        format: Format,
+    ) -> Result<Option<History>, UsageError> {
+        let h = &self.history;
+        if !self.wants_history() {
+            if format.is_accounting() {
+                return Err(UsageError(
+                    "-f ledger and -f beancount write prices at past moments: add --at TIME, or \
+                     --from TIME --candles INTERVAL"
+                        .into(),
+                ));
+            }
+            return Ok(None);
+        }
+        let flag = if h.at.is_some() { "--at" } else { "--candles" };
+        let others = [
+            (self.stream, "--stream"),
+            (self.watch.is_some(), "--watch"),
+            (self.compare, "--compare"),
+            (self.sync, "--sync"),
+            (self.all, "--all"),
+            (self.target.is_some(), "--in"),
+            (self.live.until.is_some(), "--until"),
+            (self.live.count.is_some(), "--count"),
+            (self.fetch.window.is_some(), "--window"),
+        ];
+        if let Some((_, other)) = others.iter().find(|(set, _)| *set) {
+            return Err(UsageError(format!(
+                "{flag} asks Binance's history, which {other} does not go with"
+            )));
+        }
+        if self.ticker != super::super::TickerChoice::Price {
+            return Err(UsageError(format!(
+                "{flag} gives traded prices (and candles): leave out --ticker"
+            )));
+        }
+        if format == Format::Openmetrics {
+            return Err(UsageError(format!(
+                "-f openmetrics is for current prices; {flag} writes table, plain, csv, json, \
+                 ndjson, ledger or beancount"
+            )));
+        }
+        let zone = match &self.fetch.tz {
+            Some(name) => {
+                crate::clock::zone(name).map_err(|e| UsageError(format!("invalid --tz: {e}")))?
+            }
+            None => jiff::tz::TimeZone::UTC,
+        };
+        let now = crate::clock::unix_ms();
+        let time = |text: &str, flag: &str| {
+            crate::clock::parse_time(text, &zone, now)
+                .map_err(|e| UsageError(format!("invalid {flag}: {e}")))
+        };
+        let written = |ms: i64| crate::clock::rfc3339_millis(ms.max(0) as u64);
+        let max_weight = u64::from(self.limits.max_weight);
+        if let Some(text) = &h.at {
+            let at = time(text, "--at")?;
+            if at > now as i64 {
+                return Err(UsageError(format!(
+                    "--at {text} is {}, in the future",
+                    written(at)
+                )));
+            }
+            if h.lookback.is_zero() || h.lookback > LONGEST_LOOKBACK {
+                return Err(UsageError(format!(
+                    "--lookback {} is not between 1ms and 7d",
+                    humantime::format_duration(h.lookback)
+                )));
+            }
+            let estimate = symbols as u64 * u64::from(AGG_TRADES_WEIGHT);
+            if estimate > max_weight {
+                return Err(UsageError(format!(
+                    "--at for {symbols} symbols costs at least {estimate} request weight, over \
+                     --max-weight {max_weight}; pass --max-weight {estimate} to allow it"
+                )));
+            }
+            return Ok(Some(History::At {
+                ask: AtAsk {
+                    at_ms: at,
+                    lookback_ms: i64::try_from(h.lookback.as_millis()).unwrap_or(i64::MAX),
+                },
+                zone,
+            }));
+        }
+        let interval = Interval::parse(h.candles.as_deref().unwrap_or_default())
+            .map_err(|e| UsageError(format!("invalid --candles: {e}")))?;
+        let from_text = h.from.as_deref().unwrap_or_default();
+        let from = time(from_text, "--from")?;
+        let to = match &h.to {
+            Some(text) => time(text, "--to")?,
+            None => now as i64,
+        };
+        if from >= to {
+            return Err(UsageError(format!(
+                "--from {from_text} ({}) is not before --to {} ({}): the range is empty",
+                written(from),
+                h.to.as_deref().unwrap_or("now"),
+                written(to)
+            )));
+        }
+        if from > now as i64 {
+            return Err(UsageError(format!(
+                "--from {from_text} is {}, in the future",
+                written(from)
+            )));
+        }
+        let ask = CandleAsk {
+            from_ms: from,
+            to_ms: to,
+            interval,
+            zone,
+        };
+        let requests = plan(&ask, symbols, now as i64).len();
+        let cost = weight(requests);
+        if cost > max_weight {
+            return Err(UsageError(format!(
+                "the range takes {requests} requests of 1,000 candles (request weight {cost}), \
+                 over --max-weight {max_weight}; Binance allows {} a minute per IP. Pass \
+                 --max-weight {cost} to allow it (it is paced by the shared budget)",
+                self.limits.weight_limit
+            )));
+        }
+        Ok(Some(History::Candles(ask)))
+    }
+}

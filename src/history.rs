@@ -1,0 +1,465 @@
+//! History: a price at a past moment (`--at`) and candles over a range (`--from/--to
+//! --candles`), fetched concurrently under `-c` through the same throttle, ledger, retries and
+//! stop as every ticker request ([`Engine::call`]).
+//!
+//! **`--at`**: for each symbol, the last trade at or before the moment. One `aggTrades`
+//! request for the five seconds before it answers a traded pair; otherwise the 1m candles of
+//! `--lookback` say which minute last traded, and one `aggTrades` request inside that minute
+//! gives the trade. No trade within the lookback is an error that names the last trade before
+//! it (or, before a listing, the first trade ever): a price is never shown as if it were current
+//! at a moment it was not.
+//!
+//! **Candles**: the range is cut into requests of at most 1,000 candles (split where the
+//! zone's offset changes, see [`crate::interval::pieces`]), fetched `-c` at a time and handed
+//! on **in time order as they arrive**: a request that answers early waits for those before it,
+//! so at most `-c` answers are held, never the range. Each request's candles are checked against
+//! the open times it should have: a missing stretch (a halt, before a listing) is a [`Row::Gap`]
+//! with its bounds, merged across requests; an empty candle (no trade, the previous close
+//! repeated) is a candle with `trades` 0.
+
+use std::io;
+
+use futures_util::StreamExt as _;
+
+use crate::error::FetchError;
+use crate::fetch::Engine;
+use crate::interval::{Interval, Piece, pieces};
+use crate::market::{AGG_TRADES_WEIGHT, Candle, KLINES_WEIGHT, Offset, Trade};
+
+/// Binance's most candles (and trades) per request.
+pub const PAGE: u32 = 1000;
+
+/// The first look for a trade: this long before the moment (one request for a traded pair).
+const FIRST_LOOK_MS: i64 = 5_000;
+
+const MINUTE_MS: i64 = 60_000;
+
+/// What `--at` asks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AtAsk {
+    /// The moment, ms since the epoch.
+    pub at_ms: i64,
+    /// How far before it a trade still counts (`--lookback`), ms.
+    pub lookback_ms: i64,
+}
+
+/// What `--candles` asks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CandleAsk {
+    /// Candles that open in [from, to), ms since the epoch.
+    pub from_ms: i64,
+    /// See `from_ms`.
+    pub to_ms: i64,
+    /// Which candles.
+    pub interval: Interval,
+    /// Where days, weeks and months start (`--tz`).
+    pub zone: jiff::tz::TimeZone,
+}
+
+/// One symbol's price at a moment: the last trade at or before it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PriceAt {
+    /// The trade's price, as Binance wrote it.
+    pub price: String,
+    /// When it traded, ms.
+    pub trade_ms: i64,
+}
+
+/// One request of a range: a symbol's candles opening in [start, end) at one offset.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Chunk {
+    /// Which symbol (an index into the asked list).
+    pub symbol: usize,
+    /// Where its candles open, and the offset they are aligned to.
+    pub piece: Piece,
+}
+
+/// The requests a range of candles takes, in output order (symbol by symbol, oldest first);
+/// candles cannot open after `now_ms`, so nothing is asked past it.
+pub fn plan(ask: &CandleAsk, symbols: usize, now_ms: i64) -> Vec<Chunk> {
+    let to = ask.to_ms.min(now_ms + 1);
+    let mut per_symbol = Vec::new();
+    for piece in pieces(ask.interval, ask.from_ms, to, &ask.zone) {
+        let mut start = piece.start;
+        while start < piece.end {
+            let end = match ask.interval.length_ms() {
+                Some(len) => (start + i64::from(PAGE) * len).min(piece.end),
+                None => {
+                    let mut o = start;
+                    for _ in 0..PAGE {
+                        o = ask.interval.next(o, piece.offset);
+                        if o >= piece.end {
+                            break;
+                        }
+                    }
+                    o.min(piece.end)
+                }
+            };
+            per_symbol.push(Piece {
+                start,
+                end,
+                offset: piece.offset,
+            });
+            start = end;
+        }
+    }
+    (0..symbols)
+        .flat_map(|symbol| per_symbol.iter().map(move |&piece| Chunk { symbol, piece }))
+        .collect()
+}
+
+/// The request weight of `plan(ask, symbols, now)`.
+pub fn weight(chunks: usize) -> u64 {
+    chunks as u64 * u64::from(KLINES_WEIGHT)
+}
+
+/// What the candles of a range are handed on as, in order.
+#[derive(Debug)]
+pub enum Row<'a> {
+    /// A candle of `symbol`.
+    Candle(&'a str, &'a Candle),
+    /// Open times in [from, to) of `symbol` have no candle at Binance (a halt, or before the
+    /// first trade when `leading`).
+    Gap {
+        /// Whose.
+        symbol: &'a str,
+        /// The first missing open time, ms.
+        from: i64,
+        /// The next open time with a candle (or the range's end), ms.
+        to: i64,
+        /// The gap starts the range: the pair had not traded yet (or was halted).
+        leading: bool,
+    },
+}
+
+/// How a range went: candles handed on, and per symbol the failure that ended it, if any.
+#[derive(Debug, Default)]
+pub struct Fetched {
+    /// Candles handed on.
+    pub candles: u64,
+    /// Missing stretches handed on.
+    pub gaps: u64,
+    /// Per asked symbol, the error that stopped its candles (the others stay).
+    pub failed: Vec<Option<FetchError>>,
+    /// Requests answered (for the progress bar's total).
+    pub requests: usize,
+}
+
+/// Fetches `plan`'s requests `-c` at a time and hands every candle and gap to `on_row` in
+/// order; `on_request` is told of each answered request, with the candles handed on before it
+/// (a progress bar).
+pub async fn candles(
+    engine: &Engine,
+    symbols: &[String],
+    ask: &CandleAsk,
+    plan: Vec<Chunk>,
+    on_row: &mut dyn FnMut(Row<'_>) -> io::Result<()>,
+    on_request: &mut dyn FnMut(u64),
+) -> io::Result<Fetched> {
+    let now = crate::clock::unix_ms() as i64;
+    let interval = ask.interval;
+    let answers = futures_util::stream::iter(plan.into_iter().map(|chunk| {
+        let symbol = &symbols[chunk.symbol];
+        async move {
+            let p = chunk.piece;
+            let zone = (p.offset != 0).then(|| Offset((p.offset / MINUTE_MS) as i16).param());
+            let what = format!("{symbol} {} candles", interval.name());
+            let result = engine
+                .call(KLINES_WEIGHT, &what, |host| {
+                    engine.client().klines(
+                        host,
+                        symbol,
+                        interval.name(),
+                        Some(p.start),
+                        p.end - 1,
+                        PAGE,
+                        zone.as_deref(),
+                    )
+                })
+                .await;
+            (chunk, result)
+        }
+    }))
+    .buffered(engine.concurrency().max(1));
+    tokio::pin!(answers);
+    let mut fetched = Fetched {
+        failed: vec![None; symbols.len()],
+        ..Fetched::default()
+    };
+    // The symbol being handed on, the open time of its first missing candle (if a gap is
+    // open), and whether it has had a candle yet.
+    let mut current: Option<usize> = None;
+    let mut gap_from: Option<i64> = None;
+    let mut seen_any = false;
+    let mut range_end = ask.from_ms;
+    while let Some((chunk, result)) = answers.next().await {
+        on_request(fetched.candles);
+        fetched.requests += 1;
+        if current != Some(chunk.symbol) {
+            if let (Some(prev), Some(from)) = (current, gap_from.take()) {
+                let to = range_end.min(now);
+                if from < to {
+                    fetched.gaps += 1;
+                    on_row(Row::Gap {
+                        symbol: &symbols[prev],
+                        from,
+                        to,
+                        leading: !seen_any,
+                    })?;
+                }
+            }
+            current = Some(chunk.symbol);
+            seen_any = false;
+        }
+        let symbol = &symbols[chunk.symbol];
+        if fetched.failed[chunk.symbol].is_some() {
+            continue;
+        }
+        let rows = match result {
+            Ok(rows) => rows,
+            Err(e) => {
+                fetched.failed[chunk.symbol] = Some(e);
+                gap_from = None;
+                continue;
+            }
+        };
+        let p = chunk.piece;
+        range_end = p.end;
+        let mut rows = rows
+            .iter()
+            .filter(|c| c.open_ms >= p.start && c.open_ms < p.end)
+            .peekable();
+        let mut open = p.start;
+        while open < p.end && open <= now {
+            // A candle whose open time is not one this range expects is skipped.
+            while rows.peek().is_some_and(|c| c.open_ms < open) {
+                rows.next();
+            }
+            match rows.peek() {
+                Some(c) if c.open_ms == open => {
+                    if let Some(from) = gap_from.take() {
+                        fetched.gaps += 1;
+                        on_row(Row::Gap {
+                            symbol,
+                            from,
+                            to: open,
+                            leading: !seen_any,
+                        })?;
+                    }
+                    seen_any = true;
+                    fetched.candles += 1;
+                    on_row(Row::Candle(symbol, c))?;
+                    rows.next();
+                }
+                _ => {
+                    gap_from.get_or_insert(open);
+                }
+            }
+            open = interval.next(open, p.offset);
+        }
+    }
+    if let (Some(prev), Some(from)) = (current, gap_from.take()) {
+        let to = range_end.min(now);
+        if from < to {
+            fetched.gaps += 1;
+            on_row(Row::Gap {
+                symbol: &symbols[prev],
+                from,
+                to,
+                leading: !seen_any,
+            })?;
+        }
+    }
+    Ok(fetched)
+}
+
+/// `--at` for every symbol, `-c` at a time; results in the asked order.
+pub async fn at(
+    engine: &Engine,
+    symbols: &[String],
+    ask: &AtAsk,
+) -> Vec<Result<PriceAt, FetchError>> {
+    futures_util::stream::iter(symbols.iter().map(|s| price_at(engine, s, ask)))
+        .buffered(engine.concurrency().max(1))
+        .collect()
+        .await
+}
+
+/// The last trade of `symbol` at or before `ask.at_ms`, within `ask.lookback_ms`.
+async fn price_at(engine: &Engine, symbol: &str, ask: &AtAsk) -> Result<PriceAt, FetchError> {
+    let at = ask.at_ms;
+    let since = at - ask.lookback_ms;
+    // A traded pair: one request for the few seconds before the moment.
+    if let Some(t) = last_trade(engine, symbol, (at - FIRST_LOOK_MS).max(since), at).await? {
+        return Ok(found(t));
+    }
+    // Otherwise the minute that last traded within the lookback, then its last trade.
+    let mut to = at;
+    while let Some(minute) = last_traded_minute(engine, symbol, since, to).await? {
+        let window = (minute.open_ms.max(since), minute.close_ms.min(at));
+        if let Some(t) = last_trade(engine, symbol, window.0, window.1).await? {
+            return Ok(found(t));
+        }
+        // That minute's trades all came after the moment: look before it.
+        to = minute.open_ms - 1;
+    }
+    Err(FetchError::NoTrade {
+        symbol: symbol.to_owned(),
+        detail: no_trade(engine, symbol, ask).await?,
+    })
+}
+
+/// How long before, for people: `42m 1s`, `0s`.
+pub fn ago(ms: i64) -> String {
+    let d = std::time::Duration::from_secs((ms / 1000).max(0) as u64);
+    if d.is_zero() {
+        return format!("{}ms", ms.max(0));
+    }
+    humantime::format_duration(d).to_string()
+}
+
+fn found(t: Trade) -> PriceAt {
+    PriceAt {
+        price: t.price,
+        trade_ms: t.time_ms,
+    }
+}
+
+/// The last trade in [from, to] (at most an hour apart), paging forward while a page is full.
+async fn last_trade(
+    engine: &Engine,
+    symbol: &str,
+    from: i64,
+    to: i64,
+) -> Result<Option<Trade>, FetchError> {
+    let mut start = from;
+    let mut last: Option<Trade> = None;
+    loop {
+        let what = format!("{symbol} trades");
+        let page = engine
+            .call(AGG_TRADES_WEIGHT, &what, |host| {
+                engine
+                    .client()
+                    .agg_trades(host, symbol, Some((start, to)), None, PAGE)
+            })
+            .await?;
+        let full = page.len() >= PAGE as usize;
+        if let Some(t) = page.into_iter().rfind(|t| t.time_ms <= to) {
+            // A full page of trades within one millisecond cannot move on: take its last.
+            let stuck = t.time_ms == start;
+            start = t.time_ms;
+            last = Some(t);
+            if full && !stuck {
+                continue;
+            }
+        }
+        return Ok(last);
+    }
+}
+
+/// The last 1m candle with a trade that opens in [from, to], newest pages first (1,000
+/// minutes a request).
+async fn last_traded_minute(
+    engine: &Engine,
+    symbol: &str,
+    from: i64,
+    to: i64,
+) -> Result<Option<Candle>, FetchError> {
+    let mut end = to;
+    while end >= from {
+        let start = (end - i64::from(PAGE) * MINUTE_MS + 1).max(from - from.rem_euclid(MINUTE_MS));
+        let what = format!("{symbol} 1m candles");
+        let rows = engine
+            .call(KLINES_WEIGHT, &what, |host| {
+                engine
+                    .client()
+                    .klines(host, symbol, "1m", Some(start), end, PAGE, None)
+            })
+            .await?;
+        if let Some(c) = rows.into_iter().rfind(|c| c.trades > 0) {
+            return Ok(Some(c));
+        }
+        end = start - 1;
+    }
+    Ok(None)
+}
+
+/// Why there is no price: the last trade before the lookback (from the daily candles of the
+/// 1,000 days before it, then its minute), or, before the pair's listing, its first trade.
+async fn no_trade(engine: &Engine, symbol: &str, ask: &AtAsk) -> Result<String, FetchError> {
+    let at = ask.at_ms;
+    let since = at - ask.lookback_ms;
+    let lookback = humantime::format_duration(std::time::Duration::from_millis(
+        ask.lookback_ms.max(0) as u64,
+    ));
+    let none = format!(
+        "no trade in the {lookback} before {}",
+        crate::clock::rfc3339_millis(at.max(0) as u64)
+    );
+    let what = format!("{symbol} 1d candles");
+    let days = engine
+        .call(KLINES_WEIGHT, &what, |host| {
+            engine
+                .client()
+                .klines(host, symbol, "1d", None, since, PAGE, None)
+        })
+        .await?;
+    if let Some(day) = days.into_iter().rfind(|c| c.trades > 0) {
+        let day_end = day.close_ms.min(since);
+        let mut when = day_end;
+        if let Some(minute) = last_traded_minute(engine, symbol, day.open_ms, day_end).await?
+            && let Some(t) =
+                last_trade(engine, symbol, minute.open_ms, minute.close_ms.min(since)).await?
+        {
+            when = t.time_ms;
+        }
+        return Ok(format!(
+            "{none}; last traded {}, {} before",
+            crate::clock::rfc3339_millis(when.max(0) as u64),
+            ago(at - when)
+        ));
+    }
+    let what = format!("{symbol} first trade");
+    let first = engine
+        .call(AGG_TRADES_WEIGHT, &what, |host| {
+            engine.client().agg_trades(host, symbol, None, Some(0), 1)
+        })
+        .await?;
+    Ok(match first.first() {
+        Some(t) if t.time_ms > at => format!(
+            "{none}: it had not traded yet; first traded {}",
+            crate::clock::rfc3339_millis(t.time_ms.max(0) as u64)
+        ),
+        _ => format!("{none}, nor in the 1,000 days before"),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_range_is_cut_into_requests_of_a_thousand_candles_per_symbol() {
+        let ask = CandleAsk {
+            from_ms: 0,
+            to_ms: 2_500 * MINUTE_MS,
+            interval: Interval::parse("1m").unwrap(),
+            zone: jiff::tz::TimeZone::UTC,
+        };
+        let p = plan(&ask, 2, i64::MAX / 2);
+        assert_eq!(p.len(), 6);
+        assert_eq!(p[0].piece.start, 0);
+        assert_eq!(p[0].piece.end, 1000 * MINUTE_MS);
+        assert_eq!(p[2].piece.end, 2_500 * MINUTE_MS);
+        assert_eq!((p[3].symbol, p[3].piece.start), (1, 0));
+        // Nothing is asked past now.
+        assert_eq!(plan(&ask, 1, 10 * MINUTE_MS).len(), 1);
+        // A year of 1m candles: 526 requests.
+        let year = CandleAsk {
+            to_ms: 365 * 1440 * MINUTE_MS,
+            ..ask
+        };
+        assert_eq!(plan(&year, 1, i64::MAX / 2).len(), 526);
+        assert_eq!(weight(526), 1052);
+    }
+}

@@ -1,0 +1,398 @@
+//! History's output: `--at`'s prices and `--candles`' rows, in every format that fits them.
+//!
+//! Candles are written as they come, one row at a time (a year of 1m candles is half a million
+//! rows, never held): the table sizes its columns from the first candle, JSON opens its array
+//! at once and closes it (with the gaps, which are few) at the end. Times are RFC 3339 in UTC
+//! with milliseconds, and also epoch ms in JSON; `-f ledger` and `-f beancount` date each price
+//! in `--tz`, with the pair's base and quote assets from `exchangeInfo`.
+
+use std::collections::HashMap;
+use std::io::{self, Write};
+
+use serde_json::json;
+
+use crate::error::FetchError;
+use crate::history::{PriceAt, Row};
+use crate::market::Candle;
+
+use super::Format;
+
+/// Base and quote asset by symbol.
+pub type Assets = HashMap<String, (String, String)>;
+
+/// `ms` as RFC 3339 in UTC with milliseconds.
+fn utc(ms: i64) -> String {
+    crate::clock::rfc3339_millis(ms.max(0) as u64)
+}
+
+/// `ms` in `zone` as (`2024-03-01`, `00:00:00`), for ledger and beancount.
+fn local(ms: i64, zone: &jiff::tz::TimeZone) -> (String, String) {
+    let at = jiff::Timestamp::from_millisecond(ms).unwrap_or_default();
+    let dt = zone.to_datetime(at);
+    (
+        dt.date().to_string(),
+        format!("{:02}:{:02}:{:02}", dt.hour(), dt.minute(), dt.second()),
+    )
+}
+
+/// One price directive: `P 2024-03-01 00:00:00 BTC 61234.56 USDT` (ledger, hledger) or
+/// `2024-03-01 price BTC 61234.56 USDT` (beancount), as pricehist writes them. `None` when the
+/// pair's assets are not known (said by the caller).
+fn directive(
+    format: Format,
+    symbol: &str,
+    price: &str,
+    ms: i64,
+    zone: &jiff::tz::TimeZone,
+    assets: &Assets,
+) -> Option<String> {
+    let (base, quote) = assets.get(symbol)?;
+    let (date, time) = local(ms, zone);
+    Some(match format {
+        Format::Beancount => format!("{date} price {base} {price} {quote}"),
+        _ => format!("P {date} {time} {base} {price} {quote}"),
+    })
+}
+
+/// `--at`'s results, in the asked order (failures are said on stderr by the diagnostics; the
+/// line formats leave them out, csv and json carry them).
+#[allow(
+    clippy::too_many_arguments,
+    reason = "what a price at a moment is written with"
+)]
+pub fn at_results(
+    format: Format,
+    header: bool,
+    at_ms: i64,
+    results: &[(String, Result<PriceAt, FetchError>)],
+    zone: &jiff::tz::TimeZone,
+    assets: &Assets,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    let at = utc(at_ms);
+    let object = |symbol: &str, r: &Result<PriceAt, FetchError>| match r {
+        Ok(p) => json!({"symbol": symbol, "price": p.price, "trade_time": utc(p.trade_ms),
+                        "trade_time_ms": p.trade_ms, "at": at, "at_ms": at_ms}),
+        Err(e) => json!({"symbol": symbol, "at": at, "at_ms": at_ms,
+                         "error": {"kind": e.kind(), "message": e.to_string()}}),
+    };
+    match format {
+        Format::Json => {
+            let ok = results.iter().filter(|(_, r)| r.is_ok()).count();
+            let doc = json!({
+                "at": at, "at_ms": at_ms, "ok": ok, "failed": results.len() - ok,
+                "results": results.iter().map(|(s, r)| object(s, r)).collect::<Vec<_>>(),
+            });
+            writeln!(out, "{doc:#}")
+        }
+        Format::Ndjson => {
+            for (s, r) in results {
+                writeln!(out, "{}", object(s, r))?;
+            }
+            Ok(())
+        }
+        Format::Csv => {
+            if header {
+                writeln!(out, "symbol,price,trade_time,at,error")?;
+            }
+            for (s, r) in results {
+                match r {
+                    Ok(p) => writeln!(out, "{},{},{},{at},", csv(s), p.price, utc(p.trade_ms))?,
+                    Err(e) => writeln!(out, "{},,,{at},{}", csv(s), csv(&e.to_string()))?,
+                }
+            }
+            Ok(())
+        }
+        Format::Ledger | Format::Beancount => {
+            for (s, r) in results {
+                if let Ok(p) = r {
+                    match directive(format, s, &p.price, at_ms, zone, assets) {
+                        Some(line) => writeln!(out, "{line}")?,
+                        None => tracing::warn!("{s}: its base and quote assets are not known"),
+                    }
+                }
+            }
+            Ok(())
+        }
+        Format::Plain => {
+            for (s, r) in results {
+                if let Ok(p) = r {
+                    writeln!(out, "{s}\t{}\t{}", p.price, utc(p.trade_ms))?;
+                }
+            }
+            Ok(())
+        }
+        Format::Table | Format::Openmetrics => {
+            let rows: Vec<[String; 4]> = results
+                .iter()
+                .filter_map(|(s, r)| {
+                    let p = r.as_ref().ok()?;
+                    Some([
+                        s.clone(),
+                        p.price.clone(),
+                        utc(p.trade_ms),
+                        crate::history::ago(at_ms - p.trade_ms),
+                    ])
+                })
+                .collect();
+            if rows.is_empty() {
+                return Ok(());
+            }
+            let head = ["SYMBOL", "PRICE", "TRADED", "BEFORE --at"];
+            let mut widths = head.map(crate::text::width);
+            for row in &rows {
+                for (w, cell) in widths.iter_mut().zip(row) {
+                    *w = (*w).max(crate::text::width(cell));
+                }
+            }
+            let line = |cells: [&str; 4]| {
+                format!(
+                    "{:<w0$}  {:>w1$}  {:<w2$}  {:>w3$}",
+                    cells[0],
+                    cells[1],
+                    cells[2],
+                    cells[3],
+                    w0 = widths[0],
+                    w1 = widths[1],
+                    w2 = widths[2],
+                    w3 = widths[3]
+                )
+            };
+            if header {
+                writeln!(out, "{}", line(head).trim_end())?;
+            }
+            for row in &rows {
+                writeln!(
+                    out,
+                    "{}",
+                    line([&row[0], &row[1], &row[2], &row[3]]).trim_end()
+                )?;
+            }
+            Ok(())
+        }
+    }
+}
+
+/// A CSV field: quoted when it holds a comma, a quote or a line break.
+fn csv(field: &str) -> String {
+    if field.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", field.replace('"', "\"\""))
+    } else {
+        field.to_owned()
+    }
+}
+
+/// The candle columns, in order (csv's header, JSON's fields).
+const COLUMNS: [&str; 10] = [
+    "symbol",
+    "open_time",
+    "open",
+    "high",
+    "low",
+    "close",
+    "volume",
+    "quote_volume",
+    "trades",
+    "close_time",
+];
+
+/// Writes candles and gaps as they come (see the module's docs).
+pub struct CandleWriter<'a> {
+    format: Format,
+    header: bool,
+    zone: &'a jiff::tz::TimeZone,
+    assets: &'a Assets,
+    /// Candles written so far (JSON's commas, the header).
+    written: u64,
+    /// JSON: the gaps, written after the candles.
+    gaps: Vec<serde_json::Value>,
+    /// The table's column widths, from the first candle.
+    widths: Option<[usize; 10]>,
+    /// Symbols whose assets were found missing (said once each).
+    unknown: std::collections::HashSet<String>,
+}
+
+impl<'a> CandleWriter<'a> {
+    /// A writer for `format`.
+    pub fn new(
+        format: Format,
+        header: bool,
+        zone: &'a jiff::tz::TimeZone,
+        assets: &'a Assets,
+    ) -> Self {
+        Self {
+            format,
+            header,
+            zone,
+            assets,
+            written: 0,
+            gaps: Vec::new(),
+            widths: None,
+            unknown: std::collections::HashSet::new(),
+        }
+    }
+
+    /// What comes before the first row: csv's header, JSON's opening.
+    pub fn start(
+        &mut self,
+        interval: &str,
+        from: i64,
+        to: i64,
+        out: &mut dyn Write,
+    ) -> io::Result<()> {
+        match self.format {
+            Format::Csv if self.header => writeln!(out, "{}", COLUMNS.join(",")),
+            Format::Json => write!(
+                out,
+                "{{\"interval\":\"{interval}\",\"from\":\"{}\",\"from_ms\":{from},\"to\":\"{}\",\"to_ms\":{to},\"candles\":[",
+                utc(from),
+                utc(to)
+            ),
+            _ => Ok(()),
+        }
+    }
+
+    /// One candle or gap.
+    pub fn row(&mut self, row: &Row<'_>, out: &mut dyn Write) -> io::Result<()> {
+        match row {
+            Row::Candle(symbol, c) => self.candle(symbol, c, out),
+            Row::Gap {
+                symbol, from, to, ..
+            } => {
+                let record = json!({"type": "gap", "symbol": symbol, "from": from, "to": to,
+                                    "from_time": utc(*from), "to_time": utc(*to)});
+                match self.format {
+                    Format::Ndjson => writeln!(out, "{record}"),
+                    Format::Json => {
+                        self.gaps.push(record);
+                        Ok(())
+                    }
+                    _ => Ok(()),
+                }
+            }
+        }
+    }
+
+    fn candle(&mut self, symbol: &str, c: &Candle, out: &mut dyn Write) -> io::Result<()> {
+        let first = self.written == 0;
+        self.written += 1;
+        let times = (utc(c.open_ms), utc(c.close_ms));
+        let fields: [&str; 10] = [
+            symbol,
+            &times.0,
+            &c.open,
+            &c.high,
+            &c.low,
+            &c.close,
+            &c.volume,
+            &c.quote_volume,
+            &c.trades.to_string(),
+            &times.1,
+        ];
+        match self.format {
+            Format::Csv => writeln!(out, "{}", fields.map(csv).join(",")),
+            Format::Plain => writeln!(out, "{}", fields.join("\t")),
+            Format::Json | Format::Ndjson => {
+                let object = json!({
+                    "symbol": symbol, "open_time": times.0, "open_time_ms": c.open_ms,
+                    "open": c.open, "high": c.high, "low": c.low, "close": c.close,
+                    "volume": c.volume, "quote_volume": c.quote_volume, "trades": c.trades,
+                    "close_time": times.1, "close_time_ms": c.close_ms,
+                });
+                if self.format == Format::Json {
+                    write!(out, "{}{object}", if first { "\n" } else { ",\n" })
+                } else {
+                    writeln!(out, "{object}")
+                }
+            }
+            Format::Ledger | Format::Beancount => {
+                match directive(
+                    self.format,
+                    symbol,
+                    &c.close,
+                    c.open_ms,
+                    self.zone,
+                    self.assets,
+                ) {
+                    Some(line) => writeln!(out, "{line}"),
+                    None => {
+                        if self.unknown.insert(symbol.to_owned()) {
+                            tracing::warn!("{symbol}: its base and quote assets are not known");
+                        }
+                        Ok(())
+                    }
+                }
+            }
+            Format::Table | Format::Openmetrics => {
+                let widths = *self.widths.get_or_insert_with(|| {
+                    let mut w = COLUMNS.map(|h| h.len());
+                    for (w, f) in w.iter_mut().zip(fields) {
+                        *w = (*w).max(crate::text::width(f));
+                    }
+                    w
+                });
+                if first && self.header {
+                    let head = COLUMNS.map(str::to_uppercase);
+                    let cells: Vec<String> = head
+                        .iter()
+                        .zip(widths)
+                        .map(|(h, w)| format!("{h:<w$}"))
+                        .collect();
+                    writeln!(out, "{}", cells.join("  ").trim_end())?;
+                }
+                let cells: Vec<String> = fields
+                    .iter()
+                    .zip(widths)
+                    .enumerate()
+                    .map(|(i, (f, w))| match i {
+                        0 | 1 | 9 => format!("{f:<w$}"),
+                        _ => format!("{f:>w$}"),
+                    })
+                    .collect();
+                writeln!(out, "{}", cells.join("  ").trim_end())
+            }
+        }
+    }
+
+    /// What comes after the last row: JSON's closing, with the gaps.
+    pub fn finish(&mut self, out: &mut dyn Write) -> io::Result<()> {
+        if self.format == Format::Json {
+            let gaps = serde_json::to_string(&self.gaps).unwrap_or_else(|_| "[]".into());
+            writeln!(out, "\n],\"gaps\":{gaps}}}")?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn directives_are_dated_in_the_zone() {
+        let assets: Assets = [("BTCUSDT".to_owned(), ("BTC".to_owned(), "USDT".to_owned()))].into();
+        let paris = jiff::tz::TimeZone::get("Europe/Paris").unwrap();
+        // 2024-03-01T00:00:00Z is 01:00 in Paris.
+        let ms = 1_709_251_200_000;
+        assert_eq!(
+            directive(Format::Ledger, "BTCUSDT", "61234.56", ms, &paris, &assets).unwrap(),
+            "P 2024-03-01 01:00:00 BTC 61234.56 USDT"
+        );
+        assert_eq!(
+            directive(
+                Format::Beancount,
+                "BTCUSDT",
+                "61234.56",
+                ms,
+                &jiff::tz::TimeZone::UTC,
+                &assets
+            )
+            .unwrap(),
+            "2024-03-01 price BTC 61234.56 USDT"
+        );
+        assert_eq!(
+            directive(Format::Ledger, "XYZ", "1", ms, &paris, &assets),
+            None
+        );
+    }
+}
