@@ -248,6 +248,9 @@ async fn history(
                     } = &row
                     {
                         said += 1;
+                        // The rows before it are out first: on a terminal the line shows
+                        // where the gap is.
+                        out.flush()?;
                         let line = gap_line(symbol, *from, *to, *leading);
                         match said {
                             1..=20 => tracing::warn!("{line}"),
