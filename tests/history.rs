@@ -1,0 +1,540 @@
+//! History against the mock's tape of trades: `--at` (the last trade at or before a moment,
+//! no_trade with the last trade before it or the first ever), `--candles` (a range over many
+//! requests in order and without a seam, gaps for a halt and before a listing, empty candles,
+//! daylight saving, the reorder window), `-f ledger`/`beancount`, microseconds, and bad input
+//! refused before anything is sent.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{bare, pricefetch, stderr, stdout};
+use mock_binance::{Fault, MockServer, Options};
+
+const MINUTE: i64 = 60_000;
+/// 2024-03-01T00:00:00Z.
+const MARCH_1: i64 = 1_709_251_200_000;
+
+fn ndjson(out: &std::process::Output) -> Vec<serde_json::Value> {
+    stdout(out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect()
+}
+
+fn klines_hits(server: &MockServer) -> Vec<mock_binance::Hit> {
+    server
+        .hits()
+        .into_iter()
+        .filter(|h| h.path == "/api/v3/klines")
+        .collect()
+}
+
+#[test]
+fn at_gives_the_last_trade_at_or_before_the_moment_with_its_time() {
+    let server = MockServer::start();
+    let out = pricefetch(&server)
+        .args([
+            "--at",
+            "2024-03-01T12:00:00.500Z",
+            "-f",
+            "json",
+            "BTCUSDT",
+            "XRPBTC",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let results = doc["results"].as_array().unwrap();
+    assert_eq!(results[0]["symbol"], "BTCUSDT");
+    assert_eq!(results[0]["trade_time"], "2024-03-01T12:00:00.000Z");
+    assert_eq!(results[0]["at"], "2024-03-01T12:00:00.500Z");
+    let price = results[0]["price"].as_str().unwrap();
+    assert!(price.contains('.') && !price.contains('e'), "{price}");
+    // XRPBTC trades every 150 s: 12:00:00 is one of its trades.
+    assert_eq!(results[1]["trade_time"], "2024-03-01T12:00:00.000Z");
+    // One aggTrades request each, for the seconds before the moment, never after it.
+    let hits = server.hits();
+    assert_eq!(hits.len(), 2, "{hits:?}");
+    for h in &hits {
+        assert_eq!(h.path, "/api/v3/aggTrades");
+        assert_eq!(h.weight, 4);
+        let end: i64 = h.params["endTime"].parse().unwrap();
+        let start: i64 = h.params["startTime"].parse().unwrap();
+        assert_eq!(end, MARCH_1 + 12 * 60 * MINUTE + 500);
+        assert!(end - start <= 3_600_000);
+    }
+}
+
+#[test]
+fn no_trade_names_the_last_trade_before_or_the_first_ever() {
+    let server = MockServer::start();
+    // During the 2023-03-24 halt, with a lookback that does not reach back to its start.
+    let out = pricefetch(&server)
+        .args([
+            "--at",
+            "2023-03-24T13:30:00Z",
+            "--lookback",
+            "10m",
+            "-f",
+            "ndjson",
+            "BTCUSDT",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let line = &ndjson(&out)[0];
+    assert_eq!(line["error"]["kind"], "no_trade");
+    let msg = line["error"]["message"].as_str().unwrap();
+    assert!(
+        msg.contains("no trade in the 10m before 2023-03-24T13:30:00.000Z")
+            && msg.contains("last traded 2023-03-24T12:17:59.000Z, 1h 12m 1s before"),
+        "{msg}"
+    );
+    assert!(line.get("price").is_none(), "never a price: {line}");
+    // Before the listing (BTCUSDT first traded 2017-08-17T04:00Z).
+    let out = pricefetch(&server)
+        .args(["--at", "2017-08-01", "BTCUSDT"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    common::assert_stderr_has(
+        &out,
+        "it had not traded yet; first traded 2017-08-17T04:00:00.000Z",
+    );
+    assert!(out.stdout.is_empty(), "{}", stdout(&out));
+}
+
+#[test]
+fn at_for_a_hundred_symbols_is_one_concurrent_round() {
+    let server = MockServer::start_with(Options {
+        latency: Duration::from_millis(50),
+        extra_symbols: 100,
+        ..Options::default()
+    });
+    let symbols = mock_binance::generated_symbols(100);
+    let out = pricefetch(&server)
+        .args(["--at", "2024-03-01T12:00:00Z", "-f", "plain", "-c", "100"])
+        .args(&symbols)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(stdout(&out).lines().count(), 100);
+    assert_eq!(server.hits().len(), 100, "one request a symbol");
+    assert!(
+        server.max_in_flight() >= 10,
+        "not one round: at most {} at once",
+        server.max_in_flight()
+    );
+}
+
+#[test]
+fn a_range_over_many_requests_is_in_order_without_a_seam() {
+    let server = MockServer::start();
+    // 2,500 minutes: three requests, answered in any order, written in time order.
+    let out = pricefetch(&server)
+        .args([
+            "--candles",
+            "1m",
+            "--from",
+            "2024-03-01",
+            "--to",
+            "@1709401200",
+            "-c",
+            "3",
+        ])
+        .args(["-f", "ndjson", "BTCUSDT", "ETHUSDT"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let rows = ndjson(&out);
+    assert_eq!(rows.len(), 5000);
+    for (symbol, rows) in [("BTCUSDT", &rows[..2500]), ("ETHUSDT", &rows[2500..])] {
+        for (i, row) in rows.iter().enumerate() {
+            assert_eq!(row["symbol"], symbol);
+            assert_eq!(
+                row["open_time_ms"].as_i64(),
+                Some(MARCH_1 + i as i64 * MINUTE)
+            );
+            assert_eq!(row["trades"].as_u64(), Some(60));
+        }
+    }
+    // Requests meet exactly: each starts where the last ended, at most 1,000 candles each.
+    let mut hits = klines_hits(&server);
+    assert_eq!(hits.len(), 6);
+    hits.retain(|h| h.symbol.as_deref() == Some("BTCUSDT"));
+    hits.sort_by_key(|h| h.params["startTime"].parse::<i64>().unwrap());
+    let bounds: Vec<(i64, i64)> = hits
+        .iter()
+        .map(|h| {
+            (
+                h.params["startTime"].parse().unwrap(),
+                h.params["endTime"].parse().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(bounds[0].0, MARCH_1);
+    for pair in bounds.windows(2) {
+        assert_eq!(pair[0].1 + 1, pair[1].0);
+    }
+    assert_eq!(bounds[2].1, MARCH_1 + 2500 * MINUTE - 1);
+    assert!(
+        hits.iter()
+            .all(|h| h.params["limit"] == "1000" && h.weight == 2)
+    );
+}
+
+#[test]
+fn the_reorder_window_never_runs_ahead_of_the_oldest_answer() {
+    let server = MockServer::start();
+    // The first request is slow: with -c 2 only one more may go meanwhile, and nothing is
+    // written before the first answer; the rows still come out in time order.
+    server.script("BTCUSDT", [Fault::Delay(Duration::from_millis(800))]);
+    let out = pricefetch(&server)
+        .args([
+            "--candles",
+            "1m",
+            "--from",
+            "2024-03-01",
+            "--to",
+            "@1709611200",
+            "-c",
+            "2",
+        ])
+        .args(["-f", "csv", "--no-header", "BTCUSDT"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let opens: Vec<String> = stdout(&out)
+        .lines()
+        .map(|l| l.split(',').nth(1).unwrap().to_owned())
+        .collect();
+    assert_eq!(opens.len(), 6000);
+    assert!(opens.windows(2).all(|w| w[0] < w[1]), "out of order");
+    assert!(
+        server.max_in_flight() <= 2,
+        "{} at once",
+        server.max_in_flight()
+    );
+    let mut hits = klines_hits(&server);
+    hits.sort_by_key(|h| h.at);
+    assert_eq!(hits.len(), 6);
+    // The third request waited for the slow first one to be handed on.
+    assert!(
+        hits[2].at.duration_since(hits[0].at) >= Duration::from_millis(700),
+        "the window ran ahead: {:?}",
+        hits[2].at.duration_since(hits[0].at)
+    );
+}
+
+#[test]
+fn a_halt_and_a_listing_are_gaps_and_empty_candles_keep_trades_zero() {
+    let server = MockServer::start();
+    // The halt: 12:18 to 13:48 UTC; 30m candles 12:30 and 13:00 do not exist.
+    let out = pricefetch(&server)
+        .args([
+            "--candles",
+            "30m",
+            "--from",
+            "2023-03-24T12:00Z",
+            "--to",
+            "2023-03-24T14:00Z",
+        ])
+        .args(["-f", "ndjson", "BTCUSDT"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let rows = ndjson(&out);
+    let kinds: Vec<String> = rows
+        .iter()
+        .map(|r| r["type"].as_str().unwrap_or("candle").to_owned())
+        .collect();
+    assert_eq!(kinds, ["candle", "gap", "candle"]);
+    assert_eq!(rows[1]["from_time"], "2023-03-24T12:30:00.000Z");
+    assert_eq!(rows[1]["to_time"], "2023-03-24T13:30:00.000Z");
+    common::assert_stderr_has(
+        &out,
+        "BTCUSDT: no candles from 2023-03-24T12:30:00.000Z to 2023-03-24T13:30:00.000Z (1h): Binance has none (a halt)",
+    );
+    // Before the listing: the gap leads, and says so.
+    let out = pricefetch(&server)
+        .args([
+            "--candles",
+            "1h",
+            "--from",
+            "2017-08-17T01:00Z",
+            "--to",
+            "2017-08-17T06:00Z",
+        ])
+        .args(["-f", "csv", "--no-header", "BTCUSDT"])
+        .output()
+        .unwrap();
+    assert_eq!(stdout(&out).lines().count(), 2);
+    common::assert_stderr_has(
+        &out,
+        "no candles from 2017-08-17T01:00:00.000Z to 2017-08-17T04:00:00.000Z (3h): before its first candle",
+    );
+    // XRPBTC trades every 150 s: some minutes are empty, repeating the previous close.
+    let out = pricefetch(&server)
+        .args([
+            "--candles",
+            "1m",
+            "--from",
+            "2024-03-01T00:00Z",
+            "--to",
+            "2024-03-01T00:10Z",
+        ])
+        .args(["-f", "ndjson", "XRPBTC"])
+        .output()
+        .unwrap();
+    let rows = ndjson(&out);
+    assert_eq!(rows.len(), 10);
+    let mut empty = 0;
+    for pair in rows.windows(2) {
+        if pair[1]["trades"] == 0 {
+            empty += 1;
+            for field in ["open", "high", "low", "close"] {
+                assert_eq!(pair[1][field], pair[0]["close"], "{field}");
+            }
+            assert_eq!(pair[1]["volume"], "0.00000000");
+        }
+    }
+    assert!(empty >= 3, "{rows:?}");
+}
+
+#[test]
+fn daily_candles_open_at_local_midnight_across_a_daylight_saving_change() {
+    let server = MockServer::start();
+    // Paris moves from +01:00 to +02:00 on 2024-03-31.
+    let out = pricefetch(&server)
+        .args([
+            "--candles",
+            "1d",
+            "--from",
+            "2024-03-29",
+            "--to",
+            "2024-04-03",
+        ])
+        .args(["--tz", "Europe/Paris", "-f", "ndjson", "BTCUSDT"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let opens: Vec<String> = ndjson(&out)
+        .iter()
+        .map(|r| r["open_time"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        opens,
+        [
+            "2024-03-28T23:00:00.000Z",
+            "2024-03-29T23:00:00.000Z",
+            "2024-03-30T23:00:00.000Z",
+            "2024-03-31T22:00:00.000Z",
+            "2024-04-01T22:00:00.000Z"
+        ]
+    );
+    let zones: Vec<String> = klines_hits(&server)
+        .iter()
+        .map(|h| h.params.get("timeZone").cloned().unwrap_or_default())
+        .collect();
+    assert_eq!(zones, ["1", "2"], "one request per offset");
+}
+
+#[test]
+fn ledger_and_beancount_date_each_price_with_the_pairs_assets() {
+    let server = MockServer::start();
+    let out = pricefetch(&server)
+        .args([
+            "--candles",
+            "1d",
+            "--from",
+            "2024-03-01",
+            "--to",
+            "2024-03-03",
+            "-f",
+            "ledger",
+        ])
+        .args(["--tz", "+08:00", "ETHBTC"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let lines: Vec<String> = stdout(&out).lines().map(str::to_owned).collect();
+    assert_eq!(lines.len(), 2);
+    assert!(
+        lines[0].starts_with("P 2024-03-01 00:00:00 ETH 0.0"),
+        "{lines:?}"
+    );
+    assert!(lines[0].ends_with(" BTC"), "{lines:?}");
+    assert!(
+        lines[1].starts_with("P 2024-03-02 00:00:00 ETH "),
+        "{lines:?}"
+    );
+    let out = pricefetch(&server)
+        .args([
+            "--at",
+            "2026-01-05T12:00:00Z",
+            "-f",
+            "beancount",
+            "币安人生USDT",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let line = stdout(&out);
+    assert!(line.starts_with("2026-01-05 price 币安人生 0.1"), "{line}");
+    assert!(line.trim_end().ends_with(" USDT"), "{line}");
+    // The assets came from exchangeInfo, asked once and cached beside the ledger.
+    let info = |s: &MockServer| {
+        s.hits()
+            .iter()
+            .filter(|h| h.path == "/api/v3/exchangeInfo")
+            .count()
+    };
+    assert_eq!(
+        info(&server),
+        2,
+        "each run above has its own state directory"
+    );
+}
+
+#[test]
+fn microsecond_timestamps_are_read_as_such() {
+    let server = MockServer::start_with(Options {
+        micros: true,
+        ..Options::default()
+    });
+    let out = pricefetch(&server)
+        .args([
+            "--candles",
+            "1h",
+            "--from",
+            "2024-03-01",
+            "--to",
+            "2024-03-01T02:00Z",
+        ])
+        .args(["-f", "csv", "--no-header", "BTCUSDT"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let rows = stdout(&out);
+    assert!(rows.contains(",2024-03-01T00:00:00.000Z,"), "{rows}");
+    assert!(rows.contains(",2024-03-01T01:59:59.999Z"), "{rows}");
+    let out = pricefetch(&server)
+        .args(["--at", "2024-03-01T12:00:00Z", "-f", "plain", "BTCUSDT"])
+        .output()
+        .unwrap();
+    assert!(
+        stdout(&out).ends_with("\t2024-03-01T12:00:00.000Z\n"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[test]
+fn an_unknown_symbol_fails_alone() {
+    let server = MockServer::start();
+    let out = pricefetch(&server)
+        .args([
+            "--candles",
+            "1h",
+            "--from",
+            "2024-03-01",
+            "--to",
+            "2024-03-01T03:00Z",
+        ])
+        .args(["-f", "csv", "--no-header", "NOPEUSDT", "BTCUSDT"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(stdout(&out).lines().count(), 3);
+    common::assert_stderr_has(
+        &out,
+        "NOPEUSDT: HTTP 400: rejected by Binance: -1121 Invalid symbol.",
+    );
+}
+
+#[test]
+fn bad_input_is_refused_before_anything_is_sent() {
+    let server = MockServer::start();
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &["--candles", "1min", "--from", "2024-03-01"],
+            "'1min' is not one of Binance's intervals (1m is a minute): 1s, 1m, 3m",
+        ),
+        (
+            &[
+                "--candles",
+                "1h",
+                "--from",
+                "2024-03-02",
+                "--to",
+                "2024-03-01",
+            ],
+            "is not before --to 2024-03-01",
+        ),
+        (
+            &["--candles", "1h", "--from", "2024-13-01"],
+            "invalid --from: '2024-13-01' is not a time",
+        ),
+        (&["--candles", "1h"], "--from <TIME>"),
+        (&["--from", "2024-03-01"], "--candles <INTERVAL>"),
+        (
+            &["--at", "2024-03-01", "--tz", "Mars/Olympus"],
+            "no time zone 'Mars/Olympus'",
+        ),
+        (&["--at", "2099-01-01"], "in the future"),
+        (
+            &["-f", "ledger"],
+            "-f ledger and -f beancount write prices at past moments",
+        ),
+        (
+            &["--at", "-1h", "--stream"],
+            "--at asks Binance's history, which --stream does not go with",
+        ),
+        (
+            &[
+                "--candles",
+                "1s",
+                "--from",
+                "2024-01-01",
+                "--to",
+                "2024-03-01",
+            ],
+            "over --max-weight 1000",
+        ),
+        (
+            &["--at", "-1h", "--lookback", "8d"],
+            "--lookback 8days is not between",
+        ),
+    ];
+    for (args, says) in cases {
+        let out = pricefetch(&server)
+            .args(*args)
+            .arg("BTCUSDT")
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        let err = stderr(&out);
+        assert!(err.contains(says), "{args:?}: {err}");
+    }
+    assert!(server.hits().is_empty(), "sent {:?}", server.hits());
+    // The range's cost is counted: 5,184 requests of 1s candles for two months.
+    let out = bare()
+        .args([
+            "--candles",
+            "1s",
+            "--from",
+            "2024-01-01",
+            "--to",
+            "2024-03-01",
+            "BTCUSDT",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        stderr(&out).contains("takes 5184 requests of 1,000 candles (request weight 10368)"),
+        "{}",
+        stderr(&out)
+    );
+}
