@@ -131,6 +131,8 @@ pub struct StreamSettings {
     pub rollover: Duration,
     /// `--serve`: where the exporter listens (nothing is printed then).
     pub serve: Option<std::net::SocketAddr>,
+    /// `--backfill`: fill each reconnect's gap with Binance's 1s candles (ndjson).
+    pub backfill: bool,
 }
 
 /// What the process is attached to, which decides format, colour and progress defaults.

@@ -273,6 +273,42 @@ pub async fn candles(
     Ok(fetched)
 }
 
+/// The longest gap `--backfill` fills: an hour of 1s candles, four requests.
+pub const LONGEST_BACKFILL_MS: i64 = 3_600_000;
+
+/// `--backfill`: the 1s candles that open strictly between the seconds of `from_ms` and
+/// `to_ms` (a stream's last update before a gap and its first after), oldest first; a gap
+/// longer than [`LONGEST_BACKFILL_MS`] is filled for its last hour only.
+pub async fn backfill(
+    engine: &Engine,
+    symbol: &str,
+    from_ms: i64,
+    to_ms: i64,
+) -> Result<Vec<Candle>, FetchError> {
+    let second = 1000;
+    let end = to_ms - to_ms.rem_euclid(second);
+    let start = (from_ms - from_ms.rem_euclid(second) + second).max(end - LONGEST_BACKFILL_MS);
+    let mut rows = Vec::new();
+    let mut at = start;
+    while at < end {
+        let until = (at + i64::from(PAGE) * second).min(end);
+        let what = format!("{symbol} 1s candles (backfill)");
+        let page = engine
+            .call(KLINES_WEIGHT, &what, |host| {
+                engine
+                    .client()
+                    .klines(host, symbol, "1s", Some(at), until - 1, PAGE, None)
+            })
+            .await?;
+        rows.extend(
+            page.into_iter()
+                .filter(|c| c.open_ms >= at && c.open_ms < until),
+        );
+        at = until;
+    }
+    Ok(rows)
+}
+
 /// `--at` for every symbol, `-c` at a time; results in the asked order.
 pub async fn at(
     engine: &Engine,

@@ -538,3 +538,79 @@ fn bad_input_is_refused_before_anything_is_sent() {
         stderr(&out)
     );
 }
+
+#[test]
+fn backfill_fills_a_reconnects_gap_with_the_mocks_1s_candles() {
+    let server = common::streaming(100);
+    // The first connection goes silent after 300 ms and the next two deliver nothing: with
+    // --stale 1s, a gap of about three seconds.
+    server.script_streams([
+        Some(mock_binance::StreamFault::StallAfter(
+            Duration::from_millis(300),
+        )),
+        Some(mock_binance::StreamFault::StallAfter(Duration::ZERO)),
+        Some(mock_binance::StreamFault::StallAfter(Duration::ZERO)),
+    ]);
+    let out = pricefetch(&server)
+        .env_remove("PRICEFETCH_STRATEGY")
+        .args([
+            "--stream",
+            "--stream-url",
+            &server.stream_url(),
+            "-f",
+            "ndjson",
+        ])
+        .args(["--stale", "1s", "--backfill", "--count", "30", "BTCUSDT"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let all = ndjson(&out);
+    let at = all
+        .iter()
+        .position(|v| v["type"] == "gap")
+        .unwrap_or_else(|| panic!("no gap: {all:?}"));
+    let (from, to) = (
+        all[at]["from"].as_i64().unwrap(),
+        all[at]["to"].as_i64().unwrap(),
+    );
+    let filled: Vec<(i64, String)> = all[at + 1..]
+        .iter()
+        .filter(|v| v["backfill"] == true)
+        .map(|v| {
+            (
+                v["open_time"].as_i64().unwrap(),
+                v["price"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert!(filled.len() >= 2, "gap {from}..{to}: {filled:?}");
+    // The same candles as the mock's 1s klines for the seconds strictly inside the gap.
+    let (start, end) = (from - from % 1000 + 1000, to - to % 1000);
+    let candles = pricefetch(&server)
+        .args([
+            "--candles",
+            "1s",
+            "--from",
+            &format!("@{start}"),
+            "--to",
+            &format!("@{end}"),
+        ])
+        .args(["-f", "ndjson", "BTCUSDT"])
+        .output()
+        .unwrap();
+    let expected: Vec<(i64, String)> = ndjson(&candles)
+        .iter()
+        .map(|v| {
+            (
+                v["open_time_ms"].as_i64().unwrap(),
+                v["close"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(filled, expected);
+    assert!(
+        all[..at].iter().all(|v| v["backfill"].is_null()),
+        "backfill before its gap"
+    );
+    common::assert_stderr_has(&out, "backfilled");
+}

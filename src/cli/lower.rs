@@ -91,6 +91,11 @@ impl Cli {
         self.check_live_flags()?;
         let symbols = self.symbols()?;
         let format = self.format(terminal.stdout_tty);
+        if self.live.backfill && format != Format::Ndjson {
+            return Err(UsageError(
+                "--backfill writes its candles as ndjson lines: add -f ndjson".into(),
+            ));
+        }
         let plan = self.plan(format)?;
         let Requests {
             ask,
@@ -155,6 +160,18 @@ impl Cli {
                 "--watch {} is too often: refresh at most once a second",
                 humantime::format_duration(every)
             )));
+        }
+        if self.live.backfill
+            && (!self.stream
+                || self.live.serve.is_some()
+                || self.ticker != TickerChoice::Price
+                || self.fetch.window.is_some())
+        {
+            return Err(UsageError(
+                "--backfill fills the gaps of --stream -f ndjson for the price ticker (Binance's \
+                 1s candles are prices)"
+                    .into(),
+            ));
         }
         if self.live.serve.is_some() && !self.stream {
             return Err(UsageError(
@@ -547,6 +564,7 @@ impl Cli {
             stale: self.live.stale,
             rollover: self.live.stream_rollover,
             serve: self.live.serve,
+            backfill: self.live.backfill,
         }))
     }
 }

@@ -405,6 +405,14 @@ pub struct LiveArgs {
     /// /healthz is 503 once no value arrived for --stale.
     #[arg(long, value_name = "ADDR", value_parser = values::parse_addr)]
     pub serve: Option<std::net::SocketAddr>,
+
+    /// With --stream -f ndjson: fill each reconnect's gap with Binance's 1s candles
+    ///
+    /// After the gap record, the 1s candles of the gap come from REST (weight 2 per 1,000
+    /// seconds, paced by the shared budget; at most the gap's last hour) as lines marked
+    /// "backfill":true, so a series logged from the stream has no hole where Binance had data.
+    #[arg(long)]
+    pub backfill: bool,
 }
 
 /// `History` in `--help`: prices at past moments and candles over a range.

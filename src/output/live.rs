@@ -144,6 +144,26 @@ pub fn update_line(
     }
 }
 
+/// `--backfill`: one 1s candle that fills a stream's gap, as an ndjson line that reads like an
+/// update (`symbol`, `price`: the candle's close, `event_time`: its last ms) and says what it
+/// is: `"backfill":true`, with the candle's `open_time` and `trades` (0: nothing traded, the
+/// previous close repeated).
+pub fn backfill_line(
+    symbol: &str,
+    c: &crate::market::Candle,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    out.write_all(b"{\"symbol\":")?;
+    json_string(symbol, out)?;
+    out.write_all(b",\"price\":")?;
+    json_string(c.close(), out)?;
+    writeln!(
+        out,
+        ",\"event_time\":{},\"open_time\":{},\"trades\":{},\"backfill\":true}}",
+        c.close_ms, c.open_ms, c.trades
+    )
+}
+
 /// A time as RFC 3339 with microseconds (`2026-12-01T14:00:00.123456Z`). The date and time
 /// of day are worked out once a second, not for each of ten thousand lines.
 struct Micros(std::time::SystemTime);

@@ -26,7 +26,7 @@ use crate::strategy::Strategy;
 use crate::text::{duration, plural, stderr_width, wrap};
 
 pub use json::ndjson_line;
-pub use live::{LiveRow, live_table, update_csv_header, update_line};
+pub use live::{LiveRow, backfill_line, live_table, update_csv_header, update_line};
 pub use progress::Progress;
 
 /// The output formats (`-f`).

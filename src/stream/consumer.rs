@@ -115,6 +115,12 @@ pub(super) struct Consumer<'a> {
     said: Option<(Instant, u64)>,
     /// `--serve`: the board every update goes to, in place of stdout.
     board: Option<Arc<Board>>,
+    /// `--backfill`: gaps waiting to be asked for, (symbol, from ms, to ms).
+    to_backfill: Vec<(String, u64, u64)>,
+    /// `--backfill`: candles that arrived, for the writer.
+    backfilled: Vec<(String, crate::market::Candle)>,
+    /// `--backfill`: candles written so far.
+    pub(super) backfill_count: u64,
 }
 
 impl<'a> Consumer<'a> {
@@ -140,6 +146,9 @@ impl<'a> Consumer<'a> {
             behind: false,
             said: None,
             board,
+            to_backfill: Vec::new(),
+            backfilled: Vec::new(),
+            backfill_count: 0,
         }
     }
 
@@ -174,7 +183,16 @@ impl<'a> Consumer<'a> {
         tokio::pin!(stop, banned);
         let mut retry = std::pin::pin!(tokio::time::sleep(RETRY));
         let mut ended = false;
+        // --backfill: the gaps' candles being asked for, each with its symbol and gap.
+        let mut backfills = futures_util::stream::FuturesUnordered::new();
         while met.is_none() && !ended {
+            for (symbol, from, to) in self.to_backfill.drain(..) {
+                backfills.push(async move {
+                    let rows =
+                        crate::history::backfill(engine, &symbol, from as i64, to as i64).await;
+                    (symbol, from, to, rows)
+                });
+            }
             let waiting = !table && (self.behind || !sink.is_drained());
             tokio::select! {
                 biased;
@@ -215,6 +233,24 @@ impl<'a> Consumer<'a> {
                     // pushed back by every new update would not fire during a burst).
                     if !waiting && (self.behind || !sink.is_drained()) {
                         retry.as_mut().reset(tokio::time::Instant::now() + RETRY);
+                    }
+                }
+                Some((symbol, from, to, rows)) = futures_util::StreamExt::next(&mut backfills), if !backfills.is_empty() => {
+                    match rows {
+                        Ok(rows) => {
+                            tracing::info!(
+                                "{symbol}: {} 1s candles fill the gap from {} to {}",
+                                rows.len(),
+                                crate::clock::rfc3339_millis(from),
+                                crate::clock::rfc3339_millis(to)
+                            );
+                            self.backfilled
+                                .extend(rows.into_iter().map(|c| (symbol.clone(), c)));
+                        }
+                        Err(e) => tracing::warn!("{symbol}: the gap is not backfilled: {e}"),
+                    }
+                    if !self.behind {
+                        self.hand_over(&mut sink)?;
                     }
                 }
                 // While the reader is behind, look again soon: a reader that only paused gets the
@@ -408,6 +444,10 @@ impl<'a> Consumer<'a> {
             if slot.seen && u.reconnects > slot.reconnects {
                 gap_ms = Some(when.saturating_sub(slot.last_ms));
                 if self.format == Format::Ndjson && self.board.is_none() {
+                    if self.config.stream.as_ref().is_some_and(|s| s.backfill) {
+                        self.to_backfill
+                            .push((u.symbol.clone(), slot.last_ms, when));
+                    }
                     self.gaps.push(Gap {
                         symbol: u.symbol.clone(),
                         from_ms: slot.last_ms,
@@ -482,12 +522,15 @@ impl<'a> Consumer<'a> {
 
     /// Offers the held lines to the writer; they stay held if the reader is behind.
     fn hand_over(&mut self, sink: &mut Sink) -> io::Result<()> {
-        if self.held.is_empty() && self.gaps.is_empty() {
+        if self.held.is_empty() && self.gaps.is_empty() && self.backfilled.is_empty() {
             return Ok(());
         }
         let mut chunk = Vec::with_capacity(self.held.len() * 160);
         for g in &self.gaps {
             gap_line(g, &mut chunk)?;
+        }
+        for (symbol, c) in &self.backfilled {
+            output::backfill_line(symbol, c, &mut chunk)?;
         }
         for u in &self.held {
             output::update_line(self.format, u, self.kind, &mut chunk)?;
@@ -495,6 +538,8 @@ impl<'a> Consumer<'a> {
         self.behind = sink.offer(chunk)?.is_some();
         if !self.behind {
             self.gaps.clear();
+            self.backfill_count += self.backfilled.len() as u64;
+            self.backfilled.clear();
             self.held.clear();
             self.held_at.clear();
         }

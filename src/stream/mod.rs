@@ -349,6 +349,10 @@ async fn stream(
                 String::new()
             }
         );
+        let line = match consumer.backfill_count {
+            0 => line,
+            n => format!("{line}; {n} backfilled from 1s candles"),
+        };
         let _ = writeln!(
             io::stderr().lock(),
             "{}",
