@@ -380,6 +380,9 @@ def main():
         failed |= fleet()
     if "stream" in suites:
         failed |= stream()
+    if "history" in suites:
+        import history
+        failed |= history.main()
     if "serve" in suites:
         import serve
         failed |= serve.main()

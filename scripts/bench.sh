@@ -6,6 +6,8 @@
 #   scripts/bench.sh ledger          # the shared rate-limit ledger's cost (2,000 requests)
 #   scripts/bench.sh fleet           # 10 and 50 processes on one IP for 2 minutes (FLEET="10 50")
 #   scripts/bench.sh stream          # --stream, 1,000 symbols x 10 updates/s, against websocat
+#   scripts/bench.sh history         # a year of 1m candles and --at for 100 symbols, against a
+#                                    # python requests pagination loop
 #   scripts/bench.sh serve           # --stream --serve under 50 scrapes/s, against the stream alone
 #   scripts/bench.sh convert         # --in EUR for 200 assets of a 2,000-pair market
 #   scripts/bench.sh wan             # TLS through a latency relay (RTTS_MS="50 200"), against
@@ -31,14 +33,14 @@ command -v cargo >/dev/null || { echo "bench.sh: cargo is required" >&2; exit 1;
 cargo build --release --locked --quiet --bin pricefetch
 cargo build --release --locked --quiet --example mock_binance
 python=python3
-if [[ " $* " == *" wan "* ]]; then
+if [[ " $* " == *" wan "* || " $* " == *" history "* ]]; then
   # The peers (aiohttp, requests) live in a virtual environment under the target directory, never
   # in the system's Python; the suite runs with that Python, so its peers import from there.
   target=$(cargo metadata --format-version 1 --no-deps \
     | python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
   venv="$target/bench-venv"
   if ! "$venv/bin/python" -c "import aiohttp, requests" 2>/dev/null; then
-    echo "bench.sh: installing aiohttp and requests into $venv for the wan suite's peers" >&2
+    echo "bench.sh: installing aiohttp and requests into $venv for the peers of the wan and history suites" >&2
     python3 -m venv "$venv" || { echo "bench.sh: python3 -m venv failed (apt-get install python3-venv)" >&2; exit 1; }
     "$venv/bin/python" -m pip install --quiet aiohttp requests \
       || { echo "bench.sh: pip install into $venv failed" >&2; exit 1; }

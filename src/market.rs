@@ -259,26 +259,75 @@ pub const KLINES_WEIGHT: u32 = 2;
 pub const AGG_TRADES_WEIGHT: u32 = 4;
 
 /// One candle (kline) as Binance sent it: times in ms (read from ms or µs), decimals exact.
+/// Its six decimals share one string (a year of 1m candles is half a million of them: one
+/// allocation each, not six).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Candle {
     /// When it opens, ms since the epoch (what identifies it).
     pub open_ms: i64,
-    /// Open, high, low, close, base volume and quote volume, as Binance wrote them.
-    pub open: String,
-    /// See `open`.
-    pub high: String,
-    /// See `open`.
-    pub low: String,
-    /// See `open`.
-    pub close: String,
-    /// See `open`.
-    pub volume: String,
-    /// See `open`.
-    pub quote_volume: String,
-    /// Trades in it: 0 for an interval without any (its prices repeat the previous close).
-    pub trades: u64,
     /// Its last millisecond.
     pub close_ms: i64,
+    /// Trades in it: 0 for an interval without any (its prices repeat the previous close).
+    pub trades: u64,
+    /// Open, high, low, close, volume, quote volume, one after another.
+    text: String,
+    /// Where each of them ends in `text`.
+    ends: [u16; 6],
+}
+
+impl Candle {
+    /// A candle of these values: open, high, low, close, base volume, quote volume.
+    pub fn new(open_ms: i64, values: [&str; 6], trades: u64, close_ms: i64) -> Self {
+        let mut text = String::with_capacity(values.iter().map(|v| v.len()).sum());
+        let mut ends = [0u16; 6];
+        for (end, v) in ends.iter_mut().zip(values) {
+            text.push_str(v);
+            *end = u16::try_from(text.len()).unwrap_or(u16::MAX);
+        }
+        Self {
+            open_ms,
+            close_ms,
+            trades,
+            text,
+            ends,
+        }
+    }
+
+    fn field(&self, i: usize) -> &str {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        self.text
+            .get(usize::from(start)..usize::from(self.ends[i]))
+            .unwrap_or_default()
+    }
+
+    /// The first trade's price (the previous close when nothing traded).
+    pub fn open(&self) -> &str {
+        self.field(0)
+    }
+    /// The highest price.
+    pub fn high(&self) -> &str {
+        self.field(1)
+    }
+    /// The lowest price.
+    pub fn low(&self) -> &str {
+        self.field(2)
+    }
+    /// The last trade's price.
+    pub fn close(&self) -> &str {
+        self.field(3)
+    }
+    /// The base asset traded.
+    pub fn volume(&self) -> &str {
+        self.field(4)
+    }
+    /// The quote asset traded.
+    pub fn quote_volume(&self) -> &str {
+        self.field(5)
+    }
+    /// Open, high, low, close, volume, quote volume.
+    pub fn values(&self) -> [&str; 6] {
+        [0, 1, 2, 3, 4, 5].map(|i| self.field(i))
+    }
 }
 
 /// One aggregate trade: its id, price and time (ms).

@@ -3,7 +3,6 @@
 //! asked, and its public data files use them since 2025), and every price an exact decimal.
 
 use serde::Deserialize;
-use serde_json::Value;
 
 use super::{RawAnswer, decode};
 use crate::decimal::is_plain;
@@ -27,37 +26,77 @@ fn bad(raw: &RawAnswer, detail: String) -> FetchError {
     }
 }
 
-/// `klines` / `uiKlines`: `[openTime, open, high, low, close, volume, closeTime, quoteVolume,
-/// trades, …]`, oldest first.
+/// One `klines` row, its strings borrowed from the body: `[openTime, open, high, low, close,
+/// volume, closeTime, quoteVolume, trades, …]` (fields past the ninth, and any Binance adds
+/// later, are skipped).
+struct Row<'a> {
+    open_ms: i64,
+    values: [&'a str; 6],
+    close_ms: i64,
+    trades: u64,
+}
+
+impl<'de> Deserialize<'de> for Row<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = Row<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a kline: [openTime, open, high, low, close, volume, closeTime, quoteVolume, trades, …]")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Row<'de>, A::Error> {
+                use serde::de::Error;
+                let open_ms: i64 = seq
+                    .next_element()?
+                    .ok_or_else(|| A::Error::custom("no open time"))?;
+                let mut values = [""; 6];
+                for (i, name) in ["open", "high", "low", "close", "volume"]
+                    .iter()
+                    .enumerate()
+                {
+                    values[i] = seq
+                        .next_element::<&'de str>()?
+                        .ok_or_else(|| A::Error::custom(format!("no {name}")))?;
+                }
+                let close_ms: i64 = seq
+                    .next_element()?
+                    .ok_or_else(|| A::Error::custom("no close time"))?;
+                values[5] = seq
+                    .next_element::<&'de str>()?
+                    .ok_or_else(|| A::Error::custom("no quote volume"))?;
+                let trades: u64 = seq.next_element()?.unwrap_or_default();
+                while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+                Ok(Row {
+                    open_ms,
+                    values,
+                    close_ms,
+                    trades,
+                })
+            }
+        }
+        d.deserialize_seq(Visitor)
+    }
+}
+
+/// `klines` / `uiKlines`: arrays of twelve, oldest first.
 pub fn decode_klines(raw: &RawAnswer) -> Result<Vec<Candle>, FetchError> {
-    let rows: Vec<Vec<Value>> = decode(raw)?;
+    let rows: Vec<Row<'_>> = serde_json::from_slice(&raw.body)
+        .map_err(|e| bad(raw, format!("not the expected klines ({e})")))?;
     rows.iter()
         .enumerate()
         .map(|(i, row)| {
-            let time = |j: usize| row.get(j).and_then(Value::as_i64).map(millis);
-            let text = |j: usize| -> Result<String, FetchError> {
-                match row.get(j).and_then(Value::as_str) {
-                    Some(s) if is_plain(s, false) => Ok(s.to_owned()),
-                    other => Err(bad(
-                        raw,
-                        format!("candle {i}: field {j} is {other:?}, not a decimal string"),
-                    )),
-                }
-            };
-            let (Some(open_ms), Some(close_ms)) = (time(0), time(6)) else {
-                return Err(bad(raw, format!("candle {i}: no open or close time")));
-            };
-            Ok(Candle {
-                open_ms,
-                open: text(1)?,
-                high: text(2)?,
-                low: text(3)?,
-                close: text(4)?,
-                volume: text(5)?,
-                quote_volume: text(7)?,
-                trades: row.get(8).and_then(Value::as_u64).unwrap_or_default(),
-                close_ms,
-            })
+            if let Some(v) = row.values.iter().find(|v| !is_plain(v, false)) {
+                return Err(bad(raw, format!("candle {i}: {v:?} is not a decimal")));
+            }
+            Ok(Candle::new(
+                millis(row.open_ms),
+                row.values,
+                row.trades,
+                millis(row.close_ms),
+            ))
         })
         .collect()
 }
@@ -111,7 +150,8 @@ mod tests {
             (c[0].open_ms, c[0].close_ms, c[0].trades),
             (1_709_251_200_000, 1_709_254_799_999, 321)
         );
-        assert_eq!(c[0].close, "61234.56");
+        assert_eq!(c[0].close(), "61234.56");
+        assert_eq!(c[0].values()[5], "765432.1");
         let micros = row
             .replace("1709251200000", "1709251200000000")
             .replace("1709254799999", "1709254799999999");

@@ -22,7 +22,41 @@ pub type Assets = HashMap<String, (String, String)>;
 
 /// `ms` as RFC 3339 in UTC with milliseconds.
 fn utc(ms: i64) -> String {
-    crate::clock::rfc3339_millis(ms.max(0) as u64)
+    let mut text = String::with_capacity(24);
+    push_utc(ms, &mut text);
+    text
+}
+
+/// Appends `ms` as RFC 3339 in UTC with milliseconds (`2024-03-01T12:00:00.000Z`): the date is
+/// worked out once a day, not for each of half a million candles.
+fn push_utc(ms: i64, text: &mut String) {
+    use std::fmt::Write as _;
+    const DAY: i64 = 86_400_000;
+    thread_local! {
+        static DATE: std::cell::RefCell<(i64, String)> =
+            const { std::cell::RefCell::new((i64::MIN, String::new())) };
+    }
+    if !(0..=253_402_300_799_999).contains(&ms) {
+        text.push_str(&crate::clock::rfc3339_millis(ms.max(0) as u64));
+        return;
+    }
+    let (day, of_day) = (ms.div_euclid(DAY), ms.rem_euclid(DAY));
+    DATE.with_borrow_mut(|(cached, date)| {
+        if *cached != day {
+            let stamp = crate::clock::rfc3339_millis((day * DAY) as u64);
+            *date = stamp[..10].to_owned();
+            *cached = day;
+        }
+        text.push_str(date);
+    });
+    let _ = write!(
+        text,
+        "T{:02}:{:02}:{:02}.{:03}Z",
+        of_day / 3_600_000,
+        of_day / 60_000 % 60,
+        of_day / 1000 % 60,
+        of_day % 1000
+    );
 }
 
 /// `ms` in `zone` as (`2024-03-01`, `00:00:00`), for ledger and beancount.
@@ -173,6 +207,20 @@ pub fn at_results(
     }
 }
 
+/// `n` in decimal, written into `buffer`.
+fn itoa(mut n: u64, buffer: &mut [u8; 20]) -> &str {
+    let mut at = buffer.len();
+    loop {
+        at -= 1;
+        buffer[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    std::str::from_utf8(&buffer[at..]).unwrap_or("0")
+}
+
 /// A CSV field: quoted when it holds a comma, a quote or a line break.
 fn csv(field: &str) -> String {
     if field.contains([',', '"', '\n', '\r']) {
@@ -210,6 +258,8 @@ pub struct CandleWriter<'a> {
     widths: Option<[usize; 10]>,
     /// Symbols whose assets were found missing (said once each).
     unknown: std::collections::HashSet<String>,
+    /// The line being built (csv, plain), kept between rows.
+    line: String,
 }
 
 impl<'a> CandleWriter<'a> {
@@ -229,6 +279,7 @@ impl<'a> CandleWriter<'a> {
             gaps: Vec::new(),
             widths: None,
             unknown: std::collections::HashSet::new(),
+            line: String::with_capacity(256),
         }
     }
 
@@ -276,28 +327,42 @@ impl<'a> CandleWriter<'a> {
     fn candle(&mut self, symbol: &str, c: &Candle, out: &mut dyn Write) -> io::Result<()> {
         let first = self.written == 0;
         self.written += 1;
-        let times = (utc(c.open_ms), utc(c.close_ms));
-        let fields: [&str; 10] = [
-            symbol,
-            &times.0,
-            &c.open,
-            &c.high,
-            &c.low,
-            &c.close,
-            &c.volume,
-            &c.quote_volume,
-            &c.trades.to_string(),
-            &times.1,
-        ];
+        let [open, high, low, close, volume, quote_volume] = c.values();
         match self.format {
-            Format::Csv => writeln!(out, "{}", fields.map(csv).join(",")),
-            Format::Plain => writeln!(out, "{}", fields.join("\t")),
+            Format::Csv | Format::Plain => {
+                // The hot path (a row a candle): one line built and written at once. Decimals
+                // and times never need CSV quoting; a symbol is quoted if it must be.
+                let sep = if self.format == Format::Csv {
+                    ','
+                } else {
+                    '\t'
+                };
+                let line = &mut self.line;
+                line.clear();
+                if sep == ',' {
+                    line.push_str(&csv(symbol));
+                } else {
+                    line.push_str(symbol);
+                }
+                line.push(sep);
+                push_utc(c.open_ms, line);
+                for v in [open, high, low, close, volume, quote_volume] {
+                    line.push(sep);
+                    line.push_str(v);
+                }
+                line.push(sep);
+                line.push_str(itoa(c.trades, &mut [0u8; 20]));
+                line.push(sep);
+                push_utc(c.close_ms, line);
+                line.push('\n');
+                out.write_all(line.as_bytes())
+            }
             Format::Json | Format::Ndjson => {
                 let object = json!({
-                    "symbol": symbol, "open_time": times.0, "open_time_ms": c.open_ms,
-                    "open": c.open, "high": c.high, "low": c.low, "close": c.close,
-                    "volume": c.volume, "quote_volume": c.quote_volume, "trades": c.trades,
-                    "close_time": times.1, "close_time_ms": c.close_ms,
+                    "symbol": symbol, "open_time": utc(c.open_ms), "open_time_ms": c.open_ms,
+                    "open": open, "high": high, "low": low, "close": close,
+                    "volume": volume, "quote_volume": quote_volume, "trades": c.trades,
+                    "close_time": utc(c.close_ms), "close_time_ms": c.close_ms,
                 });
                 if self.format == Format::Json {
                     write!(out, "{}{object}", if first { "\n" } else { ",\n" })
@@ -309,7 +374,7 @@ impl<'a> CandleWriter<'a> {
                 match directive(
                     self.format,
                     symbol,
-                    &c.close,
+                    close,
                     c.open_ms,
                     self.zone,
                     self.assets,
@@ -324,6 +389,20 @@ impl<'a> CandleWriter<'a> {
                 }
             }
             Format::Table | Format::Openmetrics => {
+                let times = (utc(c.open_ms), utc(c.close_ms));
+                let trades = c.trades.to_string();
+                let fields: [&str; 10] = [
+                    symbol,
+                    &times.0,
+                    open,
+                    high,
+                    low,
+                    close,
+                    volume,
+                    quote_volume,
+                    &trades,
+                    &times.1,
+                ];
                 let widths = *self.widths.get_or_insert_with(|| {
                     let mut w = COLUMNS.map(|h| h.len());
                     for (w, f) in w.iter_mut().zip(fields) {
