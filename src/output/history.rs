@@ -358,17 +358,44 @@ impl<'a> CandleWriter<'a> {
                 out.write_all(line.as_bytes())
             }
             Format::Json | Format::Ndjson => {
-                let object = json!({
-                    "symbol": symbol, "open_time": utc(c.open_ms), "open_time_ms": c.open_ms,
-                    "open": open, "high": high, "low": low, "close": close,
-                    "volume": volume, "quote_volume": quote_volume, "trades": c.trades,
-                    "close_time": utc(c.close_ms), "close_time_ms": c.close_ms,
-                });
+                // Built by hand, as csv is: decimals, times and numbers need no escaping, and
+                // the symbol is escaped once.
+                let line = &mut self.line;
+                line.clear();
                 if self.format == Format::Json {
-                    write!(out, "{}{object}", if first { "\n" } else { ",\n" })
-                } else {
-                    writeln!(out, "{object}")
+                    line.push_str(if first { "\n" } else { ",\n" });
                 }
+                line.push_str("{\"symbol\":");
+                line.push_str(&serde_json::to_string(symbol).unwrap_or_default());
+                line.push_str(",\"open_time\":\"");
+                push_utc(c.open_ms, line);
+                line.push_str("\",\"open_time_ms\":");
+                line.push_str(itoa(c.open_ms.max(0) as u64, &mut [0u8; 20]));
+                for (name, v) in [
+                    ("open", open),
+                    ("high", high),
+                    ("low", low),
+                    ("close", close),
+                    ("volume", volume),
+                    ("quote_volume", quote_volume),
+                ] {
+                    line.push_str(",\"");
+                    line.push_str(name);
+                    line.push_str("\":\"");
+                    line.push_str(v);
+                    line.push('"');
+                }
+                line.push_str(",\"trades\":");
+                line.push_str(itoa(c.trades, &mut [0u8; 20]));
+                line.push_str(",\"close_time\":\"");
+                push_utc(c.close_ms, line);
+                line.push_str("\",\"close_time_ms\":");
+                line.push_str(itoa(c.close_ms.max(0) as u64, &mut [0u8; 20]));
+                line.push('}');
+                if self.format == Format::Ndjson {
+                    line.push('\n');
+                }
+                out.write_all(line.as_bytes())
             }
             Format::Ledger | Format::Beancount => {
                 match directive(
