@@ -10,7 +10,8 @@
 //! at a moment it was not.
 //!
 //! **Candles**: the range is cut into requests of at most 1,000 candles (split where the
-//! zone's offset changes, see [`crate::interval::pieces`]), fetched `-c` at a time and handed
+//! zone's offset changes, see [`crate::interval::pieces`]), fetched `-c` at a time (at most
+//! [`WINDOW`]) and handed
 //! on **in time order as they arrive**: a request that answers early waits for those before it,
 //! so at most `-c` answers are held, never the range. Each request's candles are checked against
 //! the open times it should have: a missing stretch (a halt, before a listing) is a [`Row::Gap`]
@@ -28,6 +29,11 @@ use crate::market::{AGG_TRADES_WEIGHT, Candle, KLINES_WEIGHT, Offset, Trade};
 
 /// Binance's most candles (and trades) per request.
 pub const PAGE: u32 = 1000;
+
+/// The most requests of a range at once, whatever `-c` allows: each answer is 1,000 candles
+/// (about 140 KB), held until it is its turn, so the window bounds memory (20 MiB at 32,
+/// against 30 at 64 for a year of 1m candles), and 32 already keep ahead of the output.
+pub const WINDOW: usize = 32;
 
 /// The first look for a trade: this long before the moment (one request for a traded pair).
 const FIRST_LOOK_MS: i64 = 5_000;
@@ -180,7 +186,7 @@ pub async fn candles(
             (chunk, result)
         }
     }))
-    .buffered(engine.concurrency().max(1));
+    .buffered(engine.concurrency().clamp(1, WINDOW));
     tokio::pin!(answers);
     let mut fetched = Fetched {
         failed: vec![None; symbols.len()],
