@@ -21,7 +21,8 @@
 //! - `faults`: [`Fault`] and how each is played;
 //! - `record`: requests in flight, the clock;
 //! - `timer`: the sub-millisecond latency timer;
-//! - `stream`: the WebSocket market streams.
+//! - `stream`: the WebSocket market streams;
+//! - `tape`: the trades history is made of; `history`: klines, uiKlines and aggTrades.
 
 mod endpoints;
 mod faults;
@@ -31,6 +32,7 @@ mod market;
 mod record;
 mod respond;
 mod stream;
+mod tape;
 mod tickers;
 mod timer;
 mod tls;

@@ -14,11 +14,11 @@ use url::Url;
 
 use super::{Cli, ColorChoice, StrategyChoice, TickerChoice};
 use crate::binance::HttpSettings;
-use crate::config::{Config, Plan, StreamSettings, Terminal};
+use crate::config::{Config, Plan, Terminal};
 use crate::convert::Convert;
 use crate::error::{UsageError, io_reason};
 use crate::fetch::Ask;
-use crate::host::{BINANCE_ALTERNATES, DEFAULT_BASE_URL, DEFAULT_STREAM_URL, STREAM_MIRROR};
+use crate::host::{BINANCE_ALTERNATES, DEFAULT_BASE_URL};
 use crate::market::{Offset, TickerKind};
 use crate::output::Format;
 use crate::retry::RetryPolicy;
@@ -147,117 +147,6 @@ impl Cli {
             verbosity: i8::try_from(self.verbose).unwrap_or(i8::MAX)
                 - i8::try_from(self.quiet).unwrap_or(i8::MAX),
         })
-    }
-
-    /// `--watch`, `--stream`, `--count`, `--until` and the market filters: the flags that only
-    /// make sense together.
-    fn check_live_flags(&self) -> Result<(), UsageError> {
-        let live = self.watch.is_some() || self.stream;
-        if let Some(every) = self.watch
-            && every < Duration::from_secs(1)
-        {
-            return Err(UsageError(format!(
-                "--watch {} is too often: refresh at most once a second",
-                humantime::format_duration(every)
-            )));
-        }
-        if self.live.backfill
-            && (!self.stream
-                || self.live.serve.is_some()
-                || self.ticker != TickerChoice::Price
-                || self.fetch.window.is_some())
-        {
-            return Err(UsageError(
-                "--backfill fills the gaps of --stream -f ndjson for the price ticker (Binance's \
-                 1s candles are prices)"
-                    .into(),
-            ));
-        }
-        if self.live.serve.is_some() && !self.stream {
-            return Err(UsageError(
-                "--serve goes with --stream: the exporter is fed by the stream, so a scrape \
-                 never costs a request to Binance"
-                    .into(),
-            ));
-        }
-        if self.live.serve.is_some() && self.format.is_some() {
-            return Err(UsageError(
-                "--serve answers /metrics and prints nothing: leave out -f (or drop --serve to \
-                 print the stream)"
-                    .into(),
-            ));
-        }
-        if matches!(self.format, Some(Format::Openmetrics)) && live {
-            return Err(UsageError(
-                "-f openmetrics writes one run's metrics; run it from cron with -o FILE for \
-                 node_exporter's textfile collector, or serve them live with --stream --serve ADDR"
-                    .into(),
-            ));
-        }
-        if self.output.output.is_some() && live {
-            return Err(UsageError(
-                "-o FILE replaces FILE with one run's output; a live run writes as it goes: \
-                 pipe stdout instead"
-                    .into(),
-            ));
-        }
-        if self.live.count.is_some() && !live {
-            return Err(UsageError("--count goes with --watch or --stream".into()));
-        }
-        if self.live.until.is_some() && !live {
-            return Err(UsageError(
-                "--until goes with --stream or --watch: it stops a live run".into(),
-            ));
-        }
-        if self.stream && matches!(self.format, Some(Format::Json)) {
-            return Err(UsageError(
-                "--stream writes an update at a time: use -f table, ndjson, plain or csv".into(),
-            ));
-        }
-        let kind = self.ticker()?;
-        if self.stream && kind.stream().is_none() {
-            return Err(UsageError(format!(
-                "--stream follows the price, 24h and book tickers; --ticker {} is asked over \
-                 REST: use --watch to refresh it",
-                kind.name()
-            )));
-        }
-        if self.all && !kind.batches() {
-            return Err(UsageError(
-                "--ticker avg asks Binance for one symbol a request (avgPrice): give symbols \
-                 rather than --all"
-                    .into(),
-            ));
-        }
-        if self.all && matches!(kind, TickerKind::Window(_) | TickerKind::TradingDay(_)) {
-            return Err(UsageError(format!(
-                "Binance serves the {} ticker for named symbols only (at most 100 a request): \
-                 give symbols rather than --all",
-                kind.name()
-            )));
-        }
-        if self.stream && self.all && kind != TickerKind::Price {
-            return Err(UsageError(
-                "--stream --all follows every pair's mini ticker (the last price): Binance \
-                 retired the all-market ticker stream, so --ticker 24h and book need symbols"
-                    .into(),
-            ));
-        }
-        if self.watch.is_some() && matches!(self.format, Some(Format::Plain | Format::Csv)) {
-            return Err(UsageError(
-                "--watch writes a live table, ndjson (a line per symbol per refresh) or json \
-                 (an object per refresh): use -f table, ndjson or json"
-                    .into(),
-            ));
-        }
-        // (Checked here: clap waives `requires = "all"` whenever symbols are given, because
-        // --all conflicts with them.)
-        if !self.all && (self.input.quote.is_some() || self.input.pattern.is_some()) {
-            return Err(UsageError(
-                "--quote and --match filter the whole market: add --all (without symbols)".into(),
-            ));
-        }
-        Ok(())
     }
 
     /// Arguments, then `--file`, else the config file's watch-list: normalised and
@@ -545,28 +434,6 @@ impl Cli {
             },
         })
     }
-
-    /// `--stream`'s host, its mirror and its connection limits; `None` without `--stream`.
-    fn stream(&self) -> Result<Option<StreamSettings>, UsageError> {
-        if !self.stream {
-            return Ok(None);
-        }
-        let net = &self.network;
-        let url = parse_host_url(&net.stream_url, "--stream-url", Web::Stream, net.allow_http)?;
-        let mirrors = if net.stream_url == DEFAULT_STREAM_URL {
-            vec![STREAM_MIRROR.parse().expect("valid")]
-        } else {
-            Vec::new()
-        };
-        Ok(Some(StreamSettings {
-            url,
-            mirrors,
-            stale: self.live.stale,
-            rollover: self.live.stream_rollover,
-            serve: self.live.serve,
-            backfill: self.live.backfill,
-        }))
-    }
 }
 
 /// `--strategy auto`: one request each or batches, whichever costs less weight for `n`
@@ -670,5 +537,6 @@ fn read_cacert(path: &Path) -> Result<Vec<reqwest::Certificate>, UsageError> {
 }
 
 mod history;
+mod live;
 #[cfg(test)]
 mod tests;

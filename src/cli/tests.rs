@@ -1,6 +1,7 @@
 //! The clap definition: consistent, documented defaults, usage errors in words.
 
 use super::*;
+use std::num::NonZeroU32;
 
 #[test]
 fn clap_definition_is_consistent() {

@@ -1,0 +1,234 @@
+//! The wiring of history (`--at`, `--candles`): the engine's results written as they come,
+//! gaps said on stderr where they fall, the pairs' assets for the accounting formats, and a
+//! report whose failures decide the exit code like every run's.
+
+use std::io::{self, Write};
+use std::sync::Arc;
+
+use tokio::time::Instant;
+
+use crate::config::{Config, History};
+use crate::error::{FetchError, OutputError};
+use crate::fetch::{Engine, StopReason};
+use crate::market::Ticker;
+use crate::outcome::{Mode, Outcome, Round};
+use crate::report::Report;
+use crate::text::plural;
+use crate::{history, output};
+
+/// `--at` or `--candles`: history, written as it comes, then the failures and a summary on
+/// stderr.
+pub(super) async fn run(
+    config: &Config,
+    engine: &Arc<Engine>,
+    asked: &History,
+    out: &mut dyn Write,
+) -> anyhow::Result<Report> {
+    let start = Instant::now();
+    let symbols = &config.symbols;
+    let assets = if config.format.is_accounting() {
+        history_assets(config, engine).await
+    } else {
+        Default::default()
+    };
+    let stderr_line = |line: String| {
+        if config.verbosity >= 0 {
+            let _ = writeln!(
+                io::stderr().lock(),
+                "{}",
+                crate::text::wrap(&line, crate::text::stderr_width(), 2)
+            );
+        }
+    };
+    let (results, summary): (Vec<Result<Ticker, FetchError>>, String) = match asked {
+        History::At { ask, zone } => {
+            let found = history::at(engine, symbols, ask).await;
+            let pairs: Vec<(String, _)> = symbols.iter().cloned().zip(found).collect();
+            output::history::at_results(
+                config.format,
+                config.header,
+                ask.at_ms,
+                &pairs,
+                zone,
+                &assets,
+                out,
+            )
+            .and_then(|()| out.flush())
+            .map_err(OutputError)?;
+            let ok = pairs.iter().filter(|(_, r)| r.is_ok()).count();
+            let results = pairs
+                .into_iter()
+                .map(|(symbol, r)| {
+                    r.map(|p| Ticker {
+                        symbol,
+                        values: vec![p.price],
+                        time_ms: p.trade_ms.max(0) as u64,
+                    })
+                })
+                .collect();
+            let when = crate::clock::rfc3339_millis(ask.at_ms.max(0) as u64);
+            (
+                results,
+                format!("{} at {when}", plural(ok as u64, "price", "prices")),
+            )
+        }
+        History::Candles(ask) => {
+            let plan = history::plan(ask, symbols.len(), crate::clock::unix_ms() as i64);
+            let requests = plan.len();
+            let progress = output::Progress::requests(
+                config.progress && config.format != output::Format::Table,
+                requests as u64,
+            );
+            let mut writer = output::history::CandleWriter::new(
+                config.format,
+                config.header,
+                &ask.zone,
+                &assets,
+            );
+            writer
+                .start(ask.interval.name(), ask.from_ms, ask.to_ms, out)
+                .map_err(OutputError)?;
+            let mut said = 0u32;
+            let fetched = history::candles(
+                engine,
+                symbols,
+                ask,
+                plan,
+                &mut |row| {
+                    if let history::Row::Gap {
+                        symbol,
+                        from,
+                        to,
+                        leading,
+                    } = &row
+                    {
+                        said += 1;
+                        // The rows before it are out first: on a terminal the line shows
+                        // where the gap is.
+                        out.flush()?;
+                        let line = gap_line(symbol, *from, *to, *leading);
+                        match said {
+                            1..=20 => tracing::warn!("{line}"),
+                            21 => tracing::warn!("more gaps: -v lists them"),
+                            _ => tracing::info!("{line}"),
+                        }
+                    }
+                    writer.row(&row, out)
+                },
+                &mut |candles| progress.step(candles),
+            )
+            .await
+            .map_err(OutputError)?;
+            progress.finish();
+            writer
+                .finish(out)
+                .and_then(|()| out.flush())
+                .map_err(OutputError)?;
+            let results = symbols
+                .iter()
+                .zip(fetched.failed)
+                .map(|(symbol, failed)| match failed {
+                    Some(e) => Err(e),
+                    None => Ok(Ticker {
+                        symbol: symbol.clone(),
+                        values: Vec::new(),
+                        time_ms: 0,
+                    }),
+                })
+                .collect();
+            let gaps = match fetched.gaps {
+                0 => String::new(),
+                n => format!(", {}", plural(n, "gap", "gaps")),
+            };
+            (
+                results,
+                format!(
+                    "{} of {} for {}{gaps}",
+                    plural(fetched.candles, "candle", "candles"),
+                    ask.interval.name(),
+                    plural(symbols.len() as u64, "symbol", "symbols"),
+                ),
+            )
+        }
+    };
+    let outcomes = symbols
+        .iter()
+        .zip(results)
+        .map(|(symbol, result)| Outcome {
+            symbol: symbol.clone(),
+            result,
+            attempts: 1,
+            elapsed: start.elapsed(),
+            route: None,
+        })
+        .collect();
+    let round = Round {
+        mode: Mode::Async,
+        outcomes,
+        elapsed: start.elapsed(),
+        sent: engine.totals(),
+        market_error: None,
+    };
+    let mut report = Report::of(engine, round, engine.totals(), start.elapsed(), None);
+    if matches!(engine.stop_reason(), Some(StopReason::Interrupted(_))) {
+        report.interrupted = engine.stop_reason().and_then(|r| match r {
+            StopReason::Interrupted(s) => Some(s),
+            StopReason::Deadline(_) => None,
+        });
+    }
+    // The failures (and hints) as every run says them; the summary is history's own.
+    output::diagnostics(
+        &report,
+        config.verbosity.min(-1),
+        config.stderr_color,
+        &mut io::stderr().lock(),
+    );
+    let sent = engine.totals();
+    stderr_line(format!(
+        "{summary} in {} ({}, request weight {})",
+        crate::text::duration(start.elapsed().as_secs_f64()),
+        plural(u64::from(sent.requests), "request", "requests"),
+        sent.weight
+    ));
+    Ok(report)
+}
+
+/// One stretch without candles, for stderr.
+fn gap_line(symbol: &str, from: i64, to: i64, leading: bool) -> String {
+    let when = |ms: i64| crate::clock::rfc3339_millis(ms.max(0) as u64);
+    let why = if leading {
+        "before its first candle in the range (not listed yet, or halted)"
+    } else {
+        "Binance has none (a halt)"
+    };
+    let length = std::time::Duration::from_secs(((to - from) / 1000).max(0) as u64);
+    format!(
+        "{symbol}: no candles from {} to {} ({}): {why}",
+        when(from),
+        when(to),
+        humantime::format_duration(length)
+    )
+}
+
+/// `-f ledger`/`beancount`: each pair's base and quote asset, from the pairs cached beside
+/// the ledger, asked of Binance again (`exchangeInfo`, weight 20) when one is missing.
+async fn history_assets(
+    config: &Config,
+    engine: &Engine,
+) -> std::collections::HashMap<String, (String, String)> {
+    let cached = crate::pairs::cache::assets(config.state_dir.as_deref(), &config.http.base_url);
+    if config.symbols.iter().all(|s| cached.contains_key(s)) {
+        return cached;
+    }
+    let cache = config
+        .state_dir
+        .as_deref()
+        .map(|dir| crate::pairs::cache::path_for(dir, &config.http.base_url));
+    engine
+        .pair_assets(cache.as_deref())
+        .await
+        .unwrap_or_else(|e| {
+            tracing::warn!("cannot learn the pairs' assets (exchangeInfo): {e}");
+            cached
+        })
+}
