@@ -320,3 +320,29 @@ fn a_real_prometheus_scrapes_the_exporter() {
     assert!(said.contains("binance_price {"), "{said}");
     assert!(said.contains("\"symbol\": \"BTCUSDT\""), "{said}");
 }
+
+#[test]
+fn every_streamed_ticker_kind_is_an_exposition_promtool_accepts() {
+    let server = streaming(100);
+    for kind in ["24h", "book"] {
+        let exporter = Exporter::start(&server, &["--ticker", kind, "BTCUSDT", "ETHBTC"]);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let body = loop {
+            let (_, _, body) = exporter.get("/metrics", "");
+            if sample(&body, "pricefetch_stream_updates_total ").unwrap_or(0.0) >= 2.0 {
+                break body;
+            }
+            assert!(Instant::now() < deadline, "{kind}: no updates:\n{body}");
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        let family = if kind == "book" {
+            "binance_book_bid_price{symbol=\"ETHBTC\""
+        } else {
+            "binance_24h_last_price{symbol=\"ETHBTC\""
+        };
+        assert!(body.contains(family), "{kind}:\n{body}");
+        if let Some((ok, said)) = promtool(&body) {
+            assert!(ok, "{kind}: promtool refused /metrics: {said}\n{body}");
+        }
+    }
+}
