@@ -93,3 +93,17 @@ pub fn nearest<'a>(typo: &str, candidates: impl Iterator<Item = &'a str>) -> Opt
         .min_by_key(|&(d, _)| d)
         .map(|(_, c)| c)
 }
+
+/// `n` in decimal, written into `buffer`.
+pub fn itoa(mut n: u64, buffer: &mut [u8; 20]) -> &str {
+    let mut at = buffer.len();
+    loop {
+        at -= 1;
+        buffer[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    std::str::from_utf8(&buffer[at..]).unwrap_or("0")
+}

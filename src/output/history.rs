@@ -207,20 +207,6 @@ pub fn at_results(
     }
 }
 
-/// `n` in decimal, written into `buffer`.
-fn itoa(mut n: u64, buffer: &mut [u8; 20]) -> &str {
-    let mut at = buffer.len();
-    loop {
-        at -= 1;
-        buffer[at] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    std::str::from_utf8(&buffer[at..]).unwrap_or("0")
-}
-
 /// A CSV field: quoted when it holds a comma, a quote or a line break.
 fn csv(field: &str) -> String {
     if field.contains([',', '"', '\n', '\r']) {
@@ -351,7 +337,7 @@ impl<'a> CandleWriter<'a> {
                     line.push_str(v);
                 }
                 line.push(sep);
-                line.push_str(itoa(c.trades, &mut [0u8; 20]));
+                line.push_str(crate::text::itoa(c.trades, &mut [0u8; 20]));
                 line.push(sep);
                 push_utc(c.close_ms, line);
                 line.push('\n');
@@ -370,7 +356,7 @@ impl<'a> CandleWriter<'a> {
                 line.push_str(",\"open_time\":\"");
                 push_utc(c.open_ms, line);
                 line.push_str("\",\"open_time_ms\":");
-                line.push_str(itoa(c.open_ms.max(0) as u64, &mut [0u8; 20]));
+                line.push_str(crate::text::itoa(c.open_ms.max(0) as u64, &mut [0u8; 20]));
                 for (name, v) in [
                     ("open", open),
                     ("high", high),
@@ -386,11 +372,11 @@ impl<'a> CandleWriter<'a> {
                     line.push('"');
                 }
                 line.push_str(",\"trades\":");
-                line.push_str(itoa(c.trades, &mut [0u8; 20]));
+                line.push_str(crate::text::itoa(c.trades, &mut [0u8; 20]));
                 line.push_str(",\"close_time\":\"");
                 push_utc(c.close_ms, line);
                 line.push_str("\",\"close_time_ms\":");
-                line.push_str(itoa(c.close_ms.max(0) as u64, &mut [0u8; 20]));
+                line.push_str(crate::text::itoa(c.close_ms.max(0) as u64, &mut [0u8; 20]));
                 line.push('}');
                 if self.format == Format::Ndjson {
                     line.push('\n');

@@ -106,11 +106,11 @@ pub fn live_table(
 /// One `--stream` update in a line format: `ndjson` (an object with the `--ticker` fields,
 /// Binance's `event_time`, our `received` time, the connection's `reconnects`, and whether it
 /// is the opening `snapshot`), `plain` (`SYMBOL<TAB>VALUE…`) or a `csv` row.
-pub fn update_line(
+pub fn update_line<W: Write + ?Sized>(
     format: super::Format,
     u: &crate::market::Update,
     kind: crate::market::TickerKind,
-    out: &mut dyn Write,
+    out: &mut W,
 ) -> io::Result<()> {
     use super::Format;
     let received = Micros(u.received);
@@ -131,15 +131,24 @@ pub fn update_line(
                 write!(out, ",\"{field}\":")?;
                 json_string(value, out)?;
             }
+            // Ten thousand lines a second: numbers written without the formatting machinery.
+            let mut digits = [0u8; 20];
             match u.event_ms {
-                Some(e) => write!(out, ",\"event_time\":{e}")?,
+                Some(e) => {
+                    out.write_all(b",\"event_time\":")?;
+                    out.write_all(crate::text::itoa(e, &mut digits).as_bytes())?;
+                }
                 None => out.write_all(b",\"event_time\":null")?,
             }
-            writeln!(
-                out,
-                ",\"received\":\"{received}\",\"reconnects\":{},\"snapshot\":{}}}",
-                u.reconnects, u.snapshot
-            )
+            out.write_all(b",\"received\":\"")?;
+            received.write_to(out)?;
+            out.write_all(b"\",\"reconnects\":")?;
+            out.write_all(crate::text::itoa(u64::from(u.reconnects), &mut digits).as_bytes())?;
+            out.write_all(if u.snapshot {
+                b",\"snapshot\":true}\n"
+            } else {
+                b",\"snapshot\":false}\n"
+            })
         }
     }
 }
@@ -168,31 +177,57 @@ pub fn backfill_line(
 /// of day are worked out once a second, not for each of ten thousand lines.
 struct Micros(std::time::SystemTime);
 
-impl std::fmt::Display for Micros {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        thread_local! {
-            static SECOND: std::cell::RefCell<(u64, String)> =
-                const { std::cell::RefCell::new((u64::MAX, String::new())) };
-        }
+impl Micros {
+    /// Writes it as [`std::fmt::Display`] does, without the formatting machinery.
+    fn write_to<W: Write + ?Sized>(&self, out: &mut W) -> io::Result<()> {
         let since = self
             .0
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap_or_default();
+        Self::second(since.as_secs(), |text| out.write_all(text.as_bytes()))?;
+        let mut frac = *b".000000Z";
+        let mut us = since.subsec_micros();
+        for d in frac[1..7].iter_mut().rev() {
+            *d = b'0' + (us % 10) as u8;
+            us /= 10;
+        }
+        out.write_all(&frac)
+    }
+
+    /// Calls `with` on the date and time of day of `secs` (`2026-12-01T14:00:00`), worked out
+    /// once a second.
+    fn second<T>(secs: u64, with: impl FnOnce(&str) -> T) -> T {
+        thread_local! {
+            static SECOND: std::cell::RefCell<(u64, String)> =
+                const { std::cell::RefCell::new((u64::MAX, String::new())) };
+        }
         SECOND.with(|cell| {
             let mut cached = cell.borrow_mut();
-            if cached.0 != since.as_secs() {
-                let whole = std::time::UNIX_EPOCH + std::time::Duration::from_secs(since.as_secs());
+            if cached.0 != secs {
+                let whole = std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs);
                 let text = humantime::format_rfc3339_seconds(whole).to_string();
-                *cached = (since.as_secs(), text.trim_end_matches('Z').to_owned());
+                *cached = (secs, text.trim_end_matches('Z').to_owned());
             }
-            write!(f, "{}.{:06}Z", cached.1, since.subsec_micros())
+            with(&cached.1)
+        })
+    }
+}
+
+impl std::fmt::Display for Micros {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let since = self
+            .0
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        Self::second(since.as_secs(), |text| {
+            write!(f, "{text}.{:06}Z", since.subsec_micros())
         })
     }
 }
 
 /// `s` as a JSON string: as it is between quotes when nothing in it needs escaping (a symbol,
 /// a decimal: the common case, without an allocation), else through serde_json.
-fn json_string(s: &str, out: &mut dyn Write) -> io::Result<()> {
+fn json_string<W: Write + ?Sized>(s: &str, out: &mut W) -> io::Result<()> {
     if s.bytes()
         .all(|b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\')
     {
@@ -230,6 +265,38 @@ mod tests {
                 Micros(t).to_string(),
                 humantime::format_rfc3339_micros(t).to_string()
             );
+            let mut written = Vec::new();
+            Micros(t).write_to(&mut written).unwrap();
+            assert_eq!(
+                String::from_utf8(written).unwrap(),
+                humantime::format_rfc3339_micros(t).to_string()
+            );
         }
+    }
+
+    #[test]
+    fn an_ndjson_update_line_is_the_json_it_says() {
+        let u = crate::market::Update {
+            symbol: "币安人生USDT".into(),
+            values: vec!["0.15340000".into()],
+            event_ms: Some(1_700_000_000_123),
+            order: 1,
+            received: UNIX_EPOCH + Duration::from_micros(1_700_000_000_124_005),
+            reconnects: 3,
+            snapshot: false,
+            overlap: false,
+        };
+        let mut line = Vec::new();
+        super::update_line(
+            crate::output::Format::Ndjson,
+            &u,
+            crate::market::TickerKind::Price,
+            &mut line,
+        )
+        .unwrap();
+        assert_eq!(
+            String::from_utf8(line).unwrap(),
+            "{\"symbol\":\"币安人生USDT\",\"price\":\"0.15340000\",\"event_time\":1700000000123,\"received\":\"2023-11-14T22:13:20.124005Z\",\"reconnects\":3,\"snapshot\":false}\n"
+        );
     }
 }

@@ -479,27 +479,37 @@ impl Link {
         }
     }
 
+    /// Sends a message's updates to the consumer (dropped, and counted, when it is behind); the
+    /// first data after a reconnect reports the gap first.
+    fn deliver(&self, updates: impl IntoIterator<Item = crate::market::Update>, state: &mut State) {
+        let now = Instant::now();
+        if let Some(why) = state.lost.take() {
+            let gap = state.last_data.map(|t| now - t);
+            let _ = self.shared.tx.try_send(Event::Reconnected {
+                link: self.id,
+                gap,
+                why,
+            });
+        }
+        state.last_data = Some(now);
+        let overlap = state.overlap_until.is_some_and(|t| now < t);
+        for mut u in updates {
+            u.overlap = overlap;
+            if self.shared.tx.try_send(Event::Update(u)).is_err() {
+                self.shared.dropped.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+
     /// Handles one text message; true when it announced a server restart.
     fn handle_text(&self, text: &str, state: &mut State) -> bool {
         match message::parse(text, self.shared.kind, state.reconnects) {
+            Parsed::Update(u) => {
+                self.deliver(std::iter::once(u), state);
+                false
+            }
             Parsed::Updates(updates) => {
-                let now = Instant::now();
-                if let Some(why) = state.lost.take() {
-                    let gap = state.last_data.map(|t| now - t);
-                    let _ = self.shared.tx.try_send(Event::Reconnected {
-                        link: self.id,
-                        gap,
-                        why,
-                    });
-                }
-                state.last_data = Some(now);
-                let overlap = state.overlap_until.is_some_and(|t| now < t);
-                for mut u in updates {
-                    u.overlap = overlap;
-                    if self.shared.tx.try_send(Event::Update(u)).is_err() {
-                        self.shared.dropped.fetch_add(1, Ordering::Relaxed);
-                    }
-                }
+                self.deliver(updates, state);
                 false
             }
             Parsed::Shutdown => true,

@@ -15,7 +15,9 @@ use crate::market::{TickerKind, Update};
 /// What one text message was.
 #[derive(Debug, PartialEq)]
 pub enum Parsed {
-    /// Market data.
+    /// Market data for one symbol (a symbol's stream).
+    Update(Update),
+    /// Market data for several (the all-market array).
     Updates(Vec<Update>),
     /// `serverShutdown`: the server will restart soon; move to another connection.
     Shutdown,
@@ -26,9 +28,10 @@ pub enum Parsed {
 }
 
 /// One JSON object of a stream, read in place (the strings borrowed from the message unless
-/// they hold escapes): the keys of every ticker stream, and of the envelope around them
-/// (`data`), of replies (`id`, `error`) and of errors (`code`, `msg`). Ten thousand messages a
-/// second are read this way without building a tree of values for each.
+/// they hold escapes): the keys of every ticker stream (a raw stream sends them at the top),
+/// and of the envelope around them (`data`), of replies (`id`, `error`) and of errors (`code`,
+/// `msg`). Ten thousand messages a second are read this way without building a tree of values
+/// for each, and without a heap allocation for the object.
 #[derive(Deserialize, Default)]
 struct Object<'a> {
     #[serde(borrow, default)]
@@ -73,6 +76,65 @@ struct Object<'a> {
     ask_qty: Option<Cow<'a, str>>,
 }
 
+/// The ticker keys alone: what a combined stream's `data` holds (one, or the all-market
+/// array), kept apart from [`Object`] so that it needs no box.
+#[derive(Deserialize, Default)]
+struct Fields<'a> {
+    #[serde(borrow, default)]
+    e: Option<Cow<'a, str>>,
+    #[serde(rename = "E", default)]
+    event: Option<u64>,
+    #[serde(borrow, default)]
+    s: Option<Cow<'a, str>>,
+    #[serde(default)]
+    u: Option<u64>,
+    #[serde(borrow, default)]
+    c: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    p: Option<Cow<'a, str>>,
+    #[serde(borrow, rename = "P", default)]
+    percent: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    h: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    l: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    v: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    q: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    b: Option<Cow<'a, str>>,
+    #[serde(borrow, rename = "B", default)]
+    bid_qty: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    a: Option<Cow<'a, str>>,
+    #[serde(borrow, rename = "A", default)]
+    ask_qty: Option<Cow<'a, str>>,
+}
+
+impl<'a> Object<'a> {
+    /// The ticker keys of a raw stream's message.
+    fn into_fields(self) -> Fields<'a> {
+        Fields {
+            e: self.e,
+            event: self.event,
+            s: self.s,
+            u: self.u,
+            c: self.c,
+            p: self.p,
+            percent: self.percent,
+            h: self.h,
+            l: self.l,
+            v: self.v,
+            q: self.q,
+            b: self.b,
+            bid_qty: self.bid_qty,
+            a: self.a,
+            ask_qty: self.ask_qty,
+        }
+    }
+}
+
 /// A reply's `error`.
 #[derive(Deserialize)]
 struct Problem<'a> {
@@ -83,9 +145,13 @@ struct Problem<'a> {
 }
 
 /// A combined stream's `data`: one ticker, or the all-market array.
+#[allow(
+    clippy::large_enum_variant,
+    reason = "one ticker per message, ten thousand a second: boxing it cost an allocation each"
+)]
 enum Data<'a> {
-    One(Box<Object<'a>>),
-    Many(Vec<Object<'a>>),
+    One(Fields<'a>),
+    Many(Vec<Fields<'a>>),
 }
 
 impl<'de: 'a, 'a> Deserialize<'de> for Data<'a> {
@@ -97,8 +163,7 @@ impl<'de: 'a, 'a> Deserialize<'de> for Data<'a> {
                 f.write_str("a ticker object or an array of them")
             }
             fn visit_map<M: de::MapAccess<'de>>(self, map: M) -> Result<Self::Value, M::Error> {
-                Object::deserialize(de::value::MapAccessDeserializer::new(map))
-                    .map(|o| Data::One(Box::new(o)))
+                Fields::deserialize(de::value::MapAccessDeserializer::new(map)).map(Data::One)
             }
             fn visit_seq<S: de::SeqAccess<'de>>(self, seq: S) -> Result<Self::Value, S::Error> {
                 Vec::deserialize(de::value::SeqAccessDeserializer::new(seq)).map(Data::Many)
@@ -112,7 +177,7 @@ impl<'de: 'a, 'a> Deserialize<'de> for Data<'a> {
 pub fn parse(text: &str, kind: TickerKind, reconnects: u32) -> Parsed {
     let data = if text.trim_start().starts_with('[') {
         // A raw all-market stream sends the array alone.
-        match serde_json::from_str::<Vec<Object<'_>>>(text) {
+        match serde_json::from_str::<Vec<Fields<'_>>>(text) {
             Ok(list) => Data::Many(list),
             Err(_) => return Parsed::Other,
         }
@@ -131,47 +196,55 @@ pub fn parse(text: &str, kind: TickerKind, reconnects: u32) -> Parsed {
         if let (Some(code), Some(msg), None) = (object.code, &object.msg, &object.data) {
             return Parsed::Reply(Some(format!("{code} {msg}")));
         }
-        object.data.take().unwrap_or(Data::One(Box::new(object)))
+        match object.data.take() {
+            Some(data) => data,
+            None => Data::One(object.into_fields()),
+        }
     };
     let received = SystemTime::now();
-    let updates: Vec<Update> = match data {
-        Data::One(object) => {
-            if object.e.as_deref() == Some("serverShutdown") {
+    match data {
+        Data::One(fields) => {
+            if fields.e.as_deref() == Some("serverShutdown") {
                 return Parsed::Shutdown;
             }
-            update(*object, kind, received, reconnects)
-                .into_iter()
-                .collect()
+            update(fields, kind, received, reconnects).map_or(Parsed::Other, Parsed::Update)
         }
-        Data::Many(list) => list
-            .into_iter()
-            .filter_map(|o| update(o, kind, received, reconnects))
-            .collect(),
-    };
-    if updates.is_empty() {
-        Parsed::Other
-    } else {
-        Parsed::Updates(updates)
+        Data::Many(list) => {
+            let updates: Vec<Update> = list
+                .into_iter()
+                .filter_map(|o| update(o, kind, received, reconnects))
+                .collect();
+            if updates.is_empty() {
+                Parsed::Other
+            } else {
+                Parsed::Updates(updates)
+            }
+        }
     }
 }
 
 /// One ticker object: miniTicker (`c`), ticker (`c p P h l v q`) or bookTicker (`b B a A`).
 fn update(
-    o: Object<'_>,
+    o: Fields<'_>,
     kind: TickerKind,
     received: SystemTime,
     reconnects: u32,
 ) -> Option<Update> {
-    let values: Vec<Option<Cow<'_, str>>> = match kind {
-        TickerKind::Price => vec![o.c],
-        TickerKind::Day => vec![o.c, o.p, o.percent, o.h, o.l, o.v, o.q],
-        TickerKind::Book => vec![o.b, o.bid_qty, o.a, o.ask_qty],
+    let own = |v: Option<Cow<'_, str>>| v.map(Cow::into_owned);
+    let values: Vec<String> = match kind {
+        TickerKind::Price => vec![own(o.c)?],
+        TickerKind::Day => vec![
+            own(o.c)?,
+            own(o.p)?,
+            own(o.percent)?,
+            own(o.h)?,
+            own(o.l)?,
+            own(o.v)?,
+            own(o.q)?,
+        ],
+        TickerKind::Book => vec![own(o.b)?, own(o.bid_qty)?, own(o.a)?, own(o.ask_qty)?],
         TickerKind::Avg | TickerKind::Window(_) | TickerKind::TradingDay(_) => return None,
     };
-    let values = values
-        .into_iter()
-        .map(|v| v.map(Cow::into_owned))
-        .collect::<Option<Vec<String>>>()?;
     let order = o.event.or(o.u)?;
     Some(Update {
         symbol: o.s?.into_owned(),
@@ -192,9 +265,10 @@ mod tests {
     #[test]
     fn combined_raw_and_array_messages_become_updates() {
         let combined = r#"{"stream":"btcusdt@miniTicker","data":{"e":"24hrMiniTicker","E":1700000000123,"s":"BTCUSDT","c":"97123.45000000","o":"1","h":"1","l":"1","v":"1","q":"1"}}"#;
-        let Parsed::Updates(u) = parse(combined, TickerKind::Price, 2) else {
+        let Parsed::Update(u) = parse(combined, TickerKind::Price, 2) else {
             panic!("not an update");
         };
+        let u = [u];
         assert_eq!(u[0].symbol, "BTCUSDT");
         assert_eq!(u[0].values, ["97123.45000000"]);
         assert_eq!(
@@ -202,9 +276,10 @@ mod tests {
             (Some(1700000000123), 1700000000123, 2)
         );
         let book = r#"{"u":400900217,"s":"BNBUSDT","b":"25.35190000","B":"31.21000000","a":"25.36520000","A":"40.66000000"}"#;
-        let Parsed::Updates(u) = parse(book, TickerKind::Book, 0) else {
+        let Parsed::Update(u) = parse(book, TickerKind::Book, 0) else {
             panic!("not an update");
         };
+        let u = [u];
         assert_eq!(
             u[0].values,
             ["25.35190000", "31.21000000", "25.36520000", "40.66000000"]
