@@ -37,6 +37,13 @@ impl Outlet for Stdout {
     }
 
     fn ready(&mut self) -> bool {
+        Self::poll_out()
+    }
+}
+
+impl Stdout {
+    /// Whether file descriptor 1 takes a write now (or has failed: the write then says so).
+    fn poll_out() -> bool {
         let mut fd = libc::pollfd {
             fd: 1,
             events: libc::POLLOUT,
@@ -45,6 +52,59 @@ impl Outlet for Stdout {
         // SAFETY: one valid `pollfd` for file descriptor 1, a zero timeout: it never blocks.
         let n = unsafe { libc::poll(&raw mut fd, 1, 0) };
         n != 0
+    }
+}
+
+/// Wakes the consumer when file descriptor 1 can take more: the runtime's readiness (epoll) for
+/// a pipe, a socket or a terminal, so that a reader that was behind gets the held lines the
+/// moment it reads, not at the next poll. A regular file or `/dev/null` cannot be watched (and
+/// never blocks); the caller then looks again after a short pause.
+pub struct Writable(Option<tokio::io::unix::AsyncFd<Fd1>>);
+
+/// File descriptor 1, for the reactor (never closed by it).
+pub struct Fd1;
+
+impl std::os::fd::AsRawFd for Fd1 {
+    fn as_raw_fd(&self) -> std::os::fd::RawFd {
+        1
+    }
+}
+
+impl Writable {
+    /// Stdout's readiness, if the reactor can watch it.
+    pub fn stdout() -> Self {
+        // SAFETY: file descriptor 1 is open for the life of the process and refers to the same
+        // file all along: nothing in pricefetch closes or replaces it (the sink's `File` is
+        // never dropped).
+        let registered = unsafe {
+            tokio::io::unix::AsyncFd::register_with_interest(Fd1, tokio::io::Interest::WRITABLE)
+        };
+        Self(registered.ok())
+    }
+
+    /// Whether stdout is watched (else the caller polls).
+    pub fn watched(&self) -> bool {
+        self.0.is_some()
+    }
+
+    /// Waits until stdout is writable again (or `safety` passes, should an edge be missed).
+    pub async fn wait(&self, safety: std::time::Duration) {
+        let Some(fd) = &self.0 else {
+            tokio::time::sleep(safety).await;
+            return;
+        };
+        tokio::select! {
+            guard = fd.writable() => {
+                // The reactor's readiness is edge-triggered and may be stale: if stdout cannot
+                // take a write now, forget it, and the next wait is for the next edge.
+                if let Ok(mut guard) = guard
+                    && !Stdout::poll_out()
+                {
+                    guard.clear_ready();
+                }
+            }
+            () = tokio::time::sleep(safety) => {}
+        }
     }
 }
 

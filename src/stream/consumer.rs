@@ -34,8 +34,11 @@ const FLUSH_EVERY: usize = 16;
 /// The table is redrawn at most this often.
 const REDRAW: Duration = Duration::from_millis(100);
 
-/// A reader that is behind is tried again this often.
+/// A reader that is behind is tried again this often, where stdout cannot be watched.
 const RETRY: Duration = Duration::from_millis(2);
+
+/// Where stdout is watched, the longest wait for it without looking (an edge missed).
+const SAFETY: Duration = Duration::from_millis(50);
 
 /// One subscribed symbol: the order of its latest update, and for the table its values and
 /// their change. Every subscribed symbol has one from the start, so that one lookup tells
@@ -163,6 +166,7 @@ impl<'a> Consumer<'a> {
     ) -> io::Result<()> {
         out.flush()?;
         let mut sink = Sink::stdout();
+        let writable = crate::output::sink::Writable::stdout();
         if self.format == Format::Csv && self.config.header && self.board.is_none() {
             let mut header = Vec::new();
             output::update_csv_header(self.kind, &mut header)?;
@@ -253,9 +257,15 @@ impl<'a> Consumer<'a> {
                         self.hand_over(&mut sink)?;
                     }
                 }
-                // While the reader is behind, look again soon: a reader that only paused gets the
-                // held lines within milliseconds.
-                () = &mut retry, if waiting => {
+                // While the reader is behind: as soon as stdout can take more (a pipe, a
+                // terminal, a socket)...
+                () = writable.wait(SAFETY), if waiting && writable.watched() => {
+                    sink.drain()?;
+                    self.hand_over(&mut sink)?;
+                }
+                // ...or, where the runtime cannot watch it, look again soon: a reader that
+                // only paused gets the held lines within milliseconds.
+                () = &mut retry, if waiting && !writable.watched() => {
                     sink.drain()?;
                     self.hand_over(&mut sink)?;
                     retry.as_mut().reset(tokio::time::Instant::now() + RETRY);
