@@ -204,15 +204,7 @@ pub async fn candles(
         if current != Some(chunk.symbol) {
             if let (Some(prev), Some(from)) = (current, gap_from.take()) {
                 let to = range_end.min(now);
-                if from < to {
-                    fetched.gaps += 1;
-                    on_row(Row::Gap {
-                        symbol: &symbols[prev],
-                        from,
-                        to,
-                        leading: !seen_any,
-                    })?;
-                }
+                gap(&mut fetched, on_row, &symbols[prev], (from, to), !seen_any)?;
             }
             current = Some(chunk.symbol);
             seen_any = false;
@@ -244,13 +236,7 @@ pub async fn candles(
             match rows.peek() {
                 Some(c) if c.open_ms == open => {
                     if let Some(from) = gap_from.take() {
-                        fetched.gaps += 1;
-                        on_row(Row::Gap {
-                            symbol,
-                            from,
-                            to: open,
-                            leading: !seen_any,
-                        })?;
+                        gap(&mut fetched, on_row, symbol, (from, open), !seen_any)?;
                     }
                     seen_any = true;
                     fetched.candles += 1;
@@ -266,17 +252,29 @@ pub async fn candles(
     }
     if let (Some(prev), Some(from)) = (current, gap_from.take()) {
         let to = range_end.min(now);
-        if from < to {
-            fetched.gaps += 1;
-            on_row(Row::Gap {
-                symbol: &symbols[prev],
-                from,
-                to,
-                leading: !seen_any,
-            })?;
-        }
+        gap(&mut fetched, on_row, &symbols[prev], (from, to), !seen_any)?;
     }
     Ok(fetched)
+}
+
+/// Hands on `symbol`'s missing stretch [from, to), if it is not empty, and counts it.
+fn gap(
+    fetched: &mut Fetched,
+    on_row: &mut dyn FnMut(Row<'_>) -> io::Result<()>,
+    symbol: &str,
+    (from, to): (i64, i64),
+    leading: bool,
+) -> io::Result<()> {
+    if from < to {
+        fetched.gaps += 1;
+        on_row(Row::Gap {
+            symbol,
+            from,
+            to,
+            leading,
+        })?;
+    }
+    Ok(())
 }
 
 /// The longest gap `--backfill` fills: an hour of 1s candles, four requests.

@@ -326,15 +326,8 @@ pub(crate) async fn agg_trades(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn btc() -> Tape {
-        Tape {
-            listed_ms: LISTED_EARLY,
-            step_ms: SECOND,
-            base: units("97123.45"),
-            amp: units("97123.45") / 4000,
-        }
-    }
+    use crate::tape::tests::btc;
+    use crate::tape::{LISTED, LISTED_EARLY, SECOND};
 
     #[test]
     fn candles_skip_the_halt_and_start_at_the_listing() {

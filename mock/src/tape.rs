@@ -262,10 +262,11 @@ pub(crate) fn zone_offset(s: &str) -> Option<i64> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn btc() -> Tape {
+    /// BTCUSDT's tape, as `Tape::of` makes it (for the tests here and in `history`).
+    pub(crate) fn btc() -> Tape {
         Tape {
             listed_ms: LISTED_EARLY,
             step_ms: SECOND,

@@ -32,6 +32,12 @@ pub fn path_for(dir: &Path, base_url: &Url) -> PathBuf {
     crate::ledger::path_for(dir, base_url).with_extension("pairs.json")
 }
 
+/// The cache file for the exchange behind `base_url` in the state directory, if there is one
+/// (none with `--no-shared-state`).
+pub fn path_in(dir: Option<&Path>, base_url: &Url) -> Option<PathBuf> {
+    dir.map(|dir| path_for(dir, base_url))
+}
+
 /// Each cached pair's base and quote asset, by symbol (for labels: nothing when there is no
 /// fresh cache, or no state directory).
 pub fn assets(

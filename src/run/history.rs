@@ -220,10 +220,7 @@ async fn history_assets(
     if config.symbols.iter().all(|s| cached.contains_key(s)) {
         return cached;
     }
-    let cache = config
-        .state_dir
-        .as_deref()
-        .map(|dir| crate::pairs::cache::path_for(dir, &config.http.base_url));
+    let cache = crate::pairs::cache::path_in(config.state_dir.as_deref(), &config.http.base_url);
     engine
         .pair_assets(cache.as_deref())
         .await

@@ -114,10 +114,7 @@ async fn labels(
     engine: &Engine,
     config: &Config,
 ) -> std::collections::HashMap<String, (String, String)> {
-    let cache = config
-        .state_dir
-        .as_deref()
-        .map(|dir| crate::pairs::cache::path_for(dir, &config.http.base_url));
+    let cache = crate::pairs::cache::path_in(config.state_dir.as_deref(), &config.http.base_url);
     engine
         .pair_assets(cache.as_deref())
         .await
