@@ -137,6 +137,15 @@ impl Cli {
             zone,
         };
         let requests = plan(&ask, symbols, now as i64).len();
+        if requests == 0 {
+            return Err(UsageError(format!(
+                "no {} candle opens between --from {} and --to {} (candles open on the \
+                 interval's boundaries in --tz): widen the range",
+                interval.name(),
+                written(from),
+                written(to)
+            )));
+        }
         let cost = weight(requests);
         if cost > max_weight {
             return Err(UsageError(format!(
