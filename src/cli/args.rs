@@ -233,7 +233,7 @@ pub struct HistoryArgs {
     /// Candles of this interval (1s, 1m, 3m, 5m, 15m, 30m, 1h, 2h, 4h, 6h, 8h, 12h, 1d, 3d, 1w, 1M)
     ///
     /// Every candle that opens in [--from, --to), in time order, 1,000 a request, -c requests at
-    /// once. A stretch Binance has no candles for (a halt, before a listing) is said on stderr;
+    /// once (at most 32). A stretch Binance has no candles for (a halt, before a listing) is said on stderr;
     /// a candle without trades keeps trades 0.
     #[arg(long, value_name = "INTERVAL", requires = "from")]
     pub candles: Option<String>,

@@ -115,11 +115,13 @@ pub struct Cli {
     )]
     pub concurrency: Option<NonZeroUsize>,
 
-    /// Output: table, plain, json, ndjson, csv or openmetrics
+    /// Output: table, plain, csv, json, ndjson, and more
     ///
-    /// Default: table on a terminal, plain otherwise (and with -o FILE). openmetrics (also
+    /// table, plain, csv, json, ndjson, openmetrics, ledger or beancount. Default: table on a
+    /// terminal, plain otherwise (and with -o FILE). openmetrics (also
     /// prometheus) is Prometheus's text format, for a scraper or node_exporter's textfile
-    /// collector. Also set by PRICEFETCH_FORMAT.
+    /// collector; ledger and beancount write price directives for --at and --candles. Also set
+    /// by PRICEFETCH_FORMAT.
     #[arg(
         short = 'f',
         long,
