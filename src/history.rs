@@ -147,8 +147,6 @@ pub struct Fetched {
     pub gaps: u64,
     /// Per asked symbol, the error that stopped its candles (the others stay).
     pub failed: Vec<Option<FetchError>>,
-    /// Requests answered (for the progress bar's total).
-    pub requests: usize,
 }
 
 /// Fetches `plan`'s requests `-c` at a time and hands every candle and gap to `on_row` in
@@ -200,7 +198,6 @@ pub async fn candles(
     let mut range_end = ask.from_ms;
     while let Some((chunk, result)) = answers.next().await {
         on_request(fetched.candles);
-        fetched.requests += 1;
         if current != Some(chunk.symbol) {
             if let (Some(prev), Some(from)) = (current, gap_from.take()) {
                 let to = range_end.min(now);

@@ -300,29 +300,9 @@ impl Candle {
             .unwrap_or_default()
     }
 
-    /// The first trade's price (the previous close when nothing traded).
-    pub fn open(&self) -> &str {
-        self.field(0)
-    }
-    /// The highest price.
-    pub fn high(&self) -> &str {
-        self.field(1)
-    }
-    /// The lowest price.
-    pub fn low(&self) -> &str {
-        self.field(2)
-    }
-    /// The last trade's price.
+    /// The last trade's price (the previous close when nothing traded).
     pub fn close(&self) -> &str {
         self.field(3)
-    }
-    /// The base asset traded.
-    pub fn volume(&self) -> &str {
-        self.field(4)
-    }
-    /// The quote asset traded.
-    pub fn quote_volume(&self) -> &str {
-        self.field(5)
     }
     /// Open, high, low, close, volume, quote volume.
     pub fn values(&self) -> [&str; 6] {
