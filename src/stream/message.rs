@@ -79,37 +79,37 @@ struct Object<'a> {
 /// The ticker keys alone: what a combined stream's `data` holds (one, or the all-market
 /// array), kept apart from [`Object`] so that it needs no box.
 #[derive(Deserialize, Default)]
-struct Fields<'a> {
+pub(super) struct Fields<'a> {
     #[serde(borrow, default)]
-    e: Option<Cow<'a, str>>,
+    pub(super) e: Option<Cow<'a, str>>,
     #[serde(rename = "E", default)]
-    event: Option<u64>,
+    pub(super) event: Option<u64>,
     #[serde(borrow, default)]
-    s: Option<Cow<'a, str>>,
+    pub(super) s: Option<Cow<'a, str>>,
     #[serde(default)]
-    u: Option<u64>,
+    pub(super) u: Option<u64>,
     #[serde(borrow, default)]
-    c: Option<Cow<'a, str>>,
+    pub(super) c: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
-    p: Option<Cow<'a, str>>,
+    pub(super) p: Option<Cow<'a, str>>,
     #[serde(borrow, rename = "P", default)]
-    percent: Option<Cow<'a, str>>,
+    pub(super) percent: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
-    h: Option<Cow<'a, str>>,
+    pub(super) h: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
-    l: Option<Cow<'a, str>>,
+    pub(super) l: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
-    v: Option<Cow<'a, str>>,
+    pub(super) v: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
-    q: Option<Cow<'a, str>>,
+    pub(super) q: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
-    b: Option<Cow<'a, str>>,
+    pub(super) b: Option<Cow<'a, str>>,
     #[serde(borrow, rename = "B", default)]
-    bid_qty: Option<Cow<'a, str>>,
+    pub(super) bid_qty: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
-    a: Option<Cow<'a, str>>,
+    pub(super) a: Option<Cow<'a, str>>,
     #[serde(borrow, rename = "A", default)]
-    ask_qty: Option<Cow<'a, str>>,
+    pub(super) ask_qty: Option<Cow<'a, str>>,
 }
 
 impl<'a> Object<'a> {
@@ -173,8 +173,25 @@ impl<'de: 'a, 'a> Deserialize<'de> for Data<'a> {
     }
 }
 
-/// Reads one message of a stream of `kind`.
+/// Reads one message of a stream of `kind`: the usual ticker quickly ([`super::scan`]),
+/// anything else with serde_json.
 pub fn parse(text: &str, kind: TickerKind, reconnects: u32) -> Parsed {
+    match super::scan::ticker(text) {
+        Some(fields) => one(fields, kind, SystemTime::now(), reconnects),
+        None => read(text, kind, reconnects),
+    }
+}
+
+/// One ticker object's message: an update, or `serverShutdown`.
+fn one(fields: Fields<'_>, kind: TickerKind, received: SystemTime, reconnects: u32) -> Parsed {
+    if fields.e.as_deref() == Some("serverShutdown") {
+        return Parsed::Shutdown;
+    }
+    update(fields, kind, received, reconnects).map_or(Parsed::Other, Parsed::Update)
+}
+
+/// Reads any message with serde_json.
+fn read(text: &str, kind: TickerKind, reconnects: u32) -> Parsed {
     let data = if text.trim_start().starts_with('[') {
         // A raw all-market stream sends the array alone.
         match serde_json::from_str::<Vec<Fields<'_>>>(text) {
@@ -203,12 +220,7 @@ pub fn parse(text: &str, kind: TickerKind, reconnects: u32) -> Parsed {
     };
     let received = SystemTime::now();
     match data {
-        Data::One(fields) => {
-            if fields.e.as_deref() == Some("serverShutdown") {
-                return Parsed::Shutdown;
-            }
-            update(fields, kind, received, reconnects).map_or(Parsed::Other, Parsed::Update)
-        }
+        Data::One(fields) => one(fields, kind, received, reconnects),
         Data::Many(list) => {
             let updates: Vec<Update> = list
                 .into_iter()
@@ -316,5 +328,82 @@ mod tests {
         );
         assert_eq!(parse("not json", TickerKind::Price, 0), Parsed::Other);
         assert_eq!(parse(r#"{"s":"X"}"#, TickerKind::Price, 0), Parsed::Other);
+    }
+
+    /// Every update with the same time of reading, to compare two readings of one message.
+    fn timeless(p: Parsed) -> Parsed {
+        let at = |mut u: Update| {
+            u.received = SystemTime::UNIX_EPOCH;
+            u
+        };
+        match p {
+            Parsed::Update(u) => Parsed::Update(at(u)),
+            Parsed::Updates(list) => Parsed::Updates(list.into_iter().map(at).collect()),
+            other => other,
+        }
+    }
+
+    #[test]
+    fn the_quick_reading_agrees_with_serde_or_leaves_it_to_serde() {
+        let mini = r#"{"e":"24hrMiniTicker","E":1700000000123,"s":"BTCUSDT","c":"97123.45000000","o":"1.0","h":"2","l":"0.5","v":"10","q":"20"}"#;
+        let day = r#"{"e":"24hrTicker","E":1,"s":"ETHUSDT","p":"-1.5","P":"-0.3","w":"1","x":"2","c":"3000.1","Q":"1","b":"1","B":"2","a":"3","A":"4","o":"1","h":"3100","l":"2900","v":"5","q":"6","O":0,"C":86400000,"F":-1,"L":-1,"n":0}"#;
+        let book = r#"{"u":400900217,"s":"BNBUSDT","b":"25.35190000","B":"31.21000000","a":"25.36520000","A":"40.66000000"}"#;
+        let quick = [
+            format!(r#"{{"stream":"btcusdt@miniTicker","data":{mini}}}"#),
+            mini.to_owned(),
+            day.to_owned(),
+            book.to_owned(),
+            format!(r#"{{"stream":"bnbusdt@bookTicker","data":{book}}}"#),
+            format!(" \n{{ \"data\" :\t{mini} , \"stream\" : \"x\" }}\r\n"),
+            r#"{"E":1,"s":"币安人生USDT","c":"0.01","x":true,"y":false,"z":1.5e-3,"w":-0}"#.into(),
+            r#"{"stream":"!serverShutdown","data":{"e":"serverShutdown","E":1}}"#.into(),
+            r#"{"s":"X"}"#.into(),
+            r#"{"E":18446744073709551615,"s":"X","c":"1"}"#.into(),
+            "{}".into(),
+        ];
+        let long_way = [
+            r#"{"E":1,"s":"BTC\u0055SDT","c":"1"}"#,
+            r#"{"E":1,"s":"X","c":null}"#,
+            r#"{"E":"1","s":"X","c":"1"}"#,
+            r#"{"E":1.0,"s":"X","c":"1"}"#,
+            r#"{"E":-1,"s":"X","c":"1"}"#,
+            r#"{"E":01,"s":"X","c":"1"}"#,
+            r#"{"E":18446744073709551616,"s":"X","c":"1"}"#,
+            r#"{"E":1,"s":"X","c":"1","c":"2"}"#,
+            r#"{"E":1,"E":2,"s":"X","c":"1"}"#,
+            r#"{"E":1,"s":"X","c":"1","k":{"t":1}}"#,
+            r#"{"E":1,"s":"X","c":"1","k":[1]}"#,
+            r#"{"E":1,"s":"X","c":"1"} x"#,
+            r#"{"E":1,"s":"X","c":"1",}"#,
+            r#"{"E":1,"s":"X" "c":"1"}"#,
+            r#"{"E":1,"s":"X","c":"1""#,
+            r#"{"E":1,"s":"X","c":"1","x":1.}"#,
+            r#"{"E":1,"s":"X","c":"1","x":tru}"#,
+            r#"{"s":"Y","stream":"y","data":{"E":1,"s":"X","c":"1"}}"#,
+            r#"{"stream":"!miniTicker@arr","data":[{"E":1,"s":"A","c":"1"}]}"#,
+            r#"{"stream":"x","data":null,"E":1,"s":"X","c":"1"}"#,
+            r#"{"result":null,"id":1}"#,
+            r#"{"error":{"code":2,"msg":"Invalid request: bad"},"id":1}"#,
+            r#"{"code":2,"msg":"Invalid request"}"#,
+            r#"[{"E":1,"s":"A","c":"1"}]"#,
+            "not json",
+            "",
+        ];
+        for text in quick.iter().map(String::as_str).chain(long_way) {
+            let fields = super::super::scan::ticker(text);
+            assert_eq!(
+                fields.is_some(),
+                quick.iter().any(|q| q == text),
+                "the quick way taken or not: {text}"
+            );
+            for kind in [TickerKind::Price, TickerKind::Day, TickerKind::Book] {
+                let slow = timeless(read(text, kind, 3));
+                if let Some(f) = super::super::scan::ticker(text) {
+                    let fast = timeless(one(f, kind, SystemTime::UNIX_EPOCH, 3));
+                    assert_eq!(fast, slow, "{kind:?}: {text}");
+                }
+                assert_eq!(timeless(parse(text, kind, 3)), slow, "{kind:?}: {text}");
+            }
+        }
     }
 }

@@ -18,6 +18,7 @@
 mod consumer;
 mod link;
 mod message;
+mod scan;
 
 use crate::market::Update;
 use crate::text::plural;
