@@ -232,6 +232,10 @@ impl<'a> Consumer<'a> {
                     // While the reader is behind, only the retry below tries again.
                     if !table && !self.behind {
                         self.hand_over(&mut sink)?;
+                        // Mid-burst (more is waiting): let the reader take these lines first.
+                        if taken >= FLUSH_EVERY && !self.behind {
+                            writable.let_reader_run();
+                        }
                     }
                     // Behind now: try again soon, from the first moment it fell behind (a timer
                     // pushed back by every new update would not fire during a burst).
