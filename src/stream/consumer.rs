@@ -211,15 +211,27 @@ impl<'a> Consumer<'a> {
                     let mut taken = 0;
                     let mut shown = false;
                     while let Some(event) = next.take() {
-                        taken += 1;
-                        match self.take(event) {
-                            Taken::Shown(m) => {
-                                met = m;
-                                dirty = true;
-                                shown = true;
+                        let updates = match event {
+                            Event::Updates(updates) => updates,
+                            Event::Reconnected { link, gap, why } => {
+                                self.reconnected(link, gap, &why);
+                                Vec::new()
                             }
-                            Taken::Enough => ended = true,
-                            Taken::Nothing => {}
+                        };
+                        for u in updates {
+                            taken += 1;
+                            match self.take(u) {
+                                Taken::Shown(m) => {
+                                    met = m;
+                                    dirty = true;
+                                    shown = true;
+                                }
+                                Taken::Enough => ended = true,
+                                Taken::Nothing => {}
+                            }
+                            if met.is_some() || ended {
+                                break;
+                            }
                         }
                         if met.is_some() || ended || taken >= FLUSH_EVERY {
                             break;
@@ -367,33 +379,30 @@ impl<'a> Consumer<'a> {
         }
     }
 
-    /// One event from the links: an update is checked, counted and shown; a reconnect is said.
-    fn take(&mut self, event: Event) -> Taken {
-        match event {
-            Event::Update(u) => {
-                if !self.fresh(&u) || !self.is_price(&u) {
-                    return Taken::Nothing;
-                }
-                self.updates += 1;
-                let met = self.show(u);
-                if self.config.count.is_some_and(|n| self.updates >= n) {
-                    return Taken::Enough;
-                }
-                Taken::Shown(met)
-            }
-            Event::Reconnected { link, gap, why } => {
-                self.reconnects += 1;
-                if let Some(board) = &self.board {
-                    board.lock().reconnects += 1;
-                }
-                let gap = gap.map_or_else(
-                    || "before any data".to_owned(),
-                    |g| format!("after a gap of {}", crate::text::duration(g.as_secs_f64())),
-                );
-                tracing::warn!("stream {link}: reconnected {gap} ({why})");
-                Taken::Nothing
-            }
+    /// One update from the links: checked, counted and shown.
+    fn take(&mut self, u: Update) -> Taken {
+        if !self.fresh(&u) || !self.is_price(&u) {
+            return Taken::Nothing;
         }
+        self.updates += 1;
+        let met = self.show(u);
+        if self.config.count.is_some_and(|n| self.updates >= n) {
+            return Taken::Enough;
+        }
+        Taken::Shown(met)
+    }
+
+    /// A link is back: counted and said.
+    fn reconnected(&mut self, link: usize, gap: Option<Duration>, why: &str) {
+        self.reconnects += 1;
+        if let Some(board) = &self.board {
+            board.lock().reconnects += 1;
+        }
+        let gap = gap.map_or_else(
+            || "before any data".to_owned(),
+            |g| format!("after a gap of {}", crate::text::duration(g.as_secs_f64())),
+        );
+        tracing::warn!("stream {link}: reconnected {gap} ({why})");
     }
 
     /// Whether `u` is shown. Left out, and counted: a symbol never subscribed (whatever the

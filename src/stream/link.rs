@@ -41,8 +41,9 @@ use crate::market::TickerKind;
 /// over ~8,000 characters break).
 pub const MAX_URL: usize = 4000;
 
-/// A link lets the consumer run after this many messages in a row (see `serve`).
-const YIELD_EVERY: u32 = 16;
+/// A link hands its updates to the consumer this many at a time, and then lets it run (see
+/// `serve`); fewer when the socket has no more for now.
+pub const BATCH: usize = 16;
 
 // Connection attempts allowed per window (Binance: 300 per 5 minutes per IP).
 use crate::ledger::{ATTEMPT_WINDOW, ATTEMPTS};
@@ -258,9 +259,11 @@ impl Link {
                 reconnects,
                 lost: lost.take(),
                 overlap_until: None,
+                batch: Vec::with_capacity(BATCH),
             };
             let opened = Instant::now();
             let end = self.serve(ws, host, &mut state).await;
+            self.hand_over(&mut state);
             last_data = state.last_data;
             // Backoff restarts once a connection has delivered for a while; one that dies young
             // counts as a failure like one that never opened.
@@ -392,7 +395,6 @@ impl Link {
         let mut replacement: Option<Connecting> = None;
         let mut fresh: Option<WebSocket> = None;
         let mut retry_replacement_at: Option<Instant> = None;
-        let mut burst = 0u32;
         // The stop and the two timers are made once and kept: made anew for every message, each
         // registered again with the runtime's timer (a lock) ten thousand times a second. The
         // stale timer is moved only when it fires early (data came since it was set).
@@ -408,32 +410,11 @@ impl Link {
                 rollover_set = rollover_at;
             }
             tokio::select! {
+                biased;
                 () = &mut stop => {
                     let _ = ws.close(CloseCode::Normal, None).await;
                     return End::Stopped;
                 }
-                msg = ws.next() => match msg {
-                    None => return End::Closed("the server closed the connection".into()),
-                    Some(Err(e)) => return End::Closed(format!("the connection broke: {}", root_cause(&e))),
-                    Some(Ok(Message::Close { code, reason })) => {
-                        return End::Closed(format!("the server closed the connection ({} {reason})", u16::from(code)));
-                    }
-                    Some(Ok(Message::Text(text))) => {
-                        if self.handle_text(&text, state) && replacement.is_none() && fresh.is_none() {
-                            tracing::info!("stream {}: the server announced a restart; moving to a new connection", self.id);
-                            replacement = Some(self.connect(host));
-                        }
-                        // On this one-thread runtime the consumer runs only when this task
-                        // waits; a burst of buffered messages would hold every update of it
-                        // back until the last is read. Let the consumer write them out now and
-                        // then.
-                        burst += 1;
-                        if burst.is_multiple_of(YIELD_EVERY) {
-                            tokio::task::yield_now().await;
-                        }
-                    }
-                    Some(Ok(_)) => {}
-                },
                 result = wait(&mut replacement), if replacement.is_some() => {
                     replacement = None;
                     match result {
@@ -460,6 +441,7 @@ impl Link {
                     retry_replacement_at = None;
                     tracing::info!("stream {}: replaced its connection without a gap", self.id);
                     let _ = self.handle_text(&text, state);
+                    self.hand_over(state);
                 }
                 () = &mut rollover_timer, if replacement.is_none() && fresh.is_none() => {
                     retry_replacement_at = None;
@@ -475,6 +457,36 @@ impl Link {
                     }
                     stale_timer.as_mut().reset(stale_at.into());
                 }
+                msg = ws.next() => {
+                    // The first message after a wait; then what else the socket has now, up to
+                    // a batch, read without waiting (and without polling the stop and the
+                    // timers for each: at most a batch goes by between looks at them).
+                    let mut msg = msg;
+                    loop {
+                        match self.on_message(msg, state) {
+                            Err(end) => return end,
+                            Ok(true) if replacement.is_none() && fresh.is_none() => {
+                                tracing::info!("stream {}: the server announced a restart; moving to a new connection", self.id);
+                                replacement = Some(self.connect(host));
+                            }
+                            Ok(_) => {}
+                        }
+                        if state.batch.len() >= BATCH {
+                            break;
+                        }
+                        match futures_util::FutureExt::now_or_never(ws.next()) {
+                            Some(next) => msg = next,
+                            None => break,
+                        }
+                    }
+                    // On this one-thread runtime the consumer runs only when this task waits:
+                    // the batch goes to it now, and after a full one it gets to write it out.
+                    let full = state.batch.len() >= BATCH;
+                    self.hand_over(state);
+                    if full {
+                        tokio::task::yield_now().await;
+                    }
+                }
             }
         }
     }
@@ -484,6 +496,8 @@ impl Link {
     fn deliver(&self, updates: impl IntoIterator<Item = crate::market::Update>, state: &mut State) {
         let now = Instant::now();
         if let Some(why) = state.lost.take() {
+            // What the connection before delivered goes first.
+            self.hand_over(state);
             let gap = state.last_data.map(|t| now - t);
             let _ = self.shared.tx.try_send(Event::Reconnected {
                 link: self.id,
@@ -493,11 +507,43 @@ impl Link {
         }
         state.last_data = Some(now);
         let overlap = state.overlap_until.is_some_and(|t| now < t);
-        for mut u in updates {
+        state.batch.extend(updates.into_iter().map(|mut u| {
             u.overlap = overlap;
-            if self.shared.tx.try_send(Event::Update(u)).is_err() {
-                self.shared.dropped.fetch_add(1, Ordering::Relaxed);
-            }
+            u
+        }));
+    }
+
+    /// Sends the updates read so far to the consumer (dropped, and counted, when it is behind).
+    fn hand_over(&self, state: &mut State) {
+        if state.batch.is_empty() {
+            return;
+        }
+        let batch = std::mem::replace(&mut state.batch, Vec::with_capacity(BATCH));
+        let n = batch.len() as u64;
+        if self.shared.tx.try_send(Event::Updates(batch)).is_err() {
+            self.shared.dropped.fetch_add(n, Ordering::Relaxed);
+        }
+    }
+
+    /// One message of the connection: its updates into the batch; true when it announced a
+    /// server restart; the end, when it was the last.
+    fn on_message(
+        &self,
+        msg: Option<Result<Message, reqwest_websocket::Error>>,
+        state: &mut State,
+    ) -> Result<bool, End> {
+        match msg {
+            None => Err(End::Closed("the server closed the connection".into())),
+            Some(Err(e)) => Err(End::Closed(format!(
+                "the connection broke: {}",
+                root_cause(&e)
+            ))),
+            Some(Ok(Message::Close { code, reason })) => Err(End::Closed(format!(
+                "the server closed the connection ({} {reason})",
+                u16::from(code)
+            ))),
+            Some(Ok(Message::Text(text))) => Ok(self.handle_text(&text, state)),
+            Some(Ok(_)) => Ok(false),
         }
     }
 
@@ -571,6 +617,8 @@ struct State {
     lost: Option<String>,
     /// Until when updates may repeat the replaced connection's (see [`OVERLAP`]).
     overlap_until: Option<Instant>,
+    /// Updates read and not yet sent to the consumer.
+    batch: Vec<crate::market::Update>,
 }
 
 async fn wait(f: &mut Option<Connecting>) -> Result<WebSocket, String> {

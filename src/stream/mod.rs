@@ -46,14 +46,16 @@ use crate::strategy::Strategy;
 /// Streams per connection (Binance's limit).
 pub const STREAMS_PER_CONNECTION: usize = 1024;
 
-/// Updates the channel holds before producers start dropping them.
-const BACKLOG: usize = 16 * 1024;
+/// Events the channel holds before producers start dropping them: at most
+/// [`link::BATCH`] updates each, so as many updates as before batching (16 Ki).
+const BACKLOG: usize = 1024;
 
 /// What the producers tell the consumer.
 #[derive(Debug)]
 pub enum Event {
-    /// New values for a symbol.
-    Update(Update),
+    /// New values, in the order read (a link sends them [`link::BATCH`] at a time, or what
+    /// it has when the socket has no more for now).
+    Updates(Vec<Update>),
     /// A connection is back, after a gap without data (none if it never delivered before).
     Reconnected {
         /// Which link.
