@@ -45,6 +45,9 @@ pub const MAX_URL: usize = 4000;
 /// `serve`); fewer when the socket has no more for now.
 pub const BATCH: usize = 16;
 
+/// What one read of a connection takes at most (a bigger frame is read whole all the same).
+const READ_BUFFER: usize = 16 * 1024;
+
 // Connection attempts allowed per window (Binance: 300 per 5 minutes per IP).
 use crate::ledger::{ATTEMPT_WINDOW, ATTEMPTS};
 
@@ -328,6 +331,7 @@ impl Link {
                     .http
                     .get(url.as_str())
                     .upgrade()
+                    .web_socket_config(ws_config())
                     .send()
                     .await
                     .map_err(|e| format!("{}: {}", authority(base), root_cause(&e)))?;
@@ -573,6 +577,13 @@ impl Link {
             }
         }
     }
+}
+
+/// How a connection reads: a read buffer of [`READ_BUFFER`] (tungstenite zeroes the free part
+/// of it before every read, so its default of 128 KiB cost more than the reads); frames and
+/// messages capped as tungstenite's defaults do (16 MiB, 64 MiB).
+fn ws_config() -> tungstenite::protocol::WebSocketConfig {
+    tungstenite::protocol::WebSocketConfig::default().read_buffer_size(READ_BUFFER)
 }
 
 /// A full-jitter backoff after `failures` failures in a row.
