@@ -175,10 +175,16 @@ impl<'de: 'a, 'a> Deserialize<'de> for Data<'a> {
 
 /// Reads one message of a stream of `kind`: the usual ticker quickly ([`super::scan`]),
 /// anything else with serde_json.
+#[cfg(test)]
 pub fn parse(text: &str, kind: TickerKind, reconnects: u32) -> Parsed {
+    parse_at(text, kind, reconnects, SystemTime::now())
+}
+
+/// [`parse`], for a message read at `received`.
+pub fn parse_at(text: &str, kind: TickerKind, reconnects: u32, received: SystemTime) -> Parsed {
     match super::scan::ticker(text) {
-        Some(fields) => one(fields, kind, SystemTime::now(), reconnects),
-        None => read(text, kind, reconnects),
+        Some(fields) => one(fields, kind, received, reconnects),
+        None => read(text, kind, reconnects, received),
     }
 }
 
@@ -191,7 +197,7 @@ fn one(fields: Fields<'_>, kind: TickerKind, received: SystemTime, reconnects: u
 }
 
 /// Reads any message with serde_json.
-fn read(text: &str, kind: TickerKind, reconnects: u32) -> Parsed {
+fn read(text: &str, kind: TickerKind, reconnects: u32, received: SystemTime) -> Parsed {
     let data = if text.trim_start().starts_with('[') {
         // A raw all-market stream sends the array alone.
         match serde_json::from_str::<Vec<Fields<'_>>>(text) {
@@ -218,7 +224,6 @@ fn read(text: &str, kind: TickerKind, reconnects: u32) -> Parsed {
             None => Data::One(object.into_fields()),
         }
     };
-    let received = SystemTime::now();
     match data {
         Data::One(fields) => one(fields, kind, received, reconnects),
         Data::Many(list) => {
@@ -397,7 +402,7 @@ mod tests {
                 "the quick way taken or not: {text}"
             );
             for kind in [TickerKind::Price, TickerKind::Day, TickerKind::Book] {
-                let slow = timeless(read(text, kind, 3));
+                let slow = timeless(read(text, kind, 3, SystemTime::now()));
                 if let Some(f) = super::super::scan::ticker(text) {
                     let fast = timeless(one(f, kind, SystemTime::UNIX_EPOCH, 3));
                     assert_eq!(fast, slow, "{kind:?}: {text}");
