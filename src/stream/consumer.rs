@@ -73,6 +73,27 @@ fn when_ms(u: &Update) -> u64 {
     })
 }
 
+/// Takes `u` into its symbol's slot (for the table, its values and their change; for every
+/// format, its order and time); when it is the first after a reconnect, the time of the last
+/// update before, from which what came in between was lost (Binance replays nothing).
+fn note(slot: &mut Slot, u: &Update, table: bool, when: u64) -> Option<u64> {
+    let gap_from = (slot.seen && u.reconnects > slot.reconnects).then_some(slot.last_ms);
+    slot.last_ms = when;
+    slot.reconnects = u.reconnects;
+    if table {
+        slot.change = slot
+            .values
+            .first()
+            .filter(|_| slot.seen)
+            .and_then(|before| crate::decimal::difference(before, u.price()))
+            .unwrap_or_default();
+        slot.values.clone_from(&u.values);
+    }
+    slot.order = u.order;
+    slot.seen = true;
+    gap_from
+}
+
 /// What one event did.
 enum Taken {
     /// An update was shown; the `--until` condition it met, if any.
@@ -379,13 +400,37 @@ impl<'a> Consumer<'a> {
         }
     }
 
-    /// One update from the links: checked, counted and shown.
+    /// One update from the links: checked, counted and shown (its symbol looked up once).
     fn take(&mut self, u: Update) -> Taken {
-        if !self.fresh(&u) || !self.is_price(&u) {
-            return Taken::Nothing;
-        }
+        let valid = crate::answer::check_values(&u.symbol, &u.values, self.kind);
+        let when = when_ms(&u);
+        let table = self.format == Format::Table;
+        let gap_from = match self.latest.get_mut(&u.symbol) {
+            None => {
+                self.unknown(&u);
+                return Taken::Nothing;
+            }
+            Some(slot) => {
+                // The repeats of a rollover's overlap, and only those (a reconnected stream
+                // whose clock runs behind is still news).
+                if u.overlap && slot.seen && u.order <= slot.order {
+                    self.duplicates += 1;
+                    return Taken::Nothing;
+                }
+                // The same rule as for REST answers: a symbol, and decimals; said once,
+                // counted always.
+                if let Err(why) = valid {
+                    self.invalid += 1;
+                    if self.invalid == 1 {
+                        tracing::warn!("left out an update that is not a price: {why}");
+                    }
+                    return Taken::Nothing;
+                }
+                note(slot, &u, table, when)
+            }
+        };
         self.updates += 1;
-        let met = self.show(u);
+        let met = self.shown(u, when, gap_from);
         if self.config.count.is_some_and(|n| self.updates >= n) {
             return Taken::Enough;
         }
@@ -405,93 +450,63 @@ impl<'a> Consumer<'a> {
         tracing::warn!("stream {link}: reconnected {gap} ({why})");
     }
 
-    /// Whether `u` is shown. Left out, and counted: a symbol never subscribed (whatever the
-    /// server sends, only asked-for symbols are printed and kept), a pair that does not trade,
-    /// and the repeats of a rollover's overlap (only there: a reconnected stream whose clock
-    /// runs behind is still news). With `--all`, a pair the snapshot did not have is a new
-    /// listing: shown, and said once.
-    fn fresh(&mut self, u: &Update) -> bool {
-        let repeat = match self.latest.get(&u.symbol) {
-            Some(slot) => u.overlap && slot.seen && u.order <= slot.order,
-            None => {
-                let all = self.config.ask.strategy == Strategy::All;
-                if !all || !self.config.ask.filter.keeps(&u.symbol) {
-                    self.unsubscribed += 1;
-                    return false;
-                }
-                if self.not_trading.contains(&u.symbol) {
-                    self.untraded += 1;
-                    return false;
-                }
-                tracing::warn!(
-                    "{}: not in the snapshot, listed since; streaming it too",
-                    u.symbol
-                );
-                self.subscribed.insert(u.symbol.clone());
-                self.latest.insert(u.symbol.clone(), Slot::default());
-                self.order.push(u.symbol.clone());
-                false
-            }
-        };
-        if repeat {
-            self.duplicates += 1;
+    /// An update for a symbol not streamed: left out and counted (whatever the server sends,
+    /// only asked-for symbols are printed and kept), as is a pair that does not trade. With
+    /// `--all`, a pair the snapshot did not have is a new listing: streamed from its next
+    /// update on, and said once.
+    fn unknown(&mut self, u: &Update) {
+        let all = self.config.ask.strategy == Strategy::All;
+        if !all || !self.config.ask.filter.keeps(&u.symbol) {
+            self.unsubscribed += 1;
+            return;
         }
-        !repeat
+        if self.not_trading.contains(&u.symbol) {
+            self.untraded += 1;
+            return;
+        }
+        tracing::warn!(
+            "{}: not in the snapshot, listed since; streaming it too",
+            u.symbol
+        );
+        self.subscribed.insert(u.symbol.clone());
+        self.latest.insert(u.symbol.clone(), Slot::default());
+        self.order.push(u.symbol.clone());
     }
 
-    /// The same rule as for REST answers: a symbol, and decimals; said once, counted always.
-    fn is_price(&mut self, u: &Update) -> bool {
-        match crate::answer::check_values(&u.symbol, &u.values, self.kind) {
-            Ok(()) => true,
-            Err(why) => {
-                self.invalid += 1;
-                if self.invalid == 1 {
-                    tracing::warn!("left out an update that is not a price: {why}");
-                }
-                false
-            }
-        }
-    }
-
-    /// Takes one update into the latest values (and, for a line format, the lines to write);
-    /// the `--until` condition it meets, if any, as (symbol, price, condition).
+    /// Takes one update of the snapshot into the latest values (and, for a line format, the
+    /// lines to write); the `--until` condition it meets, if any, as (symbol, price, condition).
     fn show(&mut self, u: Update) -> Option<(String, String, String)> {
-        // Only the table shows the values kept here, and the change since the last one; the
-        // line formats keep the order alone (for the rollover's overlap).
-        let table = self.format == Format::Table;
         let when = when_ms(&u);
-        let mut gap_ms = None;
-        if let Some(slot) = self.latest.get_mut(&u.symbol) {
-            // The first update after a reconnect: what came in between was lost (Binance
-            // replays nothing); ndjson says so before the update, the exporter counts it.
-            if slot.seen && u.reconnects > slot.reconnects {
-                gap_ms = Some(when.saturating_sub(slot.last_ms));
-                if self.format == Format::Ndjson && self.board.is_none() {
-                    if self.config.stream.as_ref().is_some_and(|s| s.backfill) {
-                        self.to_backfill
-                            .push((u.symbol.clone(), slot.last_ms, when));
-                    }
-                    self.gaps.push(Gap {
-                        symbol: u.symbol.clone(),
-                        from_ms: slot.last_ms,
-                        to_ms: when,
-                        reconnect: u.reconnects,
-                    });
-                }
+        let table = self.format == Format::Table;
+        let gap_from = self
+            .latest
+            .get_mut(&u.symbol)
+            .and_then(|slot| note(slot, &u, table, when));
+        self.shown(u, when, gap_from)
+    }
+
+    /// What follows an update's taking: the gap a reconnect left before it (from `gap_from`),
+    /// `--until`, and the board or the writer.
+    fn shown(
+        &mut self,
+        u: Update,
+        when: u64,
+        gap_from: Option<u64>,
+    ) -> Option<(String, String, String)> {
+        let gap_ms = gap_from.map(|from| when.saturating_sub(from));
+        if let Some(from) = gap_from
+            && self.format == Format::Ndjson
+            && self.board.is_none()
+        {
+            if self.config.stream.as_ref().is_some_and(|s| s.backfill) {
+                self.to_backfill.push((u.symbol.clone(), from, when));
             }
-            slot.last_ms = when;
-            slot.reconnects = u.reconnects;
-            if table {
-                slot.change = slot
-                    .values
-                    .first()
-                    .filter(|_| slot.seen)
-                    .and_then(|before| crate::decimal::difference(before, u.price()))
-                    .unwrap_or_default();
-                slot.values.clone_from(&u.values);
-            }
-            slot.order = u.order;
-            slot.seen = true;
+            self.gaps.push(Gap {
+                symbol: u.symbol.clone(),
+                from_ms: from,
+                to_ms: when,
+                reconnect: u.reconnects,
+            });
         }
         let met = self.config.until.as_ref().and_then(|until| {
             let c = until.met_by(&u.symbol, u.price())?;

@@ -101,20 +101,22 @@ impl<'a> Scanner<'a> {
 
     /// A string without escapes or control characters, borrowed.
     fn string(&mut self) -> Option<&'a str> {
-        if self.peek()? != b'"' {
+        let b = self.text.as_bytes();
+        if b.get(self.at) != Some(&b'"') {
             return None;
         }
         let start = self.at + 1;
-        let rest = &self.text.as_bytes()[start..];
-        let len = rest
-            .iter()
-            .position(|&b| b == b'"' || b == b'\\' || b < 0x20)?;
-        if rest[len] != b'"' {
-            return None;
+        let mut end = start;
+        loop {
+            match *b.get(end)? {
+                b'"' => break,
+                b'\\' | 0..0x20 => return None,
+                _ => end += 1,
+            }
         }
-        self.at = start + len + 1;
+        self.at = end + 1;
         // Both ends are ASCII quotes, so the slice lies on character boundaries.
-        Some(&self.text[start..start + len])
+        self.text.get(start..end)
     }
 
     /// A JSON number, checked against the grammar; its text.
