@@ -18,7 +18,6 @@
 //!   replacement has delivered: no gap (the consumer drops the duplicates of the overlap);
 //! - each reconnect is reported with the gap it left, for one line on stderr.
 
-use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -27,11 +26,12 @@ use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt as _, StreamExt as _};
 use reqwest_websocket::{CloseCode, Message, Upgrade as _, WebSocket};
-use tokio::sync::{Mutex, mpsc};
+use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use url::Url;
 
 use super::Event;
+use super::attempts::{Attempts, BACKOFF_BASE, HEALTHY_AFTER, kind_of, pause};
 use super::message::{self, Parsed};
 use crate::binance::root_cause;
 use crate::host::authority;
@@ -47,17 +47,6 @@ pub const BATCH: usize = 16;
 
 /// What one read of a connection takes at most (a bigger frame is read whole all the same).
 const READ_BUFFER: usize = 16 * 1024;
-
-// Connection attempts allowed per window (Binance: 300 per 5 minutes per IP).
-use crate::ledger::{ATTEMPT_WINDOW, ATTEMPTS};
-
-/// The first reconnect waits up to this long (full jitter); each failure doubles it.
-const BACKOFF_BASE: Duration = Duration::from_millis(250);
-const BACKOFF_CAP: Duration = Duration::from_secs(30);
-
-/// A connection counts as healthy, and resets the backoff, only once it has delivered for this
-/// long: a server that accepts and then drops every connection sees fewer and fewer attempts.
-const HEALTHY_AFTER: Duration = Duration::from_secs(30);
 
 /// After a replacement connection takes over, its updates may repeat the old one's for this
 /// long (a stream sends each symbol at most once a second); only these are de-duplicated.
@@ -100,61 +89,6 @@ pub struct Shared {
     pub stop: CancellationToken,
 }
 
-/// A sliding window of connection attempts, shared by every link (tokio's clock, so that a
-/// paused-time test can run five minutes in an instant), and, through `shared`, by every
-/// pricefetch on the host: Binance's limit is per IP.
-#[derive(Default)]
-pub struct Attempts {
-    times: Mutex<VecDeque<tokio::time::Instant>>,
-    /// The host's window (the ledger): `None` to go, or how long until it has room.
-    shared: Option<HostWindow>,
-}
-
-impl Attempts {
-    /// A window that is also kept with every pricefetch on the host, through `host` (`None`:
-    /// go; or how long until the host's window has room).
-    pub fn shared_with(host: HostWindow) -> Self {
-        Self {
-            times: Mutex::default(),
-            shared: Some(host),
-        }
-    }
-
-    /// Waits until one more attempt fits in the window, and records it.
-    async fn reserve(&self) {
-        loop {
-            let wait = {
-                let mut times = self.times.lock().await;
-                let now = tokio::time::Instant::now();
-                while times.front().is_some_and(|t| now - *t >= ATTEMPT_WINDOW) {
-                    times.pop_front();
-                }
-                if times.len() < ATTEMPTS {
-                    let host_wait = match &self.shared {
-                        Some(host) => host().await,
-                        None => None,
-                    };
-                    match host_wait {
-                        None => {
-                            times.push_back(now);
-                            return;
-                        }
-                        Some(wait) => wait,
-                    }
-                } else {
-                    ATTEMPT_WINDOW - (now - times[0])
-                }
-            };
-            tracing::warn!(
-                "{ATTEMPTS} connection attempts on this host in {}: waiting {} before the next",
-                humantime::format_duration(ATTEMPT_WINDOW),
-                humantime::format_duration(Duration::from_secs(wait.as_secs() + 1))
-            );
-            tokio::time::sleep(wait).await;
-        }
-    }
-}
-
 /// Why a connection ended.
 enum End {
     /// Nothing arrived for `--stale`.
@@ -166,10 +100,6 @@ enum End {
 }
 
 type Connecting = Pin<Box<dyn Future<Output = Result<WebSocket, String>> + Send>>;
-
-/// The host's window of connection attempts (see [`Attempts::shared_with`]).
-pub type HostWindow =
-    Box<dyn Fn() -> Pin<Box<dyn Future<Output = Option<Duration>> + Send>> + Send + Sync>;
 
 /// See [`Shared::refused`].
 pub type Refusal =
@@ -592,40 +522,6 @@ fn ws_config() -> tungstenite::protocol::WebSocketConfig {
     tungstenite::protocol::WebSocketConfig::default().read_buffer_size(READ_BUFFER)
 }
 
-/// A full-jitter backoff after `failures` failures in a row.
-fn pause(failures: u32) -> Duration {
-    let ceiling = BACKOFF_BASE
-        .saturating_mul(2u32.saturating_pow(failures.clamp(1, 16) - 1))
-        .min(BACKOFF_CAP);
-    ceiling.mul_f64(fastrand::f64())
-}
-
-/// The kind of a connection failure, for warning once per kind.
-fn kind_of(why: &str) -> &'static str {
-    let why = why.to_ascii_lowercase();
-    if why.contains("refused") {
-        "refused"
-    } else if why.contains("lookup") || why.contains("dns") {
-        "dns"
-    } else if why.contains("no connection within") || why.contains("timed out") {
-        "timeout"
-    } else if why.contains("on the upgrade") {
-        "status"
-    } else if why.contains("certificate") || why.contains("tls") {
-        "tls"
-    } else if why.contains("no data for") {
-        "stale"
-    } else if why.contains("answered with an error") {
-        "error reply"
-    } else if why.contains("too long") || why.contains("too big") || why.contains("capacity") {
-        "too big"
-    } else if why.contains("closed") {
-        "closed"
-    } else {
-        "other"
-    }
-}
-
 /// When the messages of one wake were read (they came off the socket together): taken once
 /// for all of them, not for each (two clock reads a message were 4% of the process's CPU).
 #[derive(Clone, Copy)]
@@ -666,22 +562,5 @@ async fn next(ws: &mut Option<WebSocket>) -> Option<Result<Message, reqwest_webs
     match ws {
         Some(ws) => ws.next().await,
         None => std::future::pending().await,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[tokio::test(start_paused = true)]
-    async fn no_more_than_300_attempts_in_five_minutes() {
-        let attempts = Attempts::default();
-        let start = tokio::time::Instant::now();
-        for _ in 0..ATTEMPTS {
-            attempts.reserve().await;
-        }
-        assert_eq!(start.elapsed(), Duration::ZERO, "the first 300 go at once");
-        attempts.reserve().await;
-        assert!(start.elapsed() >= ATTEMPT_WINDOW, "{:?}", start.elapsed());
     }
 }

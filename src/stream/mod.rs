@@ -15,6 +15,7 @@
 //! `--deadline` (exit 0 if updates arrived, 3 if none did), or when an `--until` condition is
 //! met (exit 0, after printing the update that met it).
 
+mod attempts;
 mod consumer;
 mod link;
 mod message;
@@ -223,7 +224,7 @@ async fn stream(
         connect_timeout: config.http.connect_timeout.max(config.http.timeout),
         tx,
         dropped: AtomicU64::new(0),
-        attempts: link::Attempts::shared_with(Box::new({
+        attempts: attempts::Attempts::shared_with(Box::new({
             let engine = Arc::clone(engine);
             move || {
                 let engine = Arc::clone(&engine);
