@@ -28,16 +28,21 @@ pub trait Outlet {
     fn ready(&mut self) -> bool;
 }
 
-/// File descriptor 1, never closed by this process.
-struct Stdout(ManuallyDrop<File>);
+/// File descriptor 1, never closed by this process; `never_blocks` when it is a regular file
+/// or a device that is not a terminal (`/dev/null`): asking `poll` first would be a system call
+/// per write for nothing.
+struct Stdout {
+    file: ManuallyDrop<File>,
+    never_blocks: bool,
+}
 
 impl Outlet for Stdout {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.0.write(buf)
+        self.file.write(buf)
     }
 
     fn ready(&mut self) -> bool {
-        Self::poll_out()
+        self.never_blocks || Self::poll_out()
     }
 }
 
@@ -133,8 +138,13 @@ impl Sink {
     pub fn stdout() -> Self {
         // SAFETY: fd 1 stays open for the life of the process; `ManuallyDrop` keeps this `File`
         // from closing it.
-        let out = ManuallyDrop::new(unsafe { File::from_raw_fd(1) });
-        Self::new(Box::new(Stdout(out)))
+        let file = ManuallyDrop::new(unsafe { File::from_raw_fd(1) });
+        let never_blocks = file.metadata().is_ok_and(|m| {
+            use std::os::unix::fs::FileTypeExt;
+            let kind = m.file_type();
+            kind.is_file() || (kind.is_char_device() && !std::io::IsTerminal::is_terminal(&*file))
+        });
+        Self::new(Box::new(Stdout { file, never_blocks }))
     }
 
     /// A sink writing to `out` (tests).
