@@ -28,8 +28,8 @@ use crate::output::{self, Format, sink::Sink};
 use crate::strategy::Strategy;
 use crate::text::plural;
 
-/// In a burst, lines are handed to the writer at least this often.
-const FLUSH_EVERY: usize = 16;
+/// In a burst, lines are handed to the writer at least this often: a link's batch.
+const FLUSH_EVERY: usize = super::link::BATCH;
 
 /// The table is redrawn at most this often.
 const REDRAW: Duration = Duration::from_millis(100);
@@ -264,9 +264,9 @@ impl<'a> Consumer<'a> {
                     }
                     // While the reader is behind, only the retry below tries again.
                     if !table && !self.behind {
-                        self.hand_over(&mut sink)?;
+                        let wrote = self.hand_over(&mut sink)?;
                         // Mid-burst (more is waiting): let the reader take these lines first.
-                        if taken >= FLUSH_EVERY && !self.behind {
+                        if wrote && taken >= FLUSH_EVERY && !self.behind {
                             writable.let_reader_run();
                         }
                     }
@@ -558,10 +558,11 @@ impl<'a> Consumer<'a> {
         }
     }
 
-    /// Offers the held lines to the writer; they stay held if the reader is behind.
-    fn hand_over(&mut self, sink: &mut Sink) -> io::Result<()> {
+    /// Offers the held lines to the writer (true if there were any); they stay held if the
+    /// reader is behind.
+    fn hand_over(&mut self, sink: &mut Sink) -> io::Result<bool> {
         if self.held.is_empty() && self.gaps.is_empty() && self.backfilled.is_empty() {
-            return Ok(());
+            return Ok(false);
         }
         let mut chunk = Vec::with_capacity(self.held.len() * 160);
         for g in &self.gaps {
@@ -581,7 +582,7 @@ impl<'a> Consumer<'a> {
             self.held.clear();
             self.held_at.clear();
         }
-        Ok(())
+        Ok(true)
     }
 
     /// Says, at most once a second, that the reader is behind and how much was dropped.

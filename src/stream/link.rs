@@ -42,8 +42,10 @@ use crate::market::TickerKind;
 pub const MAX_URL: usize = 4000;
 
 /// A link hands its updates to the consumer this many at a time, and then lets it run (see
-/// `serve`); fewer when the socket has no more for now.
-pub const BATCH: usize = 16;
+/// `serve`); fewer when the socket has no more for now. Measured at 10,000 messages a second
+/// (user and system CPU over 30 s, medians of 3): 16 cost 0.61 s, 32 0.51 s, 64 0.50 s;
+/// pricefetch's own lag p99 stayed well under a millisecond with 32.
+pub const BATCH: usize = 32;
 
 /// What one read of a connection takes at most (a bigger frame is read whole all the same).
 const READ_BUFFER: usize = 16 * 1024;

@@ -48,8 +48,8 @@ use crate::strategy::Strategy;
 pub const STREAMS_PER_CONNECTION: usize = 1024;
 
 /// Events the channel holds before producers start dropping them: at most
-/// [`link::BATCH`] updates each, so as many updates as before batching (16 Ki).
-const BACKLOG: usize = 1024;
+/// [`link::BATCH`] updates each, so 16 Ki updates, as many as before batching.
+const BACKLOG: usize = 16 * 1024 / link::BATCH;
 
 /// What the producers tell the consumer.
 #[derive(Debug)]
