@@ -7,6 +7,10 @@
 //! and said at most once a second), so memory stays bounded by the number of symbols and the
 //! reader gets the latest prices when it catches up. A table simply skips frames.
 
+mod take;
+
+use take::{Slot, Taken};
+
 use std::collections::{HashMap, HashSet};
 
 /// The maps looked up for every update (ten thousand a second) hash with foldhash: quick on
@@ -25,7 +29,6 @@ use crate::fetch::{Engine, StopReason};
 use crate::market::TickerKind;
 use crate::market::Update;
 use crate::output::{self, Format, sink::Sink};
-use crate::strategy::Strategy;
 use crate::text::plural;
 
 /// In a burst, lines are handed to the writer at least this often: a link's batch.
@@ -40,68 +43,12 @@ const RETRY: Duration = Duration::from_millis(2);
 /// Where stdout is watched, the longest wait for it without looking (an edge missed).
 const SAFETY: Duration = Duration::from_millis(50);
 
-/// One subscribed symbol: the order of its latest update, and for the table its values and
-/// their change. Every subscribed symbol has one from the start, so that one lookup tells
-/// whether an update was asked for and whether it is a repeat.
-#[derive(Default)]
-struct Slot {
-    /// Whether an update (or the snapshot's value) has been shown.
-    seen: bool,
-    order: u64,
-    /// When the latest update was (its event time, else when it was read), in ms.
-    last_ms: u64,
-    /// The reconnects of the connection the latest update came on.
-    reconnects: u32,
-    values: Vec<String>,
-    change: String,
-}
-
 /// What a reconnect missed of one symbol: from its last update before to its first after.
 struct Gap {
     symbol: String,
     from_ms: u64,
     to_ms: u64,
     reconnect: u32,
-}
-
-/// When an update was, in ms: Binance's event time, else when it was read.
-fn when_ms(u: &Update) -> u64 {
-    u.event_ms.unwrap_or_else(|| {
-        u.received
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as u64)
-    })
-}
-
-/// Takes `u` into its symbol's slot (for the table, its values and their change; for every
-/// format, its order and time); when it is the first after a reconnect, the time of the last
-/// update before, from which what came in between was lost (Binance replays nothing).
-fn note(slot: &mut Slot, u: &Update, table: bool, when: u64) -> Option<u64> {
-    let gap_from = (slot.seen && u.reconnects > slot.reconnects).then_some(slot.last_ms);
-    slot.last_ms = when;
-    slot.reconnects = u.reconnects;
-    if table {
-        slot.change = slot
-            .values
-            .first()
-            .filter(|_| slot.seen)
-            .and_then(|before| crate::decimal::difference(before, u.price()))
-            .unwrap_or_default();
-        slot.values.clone_from(&u.values);
-    }
-    slot.order = u.order;
-    slot.seen = true;
-    gap_from
-}
-
-/// What one event did.
-enum Taken {
-    /// An update was shown; the `--until` condition it met, if any.
-    Shown(Option<(String, String, String)>),
-    /// `--count` updates have been shown.
-    Enough,
-    /// Nothing to show (a reconnect, or an update left out).
-    Nothing,
 }
 
 /// The consumer: renders updates, and decides when the run ends.
@@ -398,128 +345,6 @@ impl<'a> Consumer<'a> {
         if let Some(board) = &self.board {
             board.lock().last_arrival = Some(Instant::now());
         }
-    }
-
-    /// One update from the links: checked, counted and shown (its symbol looked up once).
-    fn take(&mut self, u: Update) -> Taken {
-        let valid = crate::answer::check_values(&u.symbol, &u.values, self.kind);
-        let when = when_ms(&u);
-        let table = self.format == Format::Table;
-        let gap_from = match self.latest.get_mut(&u.symbol) {
-            None => {
-                self.unknown(&u);
-                return Taken::Nothing;
-            }
-            Some(slot) => {
-                // The repeats of a rollover's overlap, and only those (a reconnected stream
-                // whose clock runs behind is still news).
-                if u.overlap && slot.seen && u.order <= slot.order {
-                    self.duplicates += 1;
-                    return Taken::Nothing;
-                }
-                // The same rule as for REST answers: a symbol, and decimals; said once,
-                // counted always.
-                if let Err(why) = valid {
-                    self.invalid += 1;
-                    if self.invalid == 1 {
-                        tracing::warn!("left out an update that is not a price: {why}");
-                    }
-                    return Taken::Nothing;
-                }
-                note(slot, &u, table, when)
-            }
-        };
-        self.updates += 1;
-        let met = self.shown(u, when, gap_from);
-        if self.config.count.is_some_and(|n| self.updates >= n) {
-            return Taken::Enough;
-        }
-        Taken::Shown(met)
-    }
-
-    /// A link is back: counted and said.
-    fn reconnected(&mut self, link: usize, gap: Option<Duration>, why: &str) {
-        self.reconnects += 1;
-        if let Some(board) = &self.board {
-            board.lock().reconnects += 1;
-        }
-        let gap = gap.map_or_else(
-            || "before any data".to_owned(),
-            |g| format!("after a gap of {}", crate::text::duration(g.as_secs_f64())),
-        );
-        tracing::warn!("stream {link}: reconnected {gap} ({why})");
-    }
-
-    /// An update for a symbol not streamed: left out and counted (whatever the server sends,
-    /// only asked-for symbols are printed and kept), as is a pair that does not trade. With
-    /// `--all`, a pair the snapshot did not have is a new listing: streamed from its next
-    /// update on, and said once.
-    fn unknown(&mut self, u: &Update) {
-        let all = self.config.ask.strategy == Strategy::All;
-        if !all || !self.config.ask.filter.keeps(&u.symbol) {
-            self.unsubscribed += 1;
-            return;
-        }
-        if self.not_trading.contains(&u.symbol) {
-            self.untraded += 1;
-            return;
-        }
-        tracing::warn!(
-            "{}: not in the snapshot, listed since; streaming it too",
-            u.symbol
-        );
-        self.subscribed.insert(u.symbol.clone());
-        self.latest.insert(u.symbol.clone(), Slot::default());
-        self.order.push(u.symbol.clone());
-    }
-
-    /// Takes one update of the snapshot into the latest values (and, for a line format, the
-    /// lines to write); the `--until` condition it meets, if any, as (symbol, price, condition).
-    fn show(&mut self, u: Update) -> Option<(String, String, String)> {
-        let when = when_ms(&u);
-        let table = self.format == Format::Table;
-        let gap_from = self
-            .latest
-            .get_mut(&u.symbol)
-            .and_then(|slot| note(slot, &u, table, when));
-        self.shown(u, when, gap_from)
-    }
-
-    /// What follows an update's taking: the gap a reconnect left before it (from `gap_from`),
-    /// `--until`, and the board or the writer.
-    fn shown(
-        &mut self,
-        u: Update,
-        when: u64,
-        gap_from: Option<u64>,
-    ) -> Option<(String, String, String)> {
-        let gap_ms = gap_from.map(|from| when.saturating_sub(from));
-        if let Some(from) = gap_from
-            && self.format == Format::Ndjson
-            && self.board.is_none()
-        {
-            if self.config.stream.as_ref().is_some_and(|s| s.backfill) {
-                self.to_backfill.push((u.symbol.clone(), from, when));
-            }
-            self.gaps.push(Gap {
-                symbol: u.symbol.clone(),
-                from_ms: from,
-                to_ms: when,
-                reconnect: u.reconnects,
-            });
-        }
-        let met = self.config.until.as_ref().and_then(|until| {
-            let c = until.met_by(&u.symbol, u.price())?;
-            Some((u.symbol.clone(), u.price().to_owned(), c.to_string()))
-        });
-        if let Some(board) = &self.board {
-            board
-                .lock()
-                .set(&u.symbol, &u.values, when, gap_ms, !u.snapshot);
-        } else if self.format != Format::Table {
-            self.hold(u);
-        }
-        met
     }
 
     /// Keeps `u` for the writer; while the reader is behind, in place of an older value of
