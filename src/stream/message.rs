@@ -10,6 +10,7 @@ use std::time::SystemTime;
 use serde::Deserialize;
 use serde::de::{self, IgnoredAny};
 
+use super::scan::Fields;
 use crate::market::{TickerKind, Update};
 
 /// What one text message was.
@@ -74,42 +75,6 @@ struct Object<'a> {
     a: Option<Cow<'a, str>>,
     #[serde(borrow, rename = "A", default)]
     ask_qty: Option<Cow<'a, str>>,
-}
-
-/// The ticker keys alone: what a combined stream's `data` holds (one, or the all-market
-/// array), kept apart from [`Object`] so that it needs no box.
-#[derive(Deserialize, Default)]
-pub(super) struct Fields<'a> {
-    #[serde(borrow, default)]
-    pub(super) e: Option<Cow<'a, str>>,
-    #[serde(rename = "E", default)]
-    pub(super) event: Option<u64>,
-    #[serde(borrow, default)]
-    pub(super) s: Option<Cow<'a, str>>,
-    #[serde(default)]
-    pub(super) u: Option<u64>,
-    #[serde(borrow, default)]
-    pub(super) c: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    pub(super) p: Option<Cow<'a, str>>,
-    #[serde(borrow, rename = "P", default)]
-    pub(super) percent: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    pub(super) h: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    pub(super) l: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    pub(super) v: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    pub(super) q: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    pub(super) b: Option<Cow<'a, str>>,
-    #[serde(borrow, rename = "B", default)]
-    pub(super) bid_qty: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    pub(super) a: Option<Cow<'a, str>>,
-    #[serde(borrow, rename = "A", default)]
-    pub(super) ask_qty: Option<Cow<'a, str>>,
 }
 
 impl<'a> Object<'a> {
