@@ -1,21 +1,16 @@
-//! The consumer side of `--stream`: takes the links' updates, decides what is shown (and counts
-//! what is not), renders it, and decides when the run ends.
+//! The consumer side of `--stream`: takes the links' updates, has [`take`] decide what is shown
+//! (and count what is not), renders it, and decides when the run ends.
 //!
 //! Output goes through an [`output::sink::Sink`], which writes only what stdout takes without
-//! blocking, so that a slow reader never blocks this, the runtime's one thread. While the reader is behind, updates wait
-//! here, one per symbol: a newer value replaces an older one still waiting (counted as dropped,
-//! and said at most once a second), so memory stays bounded by the number of symbols and the
-//! reader gets the latest prices when it catches up. A table simply skips frames.
+//! blocking, so that a slow reader never blocks this, the runtime's one thread. While the
+//! reader is behind, updates wait here, one per symbol: a newer value replaces an older one
+//! still waiting (counted as dropped, and said at most once a second), so memory stays bounded
+//! by the number of symbols and the reader gets the latest prices when it catches up. A table
+//! simply skips frames.
 
 mod take;
 
-use take::{Slot, Taken};
-
 use std::collections::{HashMap, HashSet};
-
-/// The maps looked up for every update (ten thousand a second) hash with foldhash: quick on
-/// short keys such as symbols, and no input here is chosen by an attacker who could flood it.
-type Fast = foldhash::fast::RandomState;
 use std::io::{self, Write};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -30,6 +25,11 @@ use crate::market::TickerKind;
 use crate::market::Update;
 use crate::output::{self, Format, sink::Sink};
 use crate::text::plural;
+use take::{Slot, Taken};
+
+/// The maps looked up for every update (ten thousand a second) hash with foldhash: quick on
+/// short keys such as symbols, and no input here is chosen by an attacker who could flood it.
+type Fast = foldhash::fast::RandomState;
 
 /// In a burst, lines are handed to the writer at least this often: a link's batch.
 const FLUSH_EVERY: usize = super::link::BATCH;
