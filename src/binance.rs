@@ -57,6 +57,16 @@ pub struct Attempt<T> {
     pub used_weight: Option<u32>,
 }
 
+impl<T> Attempt<T> {
+    /// The same attempt (its weight kept), its value read on by `f`.
+    fn and_then<U>(self, f: impl FnOnce(T) -> Result<U, FetchError>) -> Attempt<U> {
+        Attempt {
+            used_weight: self.used_weight,
+            result: self.result.and_then(f),
+        }
+    }
+}
+
 /// A client for the base URL and its mirrors.
 #[derive(Debug)]
 pub struct BinanceClient {
@@ -222,22 +232,19 @@ impl BinanceClient {
         let attempt = self
             .get(host, "api/v3/exchangeInfo", &query, EXCHANGE_INFO_LIMIT)
             .await;
-        Attempt {
-            used_weight: attempt.used_weight,
-            result: attempt.result.and_then(|raw| {
-                decode::<Info>(&raw).map(|info| {
-                    info.symbols
-                        .into_iter()
-                        .map(|l| Pair {
-                            symbol: l.symbol,
-                            base: l.base_asset,
-                            quote: l.quote_asset,
-                            status: l.status,
-                        })
-                        .collect()
-                })
-            }),
-        }
+        attempt.and_then(|raw| {
+            decode::<Info>(&raw).map(|info| {
+                info.symbols
+                    .into_iter()
+                    .map(|l| Pair {
+                        symbol: l.symbol,
+                        base: l.base_asset,
+                        quote: l.quote_asset,
+                        status: l.status,
+                    })
+                    .collect()
+            })
+        })
     }
 
     /// One `klines` request (weight 2): `symbol`'s candles of `interval` that open in
@@ -274,12 +281,7 @@ impl BinanceClient {
         let attempt = self
             .get(host, "api/v3/klines", &query, LARGE_BODY_LIMIT)
             .await;
-        Attempt {
-            used_weight: attempt.used_weight,
-            result: attempt
-                .result
-                .and_then(|raw| crate::answer::history::decode_klines(&raw)),
-        }
+        attempt.and_then(|raw| crate::answer::history::decode_klines(&raw))
     }
 
     /// One `aggTrades` request (weight 4): `symbol`'s trades from `start` to `end`
@@ -306,12 +308,7 @@ impl BinanceClient {
         let attempt = self
             .get(host, "api/v3/aggTrades", &query, LARGE_BODY_LIMIT)
             .await;
-        Attempt {
-            used_weight: attempt.used_weight,
-            result: attempt
-                .result
-                .and_then(|raw| crate::answer::history::decode_agg_trades(&raw)),
-        }
+        attempt.and_then(|raw| crate::answer::history::decode_agg_trades(&raw))
     }
 
     /// One GET with the per-attempt timeout over the whole exchange, and a body cap.
