@@ -94,6 +94,8 @@ pub struct Config {
     pub header: bool,
     /// `-o FILE`: the data goes there, replaced whole, instead of to stdout.
     pub output: Option<std::path::PathBuf>,
+    /// `--append`: added to the end of `output` instead.
+    pub append: bool,
     /// Colour on stdout (table header, compare verdict).
     pub color: bool,
     /// Colour on stderr (failures, hints, logs).

@@ -8,7 +8,7 @@ use clap::FromArgMatches;
 use pricefetch::cli::Cli;
 use pricefetch::cli::file::Location;
 use pricefetch::error::{self, Exit};
-use pricefetch::output::file::Replacement;
+use pricefetch::output::file::{OpenError, OutputFile};
 use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
@@ -70,17 +70,22 @@ fn main() -> ExitCode {
         Ok(rt) => rt,
         Err(e) => return fail(&anyhow::Error::new(e).context("cannot start the async runtime")),
     };
-    // -o FILE: the data goes to a file beside it, renamed over it when the run has results.
-    let mut replacement = match config
+    // -o FILE: what FILE is decides how it is written (see output::file).
+    let mut file = match config
         .output
         .as_deref()
-        .map(Replacement::create)
-        .transpose()
+        .map(|p| OutputFile::open(p, config.append))
     {
-        Ok(r) => r,
-        Err(e) => return fail(&anyhow::Error::new(error::OutputError(e))),
+        None => None,
+        Some(Ok(file)) => Some(file),
+        Some(Err(OpenError::Refused(why))) => {
+            return fail(&anyhow::Error::new(error::UsageError(why)));
+        }
+        Some(Err(OpenError::Io(e))) => return fail(&anyhow::Error::new(error::OutputError(e))),
     };
-    let result = match replacement.as_mut() {
+    let mut config = config;
+    config.header &= file.as_ref().is_none_or(OutputFile::starts_a_file);
+    let result = match file.as_mut() {
         Some(file) => runtime.block_on(pricefetch::run::run(config, file)),
         None => runtime.block_on(pricefetch::run::run(config, &mut out)),
     };
@@ -88,9 +93,9 @@ fn main() -> ExitCode {
         Ok(report) => report,
         Err(e) => return fail(&e),
     };
-    if let Some(file) = replacement {
+    if let Some(file) = file {
         let complete = report.interrupted.is_none() && !report.deadline_hit;
-        if complete && report.ok() > 0 {
+        if !file.is_atomic() || (complete && report.ok() > 0) {
             if let Err(e) = file.commit() {
                 return fail(&anyhow::Error::new(error::OutputError(e)));
             }

@@ -137,3 +137,113 @@ fn a_reader_in_a_loop_never_sees_half_a_file() {
     let reads = reader.join().unwrap();
     assert!(reads > 60, "the reader read {reads} times");
 }
+
+/// `-o` run against `path` with the mock; (exit code, stdout, stderr).
+fn run_to(
+    server: &MockServer,
+    path: &std::path::Path,
+    more: &[&str],
+) -> (Option<i32>, String, String) {
+    let out = pricefetch(server)
+        .args(["-f", "csv"])
+        .args(more)
+        .arg("-o")
+        .arg(path)
+        .arg("BTCUSDT")
+        .output()
+        .unwrap();
+    (out.status.code(), stdout(&out), stderr(&out))
+}
+
+#[test]
+fn a_device_node_is_written_to_never_replaced() {
+    use std::os::unix::fs::FileTypeExt;
+    let server = MockServer::start();
+    let dir = scratch_dir("output-device");
+    let null = dir.join("null");
+    // A character device of our own (1,3 is /dev/null's), so that a test that fails cannot
+    // turn the system's /dev/null into a file.
+    let made = std::process::Command::new("mknod")
+        .arg(&null)
+        .args(["c", "1", "3"])
+        .status()
+        .unwrap();
+    if !made.success() {
+        eprintln!("skipped: mknod needs root");
+        return;
+    }
+    let (code, _, err) = run_to(&server, &null, &[]);
+    assert_eq!(code, Some(0), "{err}");
+    let meta = std::fs::symlink_metadata(&null).unwrap();
+    assert!(
+        meta.file_type().is_char_device(),
+        "still a device: {meta:?}"
+    );
+    let names: Vec<_> = std::fs::read_dir(&dir).unwrap().collect();
+    assert_eq!(names.len(), 1, "no temporary file beside it");
+}
+
+#[test]
+fn a_symbolic_link_socket_or_directory_is_refused_before_anything_is_sent() {
+    use std::os::unix::fs::PermissionsExt;
+    let server = MockServer::start();
+    let dir = scratch_dir("output-link");
+    let victim = dir.join("setuid-binary");
+    std::fs::write(&victim, "#!/bin/sh\n").unwrap();
+    std::fs::set_permissions(&victim, std::fs::Permissions::from_mode(0o4755)).unwrap();
+    let link = dir.join("prices.csv");
+    std::os::unix::fs::symlink(&victim, &link).unwrap();
+    let (code, out, err) = run_to(&server, &link, &[]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(out.is_empty());
+    assert!(
+        err.contains("prices.csv: is a symbolic link; give its target"),
+        "{err}"
+    );
+    assert!(std::fs::symlink_metadata(&link).unwrap().is_symlink());
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "#!/bin/sh\n");
+    let socket = dir.join("sock");
+    let _listener = std::os::unix::net::UnixListener::bind(&socket).unwrap();
+    let (code, _, err) = run_to(&server, &socket, &[]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("is a socket"), "{err}");
+    let (code, _, err) = run_to(&server, &dir, &[]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("is a directory"), "{err}");
+    assert!(server.hits().is_empty(), "nothing was sent");
+}
+
+#[test]
+fn a_replaced_file_never_takes_setuid_and_a_new_one_is_not_world_writable() {
+    use std::os::unix::fs::PermissionsExt;
+    let server = MockServer::start();
+    let dir = scratch_dir("output-mode");
+    let old = dir.join("old.csv");
+    std::fs::write(&old, "x\n").unwrap();
+    std::fs::set_permissions(&old, std::fs::Permissions::from_mode(0o6775)).unwrap();
+    assert_eq!(run_to(&server, &old, &[]).0, Some(0));
+    let mode = std::fs::metadata(&old).unwrap().permissions().mode() & 0o7777;
+    assert_eq!(mode, 0o775);
+    let new = dir.join("new.csv");
+    assert_eq!(run_to(&server, &new, &[]).0, Some(0));
+    let mode = std::fs::metadata(&new).unwrap().permissions().mode() & 0o7777;
+    assert_eq!(mode & 0o7022, 0, "{mode:o}");
+}
+
+#[test]
+fn dash_is_stdout_and_append_writes_the_header_once() {
+    let server = MockServer::start();
+    let (code, out, err) = run_to(&server, std::path::Path::new("-"), &[]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.starts_with("symbol,price,"), "{out}");
+    let log = scratch_dir("output-append").join("prices.csv");
+    for _ in 0..3 {
+        let (code, out, err) = run_to(&server, &log, &["--append"]);
+        assert_eq!((code, out.as_str()), (Some(0), ""), "{err}");
+    }
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert_eq!(text.lines().count(), 4, "{text}");
+    assert_eq!(text.matches("symbol,price,").count(), 1, "{text}");
+    let (code, _, err) = run_to(&server, &log, &["--append", "-f", "json"]);
+    assert_eq!(code, Some(2), "{err}");
+}

@@ -55,19 +55,29 @@ pub struct OutputArgs {
 
     /// csv without its header row, for appending to a log
     ///
-    /// e.g. a cron job: pricefetch -f csv --no-header BTCUSDT >> prices.csv (write the header
-    /// once with pricefetch -f csv BTCUSDT > prices.csv).
+    /// e.g. pricefetch -f csv --no-header BTCUSDT >> prices.csv; -o prices.csv --append writes
+    /// the header only into a new or empty file.
     #[arg(long)]
     pub no_header: bool,
 
     /// Write the data to FILE instead of stdout, replacing it only when the run has results
     ///
     /// Written to a temporary file beside FILE and renamed over it, so a reader (node_exporter's
-    /// textfile collector, a web server, a spreadsheet import) never sees half a file. A run
-    /// with no result at all, or cut short by a signal or --deadline, leaves the previous FILE
-    /// as it was. Every format; not --stream or --watch.
+    /// textfile collector, a web server, a spreadsheet import) never sees half a file; the new
+    /// file keeps the old one's permissions (never setuid), a new one is 0644 less the umask. A
+    /// run with no result at all, or cut short by a signal or --deadline, leaves the previous
+    /// FILE as it was. A character device or FIFO is written directly; a symbolic link, socket
+    /// or directory is refused (name the link's target). -o - is stdout. Every format; not
+    /// --stream or --watch.
     #[arg(short = 'o', long, value_name = "FILE", env = "PRICEFETCH_OUTPUT")]
     pub output: Option<PathBuf>,
+
+    /// With -o: add to the end of FILE instead of replacing it (a log a cron job grows)
+    ///
+    /// The csv header is written only into a new or empty FILE. csv, ndjson, plain, ledger and
+    /// beancount; json and openmetrics are one document each, so they replace.
+    #[arg(long, requires = "output", hide_short_help = true)]
+    pub append: bool,
 }
 
 /// `Fetching` in `--help`: how requests are made: grouping, timeouts, retries, the run's limits and comparisons.

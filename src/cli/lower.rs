@@ -80,7 +80,20 @@ impl Cli {
     /// Validates the flags against the terminal the process runs on.
     pub fn into_config(self, terminal: Terminal) -> Result<Config, UsageError> {
         // -o FILE: the data goes to a file, so no table and no colour by default.
-        let terminal = match self.output.output {
+        let output = self.output.output.clone().filter(|p| p.as_os_str() != "-");
+        if self.output.append
+            && matches!(
+                self.format,
+                Some(Format::Json | Format::Openmetrics | Format::Table)
+            )
+        {
+            return Err(UsageError(
+                "--append adds lines to a file: json, openmetrics and table are one document \
+                 each (use csv, ndjson, plain, ledger or beancount, or leave out --append)"
+                    .into(),
+            ));
+        }
+        let terminal = match &output {
             Some(_) => Terminal {
                 stdout_tty: false,
                 stdout_color: false,
@@ -140,7 +153,8 @@ impl Cli {
             plan,
             format,
             header: !self.output.no_header,
-            output: self.output.output.clone(),
+            append: self.output.append && output.is_some(),
+            output,
             color: terminal.stdout_color,
             stderr_color: terminal.stderr_color,
             progress: terminal.stderr_tty && self.quiet == 0 && self.watch.is_none(),
