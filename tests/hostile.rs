@@ -263,3 +263,48 @@ fn a_huge_ledger_is_read_no_further_than_a_few_kib() {
         "rewritten as a record"
     );
 }
+
+#[test]
+fn a_tampered_pairs_cache_is_discarded_and_asked_again() {
+    use std::os::unix::fs::PermissionsExt;
+    let server = MockServer::start();
+    let dir = fresh_state_dir();
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let path = pricefetch::pairs::cache::path_for(&dir, &server.url().parse().unwrap());
+    // BTCEUR with its assets swapped: believed, BTC in EUR would be 1 / 91234.5.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis();
+    let body =
+        format!(r#"{{"version":1,"fetched_ms":{now},"pairs":[["BTCEUR","EUR","BTC","TRADING"]]}}"#);
+    std::fs::write(&path, body).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o666)).unwrap();
+    let out = pricefetch(&server)
+        .env("PRICEFETCH_STATE_DIR", &dir)
+        .args(["-v", "--in", "EUR", "-f", "plain", "BTC"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        common::stdout(&out).trim_end().split('\t').nth(1),
+        Some("91234.50000000")
+    );
+    let err = stderr(&out);
+    assert!(
+        err.contains("is discarded (BTCEUR is not EUR + BTC)"),
+        "{err}"
+    );
+    assert_eq!(
+        server
+            .hits()
+            .iter()
+            .filter(|h| h.path.contains("exchangeInfo"))
+            .count(),
+        1,
+        "the pairs were asked again"
+    );
+    let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600, "made private");
+}

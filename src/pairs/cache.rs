@@ -51,36 +51,119 @@ pub fn assets(
         .collect()
 }
 
+/// The statuses Binance gives a pair (binance-api.md's `symbolStatus`, and the ones
+/// `exchangeInfo` shows around an auction); a cache that names another was not written by us.
+const STATUSES: &[&str] = &[
+    "TRADING",
+    "HALT",
+    "BREAK",
+    "END_OF_DAY",
+    "CANCEL_ONLY",
+    "PRE_TRADING",
+    "POST_TRADING",
+    "AUCTION_MATCH",
+];
+
 /// The cached pairs if they are younger than [`TIME_TO_LIVE_MS`] at `now_ms`; `None` when
-/// there are none, they are old, or the file cannot be trusted or read.
+/// there are none, they are old, or the file cannot be trusted or read. The file gets the
+/// ledger's rules: ours, not a link, a regular file; open to others, it is made private (or,
+/// when that fails, not read). Every entry is checked (`symbol` is `base` + `quote`, each symbol
+/// once, a known status): a cache that fails is discarded whole, said with `-v`, and the caller
+/// asks Binance again.
 pub fn load(path: &Path, now_ms: u64) -> Option<Vec<Pair>> {
+    let text = read_trusted(path)?;
+    let cached: File = serde_json::from_str(&text)
+        .inspect_err(|e| {
+            tracing::info!(
+                "{} is not a pairs cache ({e}): asking Binance",
+                path.display()
+            )
+        })
+        .ok()?;
+    let fresh =
+        now_ms.saturating_sub(cached.fetched_ms) < TIME_TO_LIVE_MS && cached.fetched_ms <= now_ms;
+    if cached.version != 1 || !fresh {
+        return None;
+    }
+    let pairs: Vec<Pair> = cached
+        .pairs
+        .into_iter()
+        .map(|[symbol, base, quote, status]| Pair {
+            symbol,
+            base,
+            quote,
+            status,
+        })
+        .collect();
+    if let Err(why) = check(&pairs) {
+        tracing::info!(
+            "{} is discarded ({why}): asking Binance for the pairs",
+            path.display()
+        );
+        return None;
+    }
+    Some(pairs)
+}
+
+/// The cache's text, if the file is one this user can trust (see [`load`]).
+fn read_trusted(path: &Path) -> Option<String> {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
     let mut file = std::fs::OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC | libc::O_NONBLOCK)
         .open(path)
         .ok()?;
     let meta = file.metadata().ok()?;
-    let ours = std::os::unix::fs::MetadataExt::uid(&meta) == rustix::process::geteuid().as_raw();
-    if !meta.is_file() || !ours || meta.len() > MAX_FILE {
+    if !meta.is_file() || meta.len() > MAX_FILE {
+        return None;
+    }
+    if meta.uid() != rustix::process::geteuid().as_raw() {
+        tracing::warn!(
+            "{} belongs to another user (uid {}), so it is not trusted: asking Binance for the pairs",
+            path.display(),
+            meta.uid()
+        );
+        return None;
+    }
+    if meta.mode() & 0o077 != 0
+        && let Err(e) = file.set_permissions(std::fs::Permissions::from_mode(0o600))
+    {
+        tracing::warn!(
+            "{} is open to other users and cannot be made private ({}), so it is not trusted",
+            path.display(),
+            crate::error::io_reason(&e)
+        );
         return None;
     }
     let mut text = String::new();
     file.read_to_string(&mut text).ok()?;
-    let cached: File = serde_json::from_str(&text).ok()?;
-    let fresh =
-        now_ms.saturating_sub(cached.fetched_ms) < TIME_TO_LIVE_MS && cached.fetched_ms <= now_ms;
-    (cached.version == 1 && fresh).then(|| {
-        cached
-            .pairs
-            .into_iter()
-            .map(|[symbol, base, quote, status]| Pair {
-                symbol,
-                base,
-                quote,
-                status,
-            })
-            .collect()
-    })
+    Some(text)
+}
+
+/// Whether every cached pair is one Binance could have listed: `symbol` = `base` + `quote`,
+/// no symbol twice, a known status.
+fn check(pairs: &[Pair]) -> Result<(), String> {
+    let mut seen = std::collections::HashSet::with_capacity(pairs.len());
+    for p in pairs {
+        if p.base.is_empty()
+            || p.quote.is_empty()
+            || p.symbol.len() != p.base.len() + p.quote.len()
+            || !p.symbol.starts_with(&p.base)
+            || !p.symbol.ends_with(&p.quote)
+        {
+            return Err(format!("{} is not {} + {}", p.symbol, p.base, p.quote));
+        }
+        if !seen.insert(p.symbol.as_str()) {
+            return Err(format!("{} is listed twice", p.symbol));
+        }
+        if !STATUSES.contains(&p.status.as_str()) {
+            return Err(format!(
+                "{} has the unknown status {:?}",
+                p.symbol, p.status
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Writes `pairs` as fetched at `now_ms`: a private temporary file in the same directory,
@@ -151,6 +234,46 @@ mod tests {
         );
         std::fs::write(&path, "not json").unwrap();
         assert_eq!(load(&path, 1_000), None);
+    }
+
+    fn pair(symbol: &str, base: &str, quote: &str, status: &str) -> Pair {
+        Pair {
+            symbol: symbol.into(),
+            base: base.into(),
+            quote: quote.into(),
+            status: status.into(),
+        }
+    }
+
+    #[test]
+    fn a_cache_with_one_wrong_entry_is_discarded_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.pairs.json");
+        let good = pair("BTCEUR", "BTC", "EUR", "TRADING");
+        store(&path, std::slice::from_ref(&good), 5).unwrap();
+        assert!(load(&path, 5).is_some());
+        for bad in [
+            pair("BTCEUR", "EUR", "BTC", "TRADING"),
+            pair("ETHEUR", "BTC", "EUR", "TRADING"),
+            pair("BTCEUR", "BTC", "EUR", "TRADING"),
+            pair("ETHBTC", "ETH", "BTC", "LISTED"),
+            pair("BTC", "BTC", "", "TRADING"),
+        ] {
+            store(&path, &[good.clone(), bad.clone()], 5).unwrap();
+            assert_eq!(load(&path, 5), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn a_cache_open_to_others_is_made_private_before_it_is_read() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.pairs.json");
+        store(&path, &[pair("BTCEUR", "BTC", "EUR", "TRADING")], 5).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o666)).unwrap();
+        assert!(load(&path, 5).is_some());
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
     }
 
     #[test]
