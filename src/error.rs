@@ -12,7 +12,7 @@ use std::time::Duration;
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum FetchError {
     /// No complete answer within the per-attempt timeout.
-    #[error("no answer within {}", humantime::format_duration(*.0))]
+    #[error("no answer within {}", crate::text::span(*.0))]
     Timeout(Duration),
     /// DNS failure, connection refused, TLS failure: the host was never reached.
     #[error("cannot connect to {host}: {cause}")]
@@ -50,7 +50,7 @@ pub enum FetchError {
     },
     /// Not sent: the run would have had to wait longer than `--max-wait` for the rate limit
     /// (a `Retry-After`, or the next minute's weight budget).
-    #[error("not sent: {why}; try again in {}", humantime::format_duration(Duration::from_secs(.retry_after.as_secs_f64().ceil() as u64)))]
+    #[error("not sent: {why}; try again in {}", crate::text::span(Duration::from_secs(.retry_after.as_secs_f64().ceil() as u64)))]
     Throttled { retry_after: Duration, why: String },
     /// HTTP 418: the IP is banned for ignoring a 429.
     #[error("IP banned by Binance{}", UntilText(*.until_ms))]
@@ -91,7 +91,7 @@ pub enum FetchError {
     #[error("cancelled before an answer")]
     Cancelled,
     /// `--deadline` passed before this symbol had an answer.
-    #[error("the run's deadline of {} passed before an answer", humantime::format_duration(*.0))]
+    #[error("the run's deadline of {} passed before an answer", crate::text::span(*.0))]
     Deadline(Duration),
 }
 
@@ -111,7 +111,7 @@ struct RetryText(Option<Duration>);
 impl fmt::Display for RetryText {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.0 {
-            Some(d) => write!(f, " (retry after {})", humantime::format_duration(d)),
+            Some(d) => write!(f, " (retry after {})", crate::text::span(d)),
             None => Ok(()),
         }
     }
@@ -375,7 +375,7 @@ pub fn hint(err: &FetchError) -> Option<String> {
             "the IP's request-weight budget is spent{}; lower --concurrency, and do not retry \
              sooner or Binance bans the IP",
             match retry_after {
-                Some(d) => format!(", try again in {}", humantime::format_duration(*d)),
+                Some(d) => format!(", try again in {}", crate::text::span(*d)),
                 None => String::new(),
             }
         )),

@@ -40,6 +40,15 @@ const FIRST_LOOK_MS: i64 = 5_000;
 
 const MINUTE_MS: i64 = 60_000;
 
+/// The most pages of trades read for one window (at most a minute, or the first five
+/// seconds): 64,000 aggregate trades, far more than any pair has made in a minute. A server
+/// that pages on past it is not believed.
+const MAX_TRADE_PAGES: u32 = 64;
+
+/// Binance's launch, 2017-07-14T00:00:00Z: no candle or trade is older, so no time before it
+/// is asked for.
+pub const EARLIEST_MS: i64 = 1_499_990_400_000;
+
 /// What `--at` asks.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AtAsk {
@@ -147,6 +156,8 @@ pub struct Fetched {
     pub gaps: u64,
     /// Per asked symbol, the error that stopped its candles (the others stay).
     pub failed: Vec<Option<FetchError>>,
+    /// Per asked symbol, the candles handed on.
+    pub per_symbol: Vec<u64>,
 }
 
 /// Fetches `plan`'s requests `-c` at a time and hands every candle and gap to `on_row` in
@@ -188,6 +199,7 @@ pub async fn candles(
     tokio::pin!(answers);
     let mut fetched = Fetched {
         failed: vec![None; symbols.len()],
+        per_symbol: vec![0; symbols.len()],
         ..Fetched::default()
     };
     // The symbol being handed on, the open time of its first missing candle (if a gap is
@@ -237,6 +249,7 @@ pub async fn candles(
                     }
                     seen_any = true;
                     fetched.candles += 1;
+                    fetched.per_symbol[chunk.symbol] += 1;
                     on_row(Row::Candle(symbol, c))?;
                     rows.next();
                 }
@@ -330,14 +343,21 @@ async fn price_at(engine: &Engine, symbol: &str, ask: &AtAsk) -> Result<PriceAt,
     if let Some(t) = last_trade(engine, symbol, (at - FIRST_LOOK_MS).max(since), at).await? {
         return Ok(found(t));
     }
-    // Otherwise the minute that last traded within the lookback, then its last trade.
+    // Otherwise the minute that last traded within the lookback, then its last trade. Only the
+    // minute that holds the moment can have traded after it alone; the one before it must hold
+    // a trade, or the server contradicts itself.
     let mut to = at;
-    while let Some(minute) = last_traded_minute(engine, symbol, since, to).await? {
+    for _ in 0..2 {
+        let Some(minute) = last_traded_minute(engine, symbol, since, to).await? else {
+            break;
+        };
         let window = (minute.open_ms.max(since), minute.close_ms.min(at));
         if let Some(t) = last_trade(engine, symbol, window.0, window.1).await? {
             return Ok(found(t));
         }
-        // That minute's trades all came after the moment: look before it.
+        if minute.close_ms < at {
+            return Err(empty_minute(symbol, &minute));
+        }
         to = minute.open_ms - 1;
     }
     Err(FetchError::NoTrade {
@@ -346,13 +366,34 @@ async fn price_at(engine: &Engine, symbol: &str, ask: &AtAsk) -> Result<PriceAt,
     })
 }
 
-/// How long before, for people: `42m 1s`, `0s`.
-pub fn ago(ms: i64) -> String {
-    let d = std::time::Duration::from_secs((ms / 1000).max(0) as u64);
-    if d.is_zero() {
-        return format!("{}ms", ms.max(0));
+/// A 1m candle that counts trades, none of which `aggTrades` has: a server that breaks the
+/// contract (a decode error, never a loop or an invented time).
+fn empty_minute(symbol: &str, minute: &Candle) -> FetchError {
+    FetchError::Decode {
+        status: 200,
+        detail: format!(
+            "{symbol}'s 1m candle at {} counts {} trades, but aggTrades has none in it",
+            crate::clock::rfc3339_millis(minute.open_ms.max(0) as u64),
+            minute.trades
+        ),
     }
-    humantime::format_duration(d).to_string()
+}
+
+/// An answer none of whose rows lie in the asked range [from, to]: Binance never sends one.
+fn out_of_range(symbol: &str, what: &str, (from, to): (i64, i64)) -> FetchError {
+    FetchError::Decode {
+        status: 200,
+        detail: format!(
+            "{symbol}'s {what} lie outside the asked {} to {}",
+            crate::clock::rfc3339_millis(from.max(0) as u64),
+            crate::clock::rfc3339_millis(to.max(0) as u64)
+        ),
+    }
+}
+
+/// How long before, for people: `42m 1s`, `3d 2h`, `0s`.
+pub fn ago(ms: i64) -> String {
+    crate::text::span_ms(ms)
 }
 
 fn found(t: Trade) -> PriceAt {
@@ -363,6 +404,7 @@ fn found(t: Trade) -> PriceAt {
 }
 
 /// The last trade in [from, to] (at most an hour apart), paging forward while a page is full.
+/// Every page starts past the last, so it ends; trades outside [from, to] are not used.
 async fn last_trade(
     engine: &Engine,
     symbol: &str,
@@ -371,6 +413,7 @@ async fn last_trade(
 ) -> Result<Option<Trade>, FetchError> {
     let mut start = from;
     let mut last: Option<Trade> = None;
+    let mut pages = 0;
     loop {
         let what = format!("{symbol} trades");
         let page = engine
@@ -381,21 +424,40 @@ async fn last_trade(
             })
             .await?;
         let full = page.len() >= PAGE as usize;
-        if let Some(t) = page.into_iter().rfind(|t| t.time_ms <= to) {
-            // A full page of trades within one millisecond cannot move on: take its last.
-            let stuck = t.time_ms == start;
-            start = t.time_ms;
-            last = Some(t);
-            if full && !stuck {
-                continue;
-            }
+        let sent = !page.is_empty();
+        let Some(t) = page
+            .into_iter()
+            .rfind(|t| t.time_ms >= start && t.time_ms <= to)
+        else {
+            return match sent {
+                true => Err(out_of_range(symbol, "trades", (start, to))),
+                false => Ok(last),
+            };
+        };
+        // A full page of trades within one millisecond cannot move on: take its last.
+        let moved = t.time_ms > start;
+        start = t.time_ms;
+        last = Some(t);
+        pages += 1;
+        if !(full && moved) {
+            return Ok(last);
         }
-        return Ok(last);
+        if pages == MAX_TRADE_PAGES {
+            return Err(FetchError::Decode {
+                status: 200,
+                detail: format!(
+                    "{symbol}: more than {} trades between {} and {}",
+                    MAX_TRADE_PAGES * PAGE,
+                    crate::clock::rfc3339_millis(from.max(0) as u64),
+                    crate::clock::rfc3339_millis(to.max(0) as u64)
+                ),
+            });
+        }
     }
 }
 
 /// The last 1m candle with a trade that opens in [from, to], newest pages first (1,000
-/// minutes a request).
+/// minutes a request); candles outside the asked page are not used.
 async fn last_traded_minute(
     engine: &Engine,
     symbol: &str,
@@ -413,7 +475,15 @@ async fn last_traded_minute(
                     .klines(host, symbol, "1m", Some(start), end, PAGE, None)
             })
             .await?;
-        if let Some(c) = rows.into_iter().rfind(|c| c.trades > 0) {
+        let sent = !rows.is_empty();
+        let mut inside = rows
+            .into_iter()
+            .filter(|c| c.open_ms >= start && c.open_ms <= end)
+            .peekable();
+        if sent && inside.peek().is_none() {
+            return Err(out_of_range(symbol, "1m candles", (start, end)));
+        }
+        if let Some(c) = inside.filter(|c| c.trades > 0).last() {
             return Ok(Some(c));
         }
         end = start - 1;
@@ -422,15 +492,14 @@ async fn last_traded_minute(
 }
 
 /// Why there is no price: the last trade before the lookback (from the daily candles of the
-/// 1,000 days before it, then its minute), or, before the pair's listing, its first trade.
+/// 1,000 days before it, then its minute and trade), or, before the pair's listing, its first
+/// trade. A time is printed only when a trade carries it.
 async fn no_trade(engine: &Engine, symbol: &str, ask: &AtAsk) -> Result<String, FetchError> {
     let at = ask.at_ms;
     let since = at - ask.lookback_ms;
-    let lookback = humantime::format_duration(std::time::Duration::from_millis(
-        ask.lookback_ms.max(0) as u64,
-    ));
     let none = format!(
-        "no trade in the {lookback} before {}",
+        "no trade in the {} before {}",
+        crate::text::span_ms(ask.lookback_ms),
         crate::clock::rfc3339_millis(at.max(0) as u64)
     );
     let what = format!("{symbol} 1d candles");
@@ -441,34 +510,81 @@ async fn no_trade(engine: &Engine, symbol: &str, ask: &AtAsk) -> Result<String, 
                 .klines(host, symbol, "1d", None, since, PAGE, None)
         })
         .await?;
-    if let Some(day) = days.into_iter().rfind(|c| c.trades > 0) {
-        let day_end = day.close_ms.min(since);
-        let mut when = day_end;
-        if let Some(minute) = last_traded_minute(engine, symbol, day.open_ms, day_end).await?
-            && let Some(t) =
-                last_trade(engine, symbol, minute.open_ms, minute.close_ms.min(since)).await?
-        {
-            when = t.time_ms;
+    // The day that holds `since` may have traded only after it: then the traded day before.
+    let traded = days
+        .iter()
+        .rev()
+        .filter(|c| c.open_ms <= since && c.trades > 0)
+        .take(2);
+    for day in traded {
+        if let Some(when) = last_trade_before(engine, symbol, day, since).await? {
+            return Ok(format!(
+                "{none}; last traded {}, {} before",
+                crate::clock::rfc3339_millis(when.max(0) as u64),
+                ago(at - when)
+            ));
         }
-        return Ok(format!(
-            "{none}; last traded {}, {} before",
-            crate::clock::rfc3339_millis(when.max(0) as u64),
-            ago(at - when)
-        ));
     }
+    Ok(match first_trade(engine, symbol).await? {
+        Some(t) if t.time_ms > since => format!(
+            "{none}: it had not traded yet; first traded {}",
+            crate::clock::rfc3339_millis(t.time_ms.max(0) as u64)
+        ),
+        _ => format!("{none}, nor in the 1,000 days before"),
+    })
+}
+
+/// The pair's first trade ever (`aggTrades` from id 0), if it has one.
+async fn first_trade(engine: &Engine, symbol: &str) -> Result<Option<Trade>, FetchError> {
     let what = format!("{symbol} first trade");
     let first = engine
         .call(AGG_TRADES_WEIGHT, &what, |host| {
             engine.client().agg_trades(host, symbol, None, Some(0), 1)
         })
         .await?;
-    Ok(match first.first() {
-        Some(t) if t.time_ms > at => format!(
-            "{none}: it had not traded yet; first traded {}",
+    Ok(first.into_iter().next())
+}
+
+/// Why `symbol` has no candle at all in the asked range: not listed yet (naming its first
+/// trade), or none in it (a halt, or delisted). An error of its own, never an empty success.
+pub async fn no_candles(engine: &Engine, symbol: &str, ask: &CandleAsk) -> FetchError {
+    let range = format!(
+        "no {} candle from {} to {}",
+        ask.interval.name(),
+        crate::clock::rfc3339_millis(ask.from_ms.max(0) as u64),
+        crate::clock::rfc3339_millis(ask.to_ms.max(0) as u64)
+    );
+    let detail = match first_trade(engine, symbol).await {
+        Err(e) => return e,
+        Ok(Some(t)) if t.time_ms >= ask.to_ms => format!(
+            "{range}: it was not listed yet; first traded {}",
             crate::clock::rfc3339_millis(t.time_ms.max(0) as u64)
         ),
-        _ => format!("{none}, nor in the 1,000 days before"),
-    })
+        Ok(Some(_)) => format!("{range}: Binance has none in it (a halt)"),
+        Ok(None) => format!("{range}: it has never traded"),
+    };
+    FetchError::NoTrade {
+        symbol: symbol.to_owned(),
+        detail,
+    }
+}
+
+/// The time of `day`'s last trade at or before `since`, if it has one.
+async fn last_trade_before(
+    engine: &Engine,
+    symbol: &str,
+    day: &Candle,
+    since: i64,
+) -> Result<Option<i64>, FetchError> {
+    let end = day.close_ms.min(since);
+    let Some(minute) = last_traded_minute(engine, symbol, day.open_ms, end).await? else {
+        return Ok(None);
+    };
+    match last_trade(engine, symbol, minute.open_ms, minute.close_ms.min(since)).await? {
+        Some(t) => Ok(Some(t.time_ms)),
+        None if minute.close_ms <= since => Err(empty_minute(symbol, &minute)),
+        None => Ok(None),
+    }
 }
 
 #[cfg(test)]

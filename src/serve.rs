@@ -123,7 +123,7 @@ async fn healthz(State(board): State<Arc<Board>>) -> Response {
                 Some(age) => format!(
                     "stale: no value for {} (--stale {})\n",
                     crate::text::duration(age.as_secs_f64()),
-                    humantime::format_duration(board.stale)
+                    crate::text::span(board.stale)
                 ),
                 None => "stale: no value yet\n".to_owned(),
             };

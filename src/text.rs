@@ -14,6 +14,37 @@ pub fn duration(secs: f64) -> String {
     }
 }
 
+/// A span of time in one style for every message: `3d`, `1h 15m`, `42m 1s`, `250ms`, `0s`
+/// (days, hours, minutes, seconds; milliseconds only under a second).
+pub fn span(d: std::time::Duration) -> String {
+    let ms = d.as_millis();
+    if ms < 1000 {
+        return if ms == 0 {
+            "0s".into()
+        } else {
+            format!("{ms}ms")
+        };
+    }
+    let secs = d.as_secs();
+    let parts = [
+        (secs / 86_400, "d"),
+        (secs / 3600 % 24, "h"),
+        (secs / 60 % 60, "m"),
+        (secs % 60, "s"),
+    ];
+    let words: Vec<String> = parts
+        .iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, unit)| format!("{n}{unit}"))
+        .collect();
+    words.join(" ")
+}
+
+/// [`span`] of a number of milliseconds (a negative one reads as `0s`).
+pub fn span_ms(ms: i64) -> String {
+    span(std::time::Duration::from_millis(ms.max(0) as u64))
+}
+
 /// `1 request`, `3 requests`: `n` and the word for that many.
 pub fn plural(n: impl Into<u64>, one: &str, many: &str) -> String {
     let n = n.into();
@@ -106,4 +137,19 @@ pub fn itoa(mut n: u64, buffer: &mut [u8; 20]) -> &str {
         }
     }
     std::str::from_utf8(&buffer[at..]).unwrap_or("0")
+}
+
+#[cfg(test)]
+mod span_tests {
+    use super::span_ms;
+
+    #[test]
+    fn spans_read_in_one_style() {
+        assert_eq!(span_ms(0), "0s");
+        assert_eq!(span_ms(250), "250ms");
+        assert_eq!(span_ms(4_500_000), "1h 15m");
+        assert_eq!(span_ms(3 * 86_400_000), "3d");
+        assert_eq!(span_ms(7 * 86_400_000 + 3_601_000), "7d 1h 1s");
+        assert_eq!(span_ms(-5), "0s");
+    }
 }

@@ -243,7 +243,7 @@ impl Throttle {
         if wait > self.limits.max_wait + OWN_SLACK {
             return Some(format!(
                 "longer than --max-wait {}",
-                humantime::format_duration(self.limits.max_wait)
+                crate::text::span(self.limits.max_wait)
             ));
         }
         if self.deadline.is_some_and(|d| now + wait > d) {
@@ -536,9 +536,8 @@ impl Throttle {
                 let jittered = wait + Duration::from_millis(50).mul_f64(1.0 + 4.0 * jitter);
                 let until = Instant::now() + jittered;
                 if state.paused_until.is_none_or(|t| t < until) {
-                    let shown = humantime::format_duration(Duration::from_millis(
-                        jittered.as_millis() as u64,
-                    ));
+                    let shown =
+                        crate::text::span(Duration::from_millis(jittered.as_millis() as u64));
                     match self.too_long(jittered, Instant::now()) {
                         None => tracing::warn!(
                             "rate-limited (HTTP 429): pausing every request for {shown}{why}"
@@ -620,7 +619,7 @@ impl State {
 }
 
 fn whole_seconds(d: Duration) -> String {
-    humantime::format_duration(Duration::from_secs(d.as_secs_f64().ceil() as u64)).to_string()
+    crate::text::span(Duration::from_secs(d.as_secs_f64().ceil() as u64)).to_string()
 }
 
 #[cfg(test)]

@@ -172,7 +172,7 @@ fn table(
         .collect();
     let title = format!(
         "every {} · {time} · Ctrl-C to stop",
-        humantime::format_duration(every)
+        crate::text::span(every)
     );
     output::live_table(&title, kind, &rows, color, out)
 }

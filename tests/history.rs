@@ -505,7 +505,7 @@ fn bad_input_is_refused_before_anything_is_sent() {
         ),
         (
             &["--at", "-1h", "--lookback", "8d"],
-            "--lookback 8days is not between",
+            "--lookback 8d is not between",
         ),
     ];
     for (args, says) in cases {
@@ -613,4 +613,106 @@ fn backfill_fills_a_reconnects_gap_with_the_mocks_1s_candles() {
         "backfill before its gap"
     );
     common::assert_stderr_has(&out, "backfilled");
+}
+
+#[test]
+fn a_klines_server_that_never_advances_is_a_decode_error_after_a_few_requests() {
+    let server = MockServer::start();
+    // Every 1m klines request gets the same page: one candle of 2024-01-01 00:00, with trades.
+    let page =
+        r#"[[1704067200000,"1.0","1.0","1.0","1.0","1.0",1704067259999,"1.0",5,"0","0","0"]]"#;
+    server.always(
+        "/api/v3/klines BTCUSDT",
+        mock_binance::Fault::Body(page.into()),
+    );
+    // No trade in the first five seconds before the moment, so the candles are asked.
+    server.always(
+        "/api/v3/aggTrades BTCUSDT",
+        mock_binance::Fault::Body("[]".into()),
+    );
+    let out = pricefetch(&server)
+        .args([
+            "--at",
+            "2024-03-01T12:00:00Z",
+            "--deadline",
+            "20s",
+            "BTCUSDT",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    common::assert_stderr_has(&out, "1m candles lie outside the asked");
+    assert!(server.hits().len() <= 4, "{} requests", server.hits().len());
+}
+
+#[test]
+fn times_before_binance_existed_are_refused_with_nothing_sent() {
+    let server = MockServer::start();
+    for args in [
+        &["--at", "1960-01-01"][..],
+        &["--at", "0000-01-01"],
+        &["--at", "-99999999d"],
+        &[
+            "--candles",
+            "1h",
+            "--from",
+            "1960-01-01",
+            "--to",
+            "2024-01-01",
+        ],
+        &[
+            "--candles",
+            "1d",
+            "--from",
+            "2016-01-01",
+            "--to",
+            "2016-01-02",
+        ],
+    ] {
+        let out = pricefetch(&server)
+            .args(args)
+            .arg("BTCUSDT")
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        common::assert_stderr_has(&out, "the earliest time is 2017-07-14T00:00:00.000Z");
+    }
+    assert!(server.hits().is_empty());
+}
+
+#[test]
+fn before_a_listing_no_trade_time_is_invented_and_an_empty_range_is_an_error() {
+    let server = MockServer::start();
+    // BTCUSDT first traded 2017-08-17T04:00Z; the daily candle of that day opens at 00:00.
+    let out = pricefetch(&server)
+        .args(["--at", "2017-08-17T03:30:00Z", "-f", "ndjson", "BTCUSDT"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let msg = ndjson(&out)[0]["error"]["message"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        msg.contains("it had not traded yet; first traded 2017-08-17T04:00:00.000Z"),
+        "{msg}"
+    );
+    assert!(!msg.contains("last traded"), "{msg}");
+    let out = pricefetch(&server)
+        .args([
+            "--candles",
+            "1h",
+            "--from",
+            "2017-07-20",
+            "--to",
+            "2017-07-21",
+        ])
+        .args(["-f", "csv", "BTCUSDT", "ETHUSDT"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    common::assert_stderr_has(
+        &out,
+        "no 1h candle from 2017-07-20T00:00:00.000Z to 2017-07-21T00:00:00.000Z: it was not listed yet; first traded 2017-08-17T04:00:00.000Z",
+    );
 }

@@ -346,14 +346,17 @@ impl MockServer {
         &self.url
     }
 
-    /// Plays `faults` one per request for `key` (a symbol, or [`ANY`]), then answers normally.
+    /// Plays `faults` one per request for `key` (a symbol, an endpoint and a symbol such as
+    /// `/api/v3/klines BTCUSDT`, or [`ANY`]), then answers normally. The most specific key
+    /// that has a fault plays it.
     pub fn script(&self, key: &str, faults: impl IntoIterator<Item = Fault>) {
         let mut book = self.shared.book.lock().unwrap();
         let script = book.scripts.entry(key.to_owned()).or_default();
         script.queue.extend(faults);
     }
 
-    /// Plays `fault` for every request for `key` (a symbol, or [`ANY`]) once its script is spent.
+    /// Plays `fault` for every request for `key` (as for [`MockServer::script`]) once its
+    /// script is spent.
     pub fn always(&self, key: &str, fault: Fault) {
         let mut book = self.shared.book.lock().unwrap();
         book.scripts.entry(key.to_owned()).or_default().then = Some(fault);

@@ -71,8 +71,10 @@ impl Shared {
             return Gate::Refuse(rate_limit_response(secs, used));
         }
         let key = hit.symbol.clone().unwrap_or_default();
+        let endpoint_key = format!("{} {key}", hit.path);
         let fault = book
-            .next_fault(&key)
+            .next_fault(&endpoint_key)
+            .or_else(|| book.next_fault(&key))
             .or_else(|| book.next_fault(ANY))
             .or_else(|| {
                 let rate = self.opts.fault_rate;

@@ -311,7 +311,7 @@ impl FileSettings {
 
 /// One setting's value as `--show-config` prints it.
 fn shown(cli: &Cli, id: &str) -> String {
-    let d = |d: Duration| humantime::format_duration(d).to_string();
+    let d = |d: Duration| crate::text::span(d).to_string();
     let name = |v: Option<clap::builder::PossibleValue>| v.map(|v| v.get_name().to_owned());
     let unset = || "(not set)".to_owned();
     match id {

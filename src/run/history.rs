@@ -124,18 +124,20 @@ pub(super) async fn run(
                 .finish(out)
                 .and_then(|()| out.flush())
                 .map_err(OutputError)?;
-            let results = symbols
-                .iter()
-                .zip(fetched.failed)
-                .map(|(symbol, failed)| match failed {
+            let mut results = Vec::with_capacity(symbols.len());
+            for ((symbol, failed), candles) in
+                symbols.iter().zip(fetched.failed).zip(&fetched.per_symbol)
+            {
+                results.push(match failed {
                     Some(e) => Err(e),
+                    None if *candles == 0 => Err(history::no_candles(engine, symbol, ask).await),
                     None => Ok(Ticker {
                         symbol: symbol.clone(),
                         values: Vec::new(),
                         time_ms: 0,
                     }),
-                })
-                .collect();
+                });
+            }
             let gaps = match fetched.gaps {
                 0 => String::new(),
                 n => format!(", {}", plural(n, "gap", "gaps")),
@@ -206,7 +208,7 @@ fn gap_line(symbol: &str, from: i64, to: i64, leading: bool) -> String {
         "{symbol}: no candles from {} to {} ({}): {why}",
         when(from),
         when(to),
-        humantime::format_duration(length)
+        crate::text::span(length)
     )
 }
 

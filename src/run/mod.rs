@@ -32,7 +32,7 @@ pub async fn run(config: Config, out: &mut dyn Write) -> anyhow::Result<Report> 
             tokio::time::sleep(deadline).await;
             tracing::warn!(
                 "--deadline {} passed: printing what has arrived",
-                humantime::format_duration(deadline)
+                crate::text::span(deadline)
             );
             stop.stop(StopReason::Deadline(deadline));
         });

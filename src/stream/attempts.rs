@@ -71,8 +71,8 @@ impl Attempts {
             };
             tracing::warn!(
                 "{ATTEMPTS} connection attempts on this host in {}: waiting {} before the next",
-                humantime::format_duration(ATTEMPT_WINDOW),
-                humantime::format_duration(Duration::from_secs(wait.as_secs() + 1))
+                crate::text::span(ATTEMPT_WINDOW),
+                crate::text::span(Duration::from_secs(wait.as_secs() + 1))
             );
             tokio::time::sleep(wait).await;
         }

@@ -207,10 +207,7 @@ impl Link {
             }
             let why = match end {
                 End::Stopped => return,
-                End::Stale => format!(
-                    "no data for {}",
-                    humantime::format_duration(self.shared.stale)
-                ),
+                End::Stale => format!("no data for {}", crate::text::span(self.shared.stale)),
                 End::Closed(why) => why,
             };
             if self.first_of_its_kind(&why) {
@@ -317,7 +314,7 @@ impl Link {
                 Err(_) => Err(format!(
                     "{}: no connection within {}",
                     authority(base),
-                    humantime::format_duration(shared.connect_timeout)
+                    crate::text::span(shared.connect_timeout)
                 )),
             }
         })

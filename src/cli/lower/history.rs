@@ -7,7 +7,7 @@ use std::time::Duration;
 use crate::cli::Cli;
 use crate::config::History;
 use crate::error::UsageError;
-use crate::history::{AtAsk, CandleAsk, plan, weight};
+use crate::history::{AtAsk, CandleAsk, EARLIEST_MS, plan, weight};
 use crate::interval::Interval;
 use crate::market::AGG_TRADES_WEIGHT;
 use crate::output::Format;
@@ -74,8 +74,17 @@ impl Cli {
         };
         let now = crate::clock::unix_ms();
         let time = |text: &str, flag: &str| {
-            crate::clock::parse_time(text, &zone, now)
-                .map_err(|e| UsageError(format!("invalid {flag}: {e}")))
+            let t = crate::clock::parse_time(text, &zone, now)
+                .map_err(|e| UsageError(format!("invalid {flag}: {e}")))?;
+            if t < EARLIEST_MS {
+                return Err(UsageError(format!(
+                    "{flag} {text} is {}, before Binance's first trades: the earliest time is {}",
+                    jiff::Timestamp::from_millisecond(t)
+                        .map_or_else(|_| "out of range".to_owned(), |t| t.to_string()),
+                    crate::clock::rfc3339_millis(EARLIEST_MS as u64)
+                )));
+            }
+            Ok(t)
         };
         let written = |ms: i64| crate::clock::rfc3339_millis(ms.max(0) as u64);
         let max_weight = u64::from(self.limits.max_weight);
@@ -90,7 +99,7 @@ impl Cli {
             if h.lookback.is_zero() || h.lookback > LONGEST_LOOKBACK {
                 return Err(UsageError(format!(
                     "--lookback {} is not between 1ms and 7d",
-                    humantime::format_duration(h.lookback)
+                    crate::text::span(h.lookback)
                 )));
             }
             let estimate = symbols as u64 * u64::from(AGG_TRADES_WEIGHT);

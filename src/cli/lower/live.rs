@@ -22,7 +22,7 @@ impl Cli {
         {
             return Err(UsageError(format!(
                 "--watch {} is too often: refresh at most once a second",
-                humantime::format_duration(every)
+                crate::text::span(every)
             )));
         }
         if self.live.backfill
