@@ -176,7 +176,7 @@ fn priced(asset: &str, target: &str, route: &[Leg], legs: &HashMap<&str, &Outcom
                 time_ms: t.time_ms,
             }),
             Err(e) => {
-                tracing::warn!("{asset} in {target}: its leg {} failed: {e}", leg.symbol);
+                tracing::warn!(target: crate::error::DATA, "{asset} in {target}: its leg {} failed: {e}", leg.symbol);
                 return Outcome {
                     attempts,
                     elapsed,

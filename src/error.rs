@@ -214,6 +214,11 @@ impl FetchError {
 #[error("{0}")]
 pub struct UsageError(pub String);
 
+/// The tracing target of warnings about the data itself (a gap in a range, a pair not listed
+/// yet, rows left out, a leg that failed, a stream's reconnect): `-q` drops the summary, not
+/// these; only `-qq` does. `tracing::warn!(target: DATA, ...)`.
+pub const DATA: &str = "pricefetch::data";
+
 /// Process exit codes. Documented in the README and in `--help`; 2 is also clap's own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Exit {

@@ -153,7 +153,9 @@ fn fail(err: &anyhow::Error) -> ExitCode {
 fn init_tracing(verbosity: i16, color: bool) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| {
         EnvFilter::new(match verbosity {
-            ..=-1 => "error",
+            // -q: the data's own warnings stay (gaps, not listed, rows left out); -qq: errors.
+            -1 => "error,pricefetch::data=warn",
+            ..=-2 => "error",
             0 => "warn",
             1 => "warn,pricefetch=info",
             2 => "warn,pricefetch=debug",

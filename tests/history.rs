@@ -716,3 +716,22 @@ fn before_a_listing_no_trade_time_is_invented_and_an_empty_range_is_an_error() {
         "no 1h candle from 2017-07-20T00:00:00.000Z to 2017-07-21T00:00:00.000Z: it was not listed yet; first traded 2017-08-17T04:00:00.000Z",
     );
 }
+
+#[test]
+fn quiet_drops_the_summary_but_not_the_gaps_until_qq() {
+    let server = MockServer::start();
+    let run = |quiet: &str| {
+        pricefetch(&server)
+            .args(["--candles", "30m", "--from", "2023-03-24T12:00Z"])
+            .args(["--to", "2023-03-24T14:00Z", "-f", "csv", quiet, "BTCUSDT"])
+            .output()
+            .unwrap()
+    };
+    let out = run("-q");
+    assert_eq!(out.status.code(), Some(0));
+    let err = stderr(&out);
+    assert!(err.contains("no candles from 2023-03-24T12:30:00.000Z"), "{err}");
+    assert!(!err.contains("candles of 30m"), "no summary: {err}");
+    let out = run("-qq");
+    assert_eq!(stderr(&out), "", "-qq: nothing but the data");
+}

@@ -169,7 +169,8 @@ pub struct Cli {
 
     /// Less on stderr (-qq: nothing but errors)
     ///
-    /// -q: no summary or progress bar; -qq: no failures or hints either.
+    /// -q: no summary or progress bar (warnings about the data itself, such as a gap in a range,
+    /// stay); -qq: no failures, hints or warnings either.
     #[arg(short = 'q', long, action = ArgAction::Count, display_order = 11)]
     pub quiet: u8,
 

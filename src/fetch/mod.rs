@@ -266,7 +266,7 @@ impl Engine {
             on_outcome(o, k + 1 == n)?;
         }
         if unusable > 0 {
-            tracing::warn!("left out {unusable} rows of the answer whose names are not symbols");
+            tracing::warn!(target: crate::error::DATA, "left out {unusable} rows of the answer whose names are not symbols");
         }
         Ok((outcomes, None))
     }

@@ -142,7 +142,9 @@ pub fn at_results(
                 if let Ok(p) = r {
                     match directive(format, s, &p.price, at_ms, zone, assets) {
                         Some(line) => writeln!(out, "{line}")?,
-                        None => tracing::warn!("{s}: its base and quote assets are not known"),
+                        None => {
+                            tracing::warn!(target: crate::error::DATA, "{s}: its base and quote assets are not known")
+                        }
                     }
                 }
             }
@@ -395,7 +397,7 @@ impl<'a> CandleWriter<'a> {
                     Some(line) => writeln!(out, "{line}"),
                     None => {
                         if self.unknown.insert(symbol.to_owned()) {
-                            tracing::warn!("{symbol}: its base and quote assets are not known");
+                            tracing::warn!(target: crate::error::DATA, "{symbol}: its base and quote assets are not known");
                         }
                         Ok(())
                     }

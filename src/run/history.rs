@@ -108,9 +108,9 @@ pub(super) async fn run(
                         out.flush()?;
                         let line = gap_line(symbol, *from, *to, *leading);
                         match said {
-                            1..=20 => tracing::warn!("{line}"),
-                            21 => tracing::warn!("more gaps: -v lists them"),
-                            _ => tracing::info!("{line}"),
+                            1..=20 => tracing::warn!(target: crate::error::DATA, "{line}"),
+                            21 => tracing::warn!(target: crate::error::DATA, "more gaps: -v lists them"),
+                            _ => tracing::info!(target: crate::error::DATA, "{line}"),
                         }
                     }
                     writer.row(&row, out)

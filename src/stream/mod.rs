@@ -310,7 +310,7 @@ async fn stream(
     let dropped = shared.dropped.load(Ordering::Relaxed);
     outcome.map_err(OutputError)?;
     if dropped > 0 {
-        tracing::warn!("the output fell behind: {dropped} updates were dropped");
+        tracing::warn!(target: crate::error::DATA, "the output fell behind: {dropped} updates were dropped");
     }
     if let Some(line) = mismatch.filter(|_| shared.opened.load(Ordering::Relaxed) == 0) {
         tracing::warn!("{line}");

@@ -113,7 +113,7 @@ impl Consumer<'_> {
             || "before any data".to_owned(),
             |g| format!("after a gap of {}", crate::text::duration(g.as_secs_f64())),
         );
-        tracing::warn!("stream {link}: reconnected {gap} ({why})");
+        tracing::warn!(target: crate::error::DATA, "stream {link}: reconnected {gap} ({why})");
     }
 
     /// An update for a symbol not streamed: left out and counted (whatever the server sends,
