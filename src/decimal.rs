@@ -90,6 +90,30 @@ pub fn difference(before: &str, now: &str) -> Option<String> {
     })
 }
 
+/// The sum of plain decimals, exactly, with as many places as the longest (Binance's volumes:
+/// `1.50000000` + `2.25000000` = `3.75000000`). `None` if one is not a plain decimal or the sum
+/// does not fit.
+pub fn sum<'a>(values: impl Iterator<Item = &'a str> + Clone) -> Option<String> {
+    let places = |s: &str| s.split_once('.').map_or(0, |(_, f)| f.len());
+    let scale = values.clone().map(places).max().unwrap_or(0);
+    let mut total: i128 = 0;
+    for v in values {
+        if !is_plain(v, false) {
+            return None;
+        }
+        let (int, frac) = v.split_once('.').unwrap_or((v, ""));
+        let units: i128 = format!("{int}{frac:0<scale$}").parse().ok()?;
+        total = total.checked_add(units)?;
+    }
+    let digits = format!("{total:0>width$}", width = scale + 1);
+    let (int, frac) = digits.split_at(digits.len() - scale);
+    Some(if scale == 0 {
+        int.to_owned()
+    } else {
+        format!("{int}.{frac}")
+    })
+}
+
 /// The product of `legs` (each a price, divided by instead when its flag says inverted),
 /// computed exactly to 28 significant digits and rounded once, half to even, by the printing
 /// rule: 8 decimal places, or as many as 8 significant digits need (1 PEPE in BTC is
@@ -137,6 +161,16 @@ fn rounded(value: Decimal) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sums_are_exact_at_the_longest_scale() {
+        let v = ["1.50000000", "2.25000000", "0.00000001"];
+        assert_eq!(sum(v.iter().copied()).as_deref(), Some("3.75000001"));
+        assert_eq!(sum(["1", "2.5"].iter().copied()).as_deref(), Some("3.5"));
+        assert_eq!(sum(["0.1", "0.2"].iter().copied()).as_deref(), Some("0.3"));
+        assert_eq!(sum(["1e3"].iter().copied()), None);
+        assert_eq!(sum(std::iter::empty()).as_deref(), Some("0"));
+    }
 
     #[test]
     fn only_plain_decimals_pass() {

@@ -95,6 +95,10 @@ pub fn plan(ask: &CandleAsk, symbols: usize, now_ms: i64) -> Vec<Chunk> {
     let to = ask.to_ms.min(now_ms + 1);
     let mut per_symbol = Vec::new();
     for piece in pieces(ask.interval, ask.from_ms, to, &ask.zone) {
+        if piece.fine.is_some() {
+            per_symbol.push(piece);
+            continue;
+        }
         let mut start = piece.start;
         while start < piece.end {
             let end = match ask.interval.length_ms() {
@@ -114,6 +118,7 @@ pub fn plan(ask: &CandleAsk, symbols: usize, now_ms: i64) -> Vec<Chunk> {
                 start,
                 end,
                 offset: piece.offset,
+                fine: None,
             });
             start = end;
         }
@@ -123,9 +128,19 @@ pub fn plan(ask: &CandleAsk, symbols: usize, now_ms: i64) -> Vec<Chunk> {
         .collect()
 }
 
-/// The request weight of `plan(ask, symbols, now)`.
-pub fn weight(chunks: usize) -> u64 {
-    chunks as u64 * u64::from(KLINES_WEIGHT)
+/// The requests `plan` takes: one a chunk, and a built period's pages of finer candles.
+pub fn requests(plan: &[Chunk]) -> usize {
+    plan.iter()
+        .map(|c| match c.piece.fine.and_then(Interval::length_ms) {
+            Some(len) => (((c.piece.end - c.piece.start) / len) as usize).div_ceil(PAGE as usize),
+            None => 1,
+        })
+        .sum()
+}
+
+/// The request weight of `requests` requests.
+pub fn weight(requests: usize) -> u64 {
+    requests as u64 * u64::from(KLINES_WEIGHT)
 }
 
 /// What the candles of a range are handed on as, in order.
@@ -177,21 +192,10 @@ pub async fn candles(
         let symbol = &symbols[chunk.symbol];
         async move {
             let p = chunk.piece;
-            let zone = (p.offset != 0).then(|| Offset((p.offset / MINUTE_MS) as i16).param());
-            let what = format!("{symbol} {} candles", interval.name());
-            let result = engine
-                .call(KLINES_WEIGHT, &what, |host| {
-                    engine.client().klines(
-                        host,
-                        symbol,
-                        interval.name(),
-                        Some(p.start),
-                        p.end - 1,
-                        PAGE,
-                        zone.as_deref(),
-                    )
-                })
-                .await;
+            let result = match p.fine {
+                Some(fine) => built(engine, symbol, interval, p, fine).await,
+                None => chunk_candles(engine, symbol, interval, p).await,
+            };
             (chunk, result)
         }
     }))
@@ -222,8 +226,8 @@ pub async fn candles(
         if fetched.failed[chunk.symbol].is_some() {
             continue;
         }
-        let rows = match result {
-            Ok(rows) => rows,
+        let Answer { rows, inner_gaps } = match result {
+            Ok(answer) => answer,
             Err(e) => {
                 fetched.failed[chunk.symbol] = Some(e);
                 gap_from = None;
@@ -251,13 +255,19 @@ pub async fn candles(
                     fetched.candles += 1;
                     fetched.per_symbol[chunk.symbol] += 1;
                     on_row(Row::Candle(symbol, c))?;
+                    for &stretch in &inner_gaps {
+                        gap(&mut fetched, on_row, symbol, stretch, false)?;
+                    }
                     rows.next();
                 }
                 _ => {
                     gap_from.get_or_insert(open);
                 }
             }
-            open = interval.next(open, p.offset);
+            open = match p.fine {
+                Some(_) => p.end,
+                None => interval.next(open, p.offset),
+            };
         }
     }
     if let (Some(prev), Some(from)) = (current, gap_from.take()) {
@@ -265,6 +275,148 @@ pub async fn candles(
         gap(&mut fetched, on_row, &symbols[prev], (from, to), !seen_any)?;
     }
     Ok(fetched)
+}
+
+/// What one request of a range (or one built period) answers: its candles, and for a built
+/// period the stretches inside it that had no finer candle.
+struct Answer {
+    rows: Vec<Candle>,
+    inner_gaps: Vec<(i64, i64)>,
+}
+
+/// The candles of one piece of a range, as Binance sends them at the piece's offset.
+async fn chunk_candles(
+    engine: &Engine,
+    symbol: &str,
+    interval: Interval,
+    p: Piece,
+) -> Result<Answer, FetchError> {
+    let zone = (p.offset != 0).then(|| Offset((p.offset / MINUTE_MS) as i16).param());
+    let what = format!("{symbol} {} candles", interval.name());
+    let rows = engine
+        .call(KLINES_WEIGHT, &what, |host| {
+            engine.client().klines(
+                host,
+                symbol,
+                interval.name(),
+                Some(p.start),
+                p.end - 1,
+                PAGE,
+                zone.as_deref(),
+            )
+        })
+        .await?;
+    Ok(Answer {
+        rows,
+        inner_gaps: Vec::new(),
+    })
+}
+
+/// One local period that a change of offset made shorter or longer than Binance's candle,
+/// built from the `fine` candles inside it: the open of the first, the close of the last, the
+/// highest high and lowest low, volumes and trades summed, exactly. None inside it: no candle.
+async fn built(
+    engine: &Engine,
+    symbol: &str,
+    interval: Interval,
+    p: Piece,
+    fine: Interval,
+) -> Result<Answer, FetchError> {
+    let parts = range(engine, symbol, fine, (p.start, p.end)).await?;
+    let len = fine.length_ms().unwrap_or(MINUTE_MS);
+    let mut inner_gaps = Vec::new();
+    let mut expected = p.start;
+    for c in &parts {
+        if c.open_ms > expected {
+            inner_gaps.push((expected, c.open_ms));
+        }
+        expected = c.open_ms + len;
+    }
+    if !parts.is_empty() && expected < p.end {
+        inner_gaps.push((expected, p.end));
+    }
+    let rows = match combine(&parts, p.start, p.end - 1) {
+        Some(candle) => vec![candle],
+        None if parts.is_empty() => Vec::new(),
+        None => {
+            return Err(FetchError::Decode {
+                status: 200,
+                detail: format!(
+                    "{symbol}'s {} candles for its {} period from {} are not decimals",
+                    fine.name(),
+                    interval.name(),
+                    crate::clock::rfc3339_millis(p.start.max(0) as u64)
+                ),
+            });
+        }
+    };
+    Ok(Answer { rows, inner_gaps })
+}
+
+/// `parts` (in time order) as one candle opening at `open_ms` and closing at `close_ms`.
+pub fn combine(parts: &[Candle], open_ms: i64, close_ms: i64) -> Option<Candle> {
+    let first = parts.first()?.values();
+    let last = parts.last()?.values();
+    let extreme = |i: usize, keep: std::cmp::Ordering| {
+        parts
+            .iter()
+            .map(|c| c.values()[i])
+            .try_fold(first[i], |best, v| {
+                Some(if crate::decimal::compare(v, best)? == keep {
+                    v
+                } else {
+                    best
+                })
+            })
+    };
+    let high = extreme(1, std::cmp::Ordering::Greater)?;
+    let low = extreme(2, std::cmp::Ordering::Less)?;
+    let volume = crate::decimal::sum(parts.iter().map(|c| c.values()[4]))?;
+    let quote_volume = crate::decimal::sum(parts.iter().map(|c| c.values()[5]))?;
+    let trades = parts.iter().map(|c| c.trades).sum();
+    Some(Candle::new(
+        open_ms,
+        [first[0], high, low, last[3], &volume, &quote_volume],
+        trades,
+        close_ms,
+    ))
+}
+
+/// Every `interval` candle that opens in [start, end), oldest first, 1,000 a request; rows
+/// outside the asked page are not used.
+async fn range(
+    engine: &Engine,
+    symbol: &str,
+    interval: Interval,
+    (start, end): (i64, i64),
+) -> Result<Vec<Candle>, FetchError> {
+    let len = interval.length_ms().unwrap_or(MINUTE_MS);
+    let mut rows = Vec::new();
+    let mut at = start;
+    while at < end {
+        let until = (at + i64::from(PAGE) * len).min(end);
+        let what = format!("{symbol} {} candles", interval.name());
+        let page = engine
+            .call(KLINES_WEIGHT, &what, |host| {
+                engine.client().klines(
+                    host,
+                    symbol,
+                    interval.name(),
+                    Some(at),
+                    until - 1,
+                    PAGE,
+                    None,
+                )
+            })
+            .await?;
+        rows.extend(
+            page.into_iter()
+                .filter(|c| c.open_ms >= at && c.open_ms < until),
+        );
+        at = until;
+    }
+    rows.dedup_by_key(|c| c.open_ms);
+    Ok(rows)
 }
 
 /// Hands on `symbol`'s missing stretch [from, to), if it is not empty, and counts it.
@@ -302,25 +454,9 @@ pub async fn backfill(
     let second = 1000;
     let end = to_ms - to_ms.rem_euclid(second);
     let start = (from_ms - from_ms.rem_euclid(second) + second).max(end - LONGEST_BACKFILL_MS);
-    let mut rows = Vec::new();
-    let mut at = start;
-    while at < end {
-        let until = (at + i64::from(PAGE) * second).min(end);
-        let what = format!("{symbol} 1s candles (backfill)");
-        let page = engine
-            .call(KLINES_WEIGHT, &what, |host| {
-                engine
-                    .client()
-                    .klines(host, symbol, "1s", Some(at), until - 1, PAGE, None)
-            })
-            .await?;
-        rows.extend(
-            page.into_iter()
-                .filter(|c| c.open_ms >= at && c.open_ms < until),
-        );
-        at = until;
-    }
-    Ok(rows)
+    let one_second =
+        Interval::parse("1s").map_err(|detail| FetchError::Decode { status: 0, detail })?;
+    range(engine, symbol, one_second, (start, end)).await
 }
 
 /// `--at` for every symbol, `-c` at a time; results in the asked order.

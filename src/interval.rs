@@ -141,40 +141,115 @@ pub struct Piece {
     pub end: i64,
     /// The zone's offset in this piece, ms east of UTC (Binance's `timeZone`).
     pub offset: i64,
+    /// `Some(fine)`: this piece is one local period, [start, end), that a change of offset made
+    /// shorter or longer than Binance's candle at any one offset; it is built from the `fine`
+    /// candles inside it (UTC-aligned), not asked for as one candle.
+    pub fine: Option<Interval>,
+}
+
+/// What a zone is at an instant: its offset, ms east of UTC.
+fn offset_at(zone: &jiff::tz::TimeZone, t: i64) -> i64 {
+    let at = jiff::Timestamp::from_millisecond(t).unwrap_or_default();
+    i64::from(zone.to_offset(at).seconds()) * SECOND
+}
+
+/// The instant a local wall-clock time (ms, as if it were UTC) names in `zone`: in a gap the
+/// time after it, in a fold the first of the two (jiff's "compatible", as RFC 5545 does).
+fn instant(zone: &jiff::tz::TimeZone, civil: i64) -> i64 {
+    let dt = jiff::tz::Offset::UTC
+        .to_datetime(jiff::Timestamp::from_millisecond(civil).unwrap_or_default());
+    zone.to_ambiguous_timestamp(dt)
+        .compatible()
+        .map_or(civil, |t| t.as_millisecond())
+}
+
+/// The local period of `interval` in `zone` that holds the instant `t`: [start, end), ms.
+fn period(interval: Interval, t: i64, zone: &jiff::tz::TimeZone) -> (i64, i64) {
+    let mut open = interval.open(t + offset_at(zone, t), 0);
+    if instant(zone, open) > t {
+        open = interval.open(open - 1, 0);
+    }
+    (instant(zone, open), instant(zone, interval.next(open, 0)))
+}
+
+/// Whether Binance's candles at the offset in force at `start` tile [start, end) exactly: then
+/// the period needs no building (an hour that a change repeats is two hourly candles).
+fn tiled(interval: Interval, (start, end): (i64, i64), offset: i64) -> bool {
+    interval.open(start, offset) == start
+        && match interval.length_ms() {
+            Some(len) if interval.span != Span::Month => (end - start) % len == 0,
+            _ => interval.next(start, offset) == end,
+        }
+}
+
+/// The coarsest candles that tile [start, end) at UTC and are finer than `interval`: hours,
+/// or 30m, 15m, 5m, 1m for a zone whose offsets are not whole hours.
+fn finer(interval: Interval, (start, end): (i64, i64)) -> Interval {
+    ["1h", "30m", "15m", "5m", "1m"]
+        .into_iter()
+        .filter_map(|name| Interval::parse(name).ok())
+        .find(|f| {
+            let len = f.length_ms().unwrap_or(MINUTE);
+            interval.length_ms().is_none_or(|l| len < l) && start % len == 0 && end % len == 0
+        })
+        .unwrap_or(Interval {
+            name: "1m",
+            span: Span::Fixed(MINUTE),
+        })
 }
 
 /// The candles of `interval` that open in [from, to), split where `zone`'s offset changes (a
 /// piece per offset; one for a fixed offset). A candle belongs to the piece whose offset holds
-/// at its open.
+/// at its open. A local period that a change makes shorter or longer than Binance's candle
+/// (the 23- and 25-hour days, their weeks and months) is a piece of its own, built from finer
+/// candles, so that every local period has exactly one candle.
 pub fn pieces(interval: Interval, from: i64, to: i64, zone: &jiff::tz::TimeZone) -> Vec<Piece> {
-    let offset_at = |t: i64| {
-        i64::from(
-            zone.to_offset(jiff::Timestamp::from_millisecond(t).unwrap_or_default())
-                .seconds(),
-        ) * SECOND
-    };
     let mut out = Vec::new();
     let mut t = from;
     while t < to {
-        let offset = offset_at(t);
+        let offset = offset_at(zone, t);
         let start = interval.first_from(t, offset);
-        // Where the offset next changes (if before `to`).
         let change = zone
             .following(jiff::Timestamp::from_millisecond(t).unwrap_or_default())
             .next()
             .map(|tr| tr.timestamp().as_millisecond())
-            .filter(|&c| c > t && c < to);
-        // The next piece starts at the first open after the change in the new offset.
-        let end = change.map_or(to, |c| interval.first_from(c, offset_at(c)).min(to));
-        if start < end {
-            out.push(Piece { start, end, offset });
+            .filter(|&c| c > t);
+        let Some(c) = change else {
+            push(&mut out, start, to, offset, None);
+            break;
+        };
+        let odd = period(interval, c, zone);
+        if odd.0 >= to {
+            push(&mut out, start, to, offset, None);
+            break;
         }
-        match change {
-            Some(c) => t = end.max(c),
-            None => break,
+        if tiled(interval, odd, offset_at(zone, odd.0)) {
+            // The next piece starts at the first open after the change in the new offset.
+            let next = interval.first_from(c, offset_at(zone, c));
+            push(&mut out, start, next.min(to), offset, None);
+            t = next.max(c);
+            continue;
         }
+        push(&mut out, start, odd.0.min(to), offset, None);
+        if odd.0 >= from {
+            let fine = finer(interval, odd);
+            push(&mut out, odd.0, odd.1, offset_at(zone, odd.0), Some(fine));
+        }
+        t = odd.1.max(c);
     }
     out
+}
+
+/// Adds the piece [start, end) if a candle opens in it.
+fn push(out: &mut Vec<Piece>, start: i64, end: i64, offset: i64, fine: Option<Interval>) {
+    if start < end {
+        out.push(Piece {
+            start,
+            end,
+            offset,
+            fine,
+        });
+    }
 }
 
 #[cfg(test)]
@@ -207,25 +282,116 @@ mod tests {
         assert_eq!(day.open(1_709_294_400_000, 8 * HOUR), 1_709_222_400_000);
     }
 
+    /// Every candle the pieces of a range hold: (open, the next open), for checking that
+    /// they tile the range.
+    fn opens(interval: Interval, pieces: &[Piece]) -> Vec<(i64, i64)> {
+        let mut out = Vec::new();
+        for p in pieces {
+            let mut open = p.start;
+            while open < p.end {
+                let next = match p.fine {
+                    Some(_) => p.end,
+                    None => interval.next(open, p.offset),
+                };
+                out.push((open, next));
+                open = next;
+            }
+        }
+        out
+    }
+
+    fn ms(text: &str) -> i64 {
+        text.parse::<jiff::Timestamp>().unwrap().as_millisecond()
+    }
+
+    #[test]
+    fn every_local_period_has_one_candle_across_both_changes() {
+        let paris = jiff::tz::TimeZone::get("Europe/Paris").unwrap();
+        let day = Interval::parse("1d").unwrap();
+        // Autumn: 2024-10-25 to 2024-10-29 local is four days, the 27th of 25 hours.
+        let p = pieces(
+            day,
+            ms("2024-10-24T22:00Z"),
+            ms("2024-10-28T23:00Z"),
+            &paris,
+        );
+        let got = opens(day, &p);
+        let want: Vec<(i64, i64)> = [
+            ("2024-10-24T22:00Z", "2024-10-25T22:00Z"),
+            ("2024-10-25T22:00Z", "2024-10-26T22:00Z"),
+            ("2024-10-26T22:00Z", "2024-10-27T23:00Z"),
+            ("2024-10-27T23:00Z", "2024-10-28T23:00Z"),
+        ]
+        .iter()
+        .map(|(a, b)| (ms(a), ms(b)))
+        .collect();
+        assert_eq!(got, want, "{p:?}");
+        // Weeks, months and 12 hours: the period holding a change is built, the rest tile.
+        for name in ["3d", "1w", "1M", "12h", "2h"] {
+            let i = Interval::parse(name).unwrap();
+            let p = pieces(i, ms("2024-09-01T00:00Z"), ms("2024-12-01T00:00Z"), &paris);
+            let got = opens(i, &p);
+            assert!(got.windows(2).all(|w| w[0].1 == w[1].0), "{name}: {got:?}");
+            assert_eq!(p.iter().filter(|p| p.fine.is_some()).count(), 1, "{name}");
+        }
+        // An hour that the autumn change repeats is two hourly candles, not one built.
+        let hour = Interval::parse("1h").unwrap();
+        let p = pieces(
+            hour,
+            ms("2024-10-26T20:00Z"),
+            ms("2024-10-27T04:00Z"),
+            &paris,
+        );
+        assert!(p.iter().all(|p| p.fine.is_none()), "{p:?}");
+        assert_eq!(opens(hour, &p).len(), 8);
+    }
+
+    #[test]
+    fn a_half_hour_change_is_built_from_half_hours() {
+        // Lord Howe Island moves between +10:30 and +11:00.
+        let lord_howe = jiff::tz::TimeZone::get("Australia/Lord_Howe").unwrap();
+        let day = Interval::parse("1d").unwrap();
+        let p = pieces(
+            day,
+            ms("2024-10-01T00:00Z"),
+            ms("2024-10-15T00:00Z"),
+            &lord_howe,
+        );
+        let built: Vec<_> = p.iter().filter(|p| p.fine.is_some()).collect();
+        assert_eq!(built.len(), 1, "{p:?}");
+        assert_eq!(built[0].fine, Interval::parse("30m").ok());
+        assert_eq!(built[0].end - built[0].start, DAY - 30 * MINUTE);
+    }
+
     #[test]
     fn a_daylight_saving_change_splits_the_range() {
         let paris = jiff::tz::TimeZone::get("Europe/Paris").unwrap();
         let day = Interval::parse("1d").unwrap();
         // 2024-03-29 to 2024-04-02 (UTC): Paris moves from +01:00 to +02:00 on 2024-03-31.
         let p = pieces(day, 1_711_670_400_000, 1_712_016_000_000, &paris);
-        assert_eq!(p.len(), 2, "{p:?}");
-        assert_eq!(p[0].offset, HOUR);
-        assert_eq!(p[1].offset, 2 * HOUR);
-        // The first daily candle after the change opens at local midnight, 22:00 UTC.
-        assert_eq!(p[1].start, 1_711_922_400_000);
+        assert_eq!(p.len(), 3, "{p:?}");
+        assert_eq!((p[0].offset, p[0].fine), (HOUR, None));
+        // The 23-hour 31 March, from local midnight (23:00 UTC) to the next (22:00 UTC), is
+        // built from its hours.
+        let hour = Interval::parse("1h").unwrap();
+        assert_eq!(
+            (p[1].start, p[1].end, p[1].fine),
+            (1_711_839_600_000, 1_711_922_400_000, Some(hour))
+        );
         assert_eq!(p[0].end, p[1].start);
+        // The first daily candle after the change opens at local midnight, 22:00 UTC.
+        assert_eq!(
+            (p[2].start, p[2].offset, p[2].fine),
+            (p[1].end, 2 * HOUR, None)
+        );
         let utc = pieces(day, 0, 10 * DAY, &jiff::tz::TimeZone::UTC);
         assert_eq!(
             utc,
             [Piece {
                 start: 0,
                 end: 10 * DAY,
-                offset: 0
+                offset: 0,
+                fine: None,
             }]
         );
     }

@@ -334,11 +334,165 @@ fn daily_candles_open_at_local_midnight_across_a_daylight_saving_change() {
             "2024-04-01T22:00:00.000Z"
         ]
     );
-    let zones: Vec<String> = klines_hits(&server)
+    let mut zones: Vec<String> = klines_hits(&server)
         .iter()
         .map(|h| h.params.get("timeZone").cloned().unwrap_or_default())
         .collect();
-    assert_eq!(zones, ["1", "2"], "one request per offset");
+    zones.sort();
+    assert_eq!(
+        zones,
+        ["", "1", "2"],
+        "one request per offset, and the 23-hour day's hours"
+    );
+}
+
+/// `--candles INTERVAL` rows of BTCUSDT over [from, to) in `zone`, as ndjson objects.
+fn candles(
+    server: &MockServer,
+    interval: &str,
+    range: (&str, &str),
+    zone: &str,
+) -> Vec<serde_json::Value> {
+    let out = pricefetch(server)
+        .args(["--candles", interval, "--from", range.0, "--to", range.1])
+        .args(["--tz", zone, "-f", "ndjson", "BTCUSDT"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    ndjson(&out)
+}
+
+/// The period `day` as its hourly candles make it: open, high, low, close, volume, quote
+/// volume and trades.
+fn from_hours(hours: &[serde_json::Value]) -> [String; 7] {
+    let dec = |v: &serde_json::Value| v.as_str().unwrap().parse::<f64>().unwrap();
+    let text = |v: &serde_json::Value| v.as_str().unwrap().to_owned();
+    let high = hours
+        .iter()
+        .max_by(|a, b| dec(&a["high"]).total_cmp(&dec(&b["high"])))
+        .unwrap();
+    let low = hours
+        .iter()
+        .min_by(|a, b| dec(&a["low"]).total_cmp(&dec(&b["low"])))
+        .unwrap();
+    // Sums in units of 1e-8, exactly (every mock volume has 8 places).
+    let sum = |field: &str| {
+        let units: i128 = hours
+            .iter()
+            .map(|h| {
+                h[field]
+                    .as_str()
+                    .unwrap()
+                    .replace('.', "")
+                    .parse::<i128>()
+                    .unwrap()
+            })
+            .sum();
+        let digits = format!("{units:09}");
+        format!(
+            "{}.{}",
+            &digits[..digits.len() - 8],
+            &digits[digits.len() - 8..]
+        )
+    };
+    let trades: u64 = hours.iter().map(|h| h["trades"].as_u64().unwrap()).sum();
+    [
+        text(&hours[0]["open"]),
+        text(&high["high"]),
+        text(&low["low"]),
+        text(&hours[hours.len() - 1]["close"]),
+        sum("volume"),
+        sum("quote_volume"),
+        trades.to_string(),
+    ]
+}
+
+fn values(row: &serde_json::Value) -> [String; 7] {
+    let text = |f: &str| row[f].as_str().unwrap().to_owned();
+    [
+        text("open"),
+        text("high"),
+        text("low"),
+        text("close"),
+        text("volume"),
+        text("quote_volume"),
+        row["trades"].as_u64().unwrap().to_string(),
+    ]
+}
+
+#[test]
+fn one_candle_per_local_day_across_both_daylight_saving_changes() {
+    let server = MockServer::start();
+    // Autumn: four local days, the 27th of 25 hours (Binance at +02:00 would add a fifth).
+    let days = candles(&server, "1d", ("2024-10-25", "2024-10-29"), "Europe/Paris");
+    let opens: Vec<&str> = days
+        .iter()
+        .map(|r| r["open_time"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        opens,
+        [
+            "2024-10-24T22:00:00.000Z",
+            "2024-10-25T22:00:00.000Z",
+            "2024-10-26T22:00:00.000Z",
+            "2024-10-27T23:00:00.000Z"
+        ]
+    );
+    assert_eq!(days[2]["close_time"], "2024-10-27T22:59:59.999Z");
+    let hours = candles(
+        &server,
+        "1h",
+        ("2024-10-26T22:00Z", "2024-10-27T23:00Z"),
+        "UTC",
+    );
+    assert_eq!(hours.len(), 25);
+    assert_eq!(values(&days[2]), from_hours(&hours));
+    // Spring: the 23-hour 31 March, its close at local midnight, its volume counted once.
+    let days = candles(&server, "1d", ("2024-03-30", "2024-04-02"), "Europe/Paris");
+    let opens: Vec<&str> = days
+        .iter()
+        .map(|r| r["open_time"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        opens,
+        [
+            "2024-03-29T23:00:00.000Z",
+            "2024-03-30T23:00:00.000Z",
+            "2024-03-31T22:00:00.000Z"
+        ]
+    );
+    assert_eq!(days[1]["close_time"], "2024-03-31T21:59:59.999Z");
+    let hours = candles(
+        &server,
+        "1h",
+        ("2024-03-30T23:00Z", "2024-03-31T22:00Z"),
+        "UTC",
+    );
+    assert_eq!(hours.len(), 23);
+    assert_eq!(values(&days[1]), from_hours(&hours));
+    // Weeks and months: one each, the one holding the change built from its hours.
+    let weeks = candles(&server, "1w", ("2024-10-14", "2024-11-04"), "Europe/Paris");
+    assert_eq!(weeks.len(), 3, "{weeks:?}");
+    let months = candles(&server, "1M", ("2024-09-01", "2024-12-01"), "Europe/Paris");
+    let opens: Vec<&str> = months
+        .iter()
+        .map(|r| r["open_time"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        opens,
+        [
+            "2024-08-31T22:00:00.000Z",
+            "2024-09-30T22:00:00.000Z",
+            "2024-10-31T23:00:00.000Z"
+        ]
+    );
+    let hours = candles(
+        &server,
+        "1h",
+        ("2024-09-30T22:00Z", "2024-10-31T23:00Z"),
+        "UTC",
+    );
+    assert_eq!(values(&months[1]), from_hours(&hours));
 }
 
 #[test]
@@ -730,7 +884,10 @@ fn quiet_drops_the_summary_but_not_the_gaps_until_qq() {
     let out = run("-q");
     assert_eq!(out.status.code(), Some(0));
     let err = stderr(&out);
-    assert!(err.contains("no candles from 2023-03-24T12:30:00.000Z"), "{err}");
+    assert!(
+        err.contains("no candles from 2023-03-24T12:30:00.000Z"),
+        "{err}"
+    );
     assert!(!err.contains("candles of 30m"), "no summary: {err}");
     let out = run("-qq");
     assert_eq!(stderr(&out), "", "-qq: nothing but the data");

@@ -145,7 +145,7 @@ impl Cli {
             interval,
             zone,
         };
-        let requests = plan(&ask, symbols, now as i64).len();
+        let requests = crate::history::requests(&plan(&ask, symbols, now as i64));
         if requests == 0 {
             return Err(UsageError(format!(
                 "no {} candle opens between --from {} and --to {} (candles open on the \
