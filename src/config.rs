@@ -96,6 +96,9 @@ pub struct Config {
     pub output: Option<std::path::PathBuf>,
     /// `--append`: added to the end of `output` instead.
     pub append: bool,
+    /// `--commodity` and the config file's `[commodity]` table: the names `-f ledger` and
+    /// `-f beancount` write for assets.
+    pub commodities: crate::commodity::Mapping,
     /// Colour on stdout (table header, compare verdict).
     pub color: bool,
     /// Colour on stderr (failures, hints, logs).

@@ -81,6 +81,10 @@ pub enum FetchError {
     /// before it, or the first trade ever (before a listing).
     #[error("{detail}")]
     NoTrade { symbol: String, detail: String },
+    /// `-f ledger`/`beancount`: an asset of the pair has no name the format accepts and the
+    /// user gave none (`--commodity`); nothing was asked for it.
+    #[error("{detail}")]
+    Commodity { symbol: String, detail: String },
     /// A 2xx whose body is not the JSON we expect.
     #[error("unexpected answer: {detail}")]
     Decode { status: u16, detail: String },
@@ -144,6 +148,7 @@ impl FetchError {
             Self::NotTrading { .. } => "not_trading",
             Self::NoRoute { .. } => "no_route",
             Self::NoTrade { .. } => "no_trade",
+            Self::Commodity { .. } => "commodity",
             Self::Decode { .. } => "decode",
             Self::TooLarge { .. } => "too_large",
             Self::Cancelled => "cancelled",
@@ -203,7 +208,8 @@ impl FetchError {
             | Self::TooLarge { .. }
             | Self::NotTrading { .. }
             | Self::NoRoute { .. }
-            | Self::NoTrade { .. } => Exit::Partial,
+            | Self::NoTrade { .. }
+            | Self::Commodity { .. } => Exit::Partial,
             Self::Cancelled => Exit::Interrupted,
         }
     }

@@ -612,14 +612,14 @@ async fn last_traded_minute(
             })
             .await?;
         let sent = !rows.is_empty();
-        let mut inside = rows
+        let inside: Vec<Candle> = rows
             .into_iter()
             .filter(|c| c.open_ms >= start && c.open_ms <= end)
-            .peekable();
-        if sent && inside.peek().is_none() {
+            .collect();
+        if sent && inside.is_empty() {
             return Err(out_of_range(symbol, "1m candles", (start, end)));
         }
-        if let Some(c) = inside.filter(|c| c.trades > 0).last() {
+        if let Some(c) = inside.into_iter().rfind(|c| c.trades > 0) {
             return Ok(Some(c));
         }
         end = start - 1;

@@ -10,7 +10,8 @@
 //! Imports go one way, down this list (ARCHITECTURE.md has the rule and where new parts go):
 //!
 //! 1. **Vocabulary**, the words every layer shares: [`error`] (errors, exit codes, hints),
-//!    [`clock`] (wall-clock times, time zones), [`decimal`] (Binance's decimals, read,
+//!    [`clock`] (wall-clock times, time zones), [`commodity`] (names ledger, hledger and
+//!    beancount accept), [`decimal`] (Binance's decimals, read,
 //!    compared and converted exactly), [`host`] (host names, Binance's hosts), [`market`]
 //!    (ticker kinds, tickers, streamed updates), [`pairs`] (pairs as assets, routes, their
 //!    cache), [`symbols`] (symbol rules, `--file`), [`text`] (durations, widths, wrapping),
@@ -35,6 +36,7 @@ pub mod binance;
 pub mod board;
 pub mod cli;
 pub mod clock;
+pub mod commodity;
 pub mod config;
 pub mod convert;
 pub mod decimal;

@@ -94,6 +94,7 @@ pub fn is_retryable(err: &FetchError) -> bool {
         | FetchError::NotTrading { .. }
         | FetchError::NoRoute { .. }
         | FetchError::NoTrade { .. }
+        | FetchError::Commodity { .. }
         | FetchError::Certificate { .. }
         | FetchError::TooLarge { .. }
         | FetchError::Cancelled

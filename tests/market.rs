@@ -102,7 +102,10 @@ fn the_whole_market_comes_in_one_request_and_filters_apply() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let r = json_report(&out);
     assert_eq!((r.strategy.as_str(), r.requests, r.weight), ("all", 1, 4));
-    assert_eq!(r.ok, 16, "15 ASCII pairs (EURUSDT too) and 币安人生USDT");
+    assert_eq!(
+        r.ok, 18,
+        "17 ASCII pairs (EURUSDT, 1INCHUSDT and 1000SATSUSDT too) and 币安人生USDT"
+    );
     assert!(r.results.iter().all(|x| x.symbol.ends_with("USDT")));
     let hit = &server.hits()[0];
     assert!(

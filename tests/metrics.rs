@@ -26,12 +26,16 @@ fn prices_failures_and_run_facts_as_gauges() {
     let text = stdout(&out);
     assert!(text.ends_with("# EOF\n"), "{text}");
     assert!(text.contains("# TYPE binance_price gauge\n"), "{text}");
-    // No pairs cached: the assets are left out rather than guessed.
+    // No pairs cached: they are asked for once, so the labels are the same as on a warm run.
     assert!(
-        text.contains("\nbinance_price{symbol=\"BTCUSDT\"} 97123.45000000\n"),
+        text.contains(
+            "\nbinance_price{symbol=\"BTCUSDT\",base=\"BTC\",quote=\"USDT\"} 97123.45000000\n"
+        ),
         "{text}"
     );
-    assert!(text.contains("binance_price{symbol=\"币安人生USDT\"} 0.15340000"));
+    assert!(text.contains(
+        "binance_price{symbol=\"币安人生USDT\",base=\"币安人生\",quote=\"USDT\"} 0.15340000"
+    ));
     assert!(
         !text.contains("binance_price{symbol=\"NOSUCHCOIN\""),
         "never a stale price"
@@ -40,6 +44,39 @@ fn prices_failures_and_run_facts_as_gauges() {
     assert!(text.contains("pricefetch_run_failures{kind=\"api\"} 1"));
     assert!(text.contains("\npricefetch_run_requests "), "{text}");
     assert!(text.contains("\npricefetch_last_success_timestamp_seconds "));
+}
+
+#[test]
+fn the_label_set_is_the_same_on_a_cold_and_a_warm_state_directory() {
+    let server = MockServer::start();
+    let state = common::fresh_state_dir();
+    let run = || {
+        let out = pricefetch(&server)
+            .env("PRICEFETCH_STATE_DIR", &state)
+            .args(["-f", "openmetrics", "-q", "BTCUSDT"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let text = stdout(&out);
+        text.lines()
+            .find(|l| l.starts_with("binance_price{"))
+            .unwrap()
+            .to_owned()
+    };
+    let info = || {
+        (server.hits().iter())
+            .filter(|h| h.path == "/api/v3/exchangeInfo")
+            .count()
+    };
+    let cold = run();
+    assert_eq!(info(), 1, "the pairs asked for once");
+    let warm = run();
+    assert_eq!(info(), 1, "then read from the cache");
+    assert_eq!(cold, warm);
+    assert!(
+        cold.starts_with("binance_price{symbol=\"BTCUSDT\",base=\"BTC\",quote=\"USDT\"}"),
+        "{cold}"
+    );
 }
 
 #[test]

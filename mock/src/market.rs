@@ -33,6 +33,10 @@ pub(crate) const MARKET: &[(&str, &str, &str, f64)] = &[
     ("USDTTRY", "USDT", "TRY", 34.512),
     // A UTF-8 name, as Binance has listed since 2025-12-02.
     ("币安人生USDT", "币安人生", "USDT", 0.1534),
+    // Assets whose names start with a digit, which beancount's grammar refuses and ledger
+    // reads only quoted.
+    ("1INCHUSDT", "1INCH", "USDT", 0.2712),
+    ("1000SATSUSDT", "1000SATS", "USDT", 0.0001523),
 ];
 
 /// Pairs Binance still lists but that do not trade (binance-api.md: "all" and single answers

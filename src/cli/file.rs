@@ -97,6 +97,8 @@ pub struct FileSettings {
     hedge: Option<Duration>,
     stream_url: Option<String>,
     cacert: Option<PathBuf>,
+    /// `[commodity]`: names for assets in ledger and beancount (`"1INCH" = "ONEINCH"`).
+    commodity: Option<std::collections::BTreeMap<String, String>>,
 }
 
 fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
@@ -201,7 +203,10 @@ fn parse(text: &str, path: &Path) -> Result<FileSettings, UsageError> {
         let message = match message.strip_prefix("unknown field `") {
             Some(rest) => {
                 let typo = rest.split('`').next().unwrap_or("");
-                match crate::text::nearest(typo, SETTINGS.iter().copied().chain(["symbols"])) {
+                match crate::text::nearest(
+                    typo,
+                    SETTINGS.iter().copied().chain(["symbols", "commodity"]),
+                ) {
                     Some(near) => format!("unknown key; did you mean '{near}'?"),
                     None => format!("unknown key; the keys are: {}", SETTINGS.join(", ")),
                 }
@@ -273,6 +278,21 @@ impl FileSettings {
         }
         if let Some(list) = &self.symbols {
             cli.watchlist = Some((list.clone(), "config file watch-list".into()));
+        }
+        // A flag's mapping of an asset wins over the file's.
+        if let Some(table) = &self.commodity {
+            let flagged: Vec<String> = cli
+                .history
+                .commodity
+                .iter()
+                .map(|(a, _)| a.clone())
+                .collect();
+            cli.history.commodity.extend(
+                table
+                    .iter()
+                    .map(|(asset, name)| (asset.to_uppercase(), name.clone()))
+                    .filter(|(asset, _)| !flagged.contains(asset)),
+            );
         }
     }
 

@@ -154,6 +154,7 @@ impl Cli {
             format,
             header: !self.output.no_header,
             append: self.output.append && output.is_some(),
+            commodities: self.history.commodity.iter().cloned().collect(),
             output,
             color: terminal.stdout_color,
             stderr_color: terminal.stderr_color,

@@ -56,7 +56,16 @@ pub enum Format {
 impl Format {
     /// Formats that only history (`--at`, `--candles`) writes.
     pub fn is_accounting(self) -> bool {
-        matches!(self, Self::Ledger | Self::Beancount)
+        self.book().is_some()
+    }
+
+    /// Which accounting tool's commodity names the format writes.
+    pub fn book(self) -> Option<crate::commodity::Book> {
+        match self {
+            Self::Ledger => Some(crate::commodity::Book::Ledger),
+            Self::Beancount => Some(crate::commodity::Book::Beancount),
+            _ => None,
+        }
     }
 }
 
@@ -127,8 +136,9 @@ pub fn describe(err: &FetchError) -> String {
 /// The stderr line for a symbol that has no price.
 pub fn failure_line(o: &Outcome) -> Option<String> {
     let err = o.result.as_ref().err()?;
-    // A failure decided before any request (no route) has no attempts to count.
-    if o.attempts == 0 && matches!(err, FetchError::NoRoute { .. }) {
+    // A failure decided before any request (no route, a name a ledger cannot take, a leg
+    // priced at zero) has no attempts to count.
+    if o.attempts == 0 {
         return Some(format!("{}: {}", o.symbol, describe(err)));
     }
     Some(format!(

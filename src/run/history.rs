@@ -25,12 +25,20 @@ pub(super) async fn run(
     out: &mut dyn Write,
 ) -> anyhow::Result<Report> {
     let start = Instant::now();
-    let symbols = &config.symbols;
-    let assets = if config.format.is_accounting() {
-        history_assets(config, engine).await
-    } else {
-        Default::default()
+    let (assets, mut unnamed) = match config.format.book() {
+        Some(book) => named_assets(
+            book,
+            pair_assets(config, engine, &config.symbols).await,
+            config,
+        ),
+        None => Default::default(),
     };
+    // A symbol whose asset has no name the format accepts is not asked for.
+    let wanted: Vec<String> = (config.symbols.iter())
+        .filter(|s| !unnamed.contains_key(*s))
+        .cloned()
+        .collect();
+    let symbols = &wanted;
     let stderr_line = |line: String| {
         if config.verbosity >= 0 {
             let _ = writeln!(
@@ -153,13 +161,19 @@ pub(super) async fn run(
             )
         }
     };
-    let outcomes = symbols
-        .iter()
-        .zip(results)
-        .map(|(symbol, result)| Outcome {
+    let mut results: std::collections::HashMap<String, Result<Ticker, FetchError>> =
+        symbols.iter().cloned().zip(results).collect();
+    let outcomes = (config.symbols.iter())
+        .map(|symbol| Outcome {
             symbol: symbol.clone(),
-            result,
-            attempts: 1,
+            attempts: u32::from(!unnamed.contains_key(symbol)),
+            result: match unnamed.remove(symbol) {
+                Some(detail) => Err(FetchError::Commodity {
+                    symbol: symbol.clone(),
+                    detail,
+                }),
+                None => results.remove(symbol).unwrap_or(Err(FetchError::Cancelled)),
+            },
             elapsed: start.elapsed(),
             route: None,
         })
@@ -212,14 +226,43 @@ fn gap_line(symbol: &str, from: i64, to: i64, leading: bool) -> String {
     )
 }
 
-/// `-f ledger`/`beancount`: each pair's base and quote asset, from the pairs cached beside
-/// the ledger, asked of Binance again (`exchangeInfo`, weight 20) when one is missing.
-async fn history_assets(
+/// Each pair's base and quote asset as `book` writes them (mapped by `--commodity`, quoted for
+/// ledger), and per symbol why it cannot be written (an asset beancount's grammar refuses).
+fn named_assets(
+    book: crate::commodity::Book,
+    assets: std::collections::HashMap<String, (String, String)>,
+    config: &Config,
+) -> (
+    std::collections::HashMap<String, (String, String)>,
+    std::collections::HashMap<String, String>,
+) {
+    let mut named = std::collections::HashMap::new();
+    let mut unnamed = std::collections::HashMap::new();
+    for (symbol, (base, quote)) in assets {
+        let name = |asset: &str| crate::commodity::name(book, asset, &config.commodities);
+        match name(&base).and_then(|b| Ok((b, name(&quote)?))) {
+            Ok(pair) => {
+                named.insert(symbol, pair);
+            }
+            Err(why) => {
+                unnamed.insert(symbol.clone(), why);
+            }
+        }
+    }
+    unnamed.retain(|symbol, _| config.symbols.contains(symbol));
+    (named, unnamed)
+}
+
+/// `-f ledger`/`beancount`/`openmetrics`: each pair's base and quote asset, from the pairs
+/// cached beside the ledger, asked of Binance again (`exchangeInfo`, weight 20) when one of
+/// `symbols` is missing.
+pub(super) async fn pair_assets(
     config: &Config,
     engine: &Engine,
+    symbols: &[String],
 ) -> std::collections::HashMap<String, (String, String)> {
     let cached = crate::pairs::cache::assets(config.state_dir.as_deref(), &config.http.base_url);
-    if config.symbols.iter().all(|s| cached.contains_key(s)) {
+    if symbols.iter().all(|s| cached.contains_key(s)) {
         return cached;
     }
     let cache = crate::pairs::cache::path_in(config.state_dir.as_deref(), &config.http.base_url);

@@ -133,13 +133,22 @@ async fn fetch_and_render(
     } else {
         Vec::new()
     };
+    // -f openmetrics labels every priced pair with its base and quote asset, cached or
+    // learned now: the same label set on a cold state directory as on a warm one (to
+    // Prometheus another label set is another series).
+    let assets = if config.format == output::Format::Openmetrics && config.convert.is_none() {
+        let priced: Vec<String> = (shown.outcomes.iter())
+            .filter(|o| o.result.is_ok())
+            .map(|o| o.symbol.clone())
+            .collect();
+        history::pair_assets(config, engine, &priced).await
+    } else {
+        Default::default()
+    };
     let mut report = Report::of(engine, shown, engine.totals(), start.elapsed(), comparison);
     report.suggestions = suggestions;
     report.target = config.convert.as_ref().map(|c| c.target.clone());
-    if config.format == output::Format::Openmetrics {
-        report.assets =
-            crate::pairs::cache::assets(config.state_dir.as_deref(), &config.http.base_url);
-    }
+    report.assets = assets;
     let width = crate::text::stdout_size().map(|(columns, _)| columns);
     let look = output::Look {
         color: config.color,

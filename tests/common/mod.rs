@@ -415,3 +415,32 @@ pub fn promtool(text: &str) -> Option<(bool, String)> {
         ),
     ))
 }
+
+/// Runs an accounting tool (`bean-check`, `hledger`, `ledger`) on `text` written to a file:
+/// `(accepted, what it said)`. `None` when the tool is not installed, which fails under CI
+/// (`.ci/run` installs them: a check that silently skips there checks nothing).
+pub fn accounting_tool(tool: &str, args: &[&str], text: &str) -> Option<(bool, String)> {
+    let file = scratch_dir(tool).join("prices");
+    std::fs::write(&file, text).unwrap();
+    match std::process::Command::new(tool)
+        .args(args)
+        .arg(&file)
+        .output()
+    {
+        Ok(out) => Some((
+            out.status.success() && out.stderr.is_empty(),
+            format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ),
+        )),
+        Err(_) if std::env::var_os("CI").is_some() => {
+            panic!("{tool} is not installed; .ci/run installs it")
+        }
+        Err(_) => {
+            eprintln!("skipped: {tool} is not installed");
+            None
+        }
+    }
+}
