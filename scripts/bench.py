@@ -397,6 +397,9 @@ def main():
     if "serve" in suites:
         import serve
         failed |= serve.main()
+    if "serve-abuse" in suites:
+        import serve_abuse
+        failed |= serve_abuse.main()
     if "convert" in suites:
         import convert
         failed |= convert.main()

@@ -9,6 +9,7 @@
 #   scripts/bench.sh history         # a year of 1m candles and --at for 100 symbols, against a
 #                                    # python requests pagination loop
 #   scripts/bench.sh serve           # --stream --serve under 50 scrapes/s, against the stream alone
+#   scripts/bench.sh serve-abuse     # --serve under 1,000 slow-header connections: scrapes get in
 #   scripts/bench.sh convert         # --in EUR for 200 assets of a 2,000-pair market
 #   scripts/bench.sh wan             # TLS through a latency relay (RTTS_MS="50 200"), against
 #                                    # python aiohttp and requests (installed if missing, in a

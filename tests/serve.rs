@@ -346,3 +346,56 @@ fn every_streamed_ticker_kind_is_an_exposition_promtool_accepts() {
         }
     }
 }
+
+/// How many descriptors `pid` has open.
+fn descriptors(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, Iterator::count)
+}
+
+#[test]
+fn slow_clients_are_cut_off_and_a_scrape_always_gets_in() {
+    let server = streaming(100);
+    let exporter = Exporter::start(&server, &["BTCUSDT"]);
+    exporter.wait_health(200);
+    let pid = exporter.child.id();
+    let before = descriptors(pid);
+    // 400 connections that send half a request's headers and then nothing.
+    let slow: Vec<TcpStream> = (0..400)
+        .map(|_| {
+            let mut s = TcpStream::connect(&exporter.addr).unwrap();
+            s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n")
+                .unwrap();
+            s
+        })
+        .collect();
+    // Every scrape gets in while they hang (the oldest make room), and answers.
+    for _ in 0..5 {
+        let (status, _, body) = exporter.get("/metrics", "");
+        assert_eq!(status, 200);
+        assert!(body.contains("binance_price{"), "{body}");
+    }
+    let held = descriptors(pid);
+    assert!(
+        held <= before + 256 + 2,
+        "at most 256 connections held: {before} before, {held} now"
+    );
+    // After the header timeout (5 s), every slow connection has been closed by the server.
+    std::thread::sleep(Duration::from_secs(7));
+    for (i, mut s) in slow.into_iter().enumerate() {
+        s.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+        let mut rest = Vec::new();
+        match s.read_to_end(&mut rest) {
+            Ok(_) => {} // closed (after a 408, or without a word)
+            Err(e) => assert!(
+                e.kind() == std::io::ErrorKind::ConnectionReset,
+                "connection {i} is still open: {e}"
+            ),
+        }
+    }
+    let after = descriptors(pid);
+    assert!(
+        after <= before + 2,
+        "{before} descriptors before, {after} after"
+    );
+    assert_eq!(exporter.get("/healthz", "").0, 200);
+}
