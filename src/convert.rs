@@ -186,22 +186,27 @@ fn priced(asset: &str, target: &str, route: &[Leg], legs: &HashMap<&str, &Outcom
         }
     }
     let price = match priced_legs.as_slice() {
-        [] => Some("1".to_owned()),
+        [] => Ok("1".to_owned()),
         // A direct pair is printed as Binance sends it, unrounded.
-        [only] if !only.inverted => Some(only.price.clone()),
+        [only] if !only.inverted => Ok(only.price.clone()),
         many => crate::decimal::convert(
             &many
                 .iter()
                 .map(|l| (l.price.as_str(), l.inverted))
                 .collect::<Vec<_>>(),
-        ),
+        )
+        .map_err(|why| format!("{asset} in {target}: {why}")),
     };
-    let Some(price) = price else {
-        let e = FetchError::Decode {
-            status: 200,
-            detail: format!("a leg of {asset} in {target} has no usable price"),
-        };
-        return Outcome::stopped(asset, e);
+    let price = match price {
+        Ok(price) => price,
+        Err(detail) => {
+            let e = FetchError::Unusable { detail };
+            return Outcome {
+                attempts,
+                elapsed,
+                ..Outcome::stopped(asset, e)
+            };
+        }
     };
     let time_ms = priced_legs
         .iter()

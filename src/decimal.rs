@@ -117,24 +117,49 @@ pub fn sum<'a>(values: impl Iterator<Item = &'a str> + Clone) -> Option<String> 
 /// The product of `legs` (each a price, divided by instead when its flag says inverted),
 /// computed exactly to 28 significant digits and rounded once, half to even, by the printing
 /// rule: 8 decimal places, or as many as 8 significant digits need (1 PEPE in BTC is
-/// `0.000000000042420239`, never `0.00000000`). `None` if a price is not a positive decimal.
-pub fn convert(legs: &[(&str, bool)]) -> Option<String> {
+/// `0.000000000042420239`, never `0.00000000`). The error says why there is no result: a
+/// price that is not a positive decimal, or a result out of the 28 digits' range.
+pub fn convert(legs: &[(&str, bool)]) -> Result<String, Unusable> {
     let mut numerator = Decimal::ONE;
     let mut denominator = Decimal::ONE;
     for (price, inverted) in legs {
-        let value = Decimal::from_str(price).ok()?;
+        let value = Decimal::from_str(price).map_err(|_| Unusable::NotPositive)?;
         if value <= Decimal::ZERO {
-            return None;
+            return Err(Unusable::NotPositive);
         }
         let side = if *inverted {
             &mut denominator
         } else {
             &mut numerator
         };
-        *side = side.checked_mul(value)?;
+        *side = side.checked_mul(value).ok_or(Unusable::TooLarge)?;
     }
-    let exact = numerator.checked_div(denominator)?;
-    Some(rounded(exact))
+    let exact = numerator.checked_div(denominator).ok_or(Unusable::TooLarge)?;
+    if exact.is_zero() {
+        return Err(Unusable::TooSmall);
+    }
+    Ok(rounded(exact))
+}
+
+/// Why [`convert`] has no result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unusable {
+    /// A leg's price is zero, negative or not a decimal.
+    NotPositive,
+    /// The result is below 1e-28, the smallest the 28 digits hold (never printed as 0).
+    TooSmall,
+    /// The result, or a product on the way, is beyond 7.9e28.
+    TooLarge,
+}
+
+impl std::fmt::Display for Unusable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::NotPositive => "a leg has no usable price (zero, negative or not a number)",
+            Self::TooSmall => "the result is too small to represent (below 1e-28)",
+            Self::TooLarge => "the result is too large to represent (above 7.9e28)",
+        })
+    }
 }
 
 /// `value` rounded half to even to 8 decimal places, or to 8 significant digits when that
@@ -228,37 +253,42 @@ mod tests {
     fn conversions_are_exact_and_rounded_once_half_to_even() {
         // ADA in EUR through USDT: 0.4512 / 1.0823.
         assert_eq!(
-            convert(&[("0.45120000", false), ("1.08230000", true)]).as_deref(),
+            convert(&[("0.45120000", false), ("1.08230000", true)]).ok().as_deref(),
             Some("0.41688996")
         );
         // 1 EUR in BTC, the inverse of BTCEUR 28000: 8 significant digits.
         assert_eq!(
-            convert(&[("28000.00000000", true)]).as_deref(),
+            convert(&[("28000.00000000", true)]).ok().as_deref(),
             Some("0.000035714286")
         );
         // Exactly halfway at the 8th place goes to the even neighbour, both ways.
         assert_eq!(
-            convert(&[("1.000000005", false)]).as_deref(),
+            convert(&[("1.000000005", false)]).ok().as_deref(),
             Some("1.00000000")
         );
         assert_eq!(
-            convert(&[("1.000000015", false)]).as_deref(),
+            convert(&[("1.000000015", false)]).ok().as_deref(),
             Some("1.00000002")
         );
         assert_eq!(
-            convert(&[("2.00000001", false), ("2", true)]).as_deref(),
+            convert(&[("2.00000001", false), ("2", true)]).ok().as_deref(),
             Some("1.00000000")
         );
         // A tiny price in BTC keeps 8 significant digits.
         assert_eq!(
-            convert(&[("0.00000412", false), ("97123.45000000", true)]).as_deref(),
+            convert(&[("0.00000412", false), ("97123.45000000", true)]).ok().as_deref(),
             Some("0.000000000042420239")
         );
         assert_eq!(
-            convert(&[("97123.45", false), ("34.512", false)]).as_deref(),
+            convert(&[("97123.45", false), ("34.512", false)]).ok().as_deref(),
             Some("3351924.50640000")
         );
-        assert_eq!(convert(&[("0", true)]), None);
-        assert_eq!(convert(&[("abc", false)]), None);
+        assert_eq!(convert(&[("0", true)]), Err(Unusable::NotPositive));
+        assert_eq!(convert(&[("abc", false)]), Err(Unusable::NotPositive));
+        // 1e-20 / 1e10 is 1e-30: not a 0.
+        assert_eq!(
+            convert(&[("0.00000000000000000001", false), ("10000000000", true)]),
+            Err(Unusable::TooSmall)
+        );
     }
 }

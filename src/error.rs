@@ -81,6 +81,10 @@ pub enum FetchError {
     /// before it, or the first trade ever (before a listing).
     #[error("{detail}")]
     NoTrade { symbol: String, detail: String },
+    /// `--in`: the legs were priced, but their product has no value to print (a leg priced at
+    /// zero, a result below 1e-28): said, never a 0.
+    #[error("{detail}")]
+    Unusable { detail: String },
     /// `-f ledger`/`beancount`: an asset of the pair has no name the format accepts and the
     /// user gave none (`--commodity`); nothing was asked for it.
     #[error("{detail}")]
@@ -149,6 +153,7 @@ impl FetchError {
             Self::NoRoute { .. } => "no_route",
             Self::NoTrade { .. } => "no_trade",
             Self::Commodity { .. } => "commodity",
+            Self::Unusable { .. } => "unusable",
             Self::Decode { .. } => "decode",
             Self::TooLarge { .. } => "too_large",
             Self::Cancelled => "cancelled",
@@ -209,7 +214,8 @@ impl FetchError {
             | Self::NotTrading { .. }
             | Self::NoRoute { .. }
             | Self::NoTrade { .. }
-            | Self::Commodity { .. } => Exit::Partial,
+            | Self::Commodity { .. }
+            | Self::Unusable { .. } => Exit::Partial,
             Self::Cancelled => Exit::Interrupted,
         }
     }

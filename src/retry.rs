@@ -95,6 +95,7 @@ pub fn is_retryable(err: &FetchError) -> bool {
         | FetchError::NoRoute { .. }
         | FetchError::NoTrade { .. }
         | FetchError::Commodity { .. }
+        | FetchError::Unusable { .. }
         | FetchError::Certificate { .. }
         | FetchError::TooLarge { .. }
         | FetchError::Cancelled

@@ -297,3 +297,30 @@ fn the_table_names_the_assets_and_verbose_says_the_route() {
         "{err}"
     );
 }
+
+#[test]
+fn a_result_too_small_to_hold_or_a_zero_leg_is_said_never_a_zero() {
+    let pair = |s: &str, b: &str, q: &str, p: &str| (s.into(), b.into(), q.into(), p.into());
+    let server = MockServer::start_with(Options {
+        extra_pairs: vec![
+            pair("TINYUSDT", "TINY", "USDT", "0.00000000000000000001"),
+            pair("BIGUSDT", "BIG", "USDT", "10000000000"),
+            pair("NILUSDT", "NIL", "USDT", "0.00000000"),
+        ],
+        ..Options::default()
+    });
+    let out = pricefetch(&server)
+        .args(["--in", "BIG", "-f", "json", "TINY", "NIL", "BTC"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let r = json(&out);
+    let tiny = r["results"][0]["error"]["message"].as_str().unwrap();
+    assert!(tiny.contains("too small to represent"), "{tiny}");
+    assert!(r["results"][0].get("price").is_none_or(serde_json::Value::is_null));
+    let nil = r["results"][1]["error"]["message"].as_str().unwrap();
+    assert!(nil.contains("no usable price"), "{nil}");
+    assert!(r["results"][2]["price"].as_str().is_some());
+    let err = stderr(&out);
+    assert!(!err.contains("0 attempts"), "{err}");
+}
