@@ -134,7 +134,9 @@ pub fn convert(legs: &[(&str, bool)]) -> Result<String, Unusable> {
         };
         *side = side.checked_mul(value).ok_or(Unusable::TooLarge)?;
     }
-    let exact = numerator.checked_div(denominator).ok_or(Unusable::TooLarge)?;
+    let exact = numerator
+        .checked_div(denominator)
+        .ok_or(Unusable::TooLarge)?;
     if exact.is_zero() {
         return Err(Unusable::TooSmall);
     }
@@ -253,7 +255,9 @@ mod tests {
     fn conversions_are_exact_and_rounded_once_half_to_even() {
         // ADA in EUR through USDT: 0.4512 / 1.0823.
         assert_eq!(
-            convert(&[("0.45120000", false), ("1.08230000", true)]).ok().as_deref(),
+            convert(&[("0.45120000", false), ("1.08230000", true)])
+                .ok()
+                .as_deref(),
             Some("0.41688996")
         );
         // 1 EUR in BTC, the inverse of BTCEUR 28000: 8 significant digits.
@@ -271,16 +275,22 @@ mod tests {
             Some("1.00000002")
         );
         assert_eq!(
-            convert(&[("2.00000001", false), ("2", true)]).ok().as_deref(),
+            convert(&[("2.00000001", false), ("2", true)])
+                .ok()
+                .as_deref(),
             Some("1.00000000")
         );
         // A tiny price in BTC keeps 8 significant digits.
         assert_eq!(
-            convert(&[("0.00000412", false), ("97123.45000000", true)]).ok().as_deref(),
+            convert(&[("0.00000412", false), ("97123.45000000", true)])
+                .ok()
+                .as_deref(),
             Some("0.000000000042420239")
         );
         assert_eq!(
-            convert(&[("97123.45", false), ("34.512", false)]).ok().as_deref(),
+            convert(&[("97123.45", false), ("34.512", false)])
+                .ok()
+                .as_deref(),
             Some("3351924.50640000")
         );
         assert_eq!(convert(&[("0", true)]), Err(Unusable::NotPositive));

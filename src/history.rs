@@ -307,9 +307,25 @@ async fn chunk_candles(
         })
         .await?;
     Ok(Answer {
-        rows,
+        rows: in_time_order(symbol, rows)?,
         inner_gaps: Vec::new(),
     })
+}
+
+/// `rows` if their open times rise, as Binance sends them; a page in another order is not
+/// read as gaps (a halt) but said to be wrong.
+fn in_time_order(symbol: &str, rows: Vec<Candle>) -> Result<Vec<Candle>, FetchError> {
+    match rows.windows(2).find(|w| w[0].open_ms >= w[1].open_ms) {
+        None => Ok(rows),
+        Some(w) => Err(FetchError::Decode {
+            status: 200,
+            detail: format!(
+                "{symbol}'s candles are not in time order: {} after {}",
+                crate::clock::rfc3339_millis(w[1].open_ms.max(0) as u64),
+                crate::clock::rfc3339_millis(w[0].open_ms.max(0) as u64)
+            ),
+        }),
+    }
 }
 
 /// One local period that a change of offset made shorter or longer than Binance's candle,
@@ -324,17 +340,10 @@ async fn built(
 ) -> Result<Answer, FetchError> {
     let parts = range(engine, symbol, fine, (p.start, p.end)).await?;
     let len = fine.length_ms().unwrap_or(MINUTE_MS);
-    let mut inner_gaps = Vec::new();
-    let mut expected = p.start;
-    for c in &parts {
-        if c.open_ms > expected {
-            inner_gaps.push((expected, c.open_ms));
-        }
-        expected = c.open_ms + len;
-    }
-    if !parts.is_empty() && expected < p.end {
-        inner_gaps.push((expected, p.end));
-    }
+    let inner_gaps = match parts.is_empty() {
+        true => Vec::new(),
+        false => uncovered((p.start, p.end), len, &parts),
+    };
     let rows = match combine(&parts, p.start, p.end - 1) {
         Some(candle) => vec![candle],
         None if parts.is_empty() => Vec::new(),
@@ -409,13 +418,13 @@ async fn range(
                 )
             })
             .await?;
+        let page = in_time_order(symbol, page)?;
         rows.extend(
             page.into_iter()
                 .filter(|c| c.open_ms >= at && c.open_ms < until),
         );
         at = until;
     }
-    rows.dedup_by_key(|c| c.open_ms);
     Ok(rows)
 }
 
@@ -442,6 +451,16 @@ fn gap(
 /// The longest gap `--backfill` fills: an hour of 1s candles, four requests.
 pub const LONGEST_BACKFILL_MS: i64 = 3_600_000;
 
+/// What `--backfill` found for a gap.
+#[derive(Debug)]
+pub struct Backfill {
+    /// The 1s candles inside the gap, oldest first, each second once.
+    pub candles: Vec<Candle>,
+    /// The stretches of the gap, [from, to) ms, that no candle fills (a halt, or what lies
+    /// before the last hour of a longer gap).
+    pub unfilled: Vec<(i64, i64)>,
+}
+
 /// `--backfill`: the 1s candles that open strictly between the seconds of `from_ms` and
 /// `to_ms` (a stream's last update before a gap and its first after), oldest first; a gap
 /// longer than [`LONGEST_BACKFILL_MS`] is filled for its last hour only.
@@ -450,13 +469,33 @@ pub async fn backfill(
     symbol: &str,
     from_ms: i64,
     to_ms: i64,
-) -> Result<Vec<Candle>, FetchError> {
+) -> Result<Backfill, FetchError> {
     let second = 1000;
     let end = to_ms - to_ms.rem_euclid(second);
-    let start = (from_ms - from_ms.rem_euclid(second) + second).max(end - LONGEST_BACKFILL_MS);
+    let first = from_ms - from_ms.rem_euclid(second) + second;
+    let start = first.max(end - LONGEST_BACKFILL_MS);
     let one_second =
         Interval::parse("1s").map_err(|detail| FetchError::Decode { status: 0, detail })?;
-    range(engine, symbol, one_second, (start, end)).await
+    let candles = range(engine, symbol, one_second, (start, end)).await?;
+    let unfilled = uncovered((first, end), second, &candles);
+    Ok(Backfill { candles, unfilled })
+}
+
+/// The stretches of [from, to) that no candle of length `step` in `candles` (in time order)
+/// covers.
+fn uncovered((from, to): (i64, i64), step: i64, candles: &[Candle]) -> Vec<(i64, i64)> {
+    let mut out = Vec::new();
+    let mut expected = from;
+    for c in candles {
+        if c.open_ms > expected {
+            out.push((expected, c.open_ms.min(to)));
+        }
+        expected = expected.max(c.open_ms + step);
+    }
+    if expected < to {
+        out.push((expected, to));
+    }
+    out
 }
 
 /// `--at` for every symbol, `-c` at a time; results in the asked order.
@@ -726,6 +765,18 @@ async fn last_trade_before(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_stretches_no_candle_covers_are_found() {
+        let c = |open: i64| Candle::new(open, ["1", "1", "1", "1", "0", "0"], 0, open + 999);
+        let candles = [c(2000), c(3000), c(6000)];
+        assert_eq!(
+            uncovered((1000, 8000), 1000, &candles),
+            [(1000, 2000), (4000, 6000), (7000, 8000)]
+        );
+        assert_eq!(uncovered((2000, 4000), 1000, &candles[..2]), []);
+        assert_eq!(uncovered((0, 3000), 1000, &[]), [(0, 3000)]);
+    }
 
     #[test]
     fn a_range_is_cut_into_requests_of_a_thousand_candles_per_symbol() {

@@ -317,7 +317,11 @@ fn a_result_too_small_to_hold_or_a_zero_leg_is_said_never_a_zero() {
     let r = json(&out);
     let tiny = r["results"][0]["error"]["message"].as_str().unwrap();
     assert!(tiny.contains("too small to represent"), "{tiny}");
-    assert!(r["results"][0].get("price").is_none_or(serde_json::Value::is_null));
+    assert!(
+        r["results"][0]
+            .get("price")
+            .is_none_or(serde_json::Value::is_null)
+    );
     let nil = r["results"][1]["error"]["message"].as_str().unwrap();
     assert!(nil.contains("no usable price"), "{nil}");
     assert!(r["results"][2]["price"].as_str().is_some());

@@ -1025,3 +1025,32 @@ fn a_daylight_saving_autumn_gives_beancount_one_price_a_day() {
         .unwrap();
     check_with_tools("ledger", &stdout(&out));
 }
+
+#[test]
+fn klines_sent_newest_first_are_a_decode_error_not_a_halt() {
+    let server = MockServer::start();
+    let row = |open: i64| {
+        format!(
+            r#"[{open},"1.0","1.0","1.0","1.0","1.0",{},"1.0",5,"0","0","0"]"#,
+            open + 3_599_999
+        )
+    };
+    // 2024-03-01 01:00 and 00:00, in that order.
+    let page = format!("[{},{}]", row(1_709_254_800_000), row(1_709_251_200_000));
+    server.always("/api/v3/klines BTCUSDT", mock_binance::Fault::Body(page));
+    let out = pricefetch(&server)
+        .args([
+            "--candles",
+            "1h",
+            "--from",
+            "2024-03-01T00:00Z",
+            "--to",
+            "2024-03-01T02:00Z",
+        ])
+        .args(["-r", "0", "BTCUSDT"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    common::assert_stderr_has(&out, "candles are not in time order");
+    assert!(!stderr(&out).contains("a halt"), "{}", stderr(&out));
+}

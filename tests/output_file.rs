@@ -247,3 +247,38 @@ fn dash_is_stdout_and_append_writes_the_header_once() {
     let (code, _, err) = run_to(&server, &log, &["--append", "-f", "json"]);
     assert_eq!(code, Some(2), "{err}");
 }
+
+#[test]
+fn the_guides_cron_log_loads_into_sqlite_as_the_guide_says() {
+    let server = MockServer::start();
+    let dir = scratch_dir("output-sqlite");
+    let log = dir.join("prices.csv");
+    for _ in 0..2 {
+        let out = pricefetch(&server)
+            .args(["-q", "-f", "csv", "-o"])
+            .arg(&log)
+            .args(["--append", "BTCUSDT", "ETHUSDT", "NOSUCHCOIN"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    }
+    let query = "SELECT symbol, price, price_time FROM prices WHERE error = '' ORDER BY price_time DESC LIMIT 4";
+    let out = std::process::Command::new("sqlite3")
+        .arg(dir.join("prices.db"))
+        .arg(format!(".import --csv {} prices", log.display()))
+        .arg(query)
+        .output();
+    let out = match out {
+        Ok(out) => out,
+        Err(_) if std::env::var_os("CI").is_some() => panic!("sqlite3 is not installed"),
+        Err(_) => return eprintln!("skipped: sqlite3 is not installed"),
+    };
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(rows.lines().count(), 4, "{rows}");
+    assert!(rows.lines().all(|l| !l.starts_with("NOSUCHCOIN")), "{rows}");
+}

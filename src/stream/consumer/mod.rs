@@ -90,6 +90,9 @@ pub(super) struct Consumer<'a> {
     to_backfill: Vec<(String, u64, u64)>,
     /// `--backfill`: candles that arrived, for the writer.
     backfilled: Vec<(String, crate::market::Candle)>,
+    /// `--backfill`: per symbol, the stretches [from, to) ms already filled, so that gaps
+    /// that overlap never write a second twice.
+    filled: HashMap<String, Vec<(i64, i64)>, Fast>,
     /// `--backfill`: candles written so far.
     pub(super) backfill_count: u64,
 }
@@ -119,8 +122,51 @@ impl<'a> Consumer<'a> {
             board,
             to_backfill: Vec::new(),
             backfilled: Vec::new(),
+            filled: HashMap::default(),
             backfill_count: 0,
         }
+    }
+
+    /// A gap's backfill has answered: its candles not written before go to the writer; the
+    /// stretches it could not fill, and a failure, are said.
+    fn take_backfill(
+        &mut self,
+        symbol: String,
+        (from, to): (u64, u64),
+        found: Result<crate::history::Backfill, crate::error::FetchError>,
+    ) {
+        let when = |ms: i64| crate::clock::rfc3339_millis(ms.max(0) as u64);
+        let found = match found {
+            Ok(found) => found,
+            Err(e) => {
+                tracing::warn!(target: crate::error::DATA, "{symbol}: the gap is not backfilled: {e}");
+                return;
+            }
+        };
+        for (a, b) in &found.unfilled {
+            tracing::warn!(
+                target: crate::error::DATA,
+                "{symbol}: no 1s candle from {} to {} ({}): that part of the gap stays empty",
+                when(*a),
+                when(*b),
+                crate::text::span_ms(b - a)
+            );
+        }
+        let filled = self.filled.entry(symbol.clone()).or_default();
+        let new: Vec<_> = (found.candles.into_iter())
+            .filter(|c| !filled.iter().any(|&(a, b)| (a..b).contains(&c.open_ms)))
+            .collect();
+        if let (Some(first), Some(last)) = (new.first(), new.last()) {
+            filled.push((first.open_ms, last.open_ms + 1000));
+        }
+        tracing::info!(
+            "{symbol}: {} 1s candles fill the gap from {} to {}",
+            new.len(),
+            when(from as i64),
+            when(to as i64)
+        );
+        self.backfilled
+            .extend(new.into_iter().map(|c| (symbol.clone(), c)));
     }
 
     /// Shows the snapshot, then every update until the run ends (a signal, `--count`,
@@ -224,19 +270,7 @@ impl<'a> Consumer<'a> {
                     }
                 }
                 Some((symbol, from, to, rows)) = futures_util::StreamExt::next(&mut backfills), if !backfills.is_empty() => {
-                    match rows {
-                        Ok(rows) => {
-                            tracing::info!(
-                                "{symbol}: {} 1s candles fill the gap from {} to {}",
-                                rows.len(),
-                                crate::clock::rfc3339_millis(from),
-                                crate::clock::rfc3339_millis(to)
-                            );
-                            self.backfilled
-                                .extend(rows.into_iter().map(|c| (symbol.clone(), c)));
-                        }
-                        Err(e) => tracing::warn!("{symbol}: the gap is not backfilled: {e}"),
-                    }
+                    self.take_backfill(symbol, (from, to), rows);
                     if !self.behind {
                         self.hand_over(&mut sink)?;
                     }
