@@ -20,17 +20,13 @@ import tempfile
 import time
 
 from harness import BIN, Mock, generated_symbols
+from serve import pct
 
 RUNS = int(os.environ.get("RUNS", "3"))
 ATTACKERS = int(os.environ.get("ABUSE_CONNECTIONS", "1000"))
 N = 1000
 STATE_DIR = tempfile.mkdtemp(prefix="pricefetch-bench-abuse-")
 ENV = dict(os.environ, PRICEFETCH_STATE_DIR=STATE_DIR)
-
-
-def pct(xs, p):
-    xs = sorted(xs)
-    return xs[min(len(xs) - 1, int(len(xs) * p))] if xs else float("nan")
 
 
 def fds(pid):

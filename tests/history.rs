@@ -420,79 +420,67 @@ fn values(row: &serde_json::Value) -> [String; 7] {
     ]
 }
 
+/// The open times of candle rows.
+fn opens(rows: &[serde_json::Value]) -> Vec<&str> {
+    rows.iter()
+        .map(|r| r["open_time"].as_str().unwrap())
+        .collect()
+}
+
+/// `row` is the period [from, to) built from its `hours` hourly candles, closing at `to`.
+fn built_from_hours(
+    server: &MockServer,
+    row: &serde_json::Value,
+    (from, to): (&str, &str),
+    hours: usize,
+) {
+    let parts = candles(server, "1h", (from, to), "UTC");
+    assert_eq!(parts.len(), hours);
+    assert_eq!(values(row), from_hours(&parts));
+    let last = parts[hours - 1]["close_time"].as_str().unwrap();
+    assert_eq!(row["close_time"], last);
+}
+
 #[test]
 fn one_candle_per_local_day_across_both_daylight_saving_changes() {
     let server = MockServer::start();
     // Autumn: four local days, the 27th of 25 hours (Binance at +02:00 would add a fifth).
     let days = candles(&server, "1d", ("2024-10-25", "2024-10-29"), "Europe/Paris");
-    let opens: Vec<&str> = days
-        .iter()
-        .map(|r| r["open_time"].as_str().unwrap())
-        .collect();
-    assert_eq!(
-        opens,
-        [
-            "2024-10-24T22:00:00.000Z",
-            "2024-10-25T22:00:00.000Z",
-            "2024-10-26T22:00:00.000Z",
-            "2024-10-27T23:00:00.000Z"
-        ]
-    );
-    assert_eq!(days[2]["close_time"], "2024-10-27T22:59:59.999Z");
-    let hours = candles(
+    let want = [
+        "2024-10-24T22",
+        "2024-10-25T22",
+        "2024-10-26T22",
+        "2024-10-27T23",
+    ];
+    assert_eq!(opens(&days), want.map(|h| format!("{h}:00:00.000Z")));
+    built_from_hours(
         &server,
-        "1h",
+        &days[2],
         ("2024-10-26T22:00Z", "2024-10-27T23:00Z"),
-        "UTC",
+        25,
     );
-    assert_eq!(hours.len(), 25);
-    assert_eq!(values(&days[2]), from_hours(&hours));
     // Spring: the 23-hour 31 March, its close at local midnight, its volume counted once.
     let days = candles(&server, "1d", ("2024-03-30", "2024-04-02"), "Europe/Paris");
-    let opens: Vec<&str> = days
-        .iter()
-        .map(|r| r["open_time"].as_str().unwrap())
-        .collect();
-    assert_eq!(
-        opens,
-        [
-            "2024-03-29T23:00:00.000Z",
-            "2024-03-30T23:00:00.000Z",
-            "2024-03-31T22:00:00.000Z"
-        ]
-    );
-    assert_eq!(days[1]["close_time"], "2024-03-31T21:59:59.999Z");
-    let hours = candles(
+    let want = ["2024-03-29T23", "2024-03-30T23", "2024-03-31T22"];
+    assert_eq!(opens(&days), want.map(|h| format!("{h}:00:00.000Z")));
+    built_from_hours(
         &server,
-        "1h",
+        &days[1],
         ("2024-03-30T23:00Z", "2024-03-31T22:00Z"),
-        "UTC",
+        23,
     );
-    assert_eq!(hours.len(), 23);
-    assert_eq!(values(&days[1]), from_hours(&hours));
     // Weeks and months: one each, the one holding the change built from its hours.
     let weeks = candles(&server, "1w", ("2024-10-14", "2024-11-04"), "Europe/Paris");
     assert_eq!(weeks.len(), 3, "{weeks:?}");
     let months = candles(&server, "1M", ("2024-09-01", "2024-12-01"), "Europe/Paris");
-    let opens: Vec<&str> = months
-        .iter()
-        .map(|r| r["open_time"].as_str().unwrap())
-        .collect();
-    assert_eq!(
-        opens,
-        [
-            "2024-08-31T22:00:00.000Z",
-            "2024-09-30T22:00:00.000Z",
-            "2024-10-31T23:00:00.000Z"
-        ]
-    );
-    let hours = candles(
+    let want = ["2024-08-31T22", "2024-09-30T22", "2024-10-31T23"];
+    assert_eq!(opens(&months), want.map(|h| format!("{h}:00:00.000Z")));
+    built_from_hours(
         &server,
-        "1h",
+        &months[1],
         ("2024-09-30T22:00Z", "2024-10-31T23:00Z"),
-        "UTC",
+        745,
     );
-    assert_eq!(values(&months[1]), from_hours(&hours));
 }
 
 #[test]
