@@ -1,7 +1,7 @@
 //! Network behaviour against the mock Binance on 127.0.0.1:0: what the user sees (stdout,
 //! stderr, exit code) and what the server received (how many requests, how many at once, when).
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -1,7 +1,7 @@
 //! Beyond one request per symbol: batches on the wire, isolating unknown symbols, the whole
 //! market with filters, and the 24h and book tickers in every format.
 
-mod common;
+use crate::common;
 
 use common::{json_report, pricefetch, stderr, stdout};
 use mock_binance::{Fault, MockServer, Options, generated_symbols};

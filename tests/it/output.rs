@@ -1,7 +1,7 @@
 //! Output as a contract: every format decodes, stdout stays data-only and valid whatever fails,
 //! a closed pipe is not an error, and an interrupted run still prints what it has.
 
-mod common;
+use crate::common;
 
 use std::io::{BufRead, BufReader};
 use std::process::Stdio;

@@ -1,6 +1,6 @@
 //! First answer wins across hosts (`--hedge`, `--mirror`), and failover to a mirror.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

@@ -1,7 +1,7 @@
 //! The command line as a user meets it: help, version, symbol input and every usage error.
 //! A usage error exits 2, names the culprit, and sends no request at all.
 
-mod common;
+use crate::common;
 
 use common::{bare, pricefetch, stderr, stdout};
 use mock_binance::MockServer;

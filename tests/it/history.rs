@@ -4,7 +4,7 @@
 //! daylight saving, the reorder window), `-f ledger`/`beancount`, microseconds, and bad input
 //! refused before anything is sent.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -2,8 +2,6 @@
 //! structs that decode the JSON output strictly (unknown fields are an error, so a renamed
 //! field fails a test).
 
-#![allow(dead_code, reason = "each test binary uses a different subset")]
-
 pub mod proxy;
 
 use std::time::Duration;
@@ -233,6 +231,10 @@ pub fn stderr(output: &std::process::Output) -> String {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[allow(
+    dead_code,
+    reason = "decoded strictly: every field the JSON has, read or not"
+)]
 pub struct JsonReport {
     pub mode: String,
     pub ticker: String,
@@ -256,6 +258,10 @@ pub struct JsonReport {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[allow(
+    dead_code,
+    reason = "decoded strictly: every field the JSON has, read or not"
+)]
 pub struct JsonResult {
     pub symbol: String,
     pub price: Option<String>,
@@ -287,6 +293,10 @@ pub struct JsonComparison {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[allow(
+    dead_code,
+    reason = "decoded strictly: every field the JSON has, read or not"
+)]
 pub struct JsonStats {
     pub mean_ms: f64,
     pub stddev_ms: f64,
@@ -299,6 +309,10 @@ pub struct JsonStats {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[allow(
+    dead_code,
+    reason = "decoded strictly: every field the JSON has, read or not"
+)]
 pub struct JsonSpeedup {
     pub faster: String,
     pub ratio: f64,

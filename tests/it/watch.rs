@@ -1,6 +1,6 @@
 //! `--watch`: refreshes on a schedule, as a stream when piped and a live table on a terminal.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 

@@ -1,7 +1,7 @@
 //! `-o FILE`: the data goes to FILE, replaced whole (a reader never sees half of it), only
 //! when the run has results; stdout stays empty; live runs are refused.
 
-mod common;
+use crate::common;
 
 use common::{pricefetch, scratch_dir, stderr, stdout};
 use mock_binance::MockServer;

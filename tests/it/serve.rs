@@ -3,7 +3,7 @@
 //! promtool; `/healthz` follows the stream's freshness; SIGTERM ends it; bad addresses and
 //! flag mixes are usage errors.
 
-mod common;
+use crate::common;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;

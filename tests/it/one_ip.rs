@@ -2,7 +2,7 @@
 //! bans through the ledger in the state directory, and a run stopped from outside still prints
 //! what it has. Each test checks what the user saw and what the mock received.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::Stdio;

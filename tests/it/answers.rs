@@ -2,7 +2,7 @@
 //! display width, and anything in an answer that is not a symbol or a decimal number (a forged
 //! row, NaN, an empty price, a duplicate) is a per-symbol `decode` error, never printed.
 
-mod common;
+use crate::common;
 
 use common::{json_report, pricefetch, stderr, stdout};
 use mock_binance::{ANY, Fault, MockServer};

@@ -10,17 +10,20 @@
 //! sets it up, and
 //! with `PRICEFETCH_FORMAT=table`, because the samples show what a terminal shows.
 
-mod common;
+use crate::common;
 
 use mock_binance::MockServer;
 
-const README: &str = include_str!("../README.md");
+const README: &str = include_str!("../../README.md");
 
 /// The Markdown files whose samples the tests run, with their text.
 const DOCS: [(&str, &str); 3] = [
     ("README.md", README),
-    ("docs/guide.md", include_str!("../docs/guide.md")),
-    ("docs/benchmarks.md", include_str!("../docs/benchmarks.md")),
+    ("docs/guide.md", include_str!("../../docs/guide.md")),
+    (
+        "docs/benchmarks.md",
+        include_str!("../../docs/benchmarks.md"),
+    ),
 ];
 
 /// The long flags a text names (`--flag`), without their values.

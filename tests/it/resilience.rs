@@ -1,7 +1,7 @@
 //! Resilience: the run never gets the IP banned, never hangs, never loses a result, whatever the
 //! server or the input does. Each test checks what the user saw and what the mock received.
 
-mod common;
+use crate::common;
 
 use std::process::Stdio;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};

@@ -2,7 +2,7 @@
 //! rounded once half to even; what the server is asked (one exchangeInfo, cached; the legs in
 //! one batch); and every way it can fail.
 
-mod common;
+use crate::common;
 
 use common::{pricefetch, stderr, stdout};
 use mock_binance::{MockServer, Options};

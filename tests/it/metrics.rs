@@ -3,7 +3,7 @@
 //! the end; and `promtool check metrics` (Debian's prometheus package, installed by .ci/run)
 //! accepts every kind of run.
 
-mod common;
+use crate::common;
 
 use common::{pricefetch, promtool, stderr, stdout};
 use mock_binance::MockServer;

@@ -2,7 +2,7 @@
 //! (`--window`) and the trading day (`--ticker day --tz`), with their endpoints, parameters,
 //! weights and batching on the wire, and the bad input refused before anything is sent.
 
-mod common;
+use crate::common;
 
 use common::{pricefetch, stderr, stdout};
 use mock_binance::MockServer;

@@ -3,7 +3,7 @@
 //! connection, Binance's 5-messages-a-second rule. Each test checks what the user saw and what
 //! the mock's stream side saw.
 
-mod common;
+use crate::common;
 
 use std::process::Stdio;
 use std::time::{Duration, Instant};

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-const ARCHITECTURE: &str = include_str!("../ARCHITECTURE.md");
+const ARCHITECTURE: &str = include_str!("../../ARCHITECTURE.md");
 
 /// `module path` (`error`, `ledger/`, `stream/link.rs`) → layer number, from the table.
 fn layers() -> BTreeMap<String, u32> {

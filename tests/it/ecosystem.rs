@@ -1,7 +1,7 @@
 //! Fitting the ecosystem: the config file and its precedence, shell completions, the man page,
 //! colour, the progress bar and the version string.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 

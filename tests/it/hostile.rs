@@ -2,7 +2,7 @@
 //! lock someone else holds, a server that bans "forever", one server under two names. Each
 //! test checks what the user saw and what the mock received.
 
-mod common;
+use crate::common;
 
 use std::process::Stdio;
 use std::time::Duration;

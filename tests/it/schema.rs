@@ -1,6 +1,6 @@
 //! The JSON output contract: real output of every mode validates against schema/.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -1,7 +1,7 @@
 //! The real wire, on 127.0.0.1: HTTPS with the mock's private CA (trusted with --cacert or
 //! SSL_CERT_FILE, refused without), HTTP/2 negotiated by ALPN, and wss:// streams.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -2,7 +2,7 @@
 //! their last, stale price, so pricefetch asks for trading pairs only (`symbolStatus=TRADING`)
 //! and says which pairs do not trade, rather than print a price that is not current.
 
-mod common;
+use crate::common;
 
 use common::{json_report, pricefetch, stderr, stdout};
 use mock_binance::MockServer;

@@ -2,7 +2,7 @@
 //! for http, chosen by --proxy, HTTPS_PROXY or ALL_PROXY, bypassed by NO_PROXY; credentials
 //! that work and are never printed; and failures that name the proxy, not Binance.
 
-mod common;
+use crate::common;
 
 use common::proxy::{ProxyRules, TestProxy};
 use common::{pricefetch, stderr, stdout};

@@ -1,0 +1,32 @@
+//! pricefetch's integration tests, one binary (as ripgrep's `tests/tests.rs`): a module per
+//! feature, each driving the built `pricefetch` against the project's mock Binance on
+//! `127.0.0.1:0`. One binary links the crate, the mock, axum and jsonschema once, not once a
+//! file. Run one feature with `cargo test --test it history::`.
+
+mod common;
+
+mod answers;
+mod architecture;
+mod cli;
+mod convert;
+mod ecosystem;
+mod fetch;
+mod hedge;
+mod history;
+mod hostile;
+mod kinds;
+mod market;
+mod metrics;
+mod one_ip;
+mod output;
+mod output_file;
+mod proxy;
+mod readme;
+mod resilience;
+mod schema;
+mod serve;
+mod status;
+mod stream;
+mod terminal;
+mod tls;
+mod watch;
