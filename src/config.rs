@@ -67,27 +67,15 @@ pub struct Config {
     pub limits: Limits,
     /// A limit for the whole run.
     pub deadline: Option<Duration>,
-    /// `--stream`: where and how.
-    pub stream: Option<StreamSettings>,
-    /// `--at` or `--from/--to --candles`: history instead of current prices.
-    pub history: Option<History>,
-    /// `--until`: stop a live run when a price meets one of these.
-    pub until: Option<Until>,
+    /// What kind of run, with the settings only that kind has.
+    pub run: Run,
     /// The directory of the host's shared rate-limit ledger; `None` with `--no-shared-state`
     /// (or when the platform has no such directory).
     pub state_dir: Option<std::path::PathBuf>,
-    /// `--watch`: refresh every this long.
-    pub watch: Option<Duration>,
-    /// `--count`: stop after this many refreshes.
-    pub count: Option<u64>,
     /// The concurrency cap for async rounds.
     pub concurrency: usize,
     /// Which endpoint, how symbols are grouped, which market symbols to keep.
     pub ask: Ask,
-    /// `--in`: the symbols are assets, priced in this one.
-    pub convert: Option<Convert>,
-    /// Single mode or comparison.
-    pub plan: Plan,
     /// Output format, resolved against the terminal.
     pub format: Format,
     /// `--no-header`: csv without its header row (for appending to a log).
@@ -107,6 +95,58 @@ pub struct Config {
     pub progress: bool,
     /// -1 or less: quieter; 0: default; 1 or more: more detail.
     pub verbosity: i8,
+}
+
+/// The kind of run: each mode with what only it has, so that a combination that makes no sense
+/// cannot be written down. The lowering builds it once; `run::run` dispatches it with one
+/// `match`.
+#[derive(Debug, Clone)]
+pub enum Run {
+    /// Current prices, once: a round, `--sync`, or `--compare`'s rounds; with `--in`, assets
+    /// priced through Binance's pairs.
+    Once {
+        /// One round (async or sync) or a comparison.
+        plan: Plan,
+        /// `--in`: the symbols are assets, priced in this one.
+        convert: Option<Convert>,
+    },
+    /// `--watch`: a round every `every`.
+    Watch {
+        /// `--watch`: refresh every this long.
+        every: Duration,
+        /// `--sync`: each refresh's requests one after another.
+        mode: Mode,
+        /// `--count`, `--until`.
+        end: Ending,
+    },
+    /// `--stream`: Binance's WebSocket streams.
+    Stream {
+        /// Where and how.
+        settings: StreamSettings,
+        /// `--count`, `--until`.
+        end: Ending,
+    },
+    /// `--at` or `--from/--to --candles`: history instead of current prices.
+    History(History),
+}
+
+/// What ends a live run besides a signal or `--deadline`.
+#[derive(Debug, Clone, Default)]
+pub struct Ending {
+    /// `--count`: stop after this many refreshes (or streamed updates).
+    pub count: Option<u64>,
+    /// `--until`: stop when a price meets one of these.
+    pub until: Option<Until>,
+}
+
+impl Config {
+    /// `--in`'s settings, when the run prices assets.
+    pub fn convert(&self) -> Option<&Convert> {
+        match &self.run {
+            Run::Once { convert, .. } => convert.as_ref(),
+            _ => None,
+        }
+    }
 }
 
 /// What history a run asks for.

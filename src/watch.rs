@@ -18,9 +18,9 @@ use std::time::{Duration, SystemTime};
 use tokio::sync::mpsc;
 use tokio::time::MissedTickBehavior;
 
-use crate::config::Config;
+use crate::config::{Config, Ending};
 use crate::fetch::Engine;
-use crate::outcome::Round;
+use crate::outcome::{Mode, Round};
 use crate::output::{self, Format};
 
 /// One refresh.
@@ -33,15 +33,14 @@ struct Snapshot {
 pub async fn run(
     engine: &Arc<Engine>,
     config: &Config,
-    every: Duration,
-    count: Option<u64>,
+    (every, mode, end): (Duration, Mode, &Ending),
     out: &mut dyn Write,
 ) -> anyhow::Result<Round> {
+    let count = end.count;
     let (tx, mut rx) = mpsc::channel::<Snapshot>(2);
     // Set by the renderer when an `--until` condition is met: the producer stops at once.
     let met = tokio_util::sync::CancellationToken::new();
     let stop_producer = met.clone();
-    let mode = config.plan.mode();
     // The producer and the renderer are two futures of one task: on this one-thread runtime a
     // spawned task would share the thread all the same, and a render is short and synchronous.
     let producer = async move {
@@ -100,7 +99,7 @@ pub async fn run(
                 config.stderr_color,
                 &mut io::stderr().lock(),
             );
-            let until = config.until.as_ref().and_then(|u| {
+            let until = end.until.as_ref().and_then(|u| {
                 snap.round.outcomes.iter().find_map(|o| {
                     let price = o.result.as_ref().ok()?.price();
                     u.met_by(&o.symbol, price)

@@ -14,7 +14,7 @@ use url::Url;
 
 use super::{Cli, ColorChoice, StrategyChoice, TickerChoice};
 use crate::binance::HttpSettings;
-use crate::config::{Config, Plan, Terminal};
+use crate::config::{Config, Ending, History, Plan, Run, Terminal};
 use crate::convert::Convert;
 use crate::error::{UsageError, io_reason};
 use crate::fetch::Ask;
@@ -130,11 +130,10 @@ impl Cli {
         let http = self.http()?;
         let convert = self.convert(state_dir.as_deref(), &http.base_url)?;
         let history = self.history(symbols.len(), format)?;
+        let run = self.run_kind(plan, convert, history, until)?;
         Ok(Config {
-            history,
+            run,
             http,
-            convert,
-            stream: self.stream()?,
             retry: RetryPolicy {
                 retries: fetch.retries,
                 base: fetch.retry_delay,
@@ -143,14 +142,10 @@ impl Cli {
             },
             limits,
             deadline: fetch.deadline,
-            until,
             state_dir,
-            watch: self.watch,
-            count: self.live.count.map(std::num::NonZeroU64::get),
             concurrency,
             ask,
             symbols,
-            plan,
             format,
             header: !self.output.no_header,
             append: self.output.append && output.is_some(),
@@ -161,6 +156,31 @@ impl Cli {
             progress: terminal.stderr_tty && self.quiet == 0 && self.watch.is_none(),
             verbosity: i8::try_from(self.verbose).unwrap_or(i8::MAX)
                 - i8::try_from(self.quiet).unwrap_or(i8::MAX),
+        })
+    }
+
+    /// The kind of run, from the modes' flags (already checked against each other): history,
+    /// a stream, a watch, or prices once.
+    fn run_kind(
+        &self,
+        plan: Plan,
+        convert: Option<Convert>,
+        history: Option<History>,
+        until: Option<Until>,
+    ) -> Result<Run, UsageError> {
+        let end = Ending {
+            count: self.live.count.map(std::num::NonZeroU64::get),
+            until,
+        };
+        Ok(match (history, self.stream()?, self.watch) {
+            (Some(history), _, _) => Run::History(history),
+            (None, Some(settings), _) => Run::Stream { settings, end },
+            (None, None, Some(every)) => Run::Watch {
+                every,
+                mode: plan.mode(),
+                end,
+            },
+            (None, None, None) => Run::Once { plan, convert },
         })
     }
 

@@ -121,7 +121,7 @@ pub struct Engine {
     client: BinanceClient,
     policy: RetryPolicy,
     concurrency: usize,
-    throttle: Throttle,
+    throttle: Arc<Throttle>,
     stop: Stop,
     ask: Ask,
     /// Counters over the run; a round reports their growth.
@@ -147,7 +147,7 @@ impl Engine {
             client,
             policy,
             concurrency: concurrency.max(1),
-            throttle,
+            throttle: Arc::new(throttle),
             stop,
             ask,
             requests: AtomicU32::new(0),
@@ -169,7 +169,7 @@ impl Engine {
     }
 
     /// The shared rate-limit state, for the summary.
-    pub fn throttle(&self) -> &Throttle {
+    pub fn throttle(&self) -> &Arc<Throttle> {
         &self.throttle
     }
 

@@ -11,7 +11,8 @@ use std::sync::Arc;
 use tokio::time::Instant;
 
 use crate::binance::BinanceClient;
-use crate::config::{Config, Plan};
+use crate::config::{Config, Plan, Run};
+use crate::convert::Convert;
 use crate::error::{OutputError, Signal};
 use crate::fetch::{Engine, Stop, StopReason};
 use crate::outcome::{Mode, Outcome, Round};
@@ -66,34 +67,48 @@ async fn fetch_and_render(
     engine: &Arc<Engine>,
     out: &mut dyn Write,
 ) -> anyhow::Result<Report> {
-    let start = Instant::now();
-    if let Some(asked) = &config.history {
-        return history::run(config, engine, asked, out).await;
-    }
-    if let Some(settings) = &config.stream {
-        return stream::run(engine, config, settings, out).await;
-    }
-    if let Some(every) = config.watch {
-        let last = watch::run(engine, config, every, config.count, out).await?;
-        let report = Report::of(engine, last, engine.totals(), start.elapsed(), None);
-        // Each refresh already listed its failures; end with the run's summary.
-        if config.verbosity >= 0 {
-            let line = output::summary(&report, config.verbosity > 0);
-            let _ = writeln!(
-                io::stderr().lock(),
-                "{}",
-                crate::text::wrap(&line, crate::text::stderr_width(), 2)
-            );
+    match &config.run {
+        Run::History(asked) => history::run(config, engine, asked, out).await,
+        Run::Stream { settings, end } => stream::run(engine, config, (settings, end), out).await,
+        Run::Watch { every, mode, end } => {
+            let start = Instant::now();
+            let last = watch::run(engine, config, (*every, *mode, end), out).await?;
+            let report = Report::of(engine, last, engine.totals(), start.elapsed(), None);
+            // Each refresh already listed its failures; end with the run's summary.
+            summary_line(config, &report);
+            Ok(report)
         }
-        return Ok(report);
+        Run::Once { plan, convert } => once(config, engine, (*plan, convert.as_ref()), out).await,
     }
+}
+
+/// The run's summary line on stderr, unless quiet.
+fn summary_line(config: &Config, report: &Report) {
+    if config.verbosity >= 0 {
+        let line = output::summary(report, config.verbosity > 0);
+        let _ = writeln!(
+            io::stderr().lock(),
+            "{}",
+            crate::text::wrap(&line, crate::text::stderr_width(), 2)
+        );
+    }
+}
+
+/// Current prices once: a round (or a comparison's rounds), then the output.
+async fn once(
+    config: &Config,
+    engine: &Arc<Engine>,
+    (plan, convert): (Plan, Option<&Convert>),
+    out: &mut dyn Write,
+) -> anyhow::Result<Report> {
+    let start = Instant::now();
     let streaming = config.format.streams();
-    let target = config.convert.as_ref().map(|c| c.target.as_str());
+    let target = convert.map(|c| c.target.as_str());
     let mut progress = output::Progress::new(
         config.progress,
         config.symbols.len(),
-        config.plan != Plan::Async,
-        config.plan.rounds() * config.symbols.len() as u64,
+        plan != Plan::Async,
+        plan.rounds() * config.symbols.len() as u64,
     );
     let mut on_outcome = |o: &Outcome, last_of_request: bool| -> io::Result<()> {
         progress.tick(o);
@@ -107,10 +122,10 @@ async fn fetch_and_render(
         Ok(())
     };
     let symbols = &config.symbols;
-    let (shown, comparison) = match config.plan {
+    let (shown, comparison) = match plan {
         Plan::Async | Plan::Sync => {
-            let mode = config.plan.mode();
-            let round = match &config.convert {
+            let mode = plan.mode();
+            let round = match convert {
                 Some(settings) => {
                     convert::round(engine, settings, symbols, mode, &mut on_outcome).await
                 }
@@ -136,7 +151,7 @@ async fn fetch_and_render(
     // -f openmetrics labels every priced pair with its base and quote asset, cached or
     // learned now: the same label set on a cold state directory as on a warm one (to
     // Prometheus another label set is another series).
-    let assets = if config.format == output::Format::Openmetrics && config.convert.is_none() {
+    let assets = if config.format == output::Format::Openmetrics && convert.is_none() {
         let priced: Vec<String> = (shown.outcomes.iter())
             .filter(|o| o.result.is_ok())
             .map(|o| o.symbol.clone())
@@ -147,7 +162,7 @@ async fn fetch_and_render(
     };
     let mut report = Report::of(engine, shown, engine.totals(), start.elapsed(), comparison);
     report.suggestions = suggestions;
-    report.target = config.convert.as_ref().map(|c| c.target.clone());
+    report.target = convert.map(|c| c.target.clone());
     report.assets = assets;
     let width = crate::text::stdout_size().map(|(columns, _)| columns);
     let look = output::Look {

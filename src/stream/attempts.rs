@@ -3,8 +3,7 @@
 //! failure (each warned once, the rest said at -v).
 
 use std::collections::VecDeque;
-use std::future::Future;
-use std::pin::Pin;
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::Mutex;
@@ -20,27 +19,23 @@ const BACKOFF_CAP: Duration = Duration::from_secs(30);
 /// long: a server that accepts and then drops every connection sees fewer and fewer attempts.
 pub(super) const HEALTHY_AFTER: Duration = Duration::from_secs(30);
 
-/// The host's window of connection attempts (see [`Attempts::shared_with`]).
-pub type HostWindow =
-    Box<dyn Fn() -> Pin<Box<dyn Future<Output = Option<Duration>> + Send>> + Send + Sync>;
-
 /// A sliding window of connection attempts, shared by every link (tokio's clock, so that a
 /// paused-time test can run five minutes in an instant), and, through `shared`, by every
 /// pricefetch on the host: Binance's limit is per IP.
 #[derive(Default)]
 pub struct Attempts {
     times: Mutex<VecDeque<tokio::time::Instant>>,
-    /// The host's window (the ledger): `None` to go, or how long until it has room.
-    shared: Option<HostWindow>,
+    /// The host's window, kept in the ledger by the run's throttle.
+    shared: Option<Arc<crate::throttle::Throttle>>,
 }
 
 impl Attempts {
-    /// A window that is also kept with every pricefetch on the host, through `host` (`None`:
-    /// go; or how long until the host's window has room).
-    pub fn shared_with(host: HostWindow) -> Self {
+    /// A window that is also kept with every pricefetch on the host, through the run's
+    /// throttle (its ledger).
+    pub fn shared_with(throttle: Arc<crate::throttle::Throttle>) -> Self {
         Self {
             times: Mutex::default(),
-            shared: Some(host),
+            shared: Some(throttle),
         }
     }
 
@@ -55,7 +50,7 @@ impl Attempts {
                 }
                 if times.len() < ATTEMPTS {
                     let host_wait = match &self.shared {
-                        Some(host) => host().await,
+                        Some(throttle) => throttle.stream_attempt().await,
                         None => None,
                     };
                     match host_wait {

@@ -30,12 +30,11 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use url::Url;
 
-use super::Event;
 use super::attempts::{Attempts, BACKOFF_BASE, HEALTHY_AFTER, kind_of, pause};
 use super::message::{self, Parsed};
 use crate::binance::root_cause;
 use crate::host::authority;
-use crate::market::TickerKind;
+use crate::market::{TickerKind, Update};
 
 /// Longest URL to subscribe through; longer lists go in one `SUBSCRIBE` (binance-api.md: URLs
 /// over ~8,000 characters break).
@@ -74,12 +73,10 @@ pub struct Shared {
     pub dropped: AtomicU64,
     /// Connection attempts, and when.
     pub attempts: Attempts,
-    /// Waits until a connection may be attempted under the run's rate-limit rules (a 429's
-    /// pause, this process's or the host's); an error (a ban) ends the link.
-    pub gate: Gate,
-    /// Takes a 429 or a 418 answered to an upgrade through the same rules as REST's (the
-    /// host's ledger learns of it before the attempt is over).
-    pub refused: Refusal,
+    /// The run's rate-limit rules, shared with REST: a connection waits out a 429's pause
+    /// (this process's or the host's) and ends at a ban; a 429 or a 418 answered to an upgrade
+    /// is taken as REST's is (the host's ledger learns of it before the attempt is over).
+    pub throttle: Arc<crate::throttle::Throttle>,
     /// Connections that opened (the first included).
     pub opened: AtomicU64,
     /// Connection attempts that failed.
@@ -89,6 +86,23 @@ pub struct Shared {
     pub warned: std::sync::Mutex<std::collections::HashSet<&'static str>>,
     /// Cancelled when the run ends.
     pub stop: CancellationToken,
+}
+
+/// What the producers tell the consumer.
+#[derive(Debug)]
+pub enum Event {
+    /// New values, in the order read (a link sends them [`BATCH`] at a time, or what
+    /// it has when the socket has no more for now).
+    Updates(Vec<Update>),
+    /// A connection is back, after a gap without data (none if it never delivered before).
+    Reconnected {
+        /// Which link.
+        link: usize,
+        /// How long no data arrived.
+        gap: Option<Duration>,
+        /// Why the previous connection ended.
+        why: String,
+    },
 }
 
 /// Why a connection ended.
@@ -102,17 +116,6 @@ enum End {
 }
 
 type Connecting = Pin<Box<dyn Future<Output = Result<WebSocket, String>> + Send>>;
-
-/// See [`Shared::refused`].
-pub type Refusal =
-    Box<dyn Fn(crate::error::FetchError) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>;
-
-/// See [`Shared::gate`].
-pub type Gate = Box<
-    dyn Fn() -> Pin<Box<dyn Future<Output = Result<(), crate::error::FetchError>> + Send>>
-        + Send
-        + Sync,
->;
 
 /// One link: its number (for messages) and its streams.
 pub struct Link {
@@ -141,7 +144,7 @@ impl Link {
             // long: a stream has no --max-wait to give up at), and stop at a ban.
             let gate = tokio::select! {
                 () = self.shared.stop.cancelled() => return,
-                g = (self.shared.gate)() => g,
+                g = self.shared.throttle.admit(0) => g.map(|_| ()),
             };
             match gate {
                 Ok(()) => {}
@@ -287,7 +290,7 @@ impl Link {
                             encoding: None,
                         };
                         if let Err(err) = crate::answer::classify(raw) {
-                            (shared.refused)(err).await;
+                            shared.throttle.refused(&err).await;
                         }
                     }
                     return Err(format!(

@@ -35,7 +35,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::board::{Board, Facts};
-use crate::config::{Config, StreamSettings};
+use crate::config::{Config, Ending, StreamSettings};
 use crate::error::{FetchError, OutputError};
 use crate::fetch::{Engine, StopReason};
 use crate::market::TickerKind;
@@ -51,23 +51,6 @@ pub const STREAMS_PER_CONNECTION: usize = 1024;
 /// [`link::BATCH`] updates each, so 16 Ki updates, as many as before batching.
 const BACKLOG: usize = 16 * 1024 / link::BATCH;
 
-/// What the producers tell the consumer.
-#[derive(Debug)]
-pub enum Event {
-    /// New values, in the order read (a link sends them [`link::BATCH`] at a time, or what
-    /// it has when the socket has no more for now).
-    Updates(Vec<Update>),
-    /// A connection is back, after a gap without data (none if it never delivered before).
-    Reconnected {
-        /// Which link.
-        link: usize,
-        /// How long no data arrived.
-        gap: Option<Duration>,
-        /// Why the previous connection ended.
-        why: String,
-    },
-}
-
 /// The stream name of `symbol` for `kind` (lower-case, as Binance wants).
 pub fn stream_name(symbol: &str, kind: TickerKind) -> String {
     // The lowering refuses --stream for the tickers no stream carries.
@@ -80,7 +63,7 @@ pub fn stream_name(symbol: &str, kind: TickerKind) -> String {
 pub async fn run(
     engine: &Arc<Engine>,
     config: &Config,
-    settings: &StreamSettings,
+    (settings, end): (&StreamSettings, &Ending),
     out: &mut dyn Write,
 ) -> anyhow::Result<Report> {
     let kind = config.ask.kind;
@@ -105,7 +88,7 @@ pub async fn run(
         None => None,
     };
     let board = exporter.as_ref().map(|(board, _)| Arc::clone(board));
-    let report = stream(engine, config, settings, board, out).await;
+    let report = stream(engine, config, (settings, end), board, out).await;
     if let Some((_, server)) = exporter {
         server.shut_down().await;
     }
@@ -133,7 +116,7 @@ async fn labels(
 async fn stream(
     engine: &Arc<Engine>,
     config: &Config,
-    settings: &StreamSettings,
+    (settings, end): (&StreamSettings, &Ending),
     board: Option<Arc<Board>>,
     out: &mut dyn Write,
 ) -> anyhow::Result<Report> {
@@ -224,27 +207,8 @@ async fn stream(
         connect_timeout: config.http.connect_timeout.max(config.http.timeout),
         tx,
         dropped: AtomicU64::new(0),
-        attempts: attempts::Attempts::shared_with(Box::new({
-            let engine = Arc::clone(engine);
-            move || {
-                let engine = Arc::clone(&engine);
-                Box::pin(async move { engine.throttle().stream_attempt().await })
-            }
-        })),
-        gate: Box::new({
-            let engine = Arc::clone(engine);
-            move || {
-                let engine = Arc::clone(&engine);
-                Box::pin(async move { engine.throttle().admit(0).await.map(|_| ()) })
-            }
-        }),
-        refused: Box::new({
-            let engine = Arc::clone(engine);
-            move |err| {
-                let engine = Arc::clone(&engine);
-                Box::pin(async move { engine.throttle().refused(&err).await })
-            }
-        }),
+        attempts: attempts::Attempts::shared_with(Arc::clone(engine.throttle())),
+        throttle: Arc::clone(engine.throttle()),
         opened: AtomicU64::new(0),
         failed: AtomicU64::new(0),
         warned: std::sync::Mutex::default(),
@@ -283,6 +247,7 @@ async fn stream(
     );
     let mut consumer = consumer::Consumer::new(
         config,
+        (settings, end),
         found.iter().map(|u| u.symbol.clone()).collect(),
         board,
     );

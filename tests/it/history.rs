@@ -188,9 +188,11 @@ fn a_range_over_many_requests_is_in_order_without_a_seam() {
 #[test]
 fn the_reorder_window_never_runs_ahead_of_the_oldest_answer() {
     let server = MockServer::start();
-    // The first request is slow: with -c 2 only one more may go meanwhile, and nothing is
-    // written before the first answer; the rows still come out in time order.
-    server.script("BTCUSDT", [Fault::Delay(Duration::from_millis(800))]);
+    // The first two requests to arrive are slow (whichever chunks they are): with -c 2 no
+    // third may go meanwhile, and nothing is written before the first answer; the rows still
+    // come out in time order.
+    let slow = Fault::Delay(Duration::from_millis(800));
+    server.script("BTCUSDT", [slow.clone(), slow]);
     let out = pricefetch(&server)
         .args([
             "--candles",

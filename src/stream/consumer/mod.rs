@@ -17,9 +17,9 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
 
-use super::Event;
+use super::link::Event;
 use crate::board::Board;
-use crate::config::Config;
+use crate::config::{Config, Ending, StreamSettings};
 use crate::fetch::{Engine, StopReason};
 use crate::market::TickerKind;
 use crate::market::Update;
@@ -54,6 +54,10 @@ struct Gap {
 /// The consumer: renders updates, and decides when the run ends.
 pub(super) struct Consumer<'a> {
     config: &'a Config,
+    /// `--count` and `--until`.
+    end: &'a Ending,
+    /// `--backfill`: fill each reconnect's gap from Binance's 1s candles.
+    backfill: bool,
     kind: TickerKind,
     format: Format,
     /// Symbols in the order the table shows them.
@@ -98,9 +102,16 @@ pub(super) struct Consumer<'a> {
 }
 
 impl<'a> Consumer<'a> {
-    pub(super) fn new(config: &'a Config, order: Vec<String>, board: Option<Arc<Board>>) -> Self {
+    pub(super) fn new(
+        config: &'a Config,
+        (settings, end): (&StreamSettings, &'a Ending),
+        order: Vec<String>,
+        board: Option<Arc<Board>>,
+    ) -> Self {
         Self {
             config,
+            end,
+            backfill: settings.backfill,
             kind: config.ask.kind,
             format: config.format,
             latest: order.iter().map(|s| (s.clone(), Slot::default())).collect(),

@@ -97,7 +97,7 @@ impl Consumer<'_> {
         };
         self.updates += 1;
         let met = self.shown(u, when, gap_from);
-        if self.config.count.is_some_and(|n| self.updates >= n) {
+        if self.end.count.is_some_and(|n| self.updates >= n) {
             return Taken::Enough;
         }
         Taken::Shown(met)
@@ -164,7 +164,7 @@ impl Consumer<'_> {
             && self.format == Format::Ndjson
             && self.board.is_none()
         {
-            if self.config.stream.as_ref().is_some_and(|s| s.backfill) {
+            if self.backfill {
                 self.to_backfill.push((u.symbol.clone(), from, when));
             }
             self.gaps.push(Gap {
@@ -174,7 +174,7 @@ impl Consumer<'_> {
                 reconnect: u.reconnects,
             });
         }
-        let met = self.config.until.as_ref().and_then(|until| {
+        let met = self.end.until.as_ref().and_then(|until| {
             let c = until.met_by(&u.symbol, u.price())?;
             Some((u.symbol.clone(), u.price().to_owned(), c.to_string()))
         });
