@@ -9,12 +9,19 @@ use tokio::time::Instant;
 
 use crate::config::{Config, History};
 use crate::error::{FetchError, OutputError};
-use crate::fetch::{Engine, StopReason};
+use crate::fetch::Engine;
 use crate::market::Ticker;
 use crate::outcome::{Mode, Outcome, Round};
 use crate::report::Report;
 use crate::text::plural;
 use crate::{history, output};
+
+/// Each pair's base and quote asset (as the format writes them), by symbol.
+type Assets = std::collections::HashMap<String, (String, String)>;
+
+/// What a history run produced for the symbols it asked: a result per symbol (a price at a
+/// moment, or that its candles came), and the summary's first words.
+type Produced = (Vec<Result<Ticker, FetchError>>, String);
 
 /// `--at` or `--candles`: history, written as it comes, then the failures and a summary on
 /// stderr.
@@ -38,131 +45,12 @@ pub(super) async fn run(
         .filter(|s| !unnamed.contains_key(*s))
         .cloned()
         .collect();
-    let symbols = &wanted;
-    let stderr_line = |line: String| {
-        if config.verbosity >= 0 {
-            let _ = writeln!(
-                io::stderr().lock(),
-                "{}",
-                crate::text::wrap(&line, crate::text::stderr_width(), 2)
-            );
-        }
-    };
-    let (results, summary): (Vec<Result<Ticker, FetchError>>, String) = match asked {
-        History::At { ask, zone } => {
-            let found = history::at(engine, symbols, ask).await;
-            let pairs: Vec<(String, _)> = symbols.iter().cloned().zip(found).collect();
-            output::history::at_results(
-                config.format,
-                config.header,
-                ask.at_ms,
-                &pairs,
-                zone,
-                &assets,
-                out,
-            )
-            .and_then(|()| out.flush())
-            .map_err(OutputError)?;
-            let ok = pairs.iter().filter(|(_, r)| r.is_ok()).count();
-            let results = pairs
-                .into_iter()
-                .map(|(symbol, r)| {
-                    r.map(|p| Ticker {
-                        symbol,
-                        values: vec![p.price],
-                        time_ms: p.trade_ms.max(0) as u64,
-                    })
-                })
-                .collect();
-            let when = crate::clock::rfc3339_millis(ask.at_ms.max(0) as u64);
-            (
-                results,
-                format!("{} at {when}", plural(ok as u64, "price", "prices")),
-            )
-        }
-        History::Candles(ask) => {
-            let plan = history::plan(ask, symbols.len(), crate::clock::unix_ms() as i64);
-            let requests = plan.len();
-            let progress = output::Progress::requests(
-                config.progress && config.format != output::Format::Table,
-                requests as u64,
-            );
-            let mut writer = output::history::CandleWriter::new(
-                config.format,
-                config.header,
-                &ask.zone,
-                &assets,
-            );
-            writer
-                .start(ask.interval.name(), ask.from_ms, ask.to_ms, out)
-                .map_err(OutputError)?;
-            let mut said = 0u32;
-            let fetched = history::candles(
-                engine,
-                symbols,
-                ask,
-                plan,
-                &mut |row| {
-                    if let history::Row::Gap {
-                        symbol,
-                        from,
-                        to,
-                        leading,
-                    } = &row
-                    {
-                        said += 1;
-                        // The rows before it are out first: on a terminal the line shows
-                        // where the gap is.
-                        out.flush()?;
-                        let line = gap_line(symbol, *from, *to, *leading);
-                        match said {
-                            1..=20 => tracing::warn!(target: crate::error::DATA, "{line}"),
-                            21 => tracing::warn!(target: crate::error::DATA, "more gaps: -v lists them"),
-                            _ => tracing::info!(target: crate::error::DATA, "{line}"),
-                        }
-                    }
-                    writer.row(&row, out)
-                },
-                &mut |candles| progress.step(candles),
-            )
-            .await
-            .map_err(OutputError)?;
-            progress.finish();
-            writer
-                .finish(out)
-                .and_then(|()| out.flush())
-                .map_err(OutputError)?;
-            let mut results = Vec::with_capacity(symbols.len());
-            for ((symbol, failed), candles) in
-                symbols.iter().zip(fetched.failed).zip(&fetched.per_symbol)
-            {
-                results.push(match failed {
-                    Some(e) => Err(e),
-                    None if *candles == 0 => Err(history::no_candles(engine, symbol, ask).await),
-                    None => Ok(Ticker {
-                        symbol: symbol.clone(),
-                        values: Vec::new(),
-                        time_ms: 0,
-                    }),
-                });
-            }
-            let gaps = match fetched.gaps {
-                0 => String::new(),
-                n => format!(", {}", plural(n, "gap", "gaps")),
-            };
-            (
-                results,
-                format!(
-                    "{} of {} for {}{gaps}",
-                    plural(fetched.candles, "candle", "candles"),
-                    ask.interval.name(),
-                    plural(symbols.len() as u64, "symbol", "symbols"),
-                ),
-            )
-        }
+    let (results, summary) = match asked {
+        History::At { ask, zone } => at(config, engine, &wanted, (ask, zone), &assets, out).await?,
+        History::Candles(ask) => candles(config, engine, &wanted, ask, &assets, out).await?,
     };
     let mut results: std::collections::HashMap<String, Result<Ticker, FetchError>> =
-        symbols.iter().cloned().zip(results).collect();
+        wanted.into_iter().zip(results).collect();
     let outcomes = (config.symbols.iter())
         .map(|symbol| Outcome {
             symbol: symbol.clone(),
@@ -178,20 +66,7 @@ pub(super) async fn run(
             route: None,
         })
         .collect();
-    let round = Round {
-        mode: Mode::Async,
-        outcomes,
-        elapsed: start.elapsed(),
-        sent: engine.totals(),
-        market_error: None,
-    };
-    let mut report = Report::of(engine, round, engine.totals(), start.elapsed(), None);
-    if matches!(engine.stop_reason(), Some(StopReason::Interrupted(_))) {
-        report.interrupted = engine.stop_reason().and_then(|r| match r {
-            StopReason::Interrupted(s) => Some(s),
-            StopReason::Deadline(_) => None,
-        });
-    }
+    let report = report(engine, outcomes, start);
     // The failures (and hints) as every run says them; the summary is history's own.
     output::diagnostics(
         &report,
@@ -200,13 +75,168 @@ pub(super) async fn run(
         &mut io::stderr().lock(),
     );
     let sent = engine.totals();
-    stderr_line(format!(
-        "{summary} in {} ({}, request weight {})",
-        crate::text::duration(start.elapsed().as_secs_f64()),
-        plural(u64::from(sent.requests), "request", "requests"),
-        sent.weight
-    ));
+    stderr_line(
+        config,
+        format!(
+            "{summary} in {} ({}, request weight {})",
+            crate::text::duration(start.elapsed().as_secs_f64()),
+            plural(u64::from(sent.requests), "request", "requests"),
+            sent.weight
+        ),
+    );
     Ok(report)
+}
+
+/// The run's report: its outcomes, what it sent, and why it stopped early, if it did.
+fn report(engine: &Engine, outcomes: Vec<Outcome>, start: Instant) -> Report {
+    let round = Round {
+        mode: Mode::Async,
+        outcomes,
+        elapsed: start.elapsed(),
+        sent: engine.totals(),
+        market_error: None,
+    };
+    // The stop reason (a signal, the deadline) is read from the engine by Report::of.
+    Report::of(engine, round, engine.totals(), start.elapsed(), None)
+}
+
+/// A line on stderr, wrapped, unless quiet.
+fn stderr_line(config: &Config, line: String) {
+    if config.verbosity >= 0 {
+        let _ = writeln!(
+            io::stderr().lock(),
+            "{}",
+            crate::text::wrap(&line, crate::text::stderr_width(), 2)
+        );
+    }
+}
+
+/// `--at`: each symbol's price at the moment, written at once.
+async fn at(
+    config: &Config,
+    engine: &Arc<Engine>,
+    symbols: &[String],
+    (ask, zone): (&history::AtAsk, &jiff::tz::TimeZone),
+    assets: &Assets,
+    out: &mut dyn Write,
+) -> anyhow::Result<Produced> {
+    let found = history::at(engine, symbols, ask).await;
+    let pairs: Vec<(String, _)> = symbols.iter().cloned().zip(found).collect();
+    output::history::at_results(
+        config.format,
+        config.header,
+        ask.at_ms,
+        &pairs,
+        zone,
+        assets,
+        out,
+    )
+    .and_then(|()| out.flush())
+    .map_err(OutputError)?;
+    let ok = pairs.iter().filter(|(_, r)| r.is_ok()).count();
+    let results = pairs
+        .into_iter()
+        .map(|(symbol, r)| {
+            r.map(|p| Ticker {
+                symbol,
+                values: vec![p.price],
+                time_ms: p.trade_ms.max(0) as u64,
+            })
+        })
+        .collect();
+    let when = crate::clock::rfc3339_millis(ask.at_ms.max(0) as u64);
+    Ok((
+        results,
+        format!("{} at {when}", plural(ok as u64, "price", "prices")),
+    ))
+}
+
+/// `--candles`: every candle of the range, written in time order as it comes, gaps said where
+/// they fall; a symbol with none at all is an error of its own.
+async fn candles(
+    config: &Config,
+    engine: &Arc<Engine>,
+    symbols: &[String],
+    ask: &history::CandleAsk,
+    assets: &Assets,
+    out: &mut dyn Write,
+) -> anyhow::Result<Produced> {
+    let plan = history::plan(ask, symbols.len(), crate::clock::unix_ms() as i64);
+    let progress = output::Progress::requests(
+        config.progress && config.format != output::Format::Table,
+        plan.len() as u64,
+    );
+    let mut writer =
+        output::history::CandleWriter::new(config.format, config.header, &ask.zone, assets);
+    writer
+        .start(ask.interval.name(), ask.from_ms, ask.to_ms, out)
+        .map_err(OutputError)?;
+    let mut said = 0u32;
+    let fetched = history::candles(
+        engine,
+        symbols,
+        ask,
+        plan,
+        &mut |row| {
+            if let history::Row::Gap { .. } = &row {
+                said += 1;
+                // The rows before it are out first: on a terminal the line shows where it is.
+                out.flush()?;
+                say_gap(&row, said);
+            }
+            writer.row(&row, out)
+        },
+        &mut |candles| progress.step(candles),
+    )
+    .await
+    .map_err(OutputError)?;
+    progress.finish();
+    writer
+        .finish(out)
+        .and_then(|()| out.flush())
+        .map_err(OutputError)?;
+    let mut results = Vec::with_capacity(symbols.len());
+    for ((symbol, failed), n) in symbols.iter().zip(fetched.failed).zip(&fetched.per_symbol) {
+        results.push(match failed {
+            Some(e) => Err(e),
+            None if *n == 0 => Err(history::no_candles(engine, symbol, ask).await),
+            None => Ok(Ticker {
+                symbol: symbol.clone(),
+                values: Vec::new(),
+                time_ms: 0,
+            }),
+        });
+    }
+    let gaps = match fetched.gaps {
+        0 => String::new(),
+        n => format!(", {}", plural(n, "gap", "gaps")),
+    };
+    let summary = format!(
+        "{} of {} for {}{gaps}",
+        plural(fetched.candles, "candle", "candles"),
+        ask.interval.name(),
+        plural(symbols.len() as u64, "symbol", "symbols"),
+    );
+    Ok((results, summary))
+}
+
+/// The `said`-th gap of the run on stderr: the first 20 as warnings, then only with -v.
+fn say_gap(row: &history::Row<'_>, said: u32) {
+    let history::Row::Gap {
+        symbol,
+        from,
+        to,
+        leading,
+    } = row
+    else {
+        return;
+    };
+    let line = gap_line(symbol, *from, *to, *leading);
+    match said {
+        1..=20 => tracing::warn!(target: crate::error::DATA, "{line}"),
+        21 => tracing::warn!(target: crate::error::DATA, "more gaps: -v lists them"),
+        _ => tracing::info!(target: crate::error::DATA, "{line}"),
+    }
 }
 
 /// One stretch without candles, for stderr.

@@ -24,6 +24,7 @@ mod scan;
 use crate::market::Update;
 use crate::text::plural;
 
+use std::collections::HashSet;
 use std::io::{self, Write};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -121,12 +122,94 @@ async fn stream(
     out: &mut dyn Write,
 ) -> anyhow::Result<Report> {
     let start = Instant::now();
-    let kind = config.ask.kind;
+    let (mut report, found) = snapshot(engine, config, board.as_ref()).await?;
+    if found.is_empty() || engine.stopped() {
+        return Ok(report);
+    }
+    let names: Vec<String> = if config.ask.strategy == Strategy::All {
+        vec!["!miniTicker@arr".to_owned()]
+    } else {
+        found
+            .iter()
+            .map(|u| stream_name(&u.symbol, config.ask.kind))
+            .collect()
+    };
+    let mismatch = host_mismatch(config, settings);
+    if let Some(line) = &mismatch {
+        tracing::warn!("{line}");
+    }
+    let (tx, rx) = mpsc::channel(BACKLOG);
+    let shared = shared(engine, config, settings, tx)?;
+    if let Some(board) = &board {
+        board_facts(board, engine, &shared);
+    }
+    let mut links = JoinSet::new();
+    for (i, chunk) in names.chunks(STREAMS_PER_CONNECTION).enumerate() {
+        let streams = chunk.to_vec();
+        let link = link::Link {
+            id: i + 1,
+            streams,
+            shared: Arc::clone(&shared),
+        };
+        links.spawn(link.run());
+    }
+    tracing::info!(
+        "streaming {} symbols over {} connection(s) to {}",
+        found.len(),
+        links.len(),
+        settings.url
+    );
+    let order = found.iter().map(|u| u.symbol.clone()).collect();
+    let mut consumer = consumer::Consumer::new(config, (settings, end), order, board);
+    if config.ask.strategy == Strategy::All {
+        consumer.not_trading = not_trading(engine, &consumer.subscribed).await;
+    }
+    let outcome = consumer.run(engine, found, rx, out).await;
+    close(&shared, links).await;
+    outcome.map_err(OutputError)?;
+    let dropped = shared.dropped.load(Ordering::Relaxed);
+    if dropped > 0 {
+        tracing::warn!(target: crate::error::DATA, "the output fell behind: {dropped} updates were dropped");
+    }
+    if let Some(line) = mismatch.filter(|_| shared.opened.load(Ordering::Relaxed) == 0) {
+        tracing::warn!("{line}");
+    }
+    if let Some(ban) = engine.throttle().ban() {
+        report.error = Some(ban);
+    }
+    if matches!(engine.stop_reason(), Some(StopReason::Deadline(_))) && consumer.updates == 0 {
+        report.error = Some(FetchError::Deadline(config.deadline.unwrap_or_default()));
+    }
+    report.interrupted = match engine.stop_reason() {
+        Some(StopReason::Interrupted(signal)) => Some(signal),
+        _ => None,
+    };
+    report.deadline_hit = matches!(engine.stop_reason(), Some(StopReason::Deadline(_)));
+    report.elapsed = start.elapsed();
+    if config.verbosity >= 0 {
+        let line = summary(&consumer, &shared, start.elapsed());
+        let _ = writeln!(
+            io::stderr().lock(),
+            "{}",
+            crate::text::wrap(&line, crate::text::stderr_width(), 2)
+        );
+    }
+    Ok(report)
+}
+
+/// The snapshot: one REST round of the symbols, its failures said (and put on the board), and
+/// an update for each symbol it found.
+async fn snapshot(
+    engine: &Arc<Engine>,
+    config: &Config,
+    board: Option<&Arc<Board>>,
+) -> anyhow::Result<(Report, Vec<Update>)> {
+    let start = Instant::now();
     let snapshot = engine
         .round(&config.symbols, Mode::Async, &mut |_, _| Ok(()))
         .await
         .map_err(OutputError)?;
-    let mut report = Report::of(
+    let report = Report::of(
         engine,
         snapshot.clone(),
         snapshot.sent,
@@ -156,7 +239,7 @@ async fn stream(
             })
         })
         .collect();
-    if let Some(board) = &board {
+    if let Some(board) = board {
         if board.lock().assets.is_empty() && !engine.stopped() {
             board.lock().assets = labels(engine, config).await;
         }
@@ -166,42 +249,44 @@ async fn stream(
             .filter_map(|o| Some((o.symbol.clone(), o.result.as_ref().err()?.kind())))
             .collect();
     }
-    if found.is_empty() || engine.stopped() {
-        return Ok(report);
-    }
-    let names: Vec<String> = if config.ask.strategy == Strategy::All {
-        vec!["!miniTicker@arr".to_owned()]
-    } else {
-        found.iter().map(|u| stream_name(&u.symbol, kind)).collect()
-    };
-    // REST on this machine (the mock) with Binance's stream host: said at the start, and again
-    // at the end if no stream connection opened (a live table draws over the first).
-    let mismatch = (settings.url.as_str().trim_end_matches('/') == crate::host::DEFAULT_STREAM_URL
-        && config
-            .http
-            .base_url
-            .host_str()
-            .is_some_and(crate::host::is_loopback))
-    .then(|| {
+    Ok((report, found))
+}
+
+/// REST on this machine (the mock) with Binance's stream host: said at the start, and again at
+/// the end if no stream connection opened (a live table draws over the first).
+fn host_mismatch(config: &Config, settings: &StreamSettings) -> Option<String> {
+    let loopback = config
+        .http
+        .base_url
+        .host_str()
+        .is_some_and(crate::host::is_loopback);
+    let default = settings.url.as_str().trim_end_matches('/') == crate::host::DEFAULT_STREAM_URL;
+    (default && loopback).then(|| {
         format!(
             "REST goes to {} but streams go to {}; for the mock set PRICEFETCH_STREAM_URL \
              (or --stream-url) too",
             crate::host::authority(&config.http.base_url),
             crate::host::DEFAULT_STREAM_URL
         )
-    });
-    if let Some(line) = &mismatch {
-        tracing::warn!("{line}");
-    }
-    let (tx, rx) = mpsc::channel(BACKLOG);
-    let shared = Arc::new(link::Shared {
+    })
+}
+
+/// What every link shares: the client, the hosts, the limits, the channel to the consumer,
+/// the run's throttle and the counters.
+fn shared(
+    engine: &Arc<Engine>,
+    config: &Config,
+    settings: &StreamSettings,
+    tx: mpsc::Sender<link::Event>,
+) -> anyhow::Result<Arc<link::Shared>> {
+    Ok(Arc::new(link::Shared {
         http: crate::binance::client_builder(&config.http, true)?
             .http1_only()
             .build()?,
         hosts: std::iter::once(settings.url.clone())
             .chain(settings.mirrors.iter().cloned())
             .collect(),
-        kind,
+        kind: config.ask.kind,
         stale: settings.stale,
         rollover: settings.rollover,
         connect_timeout: config.http.connect_timeout.max(config.http.timeout),
@@ -213,117 +298,79 @@ async fn stream(
         failed: AtomicU64::new(0),
         warned: std::sync::Mutex::default(),
         stop: CancellationToken::new(),
+    }))
+}
+
+/// The exporter's process counters, read from the links and the engine at each scrape.
+fn board_facts(board: &Board, engine: &Arc<Engine>, shared: &Arc<link::Shared>) {
+    let shared = Arc::clone(shared);
+    let engine = Arc::clone(engine);
+    board.set_facts(move || {
+        let totals = engine.totals();
+        Facts {
+            opened: shared.opened.load(Ordering::Relaxed),
+            failed: shared.failed.load(Ordering::Relaxed),
+            dropped: shared.dropped.load(Ordering::Relaxed),
+            requests: u64::from(totals.requests),
+            weight: u64::from(totals.weight),
+        }
     });
-    if let Some(board) = &board {
-        let shared = Arc::clone(&shared);
-        let engine = Arc::clone(engine);
-        board.set_facts(move || {
-            let totals = engine.totals();
-            Facts {
-                opened: shared.opened.load(Ordering::Relaxed),
-                failed: shared.failed.load(Ordering::Relaxed),
-                dropped: shared.dropped.load(Ordering::Relaxed),
-                requests: u64::from(totals.requests),
-                weight: u64::from(totals.weight),
-            }
-        });
-    }
-    let mut links = JoinSet::new();
-    for (i, chunk) in names.chunks(STREAMS_PER_CONNECTION).enumerate() {
-        links.spawn(
-            link::Link {
-                id: i + 1,
-                streams: chunk.to_vec(),
-                shared: Arc::clone(&shared),
-            }
-            .run(),
-        );
-    }
-    tracing::info!(
-        "streaming {} symbols over {} connection(s) to {}",
-        found.len(),
-        links.len(),
-        settings.url
-    );
-    let mut consumer = consumer::Consumer::new(
-        config,
-        (settings, end),
-        found.iter().map(|u| u.symbol.clone()).collect(),
-        board,
-    );
-    if config.ask.strategy == Strategy::All {
-        // The whole market's stream may carry pairs the snapshot left out because they do not
-        // trade; one more whole-market list (weight 4) tells them from pairs listed since.
-        match engine.listed_symbols(false).await {
-            Ok(listed) => {
-                consumer.not_trading = listed
-                    .into_iter()
-                    .filter(|s| !consumer.subscribed.contains(s))
-                    .collect()
-            }
-            Err(e) => tracing::info!("cannot tell which listed pairs do not trade: {e}"),
+}
+
+/// With `--all`: the listed pairs the snapshot left out because they do not trade (one more
+/// whole-market list, weight 4), to tell them from pairs listed since.
+async fn not_trading<S: std::hash::BuildHasher>(
+    engine: &Engine,
+    subscribed: &HashSet<String, S>,
+) -> HashSet<String> {
+    match engine.listed_symbols(false).await {
+        Ok(listed) => listed
+            .into_iter()
+            .filter(|s| !subscribed.contains(s))
+            .collect(),
+        Err(e) => {
+            tracing::info!("cannot tell which listed pairs do not trade: {e}");
+            HashSet::new()
         }
     }
-    let outcome = consumer.run(engine, found, rx, out).await;
+}
+
+/// Stops the links: each closes its socket; a server that does not answer is not waited for
+/// more than a second.
+async fn close(shared: &link::Shared, mut links: JoinSet<()>) {
     shared.stop.cancel();
-    // Each link closes its socket; do not wait long for a server that does not answer.
     let _ = tokio::time::timeout(Duration::from_secs(1), async {
         while links.join_next().await.is_some() {}
     })
     .await;
     links.abort_all();
+}
+
+/// The stream's closing line: updates, symbols, time, connections, reconnects, failures.
+fn summary(consumer: &consumer::Consumer<'_>, shared: &link::Shared, elapsed: Duration) -> String {
+    let failed = shared.failed.load(Ordering::Relaxed);
     let dropped = shared.dropped.load(Ordering::Relaxed);
-    outcome.map_err(OutputError)?;
+    let mut extra = String::new();
+    if failed > 0 {
+        extra.push_str(&format!(
+            ", {} failed",
+            plural(failed, "attempt", "attempts")
+        ));
+    }
     if dropped > 0 {
-        tracing::warn!(target: crate::error::DATA, "the output fell behind: {dropped} updates were dropped");
+        extra.push_str(&format!(", {dropped} dropped"));
     }
-    if let Some(line) = mismatch.filter(|_| shared.opened.load(Ordering::Relaxed) == 0) {
-        tracing::warn!("{line}");
+    let opened = shared.opened.load(Ordering::Relaxed);
+    let line = format!(
+        "{} from {} in {} ({} opened, {}{extra})",
+        plural(consumer.updates, "update", "updates"),
+        plural(consumer.order.len() as u64, "symbol", "symbols"),
+        crate::text::duration(elapsed.as_secs_f64()),
+        plural(opened, "connection", "connections"),
+        plural(consumer.reconnects, "reconnect", "reconnects"),
+    );
+    match consumer.backfill_count {
+        0 => line,
+        n => format!("{line}; {n} backfilled from 1s candles"),
     }
-    if let Some(ban) = engine.throttle().ban() {
-        report.error = Some(ban);
-    }
-    if matches!(engine.stop_reason(), Some(StopReason::Deadline(_))) && consumer.updates == 0 {
-        report.error = Some(FetchError::Deadline(config.deadline.unwrap_or_default()));
-    }
-    report.interrupted = match engine.stop_reason() {
-        Some(StopReason::Interrupted(signal)) => Some(signal),
-        _ => None,
-    };
-    report.elapsed = start.elapsed();
-    if config.verbosity >= 0 {
-        let failed = shared.failed.load(Ordering::Relaxed);
-        let line = format!(
-            "{} from {} in {} ({} opened, {}{}{})",
-            plural(consumer.updates, "update", "updates"),
-            plural(consumer.order.len() as u64, "symbol", "symbols"),
-            crate::text::duration(start.elapsed().as_secs_f64()),
-            plural(
-                shared.opened.load(Ordering::Relaxed),
-                "connection",
-                "connections"
-            ),
-            plural(consumer.reconnects, "reconnect", "reconnects"),
-            if failed > 0 {
-                format!(", {} failed", plural(failed, "attempt", "attempts"))
-            } else {
-                String::new()
-            },
-            if dropped > 0 {
-                format!(", {dropped} dropped")
-            } else {
-                String::new()
-            }
-        );
-        let line = match consumer.backfill_count {
-            0 => line,
-            n => format!("{line}; {n} backfilled from 1s candles"),
-        };
-        let _ = writeln!(
-            io::stderr().lock(),
-            "{}",
-            crate::text::wrap(&line, crate::text::stderr_width(), 2)
-        );
-    }
-    Ok(report)
 }
