@@ -27,7 +27,6 @@ impl Cli {
         symbols: usize,
         format: Format,
     ) -> Result<Option<History>, UsageError> {
-        let h = &self.history;
         if !self.wants_history() {
             if format.is_accounting() {
                 return Err(UsageError(
@@ -38,7 +37,27 @@ impl Cli {
             }
             return Ok(None);
         }
-        let flag = if h.at.is_some() { "--at" } else { "--candles" };
+        self.check_history_flags(format)?;
+        let zone = match &self.fetch.tz {
+            Some(name) => {
+                crate::clock::zone(name).map_err(|e| UsageError(format!("invalid --tz: {e}")))?
+            }
+            None => jiff::tz::TimeZone::UTC,
+        };
+        let now = crate::clock::unix_ms();
+        match &self.history.at {
+            Some(text) => self.at(text, symbols, zone, now).map(Some),
+            None => self.candles(symbols, zone, now).map(Some),
+        }
+    }
+
+    /// The flags history does not go with.
+    fn check_history_flags(&self, format: Format) -> Result<(), UsageError> {
+        let flag = if self.history.at.is_some() {
+            "--at"
+        } else {
+            "--candles"
+        };
         let others = [
             (self.stream, "--stream"),
             (self.watch.is_some(), "--watch"),
@@ -66,63 +85,63 @@ impl Cli {
                  ndjson, ledger or beancount"
             )));
         }
-        let zone = match &self.fetch.tz {
-            Some(name) => {
-                crate::clock::zone(name).map_err(|e| UsageError(format!("invalid --tz: {e}")))?
-            }
-            None => jiff::tz::TimeZone::UTC,
-        };
-        let now = crate::clock::unix_ms();
-        let time = |text: &str, flag: &str| {
-            let t = crate::clock::parse_time(text, &zone, now)
-                .map_err(|e| UsageError(format!("invalid {flag}: {e}")))?;
-            if t < EARLIEST_MS {
-                return Err(UsageError(format!(
-                    "{flag} {text} is {}, before Binance's first trades: the earliest time is {}",
-                    jiff::Timestamp::from_millisecond(t)
-                        .map_or_else(|_| "out of range".to_owned(), |t| t.to_string()),
-                    crate::clock::rfc3339_millis(EARLIEST_MS as u64)
-                )));
-            }
-            Ok(t)
-        };
-        let written = |ms: i64| crate::clock::rfc3339_millis(ms.max(0) as u64);
-        let max_weight = u64::from(self.limits.max_weight);
-        if let Some(text) = &h.at {
-            let at = time(text, "--at")?;
-            if at > now as i64 {
-                return Err(UsageError(format!(
-                    "--at {text} is {}, in the future",
-                    written(at)
-                )));
-            }
-            if h.lookback.is_zero() || h.lookback > LONGEST_LOOKBACK {
-                return Err(UsageError(format!(
-                    "--lookback {} is not between 1ms and 7d",
-                    crate::text::span(h.lookback)
-                )));
-            }
-            let estimate = symbols as u64 * u64::from(AGG_TRADES_WEIGHT);
-            if estimate > max_weight {
-                return Err(UsageError(format!(
-                    "--at for {symbols} symbols costs at least {estimate} request weight, over \
-                     --max-weight {max_weight}; pass --max-weight {estimate} to allow it"
-                )));
-            }
-            return Ok(Some(History::At {
-                ask: AtAsk {
-                    at_ms: at,
-                    lookback_ms: i64::try_from(h.lookback.as_millis()).unwrap_or(i64::MAX),
-                },
-                zone,
-            }));
+        Ok(())
+    }
+
+    /// `--at TEXT`, checked: a moment in the past, a lookback, a weight the run allows.
+    fn at(
+        &self,
+        text: &str,
+        symbols: usize,
+        zone: jiff::tz::TimeZone,
+        now: u64,
+    ) -> Result<History, UsageError> {
+        let h = &self.history;
+        let at = time(text, "--at", &zone, now)?;
+        if at > now as i64 {
+            return Err(UsageError(format!(
+                "--at {text} is {}, in the future",
+                written(at)
+            )));
         }
+        if h.lookback.is_zero() || h.lookback > LONGEST_LOOKBACK {
+            return Err(UsageError(format!(
+                "--lookback {} is not between 1ms and 7d",
+                crate::text::span(h.lookback)
+            )));
+        }
+        let max_weight = u64::from(self.limits.max_weight);
+        let estimate = symbols as u64 * u64::from(AGG_TRADES_WEIGHT);
+        if estimate > max_weight {
+            return Err(UsageError(format!(
+                "--at for {symbols} symbols costs at least {estimate} request weight, over \
+                 --max-weight {max_weight}; pass --max-weight {estimate} to allow it"
+            )));
+        }
+        Ok(History::At {
+            ask: AtAsk {
+                at_ms: at,
+                lookback_ms: i64::try_from(h.lookback.as_millis()).unwrap_or(i64::MAX),
+            },
+            zone,
+        })
+    }
+
+    /// `--candles INTERVAL --from --to`, checked: a range in the past that some candle opens
+    /// in, at a weight the run allows.
+    fn candles(
+        &self,
+        symbols: usize,
+        zone: jiff::tz::TimeZone,
+        now: u64,
+    ) -> Result<History, UsageError> {
+        let h = &self.history;
         let interval = Interval::parse(h.candles.as_deref().unwrap_or_default())
             .map_err(|e| UsageError(format!("invalid --candles: {e}")))?;
         let from_text = h.from.as_deref().unwrap_or_default();
-        let from = time(from_text, "--from")?;
+        let from = time(from_text, "--from", &zone, now)?;
         let to = match &h.to {
-            Some(text) => time(text, "--to")?,
+            Some(text) => time(text, "--to", &zone, now)?,
             None => now as i64,
         };
         if from >= to {
@@ -145,17 +164,29 @@ impl Cli {
             interval,
             zone,
         };
-        let requests = crate::history::requests(&plan(&ask, symbols, now as i64));
+        self.check_range_cost(&ask, symbols, now)?;
+        Ok(History::Candles(ask))
+    }
+
+    /// A range that no candle opens in, or that costs more than the run allows, is refused.
+    fn check_range_cost(
+        &self,
+        ask: &CandleAsk,
+        symbols: usize,
+        now: u64,
+    ) -> Result<(), UsageError> {
+        let requests = crate::history::requests(&plan(ask, symbols, now as i64));
         if requests == 0 {
             return Err(UsageError(format!(
                 "no {} candle opens between --from {} and --to {} (candles open on the \
                  interval's boundaries in --tz): widen the range",
-                interval.name(),
-                written(from),
-                written(to)
+                ask.interval.name(),
+                written(ask.from_ms),
+                written(ask.to_ms)
             )));
         }
         let cost = weight(requests);
+        let max_weight = u64::from(self.limits.max_weight);
         if cost > max_weight {
             return Err(UsageError(format!(
                 "the range takes {requests} requests of 1,000 candles (request weight {cost}), \
@@ -164,6 +195,26 @@ impl Cli {
                 self.limits.weight_limit
             )));
         }
-        Ok(Some(History::Candles(ask)))
+        Ok(())
     }
+}
+
+/// A moment as `flag` takes it, in ms; before Binance's first trades is refused.
+fn time(text: &str, flag: &str, zone: &jiff::tz::TimeZone, now: u64) -> Result<i64, UsageError> {
+    let t = crate::clock::parse_time(text, zone, now)
+        .map_err(|e| UsageError(format!("invalid {flag}: {e}")))?;
+    if t < EARLIEST_MS {
+        return Err(UsageError(format!(
+            "{flag} {text} is {}, before Binance's first trades: the earliest time is {}",
+            jiff::Timestamp::from_millisecond(t)
+                .map_or_else(|_| "out of range".to_owned(), |t| t.to_string()),
+            crate::clock::rfc3339_millis(EARLIEST_MS as u64)
+        )));
+    }
+    Ok(t)
+}
+
+/// `ms` as RFC 3339 with milliseconds, for messages.
+fn written(ms: i64) -> String {
+    crate::clock::rfc3339_millis(ms.max(0) as u64)
 }
