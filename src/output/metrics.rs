@@ -201,8 +201,20 @@ pub fn exposition(board: &Board, om: bool) -> String {
             }
         }
     }
+    ages_and_failures(&mut text, &state, now_ms, om);
+    counters(&mut text, &state, &facts, om);
+    gauges(&mut text, &state, fresh, om);
+    if om {
+        text.push_str("# EOF\n");
+    }
+    text
+}
+
+/// Each value's age, and the symbols without a value (with why).
+fn ages_and_failures(text: &mut String, state: &crate::board::State, now_ms: u64, om: bool) {
+    let shown = || state.entries.iter().filter(|e| !e.values.is_empty());
     let age = head(
-        &mut text,
+        text,
         "binance_price_age_seconds",
         false,
         "Seconds since each value was true (its event time).",
@@ -213,11 +225,11 @@ pub fn exposition(board: &Board, om: bool) -> String {
         let ms = now_ms.saturating_sub(e.event_ms);
         seconds.clear();
         let _ = write!(seconds, "{}.{:03}", ms / 1000, ms % 1000);
-        sample(&mut text, &age, &e.labels, &seconds);
+        sample(text, &age, &e.labels, &seconds);
     }
     if !state.failed.is_empty() {
         head(
-            &mut text,
+            text,
             "pricefetch_symbol_failed",
             false,
             "1 for each symbol without a value (not streamed), with why.",
@@ -228,9 +240,13 @@ pub fn exposition(board: &Board, om: bool) -> String {
                 "{},kind=\"{kind}\"",
                 symbol_labels(symbol, state.assets.get(symbol))
             );
-            sample(&mut text, "pricefetch_symbol_failed", &labels, "1");
+            sample(text, "pricefetch_symbol_failed", &labels, "1");
         }
     }
+}
+
+/// The stream's and the process's counters.
+fn counters(text: &mut String, state: &crate::board::State, facts: &crate::board::Facts, om: bool) {
     let counters = [
         (
             "pricefetch_stream_updates",
@@ -279,17 +295,22 @@ pub fn exposition(board: &Board, om: bool) -> String {
         ),
     ];
     for (name, about, value) in counters {
-        let sample = head(&mut text, name, true, about, om);
+        let sample = head(text, name, true, about, om);
         let _ = writeln!(text, "{sample} {value}");
     }
     let gap_seconds = head(
-        &mut text,
+        text,
         "pricefetch_stream_gap_seconds",
         true,
         "The total length of those gaps, each from a symbol's last update before to its first after.",
         om,
     );
     let _ = writeln!(text, "{gap_seconds} {:.3}", state.gap_ms as f64 / 1000.0);
+}
+
+/// Whether the stream is fresh, when the newest value was true, when the exporter started.
+fn gauges(text: &mut String, state: &crate::board::State, fresh: bool, om: bool) {
+    let shown = || state.entries.iter().filter(|e| !e.values.is_empty());
     let last = shown().map(|e| e.event_ms).max().unwrap_or_default();
     let gauges = [
         (
@@ -313,13 +334,9 @@ pub fn exposition(board: &Board, om: bool) -> String {
         ),
     ];
     for (name, about, value) in gauges {
-        head(&mut text, name, false, about, om);
+        head(text, name, false, about, om);
         let _ = writeln!(text, "{name} {value}");
     }
-    if om {
-        text.push_str("# EOF\n");
-    }
-    text
 }
 
 #[cfg(test)]
