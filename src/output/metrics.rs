@@ -10,7 +10,9 @@ use std::fmt::Write as _;
 use std::io::{self, Write};
 
 use crate::board::{Board, escaped, labels as symbol_labels};
+use crate::market::Ticker;
 use crate::market::TickerKind;
+use crate::outcome::Outcome;
 use crate::report::Report;
 
 /// The content type of the OpenMetrics text format, and of Prometheus's classic one.
@@ -45,20 +47,29 @@ fn help(kind: TickerKind, field: &str) -> String {
 
 pub(super) fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     let mut text = String::with_capacity(256 + 128 * report.outcomes.len());
-    let now_ms = crate::clock::unix_ms();
     let priced: Vec<_> = report
         .outcomes
         .iter()
         .filter_map(|o| Some((o, o.result.as_ref().ok()?)))
         .collect();
-    // The labels of one result: the symbol and, when known, its assets; or, with --in, the
-    // asset and the one it is priced in.
-    let labels = |symbol: &str| -> String {
-        if let Some(target) = &report.target {
-            return format!("asset=\"{}\",in=\"{}\"", escaped(symbol), escaped(target));
-        }
-        symbol_labels(symbol, report.assets.get(symbol))
-    };
+    run_values(&mut text, report, &priced);
+    run_failures(&mut text, report);
+    run_facts(&mut text, report, &priced);
+    text.push_str("# EOF\n");
+    out.write_all(text.as_bytes())
+}
+
+/// The labels of one result: the symbol and, when known, its assets; or, with --in, the asset
+/// and the one it is priced in.
+fn run_labels(report: &Report, symbol: &str) -> String {
+    if let Some(target) = &report.target {
+        return format!("asset=\"{}\",in=\"{}\"", escaped(symbol), escaped(target));
+    }
+    symbol_labels(symbol, report.assets.get(symbol))
+}
+
+/// Every priced symbol's values, a family a field, and their ages.
+fn run_values(text: &mut String, report: &Report, priced: &[(&Outcome, &Ticker)]) {
     let fields: Vec<(String, String)> = match &report.target {
         Some(target) => vec![(
             "pricefetch_converted_price".into(),
@@ -74,11 +85,10 @@ pub(super) fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
             .collect(),
     };
     for (i, (name, about)) in fields.iter().enumerate() {
-        let _ = writeln!(text, "# HELP {name} {about}");
-        let _ = writeln!(text, "# TYPE {name} gauge");
-        for (o, t) in &priced {
+        gauge_head(text, name, about);
+        for (o, t) in priced {
             if let Some(value) = t.values.get(i) {
-                let _ = writeln!(text, "{name}{{{}}} {value}", labels(&o.symbol));
+                let _ = writeln!(text, "{name}{{{}}} {value}", run_labels(report, &o.symbol));
             }
         }
     }
@@ -86,40 +96,59 @@ pub(super) fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
         Some(_) => "pricefetch_converted_price_age_seconds",
         None => "binance_price_age_seconds",
     };
-    let _ = writeln!(
+    gauge_head(
         text,
-        "# HELP {age} Seconds from when each value was taken to when this was written."
+        age,
+        "Seconds from when each value was taken to when this was written.",
     );
-    let _ = writeln!(text, "# TYPE {age} gauge");
-    for (o, t) in &priced {
+    let now_ms = crate::clock::unix_ms();
+    for (o, t) in priced {
         let seconds = now_ms.saturating_sub(t.time_ms) as f64 / 1000.0;
-        let _ = writeln!(text, "{age}{{{}}} {seconds:.3}", labels(&o.symbol));
+        let _ = writeln!(
+            text,
+            "{age}{{{}}} {seconds:.3}",
+            run_labels(report, &o.symbol)
+        );
     }
+}
+
+/// `# HELP` and `# TYPE … gauge` of a family.
+fn gauge_head(text: &mut String, name: &str, about: &str) {
+    let _ = writeln!(text, "# HELP {name} {about}");
+    let _ = writeln!(text, "# TYPE {name} gauge");
+}
+
+/// Each symbol without a value, with why, and the failures counted by kind.
+fn run_failures(text: &mut String, report: &Report) {
     let mut by_kind: BTreeMap<&str, u64> = BTreeMap::new();
-    let _ = writeln!(
+    gauge_head(
         text,
-        "# HELP pricefetch_symbol_failed 1 for each symbol (or asset) without a value this run, with why."
+        "pricefetch_symbol_failed",
+        "1 for each symbol (or asset) without a value this run, with why.",
     );
-    let _ = writeln!(text, "# TYPE pricefetch_symbol_failed gauge");
     for o in &report.outcomes {
         if let Err(e) = &o.result {
             *by_kind.entry(e.kind()).or_default() += 1;
             let _ = writeln!(
                 text,
                 "pricefetch_symbol_failed{{{},kind=\"{}\"}} 1",
-                labels(&o.symbol),
+                run_labels(report, &o.symbol),
                 e.kind()
             );
         }
     }
-    let _ = writeln!(
+    gauge_head(
         text,
-        "# HELP pricefetch_run_failures Symbols without a value this run, by kind of failure."
+        "pricefetch_run_failures",
+        "Symbols without a value this run, by kind of failure.",
     );
-    let _ = writeln!(text, "# TYPE pricefetch_run_failures gauge");
     for (kind, n) in &by_kind {
         let _ = writeln!(text, "pricefetch_run_failures{{kind=\"{kind}\"}} {n}");
     }
+}
+
+/// What the run sent and spent, how long it took, and when its newest value was taken.
+fn run_facts(text: &mut String, report: &Report, priced: &[(&Outcome, &Ticker)]) {
     let facts = [
         (
             "pricefetch_run_requests",
@@ -138,21 +167,18 @@ pub(super) fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
         ),
     ];
     for (name, about, value) in facts {
-        let _ = writeln!(text, "# HELP {name} {about}");
-        let _ = writeln!(text, "# TYPE {name} gauge");
+        gauge_head(text, name, about);
         let _ = writeln!(text, "{name} {value}");
     }
     if let Some(last) = priced.iter().map(|(_, t)| t.time_ms).max() {
         let name = "pricefetch_last_success_timestamp_seconds";
-        let _ = writeln!(
+        gauge_head(
             text,
-            "# HELP {name} When the newest value of this run was taken (unix time)."
+            name,
+            "When the newest value of this run was taken (unix time).",
         );
-        let _ = writeln!(text, "# TYPE {name} gauge");
         let _ = writeln!(text, "{name} {:.3}", last as f64 / 1000.0);
     }
-    text.push_str("# EOF\n");
-    out.write_all(text.as_bytes())
 }
 
 /// A family's HELP and TYPE lines; for a counter, the name its samples take (`_total`, which
