@@ -315,137 +315,164 @@ impl<'a> CandleWriter<'a> {
     fn candle(&mut self, symbol: &str, c: &Candle, out: &mut dyn Write) -> io::Result<()> {
         let first = self.written == 0;
         self.written += 1;
-        let [open, high, low, close, volume, quote_volume] = c.values();
         match self.format {
-            Format::Csv | Format::Plain => {
-                // The hot path (a row a candle): one line built and written at once. Decimals
-                // and times never need CSV quoting; a symbol is quoted if it must be.
-                let sep = if self.format == Format::Csv {
-                    ','
-                } else {
-                    '\t'
-                };
-                let line = &mut self.line;
-                line.clear();
-                if sep == ',' {
-                    line.push_str(&csv(symbol));
-                } else {
-                    line.push_str(symbol);
+            Format::Csv | Format::Plain => self.delimited_row(symbol, c, out),
+            Format::Json | Format::Ndjson => self.json_row(symbol, c, first, out),
+            Format::Ledger | Format::Beancount => self.directive_row(symbol, c, out),
+            Format::Table | Format::Openmetrics => self.table_row(symbol, c, first, out),
+        }
+    }
+
+    /// A csv or plain row: the hot path (a row a candle), one line built and written at once.
+    fn delimited_row(&mut self, symbol: &str, c: &Candle, out: &mut dyn Write) -> io::Result<()> {
+        let [open, high, low, close, volume, quote_volume] = c.values();
+        // The hot path (a row a candle): one line built and written at once. Decimals
+        // and times never need CSV quoting; a symbol is quoted if it must be.
+        let sep = if self.format == Format::Csv {
+            ','
+        } else {
+            '\t'
+        };
+        let line = &mut self.line;
+        line.clear();
+        if sep == ',' {
+            line.push_str(&csv(symbol));
+        } else {
+            line.push_str(symbol);
+        }
+        line.push(sep);
+        push_utc(c.open_ms, line);
+        for v in [open, high, low, close, volume, quote_volume] {
+            line.push(sep);
+            line.push_str(v);
+        }
+        line.push(sep);
+        line.push_str(crate::text::itoa(c.trades, &mut [0u8; 20]));
+        line.push(sep);
+        push_utc(c.close_ms, line);
+        line.push('\n');
+        out.write_all(line.as_bytes())
+    }
+
+    /// A json or ndjson object.
+    fn json_row(
+        &mut self,
+        symbol: &str,
+        c: &Candle,
+        first: bool,
+        out: &mut dyn Write,
+    ) -> io::Result<()> {
+        let [open, high, low, close, volume, quote_volume] = c.values();
+        // Built by hand, as csv is: decimals, times and numbers need no escaping, and
+        // the symbol is escaped once.
+        let line = &mut self.line;
+        line.clear();
+        if self.format == Format::Json {
+            line.push_str(if first { "\n" } else { ",\n" });
+        }
+        line.push_str("{\"symbol\":");
+        line.push_str(&serde_json::to_string(symbol).unwrap_or_default());
+        line.push_str(",\"open_time\":\"");
+        push_utc(c.open_ms, line);
+        line.push_str("\",\"open_time_ms\":");
+        line.push_str(crate::text::itoa(c.open_ms.max(0) as u64, &mut [0u8; 20]));
+        for (name, v) in [
+            ("open", open),
+            ("high", high),
+            ("low", low),
+            ("close", close),
+            ("volume", volume),
+            ("quote_volume", quote_volume),
+        ] {
+            line.push_str(",\"");
+            line.push_str(name);
+            line.push_str("\":\"");
+            line.push_str(v);
+            line.push('"');
+        }
+        line.push_str(",\"trades\":");
+        line.push_str(crate::text::itoa(c.trades, &mut [0u8; 20]));
+        line.push_str(",\"close_time\":\"");
+        push_utc(c.close_ms, line);
+        line.push_str("\",\"close_time_ms\":");
+        line.push_str(crate::text::itoa(c.close_ms.max(0) as u64, &mut [0u8; 20]));
+        line.push('}');
+        if self.format == Format::Ndjson {
+            line.push('\n');
+        }
+        out.write_all(line.as_bytes())
+    }
+
+    /// A ledger or beancount price directive: the close, dated at the open in the zone.
+    fn directive_row(&mut self, symbol: &str, c: &Candle, out: &mut dyn Write) -> io::Result<()> {
+        let close = c.close();
+        match directive(
+            self.format,
+            symbol,
+            close,
+            c.open_ms,
+            self.zone,
+            self.assets,
+        ) {
+            Some(line) => writeln!(out, "{line}"),
+            None => {
+                if self.unknown.insert(symbol.to_owned()) {
+                    tracing::warn!(target: crate::error::DATA, "{symbol}: its base and quote assets are not known");
                 }
-                line.push(sep);
-                push_utc(c.open_ms, line);
-                for v in [open, high, low, close, volume, quote_volume] {
-                    line.push(sep);
-                    line.push_str(v);
-                }
-                line.push(sep);
-                line.push_str(crate::text::itoa(c.trades, &mut [0u8; 20]));
-                line.push(sep);
-                push_utc(c.close_ms, line);
-                line.push('\n');
-                out.write_all(line.as_bytes())
-            }
-            Format::Json | Format::Ndjson => {
-                // Built by hand, as csv is: decimals, times and numbers need no escaping, and
-                // the symbol is escaped once.
-                let line = &mut self.line;
-                line.clear();
-                if self.format == Format::Json {
-                    line.push_str(if first { "\n" } else { ",\n" });
-                }
-                line.push_str("{\"symbol\":");
-                line.push_str(&serde_json::to_string(symbol).unwrap_or_default());
-                line.push_str(",\"open_time\":\"");
-                push_utc(c.open_ms, line);
-                line.push_str("\",\"open_time_ms\":");
-                line.push_str(crate::text::itoa(c.open_ms.max(0) as u64, &mut [0u8; 20]));
-                for (name, v) in [
-                    ("open", open),
-                    ("high", high),
-                    ("low", low),
-                    ("close", close),
-                    ("volume", volume),
-                    ("quote_volume", quote_volume),
-                ] {
-                    line.push_str(",\"");
-                    line.push_str(name);
-                    line.push_str("\":\"");
-                    line.push_str(v);
-                    line.push('"');
-                }
-                line.push_str(",\"trades\":");
-                line.push_str(crate::text::itoa(c.trades, &mut [0u8; 20]));
-                line.push_str(",\"close_time\":\"");
-                push_utc(c.close_ms, line);
-                line.push_str("\",\"close_time_ms\":");
-                line.push_str(crate::text::itoa(c.close_ms.max(0) as u64, &mut [0u8; 20]));
-                line.push('}');
-                if self.format == Format::Ndjson {
-                    line.push('\n');
-                }
-                out.write_all(line.as_bytes())
-            }
-            Format::Ledger | Format::Beancount => {
-                match directive(
-                    self.format,
-                    symbol,
-                    close,
-                    c.open_ms,
-                    self.zone,
-                    self.assets,
-                ) {
-                    Some(line) => writeln!(out, "{line}"),
-                    None => {
-                        if self.unknown.insert(symbol.to_owned()) {
-                            tracing::warn!(target: crate::error::DATA, "{symbol}: its base and quote assets are not known");
-                        }
-                        Ok(())
-                    }
-                }
-            }
-            Format::Table | Format::Openmetrics => {
-                let times = (utc(c.open_ms), utc(c.close_ms));
-                let trades = c.trades.to_string();
-                let fields: [&str; 10] = [
-                    symbol,
-                    &times.0,
-                    open,
-                    high,
-                    low,
-                    close,
-                    volume,
-                    quote_volume,
-                    &trades,
-                    &times.1,
-                ];
-                let widths = *self.widths.get_or_insert_with(|| {
-                    let mut w = COLUMNS.map(|h| h.len());
-                    for (w, f) in w.iter_mut().zip(fields) {
-                        *w = (*w).max(crate::text::width(f));
-                    }
-                    w
-                });
-                if first && self.header {
-                    let head = COLUMNS.map(str::to_uppercase);
-                    let cells: Vec<String> = head
-                        .iter()
-                        .zip(widths)
-                        .map(|(h, w)| format!("{h:<w$}"))
-                        .collect();
-                    writeln!(out, "{}", cells.join("  ").trim_end())?;
-                }
-                let cells: Vec<String> = fields
-                    .iter()
-                    .zip(widths)
-                    .enumerate()
-                    .map(|(i, (f, w))| match i {
-                        0 | 1 | 9 => format!("{f:<w$}"),
-                        _ => format!("{f:>w$}"),
-                    })
-                    .collect();
-                writeln!(out, "{}", cells.join("  ").trim_end())
+                Ok(())
             }
         }
+    }
+
+    /// A table row, columns as wide as the first row needs (the header before it).
+    fn table_row(
+        &mut self,
+        symbol: &str,
+        c: &Candle,
+        first: bool,
+        out: &mut dyn Write,
+    ) -> io::Result<()> {
+        let [open, high, low, close, volume, quote_volume] = c.values();
+        let times = (utc(c.open_ms), utc(c.close_ms));
+        let trades = c.trades.to_string();
+        let fields: [&str; 10] = [
+            symbol,
+            &times.0,
+            open,
+            high,
+            low,
+            close,
+            volume,
+            quote_volume,
+            &trades,
+            &times.1,
+        ];
+        let widths = *self.widths.get_or_insert_with(|| {
+            let mut w = COLUMNS.map(|h| h.len());
+            for (w, f) in w.iter_mut().zip(fields) {
+                *w = (*w).max(crate::text::width(f));
+            }
+            w
+        });
+        if first && self.header {
+            let head = COLUMNS.map(str::to_uppercase);
+            let cells: Vec<String> = head
+                .iter()
+                .zip(widths)
+                .map(|(h, w)| format!("{h:<w$}"))
+                .collect();
+            writeln!(out, "{}", cells.join("  ").trim_end())?;
+        }
+        let cells: Vec<String> = fields
+            .iter()
+            .zip(widths)
+            .enumerate()
+            .map(|(i, (f, w))| match i {
+                0 | 1 | 9 => format!("{f:<w$}"),
+                _ => format!("{f:>w$}"),
+            })
+            .collect();
+        writeln!(out, "{}", cells.join("  ").trim_end())
     }
 
     /// What comes after the last row: JSON's closing, with the gaps.
