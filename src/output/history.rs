@@ -158,55 +158,63 @@ pub fn at_results(
             }
             Ok(())
         }
-        Format::Table | Format::Openmetrics => {
-            let rows: Vec<[String; 4]> = results
-                .iter()
-                .filter_map(|(s, r)| {
-                    let p = r.as_ref().ok()?;
-                    Some([
-                        s.clone(),
-                        p.price.clone(),
-                        utc(p.trade_ms),
-                        crate::history::ago(at_ms - p.trade_ms),
-                    ])
-                })
-                .collect();
-            if rows.is_empty() {
-                return Ok(());
-            }
-            let head = ["SYMBOL", "PRICE", "TRADED", "BEFORE --at"];
-            let mut widths = head.map(crate::text::width);
-            for row in &rows {
-                for (w, cell) in widths.iter_mut().zip(row) {
-                    *w = (*w).max(crate::text::width(cell));
-                }
-            }
-            let line = |cells: [&str; 4]| {
-                format!(
-                    "{:<w0$}  {:>w1$}  {:<w2$}  {:>w3$}",
-                    cells[0],
-                    cells[1],
-                    cells[2],
-                    cells[3],
-                    w0 = widths[0],
-                    w1 = widths[1],
-                    w2 = widths[2],
-                    w3 = widths[3]
-                )
-            };
-            if header {
-                writeln!(out, "{}", line(head).trim_end())?;
-            }
-            for row in &rows {
-                writeln!(
-                    out,
-                    "{}",
-                    line([&row[0], &row[1], &row[2], &row[3]]).trim_end()
-                )?;
-            }
-            Ok(())
+        Format::Table | Format::Openmetrics => at_table(header, at_ms, results, out),
+    }
+}
+
+/// `--at`'s results as a table: symbol, price, when it traded, how long before the moment.
+fn at_table(
+    header: bool,
+    at_ms: i64,
+    results: &[(String, Result<PriceAt, FetchError>)],
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    let rows: Vec<[String; 4]> = results
+        .iter()
+        .filter_map(|(s, r)| {
+            let p = r.as_ref().ok()?;
+            Some([
+                s.clone(),
+                p.price.clone(),
+                utc(p.trade_ms),
+                crate::history::ago(at_ms - p.trade_ms),
+            ])
+        })
+        .collect();
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let head = ["SYMBOL", "PRICE", "TRADED", "BEFORE --at"];
+    let mut widths = head.map(crate::text::width);
+    for row in &rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(crate::text::width(cell));
         }
     }
+    let line = |cells: [&str; 4]| {
+        format!(
+            "{:<w0$}  {:>w1$}  {:<w2$}  {:>w3$}",
+            cells[0],
+            cells[1],
+            cells[2],
+            cells[3],
+            w0 = widths[0],
+            w1 = widths[1],
+            w2 = widths[2],
+            w3 = widths[3]
+        )
+    };
+    if header {
+        writeln!(out, "{}", line(head).trim_end())?;
+    }
+    for row in &rows {
+        writeln!(
+            out,
+            "{}",
+            line([&row[0], &row[1], &row[2], &row[3]]).trim_end()
+        )?;
+    }
+    Ok(())
 }
 
 /// A CSV field: quoted when it holds a comma, a quote or a line break.
