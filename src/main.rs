@@ -1,4 +1,4 @@
-//! The `pricefetch` binary: parse, merge the config file, set up logging and the runtime, run,
+//! The `pricefetch` binary: parse, merge the config file, set up logging, run (`run::execute`),
 //! pick the exit code. Everything else is in the library (see `lib.rs`).
 
 use std::io::{self, BufWriter, Write};
@@ -8,7 +8,6 @@ use clap::FromArgMatches;
 use pricefetch::cli::Cli;
 use pricefetch::cli::file::Location;
 use pricefetch::error::{self, Exit};
-use pricefetch::output::file::{OpenError, OutputFile};
 use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
@@ -62,56 +61,10 @@ fn main() -> ExitCode {
             return code;
         }
     };
-    // One thread is plenty for an I/O-bound fan-out, and keeps memory and start-up small.
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => return fail(&anyhow::Error::new(e).context("cannot start the async runtime")),
-    };
-    // -o FILE: what FILE is decides how it is written (see output::file).
-    let mut file = match config
-        .output
-        .as_deref()
-        .map(|p| OutputFile::open(p, config.append))
-    {
-        None => None,
-        Some(Ok(file)) => Some(file),
-        Some(Err(OpenError::Refused(why))) => {
-            return fail(&anyhow::Error::new(error::UsageError(why)));
-        }
-        Some(Err(OpenError::Io(e))) => return fail(&anyhow::Error::new(error::OutputError(e))),
-    };
-    let mut config = config;
-    config.header &= file.as_ref().is_none_or(OutputFile::starts_a_file);
-    let result = match file.as_mut() {
-        Some(file) => runtime.block_on(pricefetch::run::run(config, file)),
-        None => runtime.block_on(pricefetch::run::run(config, &mut out)),
-    };
-    let report = match result {
-        Ok(report) => report,
-        Err(e) => return fail(&e),
-    };
-    if let Some(file) = file {
-        let complete = report.interrupted.is_none() && !report.deadline_hit;
-        if !file.is_atomic() || (complete && report.ok() > 0) {
-            if let Err(e) = file.commit() {
-                return fail(&anyhow::Error::new(error::OutputError(e)));
-            }
-        } else {
-            tracing::warn!(
-                "{} left as it was: the run {}",
-                file.target().display(),
-                if complete {
-                    "has no result"
-                } else {
-                    "was cut short"
-                }
-            );
-        }
+    match pricefetch::run::execute(config, &mut out) {
+        Ok(report) => error::exit_for_failures(report.failures(), report.interrupted).into(),
+        Err(e) => fail(&e),
     }
-    error::exit_for_failures(report.failures(), report.interrupted).into()
 }
 
 /// Set before `main` when file descriptor 1 was closed at exec (`>&-`). Rust's start-up code

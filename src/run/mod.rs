@@ -4,6 +4,9 @@
 //! every layer below, and nothing imports it but `main.rs`.
 
 mod history;
+mod target;
+
+pub use target::execute;
 
 use std::io::{self, Write};
 use std::sync::Arc;

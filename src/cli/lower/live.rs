@@ -65,6 +65,14 @@ impl Cli {
                     .into(),
             ));
         }
+        self.check_live_outputs()?;
+        self.check_market_flags()
+    }
+
+    /// `--count` and `--until` need a live run; a live run writes line by line (a stream has
+    /// no one document, `--watch` no plain or csv).
+    fn check_live_outputs(&self) -> Result<(), UsageError> {
+        let live = self.watch.is_some() || self.stream;
         if self.live.count.is_some() && !live {
             return Err(UsageError("--count goes with --watch or --stream".into()));
         }
@@ -78,6 +86,18 @@ impl Cli {
                 "--stream writes an update at a time: use -f table, ndjson, plain or csv".into(),
             ));
         }
+        if self.watch.is_some() && matches!(self.format, Some(Format::Plain | Format::Csv)) {
+            return Err(UsageError(
+                "--watch writes a live table, ndjson (a line per symbol per refresh) or json \
+                 (an object per refresh): use -f table, ndjson or json"
+                    .into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The ticker and market filters a stream or `--all` can take.
+    fn check_market_flags(&self) -> Result<(), UsageError> {
         let kind = self.ticker()?;
         if self.stream && kind.stream().is_none() {
             return Err(UsageError(format!(
@@ -104,13 +124,6 @@ impl Cli {
             return Err(UsageError(
                 "--stream --all follows every pair's mini ticker (the last price): Binance \
                  retired the all-market ticker stream, so --ticker 24h and book need symbols"
-                    .into(),
-            ));
-        }
-        if self.watch.is_some() && matches!(self.format, Some(Format::Plain | Format::Csv)) {
-            return Err(UsageError(
-                "--watch writes a live table, ndjson (a line per symbol per refresh) or json \
-                 (an object per refresh): use -f table, ndjson or json"
                     .into(),
             ));
         }

@@ -51,6 +51,19 @@ struct Gap {
     reconnect: u32,
 }
 
+/// What one batch of events did.
+#[derive(Default)]
+struct Batch {
+    /// Updates taken.
+    taken: usize,
+    /// Whether one was shown.
+    shown: bool,
+    /// The `--until` condition an update met: the run ends after it.
+    met: Option<(String, String, String)>,
+    /// `--count` updates have been shown.
+    ended: bool,
+}
+
 /// The consumer: renders updates, and decides when the run ends.
 pub(super) struct Consumer<'a> {
     config: &'a Config,
@@ -136,6 +149,41 @@ impl<'a> Consumer<'a> {
             filled: HashMap::default(),
             backfill_count: 0,
         }
+    }
+
+    /// An event and what else has arrived, up to a few lines in a burst: one pass of the
+    /// run's loop and one write per batch, not per update, and none held back long.
+    fn take_batch(&mut self, first: Event, rx: &mut mpsc::Receiver<Event>) -> Batch {
+        let mut batch = Batch::default();
+        let mut next = Some(first);
+        while let Some(event) = next.take() {
+            let updates = match event {
+                Event::Updates(updates) => updates,
+                Event::Reconnected { link, gap, why } => {
+                    self.reconnected(link, gap, &why);
+                    Vec::new()
+                }
+            };
+            for u in updates {
+                batch.taken += 1;
+                match self.take(u) {
+                    Taken::Shown(m) => {
+                        batch.met = m;
+                        batch.shown = true;
+                    }
+                    Taken::Enough => batch.ended = true,
+                    Taken::Nothing => {}
+                }
+                if batch.met.is_some() || batch.ended {
+                    return batch;
+                }
+            }
+            if batch.taken >= FLUSH_EVERY {
+                break;
+            }
+            next = rx.try_recv().ok();
+        }
+        batch
     }
 
     /// A gap's backfill has answered: its candles not written before go to the writer; the
@@ -230,40 +278,10 @@ impl<'a> Consumer<'a> {
                 () = &mut banned => break,
                 event = rx.recv() => {
                     let Some(event) = event else { break };
-                    // Take what else has arrived too, up to a few lines in a burst: one pass of
-                    // this loop and one write per batch, not per update, and none held back long.
-                    let mut next = Some(event);
-                    let mut taken = 0;
-                    let mut shown = false;
-                    while let Some(event) = next.take() {
-                        let updates = match event {
-                            Event::Updates(updates) => updates,
-                            Event::Reconnected { link, gap, why } => {
-                                self.reconnected(link, gap, &why);
-                                Vec::new()
-                            }
-                        };
-                        for u in updates {
-                            taken += 1;
-                            match self.take(u) {
-                                Taken::Shown(m) => {
-                                    met = m;
-                                    dirty = true;
-                                    shown = true;
-                                }
-                                Taken::Enough => ended = true,
-                                Taken::Nothing => {}
-                            }
-                            if met.is_some() || ended {
-                                break;
-                            }
-                        }
-                        if met.is_some() || ended || taken >= FLUSH_EVERY {
-                            break;
-                        }
-                        next = rx.try_recv().ok();
-                    }
+                    let Batch { taken, shown, met: m, ended: e } = self.take_batch(event, &mut rx);
+                    (met, ended) = (m, e);
                     if shown {
+                        dirty = true;
                         self.arrived();
                     }
                     // While the reader is behind, only the retry below tries again.
