@@ -159,7 +159,6 @@ pub async fn candles(
     on_row: &mut dyn FnMut(Row<'_>) -> io::Result<()>,
     on_request: &mut dyn FnMut(u64),
 ) -> io::Result<Fetched> {
-    let now = crate::clock::unix_ms() as i64;
     let interval = ask.interval;
     let answers = futures_util::stream::iter(plan.into_iter().map(|chunk| {
         let symbol = &symbols[chunk.symbol];
@@ -174,80 +173,137 @@ pub async fn candles(
     }))
     .buffered(engine.concurrency().clamp(1, WINDOW));
     tokio::pin!(answers);
-    let mut fetched = Fetched {
-        failed: vec![None; symbols.len()],
-        per_symbol: vec![0; symbols.len()],
-        ..Fetched::default()
-    };
-    // The symbol being handed on, the open time of its first missing candle (if a gap is
-    // open), and whether it has had a candle yet.
-    let mut current: Option<usize> = None;
-    let mut gap_from: Option<i64> = None;
-    let mut seen_any = false;
-    let mut range_end = ask.from_ms;
+    let mut walk = Walk::new(symbols, ask);
     while let Some((chunk, result)) = answers.next().await {
-        on_request(fetched.candles);
-        if current != Some(chunk.symbol) {
-            if let (Some(prev), Some(from)) = (current, gap_from.take()) {
-                let to = range_end.min(now);
-                gap(&mut fetched, on_row, &symbols[prev], (from, to), !seen_any)?;
-            }
-            current = Some(chunk.symbol);
-            seen_any = false;
-        }
-        let symbol = &symbols[chunk.symbol];
-        if fetched.failed[chunk.symbol].is_some() {
+        on_request(walk.fetched.candles);
+        walk.symbol(chunk.symbol, on_row)?;
+        if walk.fetched.failed[chunk.symbol].is_some() {
             continue;
         }
-        let Answer { rows, inner_gaps } = match result {
-            Ok(answer) => answer,
+        match result {
+            Ok(answer) => walk.hand_on(chunk, answer, on_row)?,
             Err(e) => {
-                fetched.failed[chunk.symbol] = Some(e);
-                gap_from = None;
-                continue;
+                walk.fetched.failed[chunk.symbol] = Some(e);
+                walk.gap_from = None;
             }
-        };
+        }
+    }
+    walk.symbol(usize::MAX, on_row)?;
+    Ok(walk.fetched)
+}
+
+/// The walk through a range's answers, in order: what has been handed on, and where the
+/// symbol being handed on stands.
+struct Walk<'s> {
+    symbols: &'s [String],
+    interval: Interval,
+    now: i64,
+    fetched: Fetched,
+    /// The symbol being handed on.
+    current: Option<usize>,
+    /// The open time of its first missing candle, if a gap is open.
+    gap_from: Option<i64>,
+    /// Whether it has had a candle yet (a gap before the first leads).
+    seen_any: bool,
+    /// The end of its last answered piece.
+    range_end: i64,
+}
+
+impl<'s> Walk<'s> {
+    fn new(symbols: &'s [String], ask: &CandleAsk) -> Self {
+        Self {
+            symbols,
+            interval: ask.interval,
+            now: crate::clock::unix_ms() as i64,
+            fetched: Fetched {
+                failed: vec![None; symbols.len()],
+                per_symbol: vec![0; symbols.len()],
+                ..Fetched::default()
+            },
+            current: None,
+            gap_from: None,
+            seen_any: false,
+            range_end: ask.from_ms,
+        }
+    }
+
+    /// Moves on to `symbol` (or past the last, `usize::MAX`): the previous one's open gap runs
+    /// to the end of its range.
+    fn symbol(
+        &mut self,
+        symbol: usize,
+        on_row: &mut dyn FnMut(Row<'_>) -> io::Result<()>,
+    ) -> io::Result<()> {
+        if self.current == Some(symbol) {
+            return Ok(());
+        }
+        if let (Some(prev), Some(from)) = (self.current, self.gap_from.take()) {
+            let to = self.range_end.min(self.now);
+            let leading = !self.seen_any;
+            gap(
+                &mut self.fetched,
+                on_row,
+                &self.symbols[prev],
+                (from, to),
+                leading,
+            )?;
+        }
+        self.current = Some(symbol);
+        self.seen_any = false;
+        Ok(())
+    }
+
+    /// One answer's candles, matched against the open times its piece should have: each
+    /// candle handed on, each missing stretch opened as a gap (closed by the next candle).
+    fn hand_on(
+        &mut self,
+        chunk: Chunk,
+        Answer { rows, inner_gaps }: Answer,
+        on_row: &mut dyn FnMut(Row<'_>) -> io::Result<()>,
+    ) -> io::Result<()> {
+        let symbol = &self.symbols[chunk.symbol];
         let p = chunk.piece;
-        range_end = p.end;
+        self.range_end = p.end;
         let mut rows = rows
             .iter()
             .filter(|c| c.open_ms >= p.start && c.open_ms < p.end)
             .peekable();
         let mut open = p.start;
-        while open < p.end && open <= now {
+        while open < p.end && open <= self.now {
             // A candle whose open time is not one this range expects is skipped.
             while rows.peek().is_some_and(|c| c.open_ms < open) {
                 rows.next();
             }
-            match rows.peek() {
-                Some(c) if c.open_ms == open => {
-                    if let Some(from) = gap_from.take() {
-                        gap(&mut fetched, on_row, symbol, (from, open), !seen_any)?;
+            match rows.next_if(|c| c.open_ms == open) {
+                Some(c) => {
+                    if let Some(from) = self.gap_from.take() {
+                        gap(
+                            &mut self.fetched,
+                            on_row,
+                            symbol,
+                            (from, open),
+                            !self.seen_any,
+                        )?;
                     }
-                    seen_any = true;
-                    fetched.candles += 1;
-                    fetched.per_symbol[chunk.symbol] += 1;
+                    self.seen_any = true;
+                    self.fetched.candles += 1;
+                    self.fetched.per_symbol[chunk.symbol] += 1;
                     on_row(Row::Candle(symbol, c))?;
                     for &stretch in &inner_gaps {
-                        gap(&mut fetched, on_row, symbol, stretch, false)?;
+                        gap(&mut self.fetched, on_row, symbol, stretch, false)?;
                     }
-                    rows.next();
                 }
-                _ => {
-                    gap_from.get_or_insert(open);
+                None => {
+                    self.gap_from.get_or_insert(open);
                 }
             }
             open = match p.fine {
                 Some(_) => p.end,
-                None => interval.next(open, p.offset),
+                None => self.interval.next(open, p.offset),
             };
         }
+        Ok(())
     }
-    if let (Some(prev), Some(from)) = (current, gap_from.take()) {
-        let to = range_end.min(now);
-        gap(&mut fetched, on_row, &symbols[prev], (from, to), !seen_any)?;
-    }
-    Ok(fetched)
 }
 
 /// What one request of a range (or one built period) answers: its candles, and for a built
