@@ -161,6 +161,33 @@ async fn price_legs(
         .collect())
 }
 
+/// The legs' prices combined exactly: 1 for the asset itself, a direct pair as Binance sent
+/// it (unrounded), else the product of the legs, rounded once.
+fn combined(legs: &[LegPrice]) -> Result<String, crate::decimal::Unusable> {
+    match legs {
+        [] => Ok("1".to_owned()),
+        [only] if !only.inverted => Ok(only.price.clone()),
+        many => crate::decimal::convert(
+            &many
+                .iter()
+                .map(|l| (l.price.as_str(), l.inverted))
+                .collect::<Vec<_>>(),
+        ),
+    }
+}
+
+/// A route with its legs' prices, for `-v`: `ADAUSDT (0.45) × 1/EURUSDT (1.08)`.
+fn said(legs: &[LegPrice]) -> String {
+    if legs.is_empty() {
+        return "the same asset".to_owned();
+    }
+    let leg = |l: &LegPrice| match l.inverted {
+        true => format!("1/{} ({})", l.symbol, l.price),
+        false => format!("{} ({})", l.symbol, l.price),
+    };
+    legs.iter().map(leg).collect::<Vec<_>>().join(" × ")
+}
+
 /// One asset's price from its fetched legs, or the first leg's failure.
 fn priced(asset: &str, target: &str, route: &[Leg], legs: &HashMap<&str, &Outcome>) -> Outcome {
     let fetched: Vec<&Outcome> = route.iter().map(|leg| legs[leg.symbol.as_str()]).collect();
@@ -185,21 +212,10 @@ fn priced(asset: &str, target: &str, route: &[Leg], legs: &HashMap<&str, &Outcom
             }
         }
     }
-    let price = match priced_legs.as_slice() {
-        [] => Ok("1".to_owned()),
-        // A direct pair is printed as Binance sends it, unrounded.
-        [only] if !only.inverted => Ok(only.price.clone()),
-        many => crate::decimal::convert(
-            &many
-                .iter()
-                .map(|l| (l.price.as_str(), l.inverted))
-                .collect::<Vec<_>>(),
-        )
-        .map_err(|why| format!("{asset} in {target}: {why}")),
-    };
-    let price = match price {
+    let price = match combined(&priced_legs) {
         Ok(price) => price,
-        Err(detail) => {
+        Err(why) => {
+            let detail = format!("{asset} in {target}: {why}");
             let e = FetchError::Unusable { detail };
             return Outcome {
                 attempts,
@@ -213,24 +229,7 @@ fn priced(asset: &str, target: &str, route: &[Leg], legs: &HashMap<&str, &Outcom
         .map(|l| l.time_ms)
         .min()
         .unwrap_or_else(crate::clock::unix_ms);
-    tracing::info!(
-        "{asset} in {target}: {}",
-        if priced_legs.is_empty() {
-            "the same asset".to_owned()
-        } else {
-            priced_legs
-                .iter()
-                .map(|l| {
-                    if l.inverted {
-                        format!("1/{} ({})", l.symbol, l.price)
-                    } else {
-                        format!("{} ({})", l.symbol, l.price)
-                    }
-                })
-                .collect::<Vec<_>>()
-                .join(" × ")
-        }
-    );
+    tracing::info!("{asset} in {target}: {}", said(&priced_legs));
     Outcome {
         symbol: asset.to_owned(),
         result: Ok(Ticker {
