@@ -29,6 +29,60 @@ struct Snapshot {
     round: Round,
 }
 
+/// Refreshes every `every` (`count` times at most) until the run stops or `stop`, sending
+/// each round to the renderer; a refresh the renderer has no room for is dropped and said.
+async fn produce(
+    engine: &Arc<Engine>,
+    config: &Config,
+    (every, mode, count): (Duration, Mode, Option<u64>),
+    tx: mpsc::Sender<Snapshot>,
+    stop: tokio_util::sync::CancellationToken,
+) {
+    let mut ticker = tokio::time::interval(every);
+    ticker.set_missed_tick_behavior(MissedTickBehavior::Skip);
+    let mut done = 0u64;
+    while count.is_none_or(|n| done < n) {
+        tokio::select! {
+            _ = ticker.tick() => {}
+            () = engine.stop_signal() => break,
+            () = stop.cancelled() => break,
+        }
+        let at = SystemTime::now();
+        let Ok(round) = engine
+            .round(&config.symbols, mode, &mut |_, _| Ok(()))
+            .await
+        else {
+            break;
+        };
+        if engine.stopped() {
+            break;
+        }
+        done += 1;
+        match tx.try_send(Snapshot { at, round }) {
+            Ok(()) => {}
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                tracing::warn!("the output fell behind: a refresh was not shown");
+            }
+            // The renderer stopped (stdout closed): nobody is watching any more.
+            Err(mpsc::error::TrySendError::Closed(_)) => break,
+        }
+    }
+    // Dropping `tx` here ends the renderer's loop.
+}
+
+/// The first price of `round` that meets an `--until` condition: (symbol, price, condition).
+fn until_met(
+    until: &crate::until::Until,
+    round: &Round,
+) -> Option<(String, String, crate::until::Condition)> {
+    round.outcomes.iter().find_map(|o| {
+        let price = o.result.as_ref().ok()?.price();
+        until
+            .met_by(&o.symbol, price)
+            .map(|c| (o.symbol.clone(), price.to_owned(), c.clone()))
+    })
+}
+
 /// Runs the watch loop; returns the last refresh shown (its failures decide the exit code).
 pub async fn run(
     engine: &Arc<Engine>,
@@ -36,45 +90,13 @@ pub async fn run(
     (every, mode, end): (Duration, Mode, &Ending),
     out: &mut dyn Write,
 ) -> anyhow::Result<Round> {
-    let count = end.count;
     let (tx, mut rx) = mpsc::channel::<Snapshot>(2);
     // Set by the renderer when an `--until` condition is met: the producer stops at once.
     let met = tokio_util::sync::CancellationToken::new();
     let stop_producer = met.clone();
     // The producer and the renderer are two futures of one task: on this one-thread runtime a
     // spawned task would share the thread all the same, and a render is short and synchronous.
-    let producer = async move {
-        let mut ticker = tokio::time::interval(every);
-        ticker.set_missed_tick_behavior(MissedTickBehavior::Skip);
-        let mut done = 0u64;
-        while count.is_none_or(|n| done < n) {
-            tokio::select! {
-                _ = ticker.tick() => {}
-                () = engine.stop_signal() => break,
-                () = stop_producer.cancelled() => break,
-            }
-            let at = SystemTime::now();
-            let Ok(round) = engine
-                .round(&config.symbols, mode, &mut |_, _| Ok(()))
-                .await
-            else {
-                break;
-            };
-            if engine.stopped() {
-                break;
-            }
-            done += 1;
-            match tx.try_send(Snapshot { at, round }) {
-                Ok(()) => {}
-                Err(mpsc::error::TrySendError::Full(_)) => {
-                    tracing::warn!("the output fell behind: a refresh was not shown");
-                }
-                // The renderer stopped (stdout closed): nobody is watching any more.
-                Err(mpsc::error::TrySendError::Closed(_)) => break,
-            }
-        }
-        // Dropping `tx` here ends the renderer's loop.
-    };
+    let producer = produce(engine, config, (every, mode, end.count), tx, stop_producer);
     let renderer = async {
         // However the renderer ends (a closed stdout included), the producer stops with it:
         // nobody is watching any more.
@@ -99,13 +121,7 @@ pub async fn run(
                 config.stderr_color,
                 &mut io::stderr().lock(),
             );
-            let until = end.until.as_ref().and_then(|u| {
-                snap.round.outcomes.iter().find_map(|o| {
-                    let price = o.result.as_ref().ok()?.price();
-                    u.met_by(&o.symbol, price)
-                        .map(|c| (o.symbol.clone(), price.to_owned(), c.clone()))
-                })
-            });
+            let until = end.until.as_ref().and_then(|u| until_met(u, &snap.round));
             last = Some(snap.round);
             if let Some((symbol, price, c)) = until {
                 if config.verbosity >= 0 {
