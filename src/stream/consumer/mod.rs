@@ -240,16 +240,7 @@ impl<'a> Consumer<'a> {
         out.flush()?;
         let mut sink = Sink::stdout();
         let writable = crate::output::sink::Writable::stdout();
-        if self.format == Format::Csv && self.config.header && self.board.is_none() {
-            let mut header = Vec::new();
-            output::update_csv_header(self.kind, &mut header)?;
-            sink.offer(header)?;
-        }
-        let mut met = None;
-        for u in snapshot {
-            met = met.or(self.show(u));
-        }
-        self.arrived();
+        let mut met = self.start(snapshot, &mut sink)?;
         let table = self.format == Format::Table && self.board.is_none();
         let mut dirty = true;
         let mut redraw = tokio::time::interval(REDRAW);
@@ -317,22 +308,42 @@ impl<'a> Consumer<'a> {
                     self.hand_over(&mut sink)?;
                     retry.as_mut().reset(tokio::time::Instant::now() + RETRY);
                 }
-                _ = redraw.tick() => {
-                    if let Some(board) = &self.board {
-                        board.lock().left_out = self.invalid
-                            + self.duplicates
-                            + self.unsubscribed
-                            + self.untraded;
-                    }
-                    sink.drain()?;
-                    if table && dirty {
-                        dirty = !self.draw(&mut sink)?;
-                    }
-                    self.say_behind();
-                }
+                _ = redraw.tick() => dirty = self.tick(&mut sink, table && dirty)?,
             }
         }
         self.finish(engine, sink, met).await
+    }
+
+    /// The csv header and the snapshot's values: the `--until` condition one of them met.
+    fn start(
+        &mut self,
+        snapshot: Vec<Update>,
+        sink: &mut Sink,
+    ) -> io::Result<Option<(String, String, String)>> {
+        if self.format == Format::Csv && self.config.header && self.board.is_none() {
+            let mut header = Vec::new();
+            output::update_csv_header(self.kind, &mut header)?;
+            sink.offer(header)?;
+        }
+        let mut met = None;
+        for u in snapshot {
+            met = met.or(self.show(u));
+        }
+        self.arrived();
+        Ok(met)
+    }
+
+    /// The redraw tick: the board's counters, the writer's backlog, the table if it changed
+    /// (`redraw`), and whether the reader is behind. Whether the table still needs a redraw.
+    fn tick(&mut self, sink: &mut Sink, redraw: bool) -> io::Result<bool> {
+        if let Some(board) = &self.board {
+            board.lock().left_out =
+                self.invalid + self.duplicates + self.unsubscribed + self.untraded;
+        }
+        sink.drain()?;
+        let dirty = redraw && !self.draw(sink)?;
+        self.say_behind();
+        Ok(dirty)
     }
 
     /// Writes out what is left (while no signal says to stop), waits for the writer, then says
