@@ -342,6 +342,10 @@ impl Throttle {
     }
 
     /// Send, wait or fail, from the ledger's verdict (`None`: this process's own view).
+    #[allow(
+        clippy::too_many_lines,
+        reason = "the ledger's verdicts, each a short arm, side by side"
+    )]
     fn decide(
         &self,
         state: &mut State,

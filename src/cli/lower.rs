@@ -287,6 +287,10 @@ impl Cli {
 
     /// The ticker, the grouping into requests, the weight they cost against `--max-weight` and
     /// `--weight-limit`, and how many go at once.
+    #[allow(
+        clippy::too_many_lines,
+        reason = "one budget check: strategy, weight estimate, largest request and concurrency read best together"
+    )]
     fn requests(&self, plan: Plan, symbols: usize) -> Result<Requests, UsageError> {
         let kind = self.ticker()?;
         let fetch = &self.fetch;

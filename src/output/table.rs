@@ -19,6 +19,10 @@ const RESET: &str = "\x1b[0m";
 
 /// The table; with `width` (a terminal's), the least important columns are left out until
 /// it fits (see [`drop_order`]); without (a file or a pipe), every column is written.
+#[allow(
+    clippy::too_many_lines,
+    reason = "the table's columns, their widths and what is dropped to fit are one layout"
+)]
 pub(super) fn render(
     report: &Report,
     out: &mut dyn Write,

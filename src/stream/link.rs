@@ -129,6 +129,10 @@ pub struct Link {
 
 impl Link {
     /// Keeps the link's streams flowing until the run stops.
+    #[allow(
+        clippy::too_many_lines,
+        reason = "the reconnect loop: its gate, backoff and gap are one state machine"
+    )]
     pub async fn run(self) {
         let mut failures = 0u32;
         let mut host = 0usize;
@@ -325,6 +329,10 @@ impl Link {
 
     /// Reads one connection until it ends; replaces it before its lifetime ends, or on
     /// `serverShutdown`, without a gap.
+    #[allow(
+        clippy::too_many_lines,
+        reason = "one select over the connection, its replacement and its timers; its arms share the state"
+    )]
     async fn serve(&self, mut ws: WebSocket, host: usize, state: &mut State) -> End {
         let shared = &self.shared;
         let mut opened = Instant::now();
@@ -394,27 +402,13 @@ impl Link {
                     stale_timer.as_mut().reset(stale_at.into());
                 }
                 msg = ws.next() => {
-                    // The first message after a wait; then what else the socket has now, up to
-                    // a batch, read without waiting (and without polling the stop and the
-                    // timers for each: at most a batch goes by between looks at them).
-                    let mut msg = msg;
-                    let read = Read::now();
-                    loop {
-                        match self.on_message(msg, state, read) {
-                            Err(end) => return end,
-                            Ok(true) if replacement.is_none() && fresh.is_none() => {
-                                tracing::info!("stream {}: the server announced a restart; moving to a new connection", self.id);
-                                replacement = Some(self.connect(host));
-                            }
-                            Ok(_) => {}
+                    match self.read_burst(&mut ws, msg, state) {
+                        Err(end) => return end,
+                        Ok(true) if replacement.is_none() && fresh.is_none() => {
+                            tracing::info!("stream {}: the server announced a restart; moving to a new connection", self.id);
+                            replacement = Some(self.connect(host));
                         }
-                        if state.batch.len() >= BATCH {
-                            break;
-                        }
-                        match futures_util::FutureExt::now_or_never(ws.next()) {
-                            Some(next) => msg = next,
-                            None => break,
-                        }
+                        Ok(_) => {}
                     }
                     // On this one-thread runtime the consumer runs only when this task waits:
                     // the batch goes to it now, and after a full one it gets to write it out.
@@ -424,6 +418,29 @@ impl Link {
                         tokio::task::yield_now().await;
                     }
                 }
+            }
+        }
+    }
+
+    /// The first message after a wait; then what else the socket has now, up to a batch, read
+    /// without waiting (and without polling the stop and the timers for each: at most a batch
+    /// goes by between looks at them). Whether the server announced a restart.
+    fn read_burst(
+        &self,
+        ws: &mut WebSocket,
+        mut msg: Option<Result<Message, reqwest_websocket::Error>>,
+        state: &mut State,
+    ) -> Result<bool, End> {
+        let read = Read::now();
+        let mut restart = false;
+        loop {
+            restart |= self.on_message(msg, state, read)?;
+            if state.batch.len() >= BATCH {
+                return Ok(restart);
+            }
+            match futures_util::FutureExt::now_or_never(ws.next()) {
+                Some(next) => msg = next,
+                None => return Ok(restart),
             }
         }
     }
