@@ -14,8 +14,12 @@
 //! at all in the range is an error of its own ([`no_candles`]).
 
 mod at;
+mod request;
 
 pub use at::{AtAsk, PriceAt, ago, at};
+pub use request::PAGE;
+
+use request::{MINUTE_MS, klines};
 
 use std::io;
 
@@ -26,15 +30,10 @@ use crate::fetch::Engine;
 use crate::interval::{Interval, Piece, pieces};
 use crate::market::{Candle, KLINES_WEIGHT, Offset};
 
-/// Binance's most candles (and trades) per request.
-pub const PAGE: u32 = 1000;
-
 /// The most requests of a range at once, whatever `-c` allows: each answer is 1,000 candles
 /// (about 140 KB), held until it is its turn, so the window bounds memory (20 MiB at 32,
 /// against 30 at 64 for a year of 1m candles), and 32 already keep ahead of the output.
 pub const WINDOW: usize = 32;
-
-const MINUTE_MS: i64 = 60_000;
 
 /// Binance's launch, 2017-07-14T00:00:00Z: no candle or trade is older, so no time before it
 /// is asked for.
@@ -333,26 +332,6 @@ async fn chunk_candles(
         rows: in_time_order(symbol, rows)?,
         inner_gaps: Vec::new(),
     })
-}
-
-/// One klines request: up to 1,000 `interval` candles of `symbol` that open in [start, end]
-/// (ms; the latest 1,000 before `end` without a start), at `zone`'s offset (UTC without one),
-/// through the throttle and retries of every request.
-async fn klines(
-    engine: &Engine,
-    symbol: &str,
-    interval: &str,
-    (start, end): (Option<i64>, i64),
-    zone: Option<&str>,
-) -> Result<Vec<Candle>, FetchError> {
-    let what = format!("{symbol} {interval} candles");
-    engine
-        .call(KLINES_WEIGHT, &what, |host| {
-            engine
-                .client()
-                .klines(host, symbol, interval, start, end, PAGE, zone)
-        })
-        .await
 }
 
 /// `rows` if their open times rise, as Binance sends them; a page in another order is not

@@ -37,8 +37,6 @@ use crate::ledger::{self, Ask, Ledger, Step, Verdict};
 
 mod host;
 
-use host::{ConsultDone, Notice};
-
 /// The rate-limit settings of a run.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Limits {
@@ -624,6 +622,28 @@ impl State {
 
 fn whole_seconds(d: Duration) -> String {
     crate::text::span(Duration::from_secs(d.as_secs_f64().ceil() as u64)).to_string()
+}
+
+/// Ends a consultation of the ledger however the task asking goes (see [`Throttle::admit`]).
+pub(super) struct ConsultDone<'a>(pub(super) &'a Throttle);
+
+impl Drop for ConsultDone<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut state) = self.0.state.lock() {
+            state.consulting = false;
+        }
+    }
+}
+
+/// What the ledger must be told after an answer.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Notice {
+    /// Give back a request's weight: it never reached the server.
+    Refund(Ticket),
+    /// A 429: every process waits until then (unix ms).
+    Pause(u64),
+    /// A 418: every process stops until then (unix ms).
+    Ban(u64),
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@
 
 use futures_util::StreamExt as _;
 
-use super::{MINUTE_MS, PAGE, klines};
+use super::request::{MINUTE_MS, PAGE, klines};
 use crate::error::FetchError;
 use crate::fetch::Engine;
 use crate::market::{AGG_TRADES_WEIGHT, Candle, Trade};

@@ -12,7 +12,7 @@ use std::io::{self, Write};
 use crate::market::TickerKind;
 use crate::report::Report;
 
-use super::{describe, millis};
+use super::format::{describe, millis, rfc3339_ms};
 
 /// The header for a ticker kind; part of the output contract.
 pub fn header(kind: TickerKind) -> String {
@@ -32,7 +32,7 @@ pub(super) fn render(report: &Report, header_row: bool, out: &mut dyn Write) -> 
     let blank = vec![String::new(); report.kind.fields().len()];
     for o in &report.outcomes {
         let (values, error, time) = match &o.result {
-            Ok(t) => (&t.values, String::new(), super::rfc3339_ms(t.time_ms)),
+            Ok(t) => (&t.values, String::new(), rfc3339_ms(t.time_ms)),
             Err(e) => (&blank, describe(e), String::new()),
         };
         let values: Vec<Cow<'_, str>> = values.iter().map(|v| field(v)).collect();
@@ -65,7 +65,7 @@ fn conversions(
     }
     for o in &report.outcomes {
         let (price, error, time) = match &o.result {
-            Ok(t) => (t.price(), String::new(), super::rfc3339_ms(t.time_ms)),
+            Ok(t) => (t.price(), String::new(), rfc3339_ms(t.time_ms)),
             Err(e) => ("", describe(e), String::new()),
         };
         let route = o.route.as_ref().map(|r| r.expression()).unwrap_or_default();

@@ -15,7 +15,7 @@ use crate::error::FetchError;
 use crate::history::{PriceAt, Row};
 use crate::market::Candle;
 
-use super::Format;
+use super::format::Format;
 
 /// Base and quote asset by symbol.
 pub type Assets = HashMap<String, (String, String)>;

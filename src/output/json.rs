@@ -15,7 +15,7 @@ use crate::outcome::Outcome;
 use crate::pairs::Route;
 use crate::report::{Comparison, Report, Stats};
 
-use super::millis;
+use super::format::{millis, rfc3339_ms};
 
 #[derive(Serialize)]
 struct JsonReport<'a> {
@@ -99,7 +99,7 @@ impl Serialize for JsonResult<'_> {
                     symbol: &l.symbol,
                     price: &l.price,
                     inverted: l.inverted,
-                    price_time: super::rfc3339_ms(l.time_ms),
+                    price_time: rfc3339_ms(l.time_ms),
                 })
                 .collect();
             map.serialize_entry("legs", &legs)?;
@@ -215,7 +215,7 @@ impl<'a> JsonResult<'a> {
             route: o.route.as_ref(),
             fields: kind.fields(),
             values: o.result.as_ref().ok().map(|t| t.values.as_slice()),
-            price_time: o.result.as_ref().ok().map(|t| super::rfc3339_ms(t.time_ms)),
+            price_time: o.result.as_ref().ok().map(|t| rfc3339_ms(t.time_ms)),
             error: o.result.as_ref().err().map(JsonError::from),
             elapsed_ms: millis(o.elapsed),
             attempts: o.attempts,

@@ -107,12 +107,12 @@ pub fn live_table(
 /// Binance's `event_time`, our `received` time, the connection's `reconnects`, and whether it
 /// is the opening `snapshot`), `plain` (`SYMBOL<TAB>VALUE…`) or a `csv` row.
 pub fn update_line<W: Write + ?Sized>(
-    format: super::Format,
+    format: super::format::Format,
     u: &crate::market::Update,
     kind: crate::market::TickerKind,
     out: &mut W,
 ) -> io::Result<()> {
-    use super::Format;
+    use super::format::Format;
     let received = Micros(u.received);
     match format {
         Format::Plain => writeln!(out, "{}\t{}", u.symbol, u.values.join("\t")),

@@ -7,6 +7,7 @@
 
 mod csv;
 pub mod file;
+mod format;
 pub mod history;
 mod json;
 mod live;
@@ -25,56 +26,10 @@ use crate::strategy::Strategy;
 
 use crate::text::{duration, plural, stderr_width, wrap};
 
+pub use format::{Format, describe, rfc3339_ms};
 pub use json::ndjson_line;
 pub use live::{LiveRow, backfill_line, live_table, update_csv_header, update_line};
 pub use progress::Progress;
-
-/// The output formats (`-f`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Format {
-    /// Aligned columns for people (default on a terminal).
-    Table,
-    /// `SYMBOL<TAB>PRICE` lines (default when stdout is not a terminal).
-    Plain,
-    /// One JSON object with the run's facts and every result.
-    Json,
-    /// One JSON object per result, written as each result arrives.
-    Ndjson,
-    /// `symbol,price,error,elapsed_ms,attempts` with a header row.
-    Csv,
-    /// OpenMetrics text (Prometheus), for a scraper or node_exporter's textfile collector.
-    #[value(alias = "prometheus")]
-    Openmetrics,
-    /// Ledger/hledger price directives (`P 2024-03-01 00:00:00 BTC 61234.56 USDT`), for `--at`
-    /// and `--candles`.
-    Ledger,
-    /// Beancount price directives (`2024-03-01 price BTC 61234.56 USDT`), for `--at` and
-    /// `--candles`.
-    Beancount,
-}
-
-impl Format {
-    /// Formats that only history (`--at`, `--candles`) writes.
-    pub fn is_accounting(self) -> bool {
-        self.book().is_some()
-    }
-
-    /// Which accounting tool's commodity names the format writes.
-    pub fn book(self) -> Option<crate::commodity::Book> {
-        match self {
-            Self::Ledger => Some(crate::commodity::Book::Ledger),
-            Self::Beancount => Some(crate::commodity::Book::Beancount),
-            _ => None,
-        }
-    }
-}
-
-impl Format {
-    /// Formats that print each result as soon as it arrives rather than at the end.
-    pub fn streams(self) -> bool {
-        self == Self::Ndjson
-    }
-}
 
 /// Writes the finished report in `format` (for a streaming format, only what is left to say).
 /// `width` is the terminal's, when stdout is one: a table narrows to it.
@@ -102,11 +57,6 @@ pub struct Look {
     pub header: bool,
 }
 
-/// `ms` since the epoch as RFC 3339, UTC, with milliseconds: `2026-12-01T11:02:57.123Z`.
-pub fn rfc3339_ms(ms: u64) -> String {
-    crate::clock::rfc3339_millis(ms)
-}
-
 /// `--watch`: one refresh in a piped format (ndjson lines or one JSON object), with its time.
 pub fn render_refresh(
     format: Format,
@@ -117,19 +67,6 @@ pub fn render_refresh(
     match format {
         Format::Json => json::render_refresh(report, time, out),
         _ => json::ndjson_refresh(report, time, out),
-    }
-}
-
-/// Milliseconds with three decimals, for JSON and CSV.
-fn millis(d: std::time::Duration) -> f64 {
-    (d.as_secs_f64() * 1e6).round() / 1e3
-}
-
-/// A failure in one line: the HTTP status (if any) first, then what went wrong.
-pub fn describe(err: &FetchError) -> String {
-    match err.status() {
-        Some(status) => format!("HTTP {status}: {err}"),
-        None => err.to_string(),
     }
 }
 

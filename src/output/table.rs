@@ -10,7 +10,7 @@ use std::io::{self, Write};
 use crate::outcome::Mode;
 use crate::report::{Comparison, Report, Stats};
 
-use super::duration;
+use crate::text::duration;
 
 const BOLD: &str = "\x1b[1m";
 const GREEN: &str = "\x1b[32m";

@@ -4,9 +4,6 @@
 //! every layer below, and nothing imports it but `main.rs`.
 
 mod history;
-mod target;
-
-pub use target::execute;
 
 use std::io::{self, Write};
 use std::sync::Arc;
@@ -16,12 +13,48 @@ use tokio::time::Instant;
 use crate::binance::BinanceClient;
 use crate::config::{Config, Plan, Run};
 use crate::convert::Convert;
+use crate::error::UsageError;
 use crate::error::{OutputError, Signal};
 use crate::fetch::{Engine, Stop, StopReason};
 use crate::outcome::{Mode, Outcome, Round};
+use crate::output::file::{OpenError, OutputFile};
 use crate::report::{Comparison, Report, Speedup, Stats};
 use crate::throttle::Throttle;
 use crate::{convert, error, market, outcome, output, strategy, stream, watch};
+
+/// Runs `config` on a one-thread runtime, its data to `-o FILE` or else to `stdout`.
+pub fn execute(mut config: Config, stdout: &mut dyn Write) -> anyhow::Result<Report> {
+    // One thread is plenty for an I/O-bound fan-out, and keeps memory and start-up small.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| anyhow::Error::new(e).context("cannot start the async runtime"))?;
+    let Some(path) = config.output.clone() else {
+        return runtime.block_on(run(config, stdout));
+    };
+    let mut file = OutputFile::open(&path, config.append).map_err(|e| match e {
+        OpenError::Refused(why) => anyhow::Error::new(UsageError(why)),
+        OpenError::Io(e) => anyhow::Error::new(OutputError(e)),
+    })?;
+    // --append to a file that has lines already: no second header.
+    config.header &= file.starts_a_file();
+    let report = runtime.block_on(run(config, &mut file))?;
+    let complete = report.interrupted.is_none() && !report.deadline_hit;
+    if !file.is_atomic() || (complete && report.ok() > 0) {
+        file.commit().map_err(OutputError)?;
+    } else {
+        tracing::warn!(
+            "{} left as it was: the run {}",
+            file.target().display(),
+            if complete {
+                "has no result"
+            } else {
+                "was cut short"
+            }
+        );
+    }
+    Ok(report)
+}
 
 /// Runs a validated configuration: fetches, writes the data to `out` and the diagnostics to
 /// stderr, and returns the report (the caller turns it into an exit code).

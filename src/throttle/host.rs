@@ -6,7 +6,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::{LEASE_SHARE, State, Throttle, Ticket, wall_ms};
+use super::{LEASE_SHARE, Notice, State, Throttle, Ticket, wall_ms};
 use crate::error::FetchError;
 use crate::ledger::{Ledger, Step};
 
@@ -130,28 +130,6 @@ impl Throttle {
             self.tell_ledger(Notice::Refund(back), wall_ms()).await;
         }
     }
-}
-
-/// Ends a consultation of the ledger however the task asking goes (see [`Throttle::admit`]).
-pub(super) struct ConsultDone<'a>(pub(super) &'a Throttle);
-
-impl Drop for ConsultDone<'_> {
-    fn drop(&mut self) {
-        if let Ok(mut state) = self.0.state.lock() {
-            state.consulting = false;
-        }
-    }
-}
-
-/// What the ledger must be told after an answer.
-#[derive(Debug, Clone, Copy)]
-pub(super) enum Notice {
-    /// Give back a request's weight: it never reached the server.
-    Refund(Ticket),
-    /// A 429: every process waits until then (unix ms).
-    Pause(u64),
-    /// A 418: every process stops until then (unix ms).
-    Ban(u64),
 }
 
 impl State {

@@ -25,7 +25,6 @@ use crate::market::TickerKind;
 use crate::market::Update;
 use crate::output::{self, Format, sink::Sink};
 use crate::text::plural;
-use take::{Slot, Taken};
 
 /// The maps looked up for every update (ten thousand a second) hash with foldhash: quick on
 /// short keys such as symbols, and no input here is chosen by an attacker who could flood it.
@@ -49,6 +48,32 @@ struct Gap {
     from_ms: u64,
     to_ms: u64,
     reconnect: u32,
+}
+
+/// One subscribed symbol: the order of its latest update, and for the table its values and
+/// their change. Every subscribed symbol has one from the start, so that one lookup tells
+/// whether an update was asked for and whether it is a repeat.
+#[derive(Default)]
+pub(super) struct Slot {
+    /// Whether an update (or the snapshot's value) has been shown.
+    pub(super) seen: bool,
+    pub(super) order: u64,
+    /// When the latest update was (its event time, else when it was read), in ms.
+    pub(super) last_ms: u64,
+    /// The reconnects of the connection the latest update came on.
+    pub(super) reconnects: u32,
+    pub(super) values: Vec<String>,
+    pub(super) change: String,
+}
+
+/// What one event did.
+pub(super) enum Taken {
+    /// An update was shown; the `--until` condition it met, if any.
+    Shown(Option<(String, String, String)>),
+    /// `--count` updates have been shown.
+    Enough,
+    /// Nothing to show (a reconnect, or an update left out).
+    Nothing,
 }
 
 /// What one batch of events did.

@@ -4,26 +4,10 @@
 
 use std::time::Duration;
 
-use super::{Consumer, Gap};
+use super::{Consumer, Gap, Slot, Taken};
 use crate::market::Update;
 use crate::output::Format;
 use crate::strategy::Strategy;
-
-/// One subscribed symbol: the order of its latest update, and for the table its values and
-/// their change. Every subscribed symbol has one from the start, so that one lookup tells
-/// whether an update was asked for and whether it is a repeat.
-#[derive(Default)]
-pub(super) struct Slot {
-    /// Whether an update (or the snapshot's value) has been shown.
-    pub(super) seen: bool,
-    pub(super) order: u64,
-    /// When the latest update was (its event time, else when it was read), in ms.
-    pub(super) last_ms: u64,
-    /// The reconnects of the connection the latest update came on.
-    pub(super) reconnects: u32,
-    pub(super) values: Vec<String>,
-    pub(super) change: String,
-}
 
 /// When an update was, in ms: Binance's event time, else when it was read.
 fn when_ms(u: &Update) -> u64 {
@@ -53,16 +37,6 @@ fn note(slot: &mut Slot, u: &Update, table: bool, when: u64) -> Option<u64> {
     slot.order = u.order;
     slot.seen = true;
     gap_from
-}
-
-/// What one event did.
-pub(super) enum Taken {
-    /// An update was shown; the `--until` condition it met, if any.
-    Shown(Option<(String, String, String)>),
-    /// `--count` updates have been shown.
-    Enough,
-    /// Nothing to show (a reconnect, or an update left out).
-    Nothing,
 }
 
 impl Consumer<'_> {
