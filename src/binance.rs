@@ -24,37 +24,37 @@ use crate::market::{Candle, Selection, Ticker, TickerKind, Trade};
 use crate::pairs::Pair;
 
 /// Body cap for a one-symbol answer: a real one is under 1 KiB.
-pub const SMALL_BODY_LIMIT: usize = 64 * 1024;
+pub(crate) const SMALL_BODY_LIMIT: usize = 64 * 1024;
 /// Body cap for a batch or the whole market (a whole-market 24h answer is a few MiB).
-pub const LARGE_BODY_LIMIT: usize = 10 * 1024 * 1024;
+pub(crate) const LARGE_BODY_LIMIT: usize = 10 * 1024 * 1024;
 /// Body cap for the whole exchange's `exchangeInfo`: megabytes, with every pair's filters.
 const EXCHANGE_INFO_LIMIT: usize = 64 * 1024 * 1024;
 
 /// How the HTTP client is built.
 #[derive(Debug, Clone)]
-pub struct HttpSettings {
+pub(crate) struct HttpSettings {
     /// Where `/api/v3/...` lives, e.g. `https://api.binance.com`.
-    pub base_url: Url,
+    pub(crate) base_url: Url,
     /// Other hosts serving the same API, tried after the base (failover and `--hedge`).
-    pub mirrors: Vec<Url>,
+    pub(crate) mirrors: Vec<Url>,
     /// An explicit proxy for every request; `None` leaves reqwest to honour `HTTPS_PROXY`,
     /// `HTTP_PROXY`, `ALL_PROXY` and `NO_PROXY`.
-    pub proxy: Option<Url>,
+    pub(crate) proxy: Option<Url>,
     /// The limit for one attempt, from connect to the last body byte.
-    pub timeout: Duration,
+    pub(crate) timeout: Duration,
     /// The limit for the TCP (and TLS) connect alone.
-    pub connect_timeout: Duration,
+    pub(crate) connect_timeout: Duration,
     /// `--cacert`: certificates trusted in addition to the system's.
-    pub extra_roots: Vec<reqwest::Certificate>,
+    pub(crate) extra_roots: Vec<reqwest::Certificate>,
 }
 
 /// One attempt's result, with the server's used-weight figure (present on errors too).
 #[derive(Debug)]
-pub struct Attempt<T> {
+pub(crate) struct Attempt<T> {
     /// The value, or why there is none.
-    pub result: Result<T, FetchError>,
+    pub(crate) result: Result<T, FetchError>,
     /// `X-MBX-USED-WEIGHT-1M` of the answer, when there was an answer.
-    pub used_weight: Option<u32>,
+    pub(crate) used_weight: Option<u32>,
 }
 
 impl<T> Attempt<T> {
@@ -69,7 +69,7 @@ impl<T> Attempt<T> {
 
 /// A client for the base URL and its mirrors.
 #[derive(Debug)]
-pub struct BinanceClient {
+pub(crate) struct BinanceClient {
     http: reqwest::Client,
     /// The base URL first, then the mirrors.
     hosts: Vec<Url>,
@@ -85,7 +85,7 @@ pub struct BinanceClient {
 
 impl BinanceClient {
     /// Builds the one HTTP client of the run.
-    pub fn new(settings: &HttpSettings) -> anyhow::Result<Self> {
+    pub(crate) fn new(settings: &HttpSettings) -> anyhow::Result<Self> {
         let http = client_builder(settings, false)?
             .build()
             .context("cannot set up the HTTP client")?;
@@ -109,13 +109,13 @@ impl BinanceClient {
     /// Whether a fan-out should open one connection before the rest: over TLS no connection is
     /// known to speak HTTP/2 until ALPN says so, and a cold fan-out would open one connection per
     /// request where one h2 connection carries them all.
-    pub fn cold_tls(&self) -> bool {
+    pub(crate) fn cold_tls(&self) -> bool {
         !self.warm.load(Ordering::Relaxed) && self.hosts[0].scheme() == "https"
     }
 
     /// The hosts still worth asking, in order; never empty (when every host has failed, all of
     /// them are tried again rather than none).
-    pub fn live_hosts(&self) -> Vec<usize> {
+    pub(crate) fn live_hosts(&self) -> Vec<usize> {
         let live: Vec<usize> = (0..self.hosts.len())
             .filter(|&i| !self.down[i].load(Ordering::Relaxed))
             .collect();
@@ -127,7 +127,7 @@ impl BinanceClient {
     }
 
     /// Notes a host's failure: a connect error or a 5xx takes it out of the run.
-    pub fn note_failure(&self, host: usize, err: &FetchError) {
+    pub(crate) fn note_failure(&self, host: usize, err: &FetchError) {
         if matches!(err, FetchError::Connect { .. } | FetchError::Server { .. })
             && self.hosts.len() > 1
             && !self.down[host].swap(true, Ordering::Relaxed)
@@ -137,7 +137,7 @@ impl BinanceClient {
     }
 
     /// One attempt at a ticker endpoint for `selection`, on host number `host`.
-    pub async fn tickers(
+    pub(crate) async fn tickers(
         &self,
         host: usize,
         kind: TickerKind,
@@ -205,7 +205,7 @@ impl BinanceClient {
     /// The listed pairs from `/api/v3/exchangeInfo` (weight 20), with their status and base
     /// and quote assets: for `symbols`, or the whole exchange (trading pairs only when
     /// `trading_only`: Binance's filter halves an answer of megabytes).
-    pub async fn listings(
+    pub(crate) async fn listings(
         &self,
         host: usize,
         symbols: Option<&[String]>,
@@ -251,7 +251,7 @@ impl BinanceClient {
     /// [start, end] (ms, UTC; without a start, the latest up to the end), at most `limit`
     /// (Binance's most is 1,000), with Binance's `timeZone` when the zone is not UTC.
     #[allow(clippy::too_many_arguments, reason = "one per query parameter")]
-    pub async fn klines(
+    pub(crate) async fn klines(
         &self,
         host: usize,
         symbol: &str,
@@ -287,7 +287,7 @@ impl BinanceClient {
     /// One `aggTrades` request (weight 4): `symbol`'s trades from `start` to `end`
     /// (inclusive, at most an hour apart) or from trade `from_id` on, oldest first, at most
     /// `limit`.
-    pub async fn agg_trades(
+    pub(crate) async fn agg_trades(
         &self,
         host: usize,
         symbol: &str,
@@ -373,7 +373,7 @@ impl BinanceClient {
 /// The HTTP client's settings, shared by the REST client and the WebSocket streams (which
 /// upgrade an HTTP/1.1 request, so that the same proxies and TLS roots apply). `tls` forces the
 /// TLS roots to be loaded even when no REST hop needs them (a `wss://` stream does).
-pub fn client_builder(
+pub(crate) fn client_builder(
     settings: &HttpSettings,
     tls: bool,
 ) -> anyhow::Result<reqwest::ClientBuilder> {

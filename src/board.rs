@@ -17,75 +17,73 @@ type Fast = foldhash::fast::RandomState;
 
 /// One symbol on the board.
 #[derive(Debug, Clone, Default)]
-pub struct Entry {
-    /// As Binance names it.
-    pub symbol: String,
+pub(crate) struct Entry {
     /// The latest values, exactly as sent, in the order of the ticker kind's fields; empty
     /// until the first value arrives.
-    pub values: Vec<String>,
+    pub(crate) values: Vec<String>,
     /// Its labels as an exposition writes them (`symbol="…",base="…",quote="…"`), made once.
-    pub labels: String,
+    pub(crate) labels: String,
     /// When the latest values were true (the event time, else when they were read), unix ms.
-    pub event_ms: u64,
+    pub(crate) event_ms: u64,
 }
 
 /// What the process's other parts count, read at each scrape.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct Facts {
+pub(crate) struct Facts {
     /// Stream connections that opened (the first included).
-    pub opened: u64,
+    pub(crate) opened: u64,
     /// Connection attempts that failed.
-    pub failed: u64,
+    pub(crate) failed: u64,
     /// Updates the producers dropped because the consumer was behind.
-    pub dropped: u64,
+    pub(crate) dropped: u64,
     /// REST requests sent (the snapshot, retries included).
-    pub requests: u64,
+    pub(crate) requests: u64,
     /// REST request weight spent.
-    pub weight: u64,
+    pub(crate) weight: u64,
 }
 
 /// Everything a scrape renders, under the board's lock.
 #[derive(Debug)]
-pub struct State {
+pub(crate) struct State {
     /// Which ticker the values are (their fields and families).
-    pub kind: TickerKind,
+    pub(crate) kind: TickerKind,
     /// Each pair's base and quote asset, where known (labels; never guessed).
-    pub assets: HashMap<String, (String, String)>,
+    pub(crate) assets: HashMap<String, (String, String)>,
     /// The symbols, in the order they were first seen.
-    pub entries: Vec<Entry>,
+    pub(crate) entries: Vec<Entry>,
     index: HashMap<String, usize, Fast>,
     /// Updates taken, over every symbol.
-    pub updates: u64,
+    pub(crate) updates: u64,
     /// Reconnects of every link.
-    pub reconnects: u64,
+    pub(crate) reconnects: u64,
     /// Gaps a reconnect left in a symbol's series, over every symbol, and their total length
     /// in ms.
-    pub gaps: u64,
+    pub(crate) gaps: u64,
     /// See `gaps`.
-    pub gap_ms: u64,
+    pub(crate) gap_ms: u64,
     /// Updates left out by the consumer, by why (a rollover's repeat, a stream not
     /// subscribed, a value that is not a price).
-    pub left_out: u64,
+    pub(crate) left_out: u64,
     /// Symbols the snapshot found no value for (not streamed), with the kind of failure.
-    pub failed: Vec<(String, &'static str)>,
+    pub(crate) failed: Vec<(String, &'static str)>,
     /// When the last value arrived (the snapshot counts): set by the consumer once a batch,
     /// not at every update (a clock read each, ten thousand a second).
-    pub last_arrival: Option<Instant>,
+    pub(crate) last_arrival: Option<Instant>,
     /// When the board was made, unix ms.
-    pub started_ms: u64,
+    pub(crate) started_ms: u64,
 }
 
 /// The board (see the module's docs).
-pub struct Board {
+pub(crate) struct Board {
     state: Mutex<State>,
     facts: Mutex<Option<Box<dyn Fn() -> Facts + Send + Sync>>>,
     /// Data older than this means the stream is stale (`/healthz` answers 503).
-    pub stale: Duration,
+    pub(crate) stale: Duration,
 }
 
 impl Board {
     /// An empty board for `kind`, with the assets known for the labels.
-    pub fn new(
+    pub(crate) fn new(
         kind: TickerKind,
         assets: HashMap<String, (String, String)>,
         stale: Duration,
@@ -111,12 +109,12 @@ impl Board {
     }
 
     /// Where the process's other facts are read from at each scrape.
-    pub fn set_facts(&self, facts: impl Fn() -> Facts + Send + Sync + 'static) {
+    pub(crate) fn set_facts(&self, facts: impl Fn() -> Facts + Send + Sync + 'static) {
         *self.facts.lock().expect("not poisoned") = Some(Box::new(facts));
     }
 
     /// The other parts' facts, now.
-    pub fn facts(&self) -> Facts {
+    pub(crate) fn facts(&self) -> Facts {
         self.facts
             .lock()
             .expect("not poisoned")
@@ -126,12 +124,12 @@ impl Board {
     }
 
     /// The board, locked (keep it short: the consumer waits).
-    pub fn lock(&self) -> MutexGuard<'_, State> {
+    pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().expect("not poisoned")
     }
 
     /// Whether a value arrived within `stale`.
-    pub fn fresh(&self) -> Result<(), Option<Duration>> {
+    pub(crate) fn fresh(&self) -> Result<(), Option<Duration>> {
         match self.lock().last_arrival {
             Some(at) if at.elapsed() <= self.stale => Ok(()),
             Some(at) => Err(Some(at.elapsed())),
@@ -144,7 +142,7 @@ impl State {
     /// Sets `symbol`'s latest values (true at `event_ms`); `gap`, the ms a reconnect left
     /// without data before them, if it did. `counted`: an update (not the snapshot). A new
     /// symbol's labels are made with `labels` (its name, and its assets when known).
-    pub fn set(
+    pub(crate) fn set(
         &mut self,
         symbol: &str,
         values: &[String],
@@ -157,7 +155,6 @@ impl State {
             None => {
                 self.index.insert(symbol.to_owned(), self.entries.len());
                 self.entries.push(Entry {
-                    symbol: symbol.to_owned(),
                     labels: labels(symbol, self.assets.get(symbol)),
                     ..Entry::default()
                 });
@@ -184,7 +181,7 @@ impl State {
 }
 
 /// One label value, escaped as the exposition formats want (`\\`, `"` and line feeds).
-pub fn escaped(value: &str) -> String {
+pub(crate) fn escaped(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
     for c in value.chars() {
         match c {
@@ -198,7 +195,7 @@ pub fn escaped(value: &str) -> String {
 }
 
 /// The labels of a symbol: its name and, when known, its assets (never guessed).
-pub fn labels(symbol: &str, assets: Option<&(String, String)>) -> String {
+pub(crate) fn labels(symbol: &str, assets: Option<&(String, String)>) -> String {
     match assets {
         Some((base, quote)) => format!(
             "symbol=\"{}\",base=\"{}\",quote=\"{}\"",

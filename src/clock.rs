@@ -9,10 +9,10 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// Binance's longest ban: bans grow from 2 minutes to 3 days for repeat offenders.
-pub const LONGEST_WAIT: Duration = Duration::from_secs(3 * 24 * 3600);
+pub(crate) const LONGEST_WAIT: Duration = Duration::from_secs(3 * 24 * 3600);
 
 /// Milliseconds since the epoch, now.
-pub fn unix_ms() -> u64 {
+pub(crate) fn unix_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64)
@@ -20,7 +20,7 @@ pub fn unix_ms() -> u64 {
 
 /// `until_ms`, or `now_ms` + [`LONGEST_WAIT`] if it is later than that; the second value says
 /// whether it was cut.
-pub fn clamp_ms(until_ms: u64, now_ms: u64) -> (u64, bool) {
+pub(crate) fn clamp_ms(until_ms: u64, now_ms: u64) -> (u64, bool) {
     let latest = now_ms.saturating_add(LONGEST_WAIT.as_millis() as u64);
     if until_ms > latest {
         (latest, true)
@@ -30,7 +30,7 @@ pub fn clamp_ms(until_ms: u64, now_ms: u64) -> (u64, bool) {
 }
 
 /// `wait`, or [`LONGEST_WAIT`] if it is longer; the second value says whether it was cut.
-pub fn clamp_wait(wait: Duration) -> (Duration, bool) {
+pub(crate) fn clamp_wait(wait: Duration) -> (Duration, bool) {
     if wait > LONGEST_WAIT {
         (LONGEST_WAIT, true)
     } else {
@@ -40,7 +40,7 @@ pub fn clamp_wait(wait: Duration) -> (Duration, bool) {
 
 /// `ms` since the epoch as RFC 3339 in whole seconds (`2026-12-01T11:02:57Z`); a time past
 /// what RFC 3339 can write (year 9999) is written as such, never a panic.
-pub fn rfc3339_seconds(ms: u64) -> String {
+pub(crate) fn rfc3339_seconds(ms: u64) -> String {
     match writable(ms) {
         Some(at) => humantime::format_rfc3339_seconds(at).to_string(),
         None => format!("the year 10000 or later ({ms} ms since 1970)"),
@@ -48,7 +48,7 @@ pub fn rfc3339_seconds(ms: u64) -> String {
 }
 
 /// `ms` since the epoch as RFC 3339 with milliseconds (`2026-12-01T11:02:57.123Z`).
-pub fn rfc3339_millis(ms: u64) -> String {
+pub(crate) fn rfc3339_millis(ms: u64) -> String {
     match writable(ms) {
         Some(at) => humantime::format_rfc3339_millis(at).to_string(),
         None => format!("the year 10000 or later ({ms} ms since 1970)"),
@@ -62,7 +62,7 @@ fn writable(ms: u64) -> Option<SystemTime> {
 }
 
 /// `--tz`: `UTC`, a fixed offset (`+05:45`, `-03:00`, `+8`) or an IANA name (`Europe/Paris`).
-pub fn zone(text: &str) -> Result<jiff::tz::TimeZone, String> {
+pub(crate) fn zone(text: &str) -> Result<jiff::tz::TimeZone, String> {
     let t = text.trim();
     if t.eq_ignore_ascii_case("utc") || t == "Z" {
         return Ok(jiff::tz::TimeZone::UTC);
@@ -95,7 +95,11 @@ pub fn zone(text: &str) -> Result<jiff::tz::TimeZone, String> {
 /// date (`2024-03-01`, midnight) read in `zone`, epoch seconds or milliseconds after `@`
 /// (`@1709294400`, `@1709294400000`), `now`, or a time before now (`-15m`, `-2d`, `-1h30m`).
 /// The error says what was understood.
-pub fn parse_time(text: &str, zone: &jiff::tz::TimeZone, now_ms: u64) -> Result<i64, String> {
+pub(crate) fn parse_time(
+    text: &str,
+    zone: &jiff::tz::TimeZone,
+    now_ms: u64,
+) -> Result<i64, String> {
     let t = text.trim();
     let formats = "give RFC 3339 (2024-03-01T12:00:00Z), a date (2024-03-01), a time in --tz \
                    (2024-03-01T12:00), @epoch seconds or ms (@1709294400), or a time before \
@@ -135,7 +139,7 @@ pub fn parse_time(text: &str, zone: &jiff::tz::TimeZone, now_ms: u64) -> Result<
 }
 
 /// How many minutes `zone` is ahead of UTC at `ms` since the epoch.
-pub fn offset_minutes(zone: &jiff::tz::TimeZone, ms: u64) -> i32 {
+pub(crate) fn offset_minutes(zone: &jiff::tz::TimeZone, ms: u64) -> i32 {
     let at = jiff::Timestamp::from_millisecond(i64::try_from(ms).unwrap_or(i64::MAX))
         .unwrap_or(jiff::Timestamp::MAX);
     zone.to_offset(at).seconds() / 60

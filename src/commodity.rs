@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 
 /// Which tool's rules.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Book {
+pub(crate) enum Book {
     /// ledger and hledger (`P` directives).
     Ledger,
     /// beancount (`price` directives).
@@ -19,11 +19,11 @@ pub enum Book {
 }
 
 /// The user's names for assets (`--commodity ASSET=NAME`), by asset.
-pub type Mapping = BTreeMap<String, String>;
+pub(crate) type Mapping = BTreeMap<String, String>;
 
 /// How `asset` is written for `book`, mapped first; `Err` says why it cannot be and how to
 /// map it.
-pub fn name(book: Book, asset: &str, mapping: &Mapping) -> Result<String, String> {
+pub(crate) fn name(book: Book, asset: &str, mapping: &Mapping) -> Result<String, String> {
     let mapped = mapping.get(asset).map(String::as_str);
     let name = mapped.unwrap_or(asset);
     match book {
@@ -66,7 +66,7 @@ impl Book {
 }
 
 /// Whether beancount's grammar takes `name` as a currency: `[A-Z][A-Z0-9'._-]{0,22}[A-Z0-9]`.
-pub fn is_beancount(name: &str) -> bool {
+pub(crate) fn is_beancount(name: &str) -> bool {
     let bytes = name.as_bytes();
     let (Some(first), Some(last)) = (bytes.first(), bytes.last()) else {
         return false;
@@ -80,7 +80,7 @@ pub fn is_beancount(name: &str) -> bool {
 }
 
 /// `ASSET=NAME` as `--commodity` takes it.
-pub fn parse_mapping(text: &str) -> Result<(String, String), String> {
+pub(crate) fn parse_mapping(text: &str) -> Result<(String, String), String> {
     match text.split_once('=') {
         Some((asset, name)) if !asset.trim().is_empty() && !name.trim().is_empty() => {
             Ok((asset.trim().to_uppercase(), name.trim().to_owned()))

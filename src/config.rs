@@ -21,7 +21,7 @@ use crate::until::Until;
 
 /// What to run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Plan {
+pub(crate) enum Plan {
     /// One concurrent round.
     Async,
     /// One sequential round.
@@ -37,7 +37,7 @@ pub enum Plan {
 
 impl Plan {
     /// Rounds over the symbol list the plan runs: every round of both modes for a comparison.
-    pub fn rounds(self) -> u64 {
+    pub(crate) fn rounds(self) -> u64 {
         match self {
             Self::Async | Self::Sync => 1,
             Self::Compare { runs, warmup } => 2 * u64::from(runs + warmup),
@@ -45,7 +45,7 @@ impl Plan {
     }
 
     /// How a single round of this plan is scheduled (a comparison runs both).
-    pub fn mode(self) -> Mode {
+    pub(crate) fn mode(self) -> Mode {
         if self == Self::Sync {
             Mode::Sync
         } else {
@@ -58,50 +58,50 @@ impl Plan {
 #[derive(Debug, Clone)]
 pub struct Config {
     /// Normalised, de-duplicated, in first-seen order; never empty.
-    pub symbols: Vec<String>,
+    pub(crate) symbols: Vec<String>,
     /// How the HTTP client is built.
-    pub http: HttpSettings,
+    pub(crate) http: HttpSettings,
     /// Retries and backoff.
-    pub retry: RetryPolicy,
+    pub(crate) retry: RetryPolicy,
     /// The rate-limit settings.
-    pub limits: Limits,
+    pub(crate) limits: Limits,
     /// A limit for the whole run.
-    pub deadline: Option<Duration>,
+    pub(crate) deadline: Option<Duration>,
     /// What kind of run, with the settings only that kind has.
-    pub run: Run,
+    pub(crate) run: Run,
     /// The directory of the host's shared rate-limit ledger; `None` with `--no-shared-state`
     /// (or when the platform has no such directory).
-    pub state_dir: Option<std::path::PathBuf>,
+    pub(crate) state_dir: Option<std::path::PathBuf>,
     /// The concurrency cap for async rounds.
-    pub concurrency: usize,
+    pub(crate) concurrency: usize,
     /// Which endpoint, how symbols are grouped, which market symbols to keep.
-    pub ask: Ask,
+    pub(crate) ask: Ask,
     /// Output format, resolved against the terminal.
-    pub format: Format,
+    pub(crate) format: Format,
     /// `--no-header`: csv without its header row (for appending to a log).
-    pub header: bool,
+    pub(crate) header: bool,
     /// `-o FILE`: the data goes there, replaced whole, instead of to stdout.
-    pub output: Option<std::path::PathBuf>,
+    pub(crate) output: Option<std::path::PathBuf>,
     /// `--append`: added to the end of `output` instead.
-    pub append: bool,
+    pub(crate) append: bool,
     /// `--commodity` and the config file's `[commodity]` table: the names `-f ledger` and
     /// `-f beancount` write for assets.
-    pub commodities: crate::commodity::Mapping,
+    pub(crate) commodities: crate::commodity::Mapping,
     /// Colour on stdout (table header, compare verdict).
-    pub color: bool,
+    pub(crate) color: bool,
     /// Colour on stderr (failures, hints, logs).
-    pub stderr_color: bool,
+    pub(crate) stderr_color: bool,
     /// Whether a progress bar may be drawn on stderr (a terminal, not quiet).
-    pub progress: bool,
+    pub(crate) progress: bool,
     /// -1 or less: quieter; 0: default; 1 or more: more detail.
-    pub verbosity: i8,
+    pub(crate) verbosity: i8,
 }
 
 /// The kind of run: each mode with what only it has, so that a combination that makes no sense
 /// cannot be written down. The lowering builds it once; `run::run` dispatches it with one
 /// `match`.
 #[derive(Debug, Clone)]
-pub enum Run {
+pub(crate) enum Run {
     /// Current prices, once: a round, `--sync`, or `--compare`'s rounds; with `--in`, assets
     /// priced through Binance's pairs.
     Once {
@@ -132,11 +132,11 @@ pub enum Run {
 
 /// What ends a live run besides a signal or `--deadline`.
 #[derive(Debug, Clone, Default)]
-pub struct Ending {
+pub(crate) struct Ending {
     /// `--count`: stop after this many refreshes (or streamed updates).
-    pub count: Option<u64>,
+    pub(crate) count: Option<u64>,
     /// `--until`: stop when a price meets one of these.
-    pub until: Option<Until>,
+    pub(crate) until: Option<Until>,
 }
 
 impl Config {
@@ -151,7 +151,7 @@ impl Config {
 
 /// What history a run asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum History {
+pub(crate) enum History {
     /// `--at`: each symbol's last trade at or before a moment; dates in `zone` (`--tz`).
     At {
         /// The moment and the lookback.
@@ -165,30 +165,30 @@ pub enum History {
 
 /// Where and how to stream.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StreamSettings {
+pub(crate) struct StreamSettings {
     /// `--stream-url`.
-    pub url: Url,
+    pub(crate) url: Url,
     /// Hosts a failing connection moves to, in turn.
-    pub mirrors: Vec<Url>,
+    pub(crate) mirrors: Vec<Url>,
     /// `--stale`: replace a connection silent for this long.
-    pub stale: Duration,
+    pub(crate) stale: Duration,
     /// `--stream-rollover`: replace a connection after this long.
-    pub rollover: Duration,
+    pub(crate) rollover: Duration,
     /// `--serve`: where the exporter listens (nothing is printed then).
-    pub serve: Option<std::net::SocketAddr>,
+    pub(crate) serve: Option<std::net::SocketAddr>,
     /// `--backfill`: fill each reconnect's gap with Binance's 1s candles (ndjson).
-    pub backfill: bool,
+    pub(crate) backfill: bool,
 }
 
 /// What the process is attached to, which decides format, colour and progress defaults.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Terminal {
     /// stdout is a terminal (table by default, else plain).
-    pub stdout_tty: bool,
+    pub(crate) stdout_tty: bool,
     /// stderr is a terminal (progress bar allowed).
-    pub stderr_tty: bool,
+    pub(crate) stderr_tty: bool,
     /// Colour on stdout.
-    pub stdout_color: bool,
+    pub(crate) stdout_color: bool,
     /// Colour on stderr.
     pub stderr_color: bool,
 }

@@ -24,15 +24,15 @@ use crate::pairs::{Leg, LegPrice, NoRoute, Pairs, Route, cache};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Convert {
     /// The asset every price is given in, e.g. `EUR`.
-    pub target: String,
+    pub(crate) target: String,
     /// `--via`: the only hub a two-leg route may use.
-    pub via: Option<String>,
+    pub(crate) via: Option<String>,
     /// Where the pairs are cached; `None` keeps them in memory (`--no-shared-state`).
-    pub cache: Option<PathBuf>,
+    pub(crate) cache: Option<PathBuf>,
 }
 
 /// Prices every asset of `assets` in `settings.target`, one outcome per asset in their order.
-pub async fn round(
+pub(crate) async fn round(
     engine: &Arc<Engine>,
     settings: &Convert,
     assets: &[String],

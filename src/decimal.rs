@@ -13,7 +13,7 @@ use rust_decimal::{Decimal, RoundingStrategy};
 /// Whether `value` is a decimal as Binance writes one: digits, optionally a point and more
 /// digits, and a leading `-` only when `signed` (a change can be negative; a price cannot).
 /// No `+`, exponent, spaces, `NaN` or empty part.
-pub fn is_plain(value: &str, signed: bool) -> bool {
+pub(crate) fn is_plain(value: &str, signed: bool) -> bool {
     let digits = match value.strip_prefix('-') {
         Some(rest) if signed => rest,
         _ => value,
@@ -44,12 +44,12 @@ fn parts(s: &str) -> Option<(bool, &str, &str)> {
 
 /// Whether a person's `s` is a decimal number (`100000`, `+3.5`, `-0.25`, `.5`): looser than
 /// [`is_plain`], for values typed on the command line.
-pub fn is_number(s: &str) -> bool {
+pub(crate) fn is_number(s: &str) -> bool {
     parts(s).is_some()
 }
 
 /// `a` against `b`, exactly; `None` if either is not a decimal.
-pub fn compare(a: &str, b: &str) -> Option<Ordering> {
+pub(crate) fn compare(a: &str, b: &str) -> Option<Ordering> {
     let (na, ia, fa) = parts(a)?;
     let (nb, ib, fb) = parts(b)?;
     let magnitude = ia
@@ -67,7 +67,7 @@ pub fn compare(a: &str, b: &str) -> Option<Ordering> {
 
 /// `now - before` on decimal strings, exactly (no floats): `+1.50000000`, `-0.00000001`, or
 /// `0` when unchanged. `None` if either is not a plain decimal.
-pub fn difference(before: &str, now: &str) -> Option<String> {
+pub(crate) fn difference(before: &str, now: &str) -> Option<String> {
     let places = |s: &str| s.split_once('.').map_or(0, |(_, f)| f.len());
     let scale = places(before).max(places(now));
     let units = |s: &str| -> Option<i128> {
@@ -93,7 +93,7 @@ pub fn difference(before: &str, now: &str) -> Option<String> {
 /// The sum of plain decimals, exactly, with as many places as the longest (Binance's volumes:
 /// `1.50000000` + `2.25000000` = `3.75000000`). `None` if one is not a plain decimal or the sum
 /// does not fit.
-pub fn sum<'a>(values: impl Iterator<Item = &'a str> + Clone) -> Option<String> {
+pub(crate) fn sum<'a>(values: impl Iterator<Item = &'a str> + Clone) -> Option<String> {
     let places = |s: &str| s.split_once('.').map_or(0, |(_, f)| f.len());
     let scale = values.clone().map(places).max().unwrap_or(0);
     let mut total: i128 = 0;
@@ -119,7 +119,7 @@ pub fn sum<'a>(values: impl Iterator<Item = &'a str> + Clone) -> Option<String> 
 /// rule: 8 decimal places, or as many as 8 significant digits need (1 PEPE in BTC is
 /// `0.000000000042420239`, never `0.00000000`). The error says why there is no result: a
 /// price that is not a positive decimal, or a result out of the 28 digits' range.
-pub fn convert(legs: &[(&str, bool)]) -> Result<String, Unusable> {
+pub(crate) fn convert(legs: &[(&str, bool)]) -> Result<String, Unusable> {
     let mut numerator = Decimal::ONE;
     let mut denominator = Decimal::ONE;
     for (price, inverted) in legs {
@@ -145,7 +145,7 @@ pub fn convert(legs: &[(&str, bool)]) -> Result<String, Unusable> {
 
 /// Why [`convert`] has no result.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Unusable {
+pub(crate) enum Unusable {
     /// A leg's price is zero, negative or not a decimal.
     NotPositive,
     /// The result is below 1e-28, the smallest the 28 digits hold (never printed as 0).

@@ -137,7 +137,7 @@ impl fmt::Display for UntilText {
 
 impl FetchError {
     /// A stable machine name for JSON and CSV (`error.kind`).
-    pub fn kind(&self) -> &'static str {
+    pub(crate) fn kind(&self) -> &'static str {
         match self {
             Self::Timeout(_) | Self::Deadline(_) => "timeout",
             Self::Connect { .. } => "connect",
@@ -161,7 +161,7 @@ impl FetchError {
     }
 
     /// The HTTP status of the answer, when there was one.
-    pub fn status(&self) -> Option<u16> {
+    pub(crate) fn status(&self) -> Option<u16> {
         match self {
             Self::Server { status, .. }
             | Self::Api { status, .. }
@@ -175,7 +175,7 @@ impl FetchError {
     }
 
     /// Binance's error `code`, when the body carried one.
-    pub fn code(&self) -> Option<i64> {
+    pub(crate) fn code(&self) -> Option<i64> {
         match self {
             Self::Server { code, .. } | Self::Api { code, .. } => *code,
             Self::RateLimited { .. } | Self::Banned { .. } => Some(-1003),
@@ -184,7 +184,7 @@ impl FetchError {
     }
 
     /// Binance's -1121 "Invalid symbol.": in a batch, one unknown symbol fails them all.
-    pub fn is_invalid_symbol(&self) -> bool {
+    pub(crate) fn is_invalid_symbol(&self) -> bool {
         matches!(
             self,
             Self::Api {
@@ -269,7 +269,7 @@ pub enum Signal {
 
 impl Signal {
     /// The exit code a run stopped by this signal ends with (128 + the signal's number).
-    pub fn exit(self) -> Exit {
+    pub(crate) fn exit(self) -> Exit {
         match self {
             Self::Hangup => Exit::HungUp,
             Self::Interrupt => Exit::Interrupted,
@@ -278,7 +278,7 @@ impl Signal {
     }
 
     /// `SIGHUP`, `SIGINT` or `SIGTERM`.
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Self::Hangup => "SIGHUP",
             Self::Interrupt => "SIGINT",
@@ -344,7 +344,7 @@ pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
 }
 
 /// What the user can do about a failure, when there is something to say.
-pub fn hint(err: &FetchError) -> Option<String> {
+pub(crate) fn hint(err: &FetchError) -> Option<String> {
     match err {
         FetchError::GeoBlocked { .. } => Some(
             "Binance refuses this location (HTTP 451); market data is usually reachable with \
@@ -427,7 +427,7 @@ pub fn hint(err: &FetchError) -> Option<String> {
 
 /// The OS's words for an I/O error, in short ("no such file", "permission denied"), without
 /// Rust's "(os error N)" suffix.
-pub fn io_reason(e: &std::io::Error) -> String {
+pub(crate) fn io_reason(e: &std::io::Error) -> String {
     match e.kind() {
         std::io::ErrorKind::NotFound => "no such file".into(),
         std::io::ErrorKind::PermissionDenied => "permission denied".into(),

@@ -16,8 +16,8 @@
 mod at;
 mod request;
 
-pub use at::{AtAsk, PriceAt, ago, at};
-pub use request::PAGE;
+pub(crate) use at::{AtAsk, PriceAt, ago, at};
+pub(crate) use request::PAGE;
 
 use request::{MINUTE_MS, klines};
 
@@ -33,37 +33,37 @@ use crate::market::{Candle, KLINES_WEIGHT, Offset};
 /// The most requests of a range at once, whatever `-c` allows: each answer is 1,000 candles
 /// (about 140 KB), held until it is its turn, so the window bounds memory (20 MiB at 32,
 /// against 30 at 64 for a year of 1m candles), and 32 already keep ahead of the output.
-pub const WINDOW: usize = 32;
+pub(crate) const WINDOW: usize = 32;
 
 /// Binance's launch, 2017-07-14T00:00:00Z: no candle or trade is older, so no time before it
 /// is asked for.
-pub const EARLIEST_MS: i64 = 1_499_990_400_000;
+pub(crate) const EARLIEST_MS: i64 = 1_499_990_400_000;
 
 /// What `--candles` asks.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CandleAsk {
+pub(crate) struct CandleAsk {
     /// Candles that open in [from, to), ms since the epoch.
-    pub from_ms: i64,
+    pub(crate) from_ms: i64,
     /// See `from_ms`.
-    pub to_ms: i64,
+    pub(crate) to_ms: i64,
     /// Which candles.
-    pub interval: Interval,
+    pub(crate) interval: Interval,
     /// Where days, weeks and months start (`--tz`).
-    pub zone: jiff::tz::TimeZone,
+    pub(crate) zone: jiff::tz::TimeZone,
 }
 
 /// One request of a range: a symbol's candles opening in [start, end) at one offset.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Chunk {
+pub(crate) struct Chunk {
     /// Which symbol (an index into the asked list).
-    pub symbol: usize,
+    pub(crate) symbol: usize,
     /// Where its candles open, and the offset they are aligned to.
-    pub piece: Piece,
+    pub(crate) piece: Piece,
 }
 
 /// The requests a range of candles takes, in output order (symbol by symbol, oldest first);
 /// candles cannot open after `now_ms`, so nothing is asked past it.
-pub fn plan(ask: &CandleAsk, symbols: usize, now_ms: i64) -> Vec<Chunk> {
+pub(crate) fn plan(ask: &CandleAsk, symbols: usize, now_ms: i64) -> Vec<Chunk> {
     let to = ask.to_ms.min(now_ms + 1);
     let mut per_symbol = Vec::new();
     for piece in pieces(ask.interval, ask.from_ms, to, &ask.zone) {
@@ -101,7 +101,7 @@ pub fn plan(ask: &CandleAsk, symbols: usize, now_ms: i64) -> Vec<Chunk> {
 }
 
 /// The requests `plan` takes: one a chunk, and a built period's pages of finer candles.
-pub fn requests(plan: &[Chunk]) -> usize {
+pub(crate) fn requests(plan: &[Chunk]) -> usize {
     plan.iter()
         .map(|c| match c.piece.fine.and_then(Interval::length_ms) {
             Some(len) => (((c.piece.end - c.piece.start) / len) as usize).div_ceil(PAGE as usize),
@@ -111,13 +111,13 @@ pub fn requests(plan: &[Chunk]) -> usize {
 }
 
 /// The request weight of `requests` requests.
-pub fn weight(requests: usize) -> u64 {
+pub(crate) fn weight(requests: usize) -> u64 {
     requests as u64 * u64::from(KLINES_WEIGHT)
 }
 
 /// What the candles of a range are handed on as, in order.
 #[derive(Debug)]
-pub enum Row<'a> {
+pub(crate) enum Row<'a> {
     /// A candle of `symbol`.
     Candle(&'a str, &'a Candle),
     /// Open times in [from, to) of `symbol` have no candle at Binance (a halt, or before the
@@ -136,21 +136,21 @@ pub enum Row<'a> {
 
 /// How a range went: candles handed on, and per symbol the failure that ended it, if any.
 #[derive(Debug, Default)]
-pub struct Fetched {
+pub(crate) struct Fetched {
     /// Candles handed on.
-    pub candles: u64,
+    pub(crate) candles: u64,
     /// Missing stretches handed on.
-    pub gaps: u64,
+    pub(crate) gaps: u64,
     /// Per asked symbol, the error that stopped its candles (the others stay).
-    pub failed: Vec<Option<FetchError>>,
+    pub(crate) failed: Vec<Option<FetchError>>,
     /// Per asked symbol, the candles handed on.
-    pub per_symbol: Vec<u64>,
+    pub(crate) per_symbol: Vec<u64>,
 }
 
 /// Fetches `plan`'s requests `-c` at a time and hands every candle and gap to `on_row` in
 /// order; `on_request` is told of each answered request, with the candles handed on before it
 /// (a progress bar).
-pub async fn candles(
+pub(crate) async fn candles(
     engine: &Engine,
     symbols: &[String],
     ask: &CandleAsk,
@@ -385,7 +385,7 @@ async fn built(
 }
 
 /// `parts` (in time order) as one candle opening at `open_ms` and closing at `close_ms`.
-pub fn combine(parts: &[Candle], open_ms: i64, close_ms: i64) -> Option<Candle> {
+pub(crate) fn combine(parts: &[Candle], open_ms: i64, close_ms: i64) -> Option<Candle> {
     let first = parts.first()?.values();
     let last = parts.last()?.values();
     let extreme = |i: usize, keep: std::cmp::Ordering| {
@@ -458,22 +458,22 @@ fn gap(
 }
 
 /// The longest gap `--backfill` fills: an hour of 1s candles, four requests.
-pub const LONGEST_BACKFILL_MS: i64 = 3_600_000;
+pub(crate) const LONGEST_BACKFILL_MS: i64 = 3_600_000;
 
 /// What `--backfill` found for a gap.
 #[derive(Debug)]
-pub struct Backfill {
+pub(crate) struct Backfill {
     /// The 1s candles inside the gap, oldest first, each second once.
-    pub candles: Vec<Candle>,
+    pub(crate) candles: Vec<Candle>,
     /// The stretches of the gap, [from, to) ms, that no candle fills (a halt, or what lies
     /// before the last hour of a longer gap).
-    pub unfilled: Vec<(i64, i64)>,
+    pub(crate) unfilled: Vec<(i64, i64)>,
 }
 
 /// `--backfill`: the 1s candles that open strictly between the seconds of `from_ms` and
 /// `to_ms` (a stream's last update before a gap and its first after), oldest first; a gap
 /// longer than [`LONGEST_BACKFILL_MS`] is filled for its last hour only.
-pub async fn backfill(
+pub(crate) async fn backfill(
     engine: &Engine,
     symbol: &str,
     from_ms: i64,
@@ -509,7 +509,7 @@ fn uncovered((from, to): (i64, i64), step: i64, candles: &[Candle]) -> Vec<(i64,
 
 /// Why `symbol` has no candle at all in the asked range: not listed yet (naming its first
 /// trade), or none in it (a halt, or delisted). An error of its own, never an empty success.
-pub async fn no_candles(engine: &Engine, symbol: &str, ask: &CandleAsk) -> FetchError {
+pub(crate) async fn no_candles(engine: &Engine, symbol: &str, ask: &CandleAsk) -> FetchError {
     let range = format!(
         "no {} candle from {} to {}",
         ask.interval.name(),

@@ -6,10 +6,10 @@ use std::net::IpAddr;
 use url::Url;
 
 /// `--base-url`'s default; only it gets Binance's alternates as default mirrors.
-pub const DEFAULT_BASE_URL: &str = "https://api.binance.com";
+pub(crate) const DEFAULT_BASE_URL: &str = "https://api.binance.com";
 
 /// The alternates Binance lists for the main host (binance-api.md, "Hosts").
-pub const BINANCE_ALTERNATES: [&str; 5] = [
+pub(crate) const BINANCE_ALTERNATES: [&str; 5] = [
     "https://api-gcp.binance.com/",
     "https://api1.binance.com/",
     "https://api2.binance.com/",
@@ -18,11 +18,11 @@ pub const BINANCE_ALTERNATES: [&str; 5] = [
 ];
 
 /// `--stream-url`'s default, and the market-data-only host it fails over to.
-pub const DEFAULT_STREAM_URL: &str = "wss://stream.binance.com:9443";
-pub const STREAM_MIRROR: &str = "wss://data-stream.binance.vision";
+pub(crate) const DEFAULT_STREAM_URL: &str = "wss://stream.binance.com:9443";
+pub(crate) const STREAM_MIRROR: &str = "wss://data-stream.binance.vision";
 
 /// Every Binance spot REST host: one request-weight limit per IP covers them all.
-pub const BINANCE_SPOT_HOSTS: &[&str] = &[
+pub(crate) const BINANCE_SPOT_HOSTS: &[&str] = &[
     "api.binance.com",
     "api-gcp.binance.com",
     "api1.binance.com",
@@ -34,7 +34,7 @@ pub const BINANCE_SPOT_HOSTS: &[&str] = &[
 
 /// A URL's host as messages name it: `api.binance.com`, `127.0.0.1:8731`, `proxy.corp:3128`
 /// (the port only when the URL gives one that is not its scheme's default).
-pub fn authority(url: &Url) -> String {
+pub(crate) fn authority(url: &Url) -> String {
     match (url.host_str(), url.port()) {
         (Some(h), Some(p)) => format!("{h}:{p}"),
         (Some(h), None) => h.to_owned(),
@@ -43,7 +43,7 @@ pub fn authority(url: &Url) -> String {
 }
 
 /// Whether `host` (`127.0.0.1`, `localhost`, `[::1]`, with or without `:port`) is this machine.
-pub fn is_loopback(host: &str) -> bool {
+pub(crate) fn is_loopback(host: &str) -> bool {
     let name = match host.rsplit_once(':') {
         // `::1` is an address, not a name and a port; `[::1]:80` is both.
         Some((name, port))

@@ -13,14 +13,14 @@ const HOUR: i64 = 60 * MINUTE;
 const DAY: i64 = 24 * HOUR;
 
 /// Every interval Binance serves, in its own spelling (case matters: `1m` and `1M` differ).
-pub const NAMES: [&str; 16] = [
+pub(crate) const NAMES: [&str; 16] = [
     "1s", "1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h", "6h", "8h", "12h", "1d", "3d", "1w",
     "1M",
 ];
 
 /// A kline interval.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Interval {
+pub(crate) struct Interval {
     name: &'static str,
     span: Span,
 }
@@ -38,7 +38,7 @@ enum Span {
 impl Interval {
     /// `1s`, `1m`, … `1M`; the error names the valid ones (and the likely one for `1min`,
     /// `1D` and friends).
-    pub fn parse(text: &str) -> Result<Self, String> {
+    pub(crate) fn parse(text: &str) -> Result<Self, String> {
         let span = match text {
             "1s" => Span::Fixed(SECOND),
             "1m" => Span::Fixed(MINUTE),
@@ -76,13 +76,13 @@ impl Interval {
     }
 
     /// As Binance names it.
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         self.name
     }
 
     /// Whether the candles' boundaries depend on the offset in whole hours or more (days,
     /// weeks, months, and hours for an offset such as +05:45).
-    pub fn length_ms(self) -> Option<i64> {
+    pub(crate) fn length_ms(self) -> Option<i64> {
         match self.span {
             Span::Fixed(ms) => Some(ms),
             Span::Week => Some(7 * DAY),
@@ -91,7 +91,7 @@ impl Interval {
     }
 
     /// The open time of the candle that holds `t` (ms), at `offset` ms east of UTC.
-    pub fn open(self, t: i64, offset: i64) -> i64 {
+    pub(crate) fn open(self, t: i64, offset: i64) -> i64 {
         let local = t + offset;
         let start = match self.span {
             Span::Fixed(len) => local.div_euclid(len) * len,
@@ -111,7 +111,7 @@ impl Interval {
     }
 
     /// The open time of the candle after the one that opens at `open`.
-    pub fn next(self, open: i64, offset: i64) -> i64 {
+    pub(crate) fn next(self, open: i64, offset: i64) -> i64 {
         match self.span {
             Span::Fixed(len) => open + len,
             Span::Week => open + 7 * DAY,
@@ -121,7 +121,7 @@ impl Interval {
     }
 
     /// The first open time at or after `t`.
-    pub fn first_from(self, t: i64, offset: i64) -> i64 {
+    pub(crate) fn first_from(self, t: i64, offset: i64) -> i64 {
         let open = self.open(t, offset);
         if open < t {
             self.next(open, offset)
@@ -134,17 +134,17 @@ impl Interval {
 /// A stretch of a range with one offset: candles open from `start` (the first open) and
 /// before `end`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Piece {
+pub(crate) struct Piece {
     /// The first candle's open time, ms.
-    pub start: i64,
+    pub(crate) start: i64,
     /// No candle opens at or after this, ms.
-    pub end: i64,
+    pub(crate) end: i64,
     /// The zone's offset in this piece, ms east of UTC (Binance's `timeZone`).
-    pub offset: i64,
+    pub(crate) offset: i64,
     /// `Some(fine)`: this piece is one local period, [start, end), that a change of offset made
     /// shorter or longer than Binance's candle at any one offset; it is built from the `fine`
     /// candles inside it (UTC-aligned), not asked for as one candle.
-    pub fine: Option<Interval>,
+    pub(crate) fine: Option<Interval>,
 }
 
 /// What a zone is at an instant: its offset, ms east of UTC.
@@ -203,7 +203,12 @@ fn finer(interval: Interval, (start, end): (i64, i64)) -> Interval {
 /// at its open. A local period that a change makes shorter or longer than Binance's candle
 /// (the 23- and 25-hour days, their weeks and months) is a piece of its own, built from finer
 /// candles, so that every local period has exactly one candle.
-pub fn pieces(interval: Interval, from: i64, to: i64, zone: &jiff::tz::TimeZone) -> Vec<Piece> {
+pub(crate) fn pieces(
+    interval: Interval,
+    from: i64,
+    to: i64,
+    zone: &jiff::tz::TimeZone,
+) -> Vec<Piece> {
     let mut out = Vec::new();
     let mut t = from;
     while t < to {

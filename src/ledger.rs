@@ -45,17 +45,17 @@ use file::{private_dir, private_file};
 const VERSION: u32 = 1;
 
 /// How long a busy lock is waited for before the run goes on without coordination.
-pub const LOCK_PATIENCE: Duration = Duration::from_secs(3);
+pub(crate) const LOCK_PATIENCE: Duration = Duration::from_secs(3);
 
 /// The most of a ledger file that is read: a record is about 120 bytes, and at most 300
 /// stream connection attempts add about 3.3 KB.
-pub const MAX_FILE: u64 = 8192;
+pub(crate) const MAX_FILE: u64 = 8192;
 
 /// WebSocket connection attempts Binance allows per IP in [`ATTEMPT_WINDOW`].
-pub const ATTEMPTS: usize = 300;
+pub(crate) const ATTEMPTS: usize = 300;
 
 /// The window of [`ATTEMPTS`]: 5 minutes.
-pub const ATTEMPT_WINDOW: Duration = Duration::from_secs(300);
+pub(crate) const ATTEMPT_WINDOW: Duration = Duration::from_secs(300);
 
 /// What the file holds (JSON, one line, so that a person can read it). Fields this version
 /// does not know are ignored when read (and not written back).
@@ -82,7 +82,7 @@ pub struct Record {
 
 /// What a reservation found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Verdict {
+pub(crate) enum Verdict {
     /// A lease was reserved in this minute; `used` is the minute's total with it.
     Reserved {
         /// The minute the weight counts in.
@@ -111,20 +111,21 @@ pub enum Verdict {
 
 /// What a process asks the ledger for.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Ask {
+pub(crate) struct Ask {
     /// The most weight worth reserving now (what the round still plans to send).
-    pub want: u32,
+    pub(crate) want: u32,
     /// The least that is any use: the weight of the request at hand (0: only look).
-    pub at_least: u32,
+    pub(crate) at_least: u32,
     /// The unused rest of the previous lease, and its minute, given back first.
-    pub back: Option<(u64, u32)>,
+    pub(crate) back: Option<(u64, u32)>,
     /// The largest used-weight figure the server reported, and its minute, not yet shared.
-    pub seen: Option<(u64, u32)>,
+    pub(crate) seen: Option<(u64, u32)>,
 }
 
 impl Ask {
     /// Exactly `weight`, nothing given back or seen: one request's reservation.
-    pub fn exactly(weight: u32) -> Self {
+    #[cfg(test)]
+    pub(crate) fn exactly(weight: u32) -> Self {
         Self {
             want: weight,
             at_least: weight,
@@ -188,7 +189,7 @@ fn file_for(dir: &Path, key: &str) -> PathBuf {
 /// IP across the cluster); any other host by the address it resolves to and its port, not by
 /// its spelling (`localhost:P` and `127.0.0.1:P` are one server). A loopback address is
 /// `127.0.0.1`, whichever it resolved to first; a host that does not resolve keeps its name.
-pub fn budget_key(url: &Url) -> String {
+pub(crate) fn budget_key(url: &Url) -> String {
     let host = url.host_str().unwrap_or("unknown");
     if crate::host::BINANCE_SPOT_HOSTS.contains(&host.to_ascii_lowercase().as_str()) {
         return crate::host::BINANCE_SPOT_HOSTS[0].to_owned();
@@ -215,7 +216,7 @@ pub fn budget_key(url: &Url) -> String {
 
 /// The directory of the shared state: `PRICEFETCH_STATE_DIR`, else the platform's state
 /// directory (`~/.local/state/pricefetch` on Linux), else its cache directory.
-pub fn default_dir(env: impl Fn(&str) -> Option<String>) -> Option<PathBuf> {
+pub(crate) fn default_dir(env: impl Fn(&str) -> Option<String>) -> Option<PathBuf> {
     if let Some(dir) = env("PRICEFETCH_STATE_DIR").filter(|d| !d.is_empty()) {
         return Some(PathBuf::from(dir));
     }
@@ -278,13 +279,13 @@ impl Ledger {
     }
 
     /// The file's path, for `-v` and warnings.
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         &self.path
     }
 
     /// A warning to give once: the file was damaged (and kept aside), or held times past
     /// Binance's longest ban.
-    pub fn take_replaced(&mut self) -> Option<String> {
+    pub(crate) fn take_replaced(&mut self) -> Option<String> {
         self.replaced.take().or_else(|| self.clamped.take())
     }
 
@@ -293,7 +294,7 @@ impl Ledger {
     /// previous lease (and its minute), given back first. `seen` is the largest
     /// `X-MBX-USED-WEIGHT-1M` this process saw (with its minute) since the last transaction:
     /// the server's count raises the ledger's.
-    pub fn lease(&mut self, ask: Ask, budget: u32, now_ms: u64) -> Step<Verdict> {
+    pub(crate) fn lease(&mut self, ask: Ask, budget: u32, now_ms: u64) -> Step<Verdict> {
         self.transact(now_ms, |r| {
             if let Some((minute, unused)) = ask.back
                 && minute == r.minute
@@ -330,7 +331,7 @@ impl Ledger {
     }
 
     /// Gives back weight reserved in `minute` for a request that never reached the server.
-    pub fn refund(&mut self, minute: u64, weight: u32, now_ms: u64) -> Step<()> {
+    pub(crate) fn refund(&mut self, minute: u64, weight: u32, now_ms: u64) -> Step<()> {
         self.transact(now_ms, |r| {
             if r.minute == minute {
                 r.used = r.used.saturating_sub(weight);
@@ -339,7 +340,7 @@ impl Ledger {
     }
 
     /// Records a 429's pause (`until_ms`), so that every process on the host waits it out.
-    pub fn pause(&mut self, until_ms: u64, now_ms: u64) -> Step<()> {
+    pub(crate) fn pause(&mut self, until_ms: u64, now_ms: u64) -> Step<()> {
         self.transact(now_ms, |r| {
             r.paused_until_ms = r.paused_until_ms.max(until_ms)
         })
@@ -354,7 +355,7 @@ impl Ledger {
 
     /// Records one WebSocket connection attempt if the host's window has room (`None`: go), or
     /// says how long until it has (the oldest attempt leaves the window).
-    pub fn stream_attempt(&mut self, now_ms: u64) -> Step<Option<Duration>> {
+    pub(crate) fn stream_attempt(&mut self, now_ms: u64) -> Step<Option<Duration>> {
         self.transact(now_ms, |r| {
             let now_s = now_ms / 1000;
             let window = ATTEMPT_WINDOW.as_secs();

@@ -33,11 +33,8 @@ fn main() -> ExitCode {
     if let Some(file) = &file {
         file.apply(&mut cli, &matches);
     }
-    let terminal = pricefetch::cli::lower::detect_terminal(cli.output.color);
-    init_tracing(
-        i16::from(cli.verbose) - i16::from(cli.quiet),
-        terminal.stderr_color,
-    );
+    let terminal = cli.terminal();
+    init_tracing(cli.verbosity(), terminal.stderr_color);
     // A closed stdout (`>&-`) swallows every write without an error: say so, as for a full
     // disk, rather than exit 0 having written nothing.
     if stdout_was_closed() {
@@ -62,7 +59,7 @@ fn main() -> ExitCode {
         }
     };
     match pricefetch::run::execute(config, &mut out) {
-        Ok(report) => error::exit_for_failures(report.failures(), report.interrupted).into(),
+        Ok(report) => report.exit().into(),
         Err(e) => fail(&e),
     }
 }
@@ -76,6 +73,10 @@ static STDOUT_CLOSED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicB
 #[cfg(target_os = "linux")]
 #[used]
 #[unsafe(link_section = ".init_array")]
+#[allow(
+    unsafe_code,
+    reason = "a constructor that reads fd 1's flags before std reopens it: see SAFETY"
+)]
 static CHECK_STDOUT: extern "C" fn() = {
     extern "C" fn check_stdout() {
         // SAFETY: F_GETFD only reads file descriptor 1's flags; -1 means it is not open.

@@ -6,7 +6,7 @@ use std::time::SystemTime;
 
 /// Which ticker endpoint to ask (`--ticker`, `--window`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TickerKind {
+pub(crate) enum TickerKind {
     /// `/api/v3/ticker/price`: the last price.
     Price,
     /// `/api/v3/ticker/24hr`: last price, change, high, low and volumes over 24 hours.
@@ -24,14 +24,14 @@ pub enum TickerKind {
 
 /// A rolling window as Binance takes it: 1m…59m, 1h…23h or 1d…7d, units not combined.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Window {
+pub(crate) struct Window {
     amount: u8,
     unit: u8,
 }
 
 impl Window {
     /// `15m`, `4h`, `7d`; says which sizes exist when `text` is not one.
-    pub fn parse(text: &str) -> Result<Self, String> {
+    pub(crate) fn parse(text: &str) -> Result<Self, String> {
         let bad = || {
             format!(
                 "'{text}' is not a window Binance serves: give 1m to 59m, 1h to 23h or 1d to 7d \
@@ -57,7 +57,7 @@ impl Window {
     }
 
     /// As Binance's `windowSize` takes it, and as printed: `15m`.
-    pub fn param(self) -> String {
+    pub(crate) fn param(self) -> String {
         format!("{}{}", self.amount, char::from(self.unit))
     }
 }
@@ -65,11 +65,11 @@ impl Window {
 /// A fixed offset from UTC in minutes, as `tradingDay`'s `timeZone` takes it
 /// (`-12:00` … `+14:00`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Offset(pub i16);
+pub(crate) struct Offset(pub i16);
 
 impl Offset {
     /// As Binance's `timeZone` takes it: `0`, `8`, `5:45`, `-3:30`.
-    pub fn param(self) -> String {
+    pub(crate) fn param(self) -> String {
         let (sign, m) = if self.0 < 0 {
             ("-", -self.0)
         } else {
@@ -82,7 +82,7 @@ impl Offset {
     }
 
     /// As people read it: `UTC`, `UTC+05:45`, `UTC-03:30`.
-    pub fn label(self) -> String {
+    pub(crate) fn label(self) -> String {
         if self.0 == 0 {
             return "UTC".into();
         }
@@ -94,7 +94,7 @@ impl Offset {
 
 /// What one request asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Selection<'a> {
+pub(crate) enum Selection<'a> {
     /// `symbol=S`: answered with one object.
     One(&'a str),
     /// `symbols=["A","B"]`: answered with an array in the asked order.
@@ -105,7 +105,7 @@ pub enum Selection<'a> {
 
 impl TickerKind {
     /// The endpoint, relative to the base URL.
-    pub fn path(self) -> &'static str {
+    pub(crate) fn path(self) -> &'static str {
         match self {
             Self::Price => "api/v3/ticker/price",
             Self::Day => "api/v3/ticker/24hr",
@@ -117,7 +117,7 @@ impl TickerKind {
     }
 
     /// The endpoint's own parameter, if it has one: `windowSize` or `timeZone`.
-    pub fn param(self) -> Option<(&'static str, String)> {
+    pub(crate) fn param(self) -> Option<(&'static str, String)> {
         match self {
             Self::Window(w) => Some(("windowSize", w.param())),
             Self::TradingDay(tz) => Some(("timeZone", tz.param())),
@@ -126,7 +126,7 @@ impl TickerKind {
     }
 
     /// `price`, `24h`, `book`, `avg`, `window` or `day`, as printed and in JSON.
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Self::Price => "price",
             Self::Day => "24h",
@@ -138,7 +138,7 @@ impl TickerKind {
     }
 
     /// Request weight of one request (binance-api.md, "Endpoints used").
-    pub fn weight(self, selection: Selection<'_>) -> u32 {
+    pub(crate) fn weight(self, selection: Selection<'_>) -> u32 {
         let per_symbol = |n: usize| if n > 50 { 200 } else { 4 * n as u32 };
         match (self, selection) {
             (Self::Window(_) | Self::TradingDay(_), Selection::One(_)) => 4,
@@ -156,7 +156,7 @@ impl TickerKind {
 
     /// Symbols per batch by default: the most one request may carry (100), except 24h, where
     /// 20 is the most that still costs the weight of one symbol, and avg, which takes one.
-    pub fn default_batch(self) -> usize {
+    pub(crate) fn default_batch(self) -> usize {
         match self {
             Self::Day => 20,
             Self::Avg => 1,
@@ -165,7 +165,7 @@ impl TickerKind {
     }
 
     /// The WebSocket stream that follows this ticker (`<symbol>@…`), if `--stream` serves it.
-    pub fn stream(self) -> Option<&'static str> {
+    pub(crate) fn stream(self) -> Option<&'static str> {
         match self {
             Self::Price => Some("miniTicker"),
             Self::Day => Some("ticker"),
@@ -175,17 +175,17 @@ impl TickerKind {
     }
 
     /// Whether one request may ask for many symbols (`symbols=[…]`) or the whole market.
-    pub fn batches(self) -> bool {
+    pub(crate) fn batches(self) -> bool {
         self != Self::Avg
     }
 
     /// Whether the endpoint takes `symbolStatus` (avgPrice does not).
-    pub fn filters_status(self) -> bool {
+    pub(crate) fn filters_status(self) -> bool {
         self != Self::Avg
     }
 
     /// The output field names, in column order; part of the output contract.
-    pub fn fields(self) -> &'static [&'static str] {
+    pub(crate) fn fields(self) -> &'static [&'static str] {
         match self {
             Self::Price => &["price"],
             Self::Day => &[
@@ -206,69 +206,69 @@ impl TickerKind {
 
 /// One symbol's ticker: the exact strings Binance sent, in the order of `kind.fields()`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Ticker {
+pub(crate) struct Ticker {
     /// e.g. `BTCUSDT`.
-    pub symbol: String,
+    pub(crate) symbol: String,
     /// e.g. `["97123.45000000"]` for a price; never parsed into floats.
-    pub values: Vec<String>,
+    pub(crate) values: Vec<String>,
     /// When the price was taken (ms since the epoch): the `closeTime` of the 24h, rolling,
     /// trading-day and average tickers, otherwise when the answer arrived (the price and book
     /// tickers carry no time of their own).
-    pub time_ms: u64,
+    pub(crate) time_ms: u64,
 }
 
 impl Ticker {
     /// The first value: the price, the last price, or the bid.
-    pub fn price(&self) -> &str {
+    pub(crate) fn price(&self) -> &str {
         self.values.first().map_or("", String::as_str)
     }
 }
 
 /// One symbol's new values.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Update {
+pub(crate) struct Update {
     /// e.g. `BTCUSDT`.
-    pub symbol: String,
+    pub(crate) symbol: String,
     /// The values of `--ticker`'s fields, as sent.
-    pub values: Vec<String>,
+    pub(crate) values: Vec<String>,
     /// Binance's event time (ms since the epoch); book tickers have none.
-    pub event_ms: Option<u64>,
+    pub(crate) event_ms: Option<u64>,
     /// What orders one symbol's updates: the event time, or the book ticker's update id.
-    pub order: u64,
+    pub(crate) order: u64,
     /// When this process read it.
-    pub received: SystemTime,
+    pub(crate) received: SystemTime,
     /// Reconnects of the connection it came on, so far.
-    pub reconnects: u32,
+    pub(crate) reconnects: u32,
     /// From the REST snapshot that opens a stream, not from the stream.
-    pub snapshot: bool,
+    pub(crate) snapshot: bool,
     /// Read from a replacement connection just after it took over (rollover, `serverShutdown`):
     /// it may repeat what the old connection delivered, the only place duplicates come from.
-    pub overlap: bool,
+    pub(crate) overlap: bool,
 }
 
 impl Update {
     /// The price `--until` compares: the first value (price, last price, or bid).
-    pub fn price(&self) -> &str {
+    pub(crate) fn price(&self) -> &str {
         self.values.first().map_or("", String::as_str)
     }
 }
 
 /// Request weight of one `klines` (or `uiKlines`) request, and of one `aggTrades` request.
-pub const KLINES_WEIGHT: u32 = 2;
+pub(crate) const KLINES_WEIGHT: u32 = 2;
 /// See [`KLINES_WEIGHT`].
-pub const AGG_TRADES_WEIGHT: u32 = 4;
+pub(crate) const AGG_TRADES_WEIGHT: u32 = 4;
 
 /// One candle (kline) as Binance sent it: times in ms (read from ms or µs), decimals exact.
 /// Its six decimals share one string (a year of 1m candles is half a million of them: one
 /// allocation each, not six).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Candle {
+pub(crate) struct Candle {
     /// When it opens, ms since the epoch (what identifies it).
-    pub open_ms: i64,
+    pub(crate) open_ms: i64,
     /// Its last millisecond.
-    pub close_ms: i64,
+    pub(crate) close_ms: i64,
     /// Trades in it: 0 for an interval without any (its prices repeat the previous close).
-    pub trades: u64,
+    pub(crate) trades: u64,
     /// Open, high, low, close, volume, quote volume, one after another.
     text: String,
     /// Where each of them ends in `text`.
@@ -277,7 +277,7 @@ pub struct Candle {
 
 impl Candle {
     /// A candle of these values: open, high, low, close, base volume, quote volume.
-    pub fn new(open_ms: i64, values: [&str; 6], trades: u64, close_ms: i64) -> Self {
+    pub(crate) fn new(open_ms: i64, values: [&str; 6], trades: u64, close_ms: i64) -> Self {
         let mut text = String::with_capacity(values.iter().map(|v| v.len()).sum());
         let mut ends = [0u16; 6];
         for (end, v) in ends.iter_mut().zip(values) {
@@ -301,24 +301,24 @@ impl Candle {
     }
 
     /// The last trade's price (the previous close when nothing traded).
-    pub fn close(&self) -> &str {
+    pub(crate) fn close(&self) -> &str {
         self.field(3)
     }
     /// Open, high, low, close, volume, quote volume.
-    pub fn values(&self) -> [&str; 6] {
+    pub(crate) fn values(&self) -> [&str; 6] {
         [0, 1, 2, 3, 4, 5].map(|i| self.field(i))
     }
 }
 
 /// One aggregate trade: its id, price and time (ms).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Trade {
+pub(crate) struct Trade {
     /// Binance's aggregate trade id (`a`).
-    pub id: u64,
+    pub(crate) id: u64,
     /// The price, as Binance wrote it.
-    pub price: String,
+    pub(crate) price: String,
     /// When, ms since the epoch.
-    pub time_ms: i64,
+    pub(crate) time_ms: i64,
 }
 
 #[cfg(test)]

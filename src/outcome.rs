@@ -12,7 +12,7 @@ use crate::pairs::Route;
 
 /// How the requests of one round are scheduled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
+pub(crate) enum Mode {
     /// Concurrent fan-out under the concurrency cap.
     Async,
     /// Strictly sequential: one request at a time.
@@ -21,7 +21,7 @@ pub enum Mode {
 
 impl Mode {
     /// `async` or `sync`, as printed and in JSON.
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Self::Async => "async",
             Self::Sync => "sync",
@@ -31,21 +31,21 @@ impl Mode {
 
 /// Sees each result as it arrives, and whether it is the last of its request (so that a
 /// streaming output writes once per request, not once per line).
-pub type OnOutcome<'a> = dyn FnMut(&Outcome, bool) -> io::Result<()> + 'a;
+pub(crate) type OnOutcome<'a> = dyn FnMut(&Outcome, bool) -> io::Result<()> + 'a;
 
 /// One symbol's result.
 #[derive(Debug, Clone)]
-pub struct Outcome {
+pub(crate) struct Outcome {
     /// The normalised symbol that was asked for.
-    pub symbol: String,
+    pub(crate) symbol: String,
     /// The ticker, or the last error.
-    pub result: Result<Ticker, FetchError>,
+    pub(crate) result: Result<Ticker, FetchError>,
     /// Requests sent that asked for this symbol (0 if it never got to send).
-    pub attempts: u32,
+    pub(crate) attempts: u32,
     /// From the first attempt to the final answer, retries and waits included.
-    pub elapsed: Duration,
+    pub(crate) elapsed: Duration,
     /// `--in`: how the price was made from Binance's pairs (the symbol is then an asset).
-    pub route: Option<Route>,
+    pub(crate) route: Option<Route>,
 }
 
 impl Outcome {
@@ -63,17 +63,17 @@ impl Outcome {
 
 /// What a run, or one round of it, sent.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Totals {
+pub(crate) struct Totals {
     /// Requests sent, every attempt and hedge counted.
-    pub requests: u32,
+    pub(crate) requests: u32,
     /// Attempts that were retries.
-    pub retries: u32,
+    pub(crate) retries: u32,
     /// Extra requests spent isolating unknown symbols in failed batches.
-    pub isolation: u32,
+    pub(crate) isolation: u32,
     /// Extra requests sent to other hosts by `--hedge`.
-    pub hedged: u32,
+    pub(crate) hedged: u32,
     /// Request weight of everything sent.
-    pub weight: u32,
+    pub(crate) weight: u32,
 }
 
 impl Totals {
@@ -91,22 +91,22 @@ impl Totals {
 
 /// One pass over the symbol list.
 #[derive(Debug, Clone)]
-pub struct Round {
+pub(crate) struct Round {
     /// How it was scheduled.
-    pub mode: Mode,
+    pub(crate) mode: Mode,
     /// One per symbol, in input order (the exchange's order for the whole market).
-    pub outcomes: Vec<Outcome>,
+    pub(crate) outcomes: Vec<Outcome>,
     /// Wall time of the whole round.
-    pub elapsed: Duration,
+    pub(crate) elapsed: Duration,
     /// What this round sent.
-    pub sent: Totals,
+    pub(crate) sent: Totals,
     /// Why a whole-market request failed (there are no symbols to pin it on).
-    pub market_error: Option<FetchError>,
+    pub(crate) market_error: Option<FetchError>,
 }
 
 impl Round {
     /// Symbols without a price.
-    pub fn failed(&self) -> usize {
+    pub(crate) fn failed(&self) -> usize {
         self.outcomes.iter().filter(|o| o.result.is_err()).count()
     }
 }

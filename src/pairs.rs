@@ -9,50 +9,50 @@ pub mod cache;
 
 /// The hubs a two-leg route goes through, in the order they are tried: the stablecoins with the
 /// most pairs first, then the biggest coins.
-pub const HUBS: [&str; 6] = ["USDT", "USDC", "FDUSD", "BTC", "BNB", "ETH"];
+pub(crate) const HUBS: [&str; 6] = ["USDT", "USDC", "FDUSD", "BTC", "BNB", "ETH"];
 
 /// One listed pair, as `exchangeInfo` describes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Pair {
+pub(crate) struct Pair {
     /// e.g. `ADAUSDT`.
-    pub symbol: String,
+    pub(crate) symbol: String,
     /// e.g. `ADA`.
-    pub base: String,
+    pub(crate) base: String,
     /// e.g. `USDT`.
-    pub quote: String,
+    pub(crate) quote: String,
     /// `TRADING`, or `BREAK` (delisted), `HALT`, …
-    pub status: String,
+    pub(crate) status: String,
 }
 
 impl Pair {
     /// Whether it trades now (a route never uses a pair that does not).
-    pub fn trades(&self) -> bool {
+    pub(crate) fn trades(&self) -> bool {
         self.status == "TRADING"
     }
 }
 
 /// One step of a route: a pair's price, or its inverse (`EURUSDT` read as USDT in EUR).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Leg {
+pub(crate) struct Leg {
     /// The pair whose price is used.
-    pub symbol: String,
+    pub(crate) symbol: String,
     /// Whether the price is divided by rather than multiplied by.
-    pub inverted: bool,
+    pub(crate) inverted: bool,
 }
 
 /// How one converted price was made: the asset it is in, and each leg with the price it had.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Route {
+pub(crate) struct Route {
     /// The asset the price is in (`--in`).
-    pub target: String,
+    pub(crate) target: String,
     /// In order; empty when the asset is the target itself (its price is 1).
-    pub legs: Vec<LegPrice>,
+    pub(crate) legs: Vec<LegPrice>,
 }
 
 impl Route {
     /// The route as arithmetic on pair names: `BTCEUR`, `1/BTCEUR`, `ADAUSDT/EURUSDT`,
     /// `ETHBTC*BTCEUR`; `1` for the target itself.
-    pub fn expression(&self) -> String {
+    pub(crate) fn expression(&self) -> String {
         if self.legs.is_empty() {
             return "1".into();
         }
@@ -72,29 +72,29 @@ impl Route {
 
 /// One leg of a [`Route`] as it was priced.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LegPrice {
+pub(crate) struct LegPrice {
     /// The pair, e.g. `EURUSDT`.
-    pub symbol: String,
+    pub(crate) symbol: String,
     /// Divided by rather than multiplied by.
-    pub inverted: bool,
+    pub(crate) inverted: bool,
     /// The pair's own price, as Binance sent it.
-    pub price: String,
+    pub(crate) price: String,
     /// When that price was taken (ms since the epoch).
-    pub time_ms: u64,
+    pub(crate) time_ms: u64,
 }
 
 /// No route: the pairs that would have made one, each with why it could not be used.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NoRoute {
+pub(crate) struct NoRoute {
     /// e.g. `["ADAXYZ (no such pair)", "LTCEUR (BREAK)"]`.
-    pub missing: Vec<String>,
+    pub(crate) missing: Vec<String>,
     /// The asset that no pair names at all, if that is why.
-    pub unknown: Option<String>,
+    pub(crate) unknown: Option<String>,
 }
 
 /// Every pair, indexed by its two assets.
 #[derive(Debug, Default)]
-pub struct Pairs {
+pub(crate) struct Pairs {
     pairs: Vec<Pair>,
     by_assets: HashMap<(String, String), usize>,
     assets: HashSet<String>,
@@ -102,7 +102,7 @@ pub struct Pairs {
 
 impl Pairs {
     /// Indexes `pairs`; a later pair with the same two assets does not replace a trading one.
-    pub fn new(pairs: Vec<Pair>) -> Self {
+    pub(crate) fn new(pairs: Vec<Pair>) -> Self {
         let mut by_assets: HashMap<(String, String), usize> = HashMap::new();
         let mut assets = HashSet::new();
         for (i, p) in pairs.iter().enumerate() {
@@ -124,12 +124,12 @@ impl Pairs {
     }
 
     /// The pairs, as listed.
-    pub fn list(&self) -> &[Pair] {
+    pub(crate) fn list(&self) -> &[Pair] {
         &self.pairs
     }
 
     /// Whether any pair, trading or not, names `asset`.
-    pub fn knows(&self, asset: &str) -> bool {
+    pub(crate) fn knows(&self, asset: &str) -> bool {
         self.assets.contains(asset)
     }
 
@@ -163,7 +163,12 @@ impl Pairs {
 
     /// How to price one `asset` in `target`: nothing (the same asset), the direct pair or its
     /// inverse, else two legs through the first hub of [`HUBS`] (or `via` alone) that has both.
-    pub fn route(&self, asset: &str, target: &str, via: Option<&str>) -> Result<Vec<Leg>, NoRoute> {
+    pub(crate) fn route(
+        &self,
+        asset: &str,
+        target: &str,
+        via: Option<&str>,
+    ) -> Result<Vec<Leg>, NoRoute> {
         if asset == target {
             return Ok(Vec::new());
         }

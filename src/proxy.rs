@@ -13,11 +13,11 @@ use crate::error::UsageError;
 
 /// The proxy a request goes through.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Choice {
+pub(crate) struct Choice {
     /// `host:port` of the proxy, for messages (no credentials).
-    pub host: String,
+    pub(crate) host: String,
     /// Where the setting came from: `--proxy` or a variable's name.
-    pub source: String,
+    pub(crate) source: String,
 }
 
 /// Variables reqwest reads for each kind of target, in the order it prefers them.
@@ -25,7 +25,7 @@ const HTTPS_VARS: &[&str] = &["HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_pr
 const HTTP_VARS: &[&str] = &["HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"];
 
 /// The proxy for `target`, given `--proxy` and the environment (`env` injected for tests).
-pub fn choice(
+pub(crate) fn choice(
     target: &Url,
     explicit: Option<&Url>,
     env: impl Fn(&str) -> Option<String>,
@@ -58,7 +58,7 @@ pub fn choice(
 }
 
 /// Refuses proxy variables reqwest could not use: not a URL, or a SOCKS proxy.
-pub fn check_env(env: impl Fn(&str) -> Option<String>) -> Result<(), UsageError> {
+pub(crate) fn check_env(env: impl Fn(&str) -> Option<String>) -> Result<(), UsageError> {
     for var in HTTPS_VARS.iter().chain(HTTP_VARS) {
         let Some(value) = env(var).filter(|v| !v.trim().is_empty()) else {
             continue;
@@ -94,7 +94,7 @@ fn bypassed(host: &str, no_proxy: &str) -> bool {
 }
 
 /// A URL as it may be shown: a password in it (`http://user:secret@proxy:3128`) becomes `***`.
-pub fn mask_password(url: &str) -> String {
+pub(crate) fn mask_password(url: &str) -> String {
     match url::Url::parse(url) {
         Ok(mut parsed) if parsed.password().is_some() => {
             let _ = parsed.set_password(Some("***"));
@@ -105,7 +105,7 @@ pub fn mask_password(url: &str) -> String {
 }
 
 /// `--proxy URL`: an `http://` or `https://` URL with a host (a password in it is never shown).
-pub fn parse_proxy(s: &str) -> Result<url::Url, UsageError> {
+pub(crate) fn parse_proxy(s: &str) -> Result<url::Url, UsageError> {
     let bad = |why: &str| UsageError(format!("invalid --proxy '{}': {why}", mask_password(s)));
     let url = url::Url::parse(s).map_err(|e| bad(&e.to_string()))?;
     if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {

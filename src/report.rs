@@ -16,36 +16,36 @@ use crate::strategy::Strategy;
 #[derive(Debug, Clone)]
 pub struct Report {
     /// How the shown results were fetched.
-    pub mode: Mode,
+    pub(crate) mode: Mode,
     /// The concurrency cap (1 in sync mode).
-    pub concurrency: usize,
+    pub(crate) concurrency: usize,
     /// Which ticker was asked for.
-    pub kind: TickerKind,
+    pub(crate) kind: TickerKind,
     /// How symbols were grouped into requests.
-    pub strategy: Strategy,
+    pub(crate) strategy: Strategy,
     /// One per symbol, in input order (from the last measured async round of a comparison).
-    pub outcomes: Vec<Outcome>,
+    pub(crate) outcomes: Vec<Outcome>,
     /// Wall time of the whole run (all rounds of a comparison).
-    pub elapsed: Duration,
+    pub(crate) elapsed: Duration,
     /// What the whole run (or this refresh) sent: requests, retries, isolation and hedged
     /// requests, and their weight.
-    pub sent: Totals,
+    pub(crate) sent: Totals,
     /// A failure of the run as a whole: the whole-market request (`--all`) got no answer.
-    pub error: Option<FetchError>,
+    pub(crate) error: Option<FetchError>,
     /// The server's last `X-MBX-USED-WEIGHT-1M`, if it sent one.
-    pub used_weight: Option<u32>,
+    pub(crate) used_weight: Option<u32>,
     /// The signal (Ctrl-C, SIGTERM, SIGHUP) that stopped the run before it finished.
-    pub interrupted: Option<crate::error::Signal>,
+    pub(crate) interrupted: Option<crate::error::Signal>,
     /// The run hit `--deadline` before it finished.
-    pub deadline_hit: bool,
+    pub(crate) deadline_hit: bool,
     /// Present with `--compare`.
-    pub comparison: Option<Comparison>,
+    pub(crate) comparison: Option<Comparison>,
     /// "Did you mean" lines for symbols Binance does not know (-1121), for stderr.
-    pub suggestions: Vec<String>,
+    pub(crate) suggestions: Vec<String>,
     /// `--in`: the symbols are assets, priced in this one.
-    pub target: Option<String>,
+    pub(crate) target: Option<String>,
     /// Each symbol's base and quote asset, when the cached pairs know them (for labels).
-    pub assets: std::collections::HashMap<String, (String, String)>,
+    pub(crate) assets: std::collections::HashMap<String, (String, String)>,
 }
 
 impl Report {
@@ -84,6 +84,11 @@ impl Report {
         }
     }
 
+    /// The exit code this run ends with (decided in `error`, from its failures and signal).
+    pub fn exit(&self) -> crate::error::Exit {
+        crate::error::exit_for_failures(self.failures(), self.interrupted)
+    }
+
     /// Symbols with a price.
     pub fn ok(&self) -> usize {
         self.outcomes.iter().filter(|o| o.result.is_ok()).count()
@@ -104,26 +109,26 @@ impl Report {
 
 /// Wall-time statistics of one mode over its measured rounds.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Stats {
+pub(crate) struct Stats {
     /// Each round's wall time, in seconds, in the order run.
-    pub samples: Vec<f64>,
+    pub(crate) samples: Vec<f64>,
     /// Mean, seconds.
-    pub mean: f64,
+    pub(crate) mean: f64,
     /// Sample standard deviation (n − 1), seconds; 0 for a single round.
-    pub stddev: f64,
+    pub(crate) stddev: f64,
     /// Fastest round, seconds.
-    pub min: f64,
+    pub(crate) min: f64,
     /// Slowest round, seconds.
-    pub max: f64,
+    pub(crate) max: f64,
     /// Requests sent per round, on average (retries included).
-    pub requests_per_round: f64,
+    pub(crate) requests_per_round: f64,
     /// Failed symbols over all measured rounds.
-    pub failed: usize,
+    pub(crate) failed: usize,
 }
 
 impl Stats {
     /// Statistics over measured rounds; `None` for no rounds.
-    pub fn of(rounds: &[Round]) -> Option<Self> {
+    pub(crate) fn of(rounds: &[Round]) -> Option<Self> {
         if rounds.is_empty() {
             return None;
         }
@@ -153,18 +158,18 @@ impl Stats {
 
 /// How much faster one mode ran than the other.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Speedup {
+pub(crate) struct Speedup {
     /// The faster mode.
-    pub faster: Mode,
+    pub(crate) faster: Mode,
     /// slower mean ÷ faster mean (≥ 1).
-    pub ratio: f64,
+    pub(crate) ratio: f64,
     /// Propagated standard deviation of the ratio.
-    pub stddev: f64,
+    pub(crate) stddev: f64,
 }
 
 impl Speedup {
     /// `None` when a mean is zero (no meaningful ratio).
-    pub fn between(async_: &Stats, sync: &Stats) -> Option<Self> {
+    pub(crate) fn between(async_: &Stats, sync: &Stats) -> Option<Self> {
         if async_.mean <= 0.0 || sync.mean <= 0.0 {
             return None;
         }
@@ -186,17 +191,17 @@ impl Speedup {
 
 /// `--compare`: both modes over the same symbols, interleaved round by round.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Comparison {
+pub(crate) struct Comparison {
     /// Measured rounds per mode.
-    pub runs: u32,
+    pub(crate) runs: u32,
     /// Unmeasured rounds per mode before them.
-    pub warmup: u32,
+    pub(crate) warmup: u32,
     /// The concurrent mode.
-    pub async_stats: Stats,
+    pub(crate) async_stats: Stats,
     /// The sequential mode.
-    pub sync_stats: Stats,
+    pub(crate) sync_stats: Stats,
     /// `None` if a mean was zero.
-    pub speedup: Option<Speedup>,
+    pub(crate) speedup: Option<Speedup>,
 }
 
 #[cfg(test)]

@@ -17,21 +17,21 @@ use std::time::Duration;
 use crate::error::FetchError;
 
 /// How many 429s one symbol may be resent after; each waits out a `Retry-After` first.
-pub const RATE_LIMITED_RETRIES: u32 = 5;
+pub(crate) const RATE_LIMITED_RETRIES: u32 = 5;
 
 /// What one symbol has been through so far.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Tries {
+pub(crate) struct Tries {
     /// Failed attempts that count against `--retries`.
-    pub failures: u32,
+    pub(crate) failures: u32,
     /// Attempts answered with a 429.
-    pub rate_limited: u32,
+    pub(crate) rate_limited: u32,
 }
 
 impl Tries {
     /// The record after one more failed attempt.
     #[must_use]
-    pub fn after(self, err: &FetchError) -> Self {
+    pub(crate) fn after(self, err: &FetchError) -> Self {
         match err {
             FetchError::RateLimited { .. } => Self {
                 rate_limited: self.rate_limited + 1,
@@ -47,15 +47,15 @@ impl Tries {
 
 /// How many times to try, and how long to wait between tries.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct RetryPolicy {
+pub(crate) struct RetryPolicy {
     /// Extra attempts after the first, for failures that can heal.
-    pub retries: u32,
+    pub(crate) retries: u32,
     /// The first backoff's upper bound; each retry doubles it.
-    pub base: Duration,
+    pub(crate) base: Duration,
     /// No backoff is longer than this.
-    pub cap: Duration,
+    pub(crate) cap: Duration,
     /// A 5xx whose `Retry-After` is longer than this (`--max-wait`) is not retried.
-    pub max_wait: Duration,
+    pub(crate) max_wait: Duration,
 }
 
 impl Default for RetryPolicy {
@@ -71,7 +71,7 @@ impl Default for RetryPolicy {
 
 /// What to do after a failed attempt.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Decision {
+pub(crate) enum Decision {
     /// Try again after this pause (the shared rate-limit pause comes on top, if any).
     Retry(Duration),
     /// Report the failure.
@@ -79,7 +79,7 @@ pub enum Decision {
 }
 
 /// Whether this failure can heal if the same request is sent again.
-pub fn is_retryable(err: &FetchError) -> bool {
+pub(crate) fn is_retryable(err: &FetchError) -> bool {
     match err {
         FetchError::Proxy { lasting, .. } => !lasting,
         FetchError::Timeout(_)
@@ -107,7 +107,7 @@ pub fn is_retryable(err: &FetchError) -> bool {
 impl RetryPolicy {
     /// Decides after the failed attempts in `tries` (already counting `err`, the last one).
     /// `unit` is a uniform draw in `[0, 1)`, passed in so that tests are exact.
-    pub fn decide(&self, err: &FetchError, tries: Tries, unit: f64) -> Decision {
+    pub(crate) fn decide(&self, err: &FetchError, tries: Tries, unit: f64) -> Decision {
         if !is_retryable(err) {
             return Decision::GiveUp;
         }
@@ -137,7 +137,7 @@ impl RetryPolicy {
     }
 
     /// The upper bound of the backoff before attempt `attempts + 1`: `min(cap, base·2^(n-1))`.
-    pub fn ceiling(&self, attempts: u32) -> Duration {
+    pub(crate) fn ceiling(&self, attempts: u32) -> Duration {
         let factor = 2u32.saturating_pow(attempts.saturating_sub(1));
         self.base.saturating_mul(factor).min(self.cap)
     }

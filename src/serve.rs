@@ -37,22 +37,22 @@ use crate::error::UsageError;
 use crate::output::metrics::{CLASSIC_TYPE, OPENMETRICS_TYPE, exposition};
 
 /// How long a connection may take to send a request's headers, or wait between requests.
-pub const HEADER_TIMEOUT: Duration = Duration::from_secs(5);
+pub(crate) const HEADER_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The most connections open at once; a new one beyond it closes the oldest.
-pub const MAX_CONNECTIONS: usize = 256;
+pub(crate) const MAX_CONNECTIONS: usize = 256;
 
 /// A running exporter.
-pub struct Server {
+pub(crate) struct Server {
     /// Where it listens (the port chosen, if 0 was asked).
-    pub addr: SocketAddr,
+    pub(crate) addr: SocketAddr,
     stop: CancellationToken,
     task: tokio::task::JoinHandle<()>,
 }
 
 /// Binds `addr` and serves `board` until [`Server::shut_down`]. Binding fails as a usage error
 /// (exit 2): the address is the user's to change.
-pub async fn start(addr: SocketAddr, board: Arc<Board>) -> anyhow::Result<Server> {
+pub(crate) async fn start(addr: SocketAddr, board: Arc<Board>) -> anyhow::Result<Server> {
     let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
         UsageError(format!(
             "--serve: cannot listen on {addr}: {}",
@@ -136,6 +136,7 @@ async fn accept(listener: tokio::net::TcpListener, app: axum::Router, stop: Canc
 /// Returns the heap's free pages to the system once the last connection of a burst has
 /// closed: glibc keeps what 256 connections' buffers used (4-5 MiB) otherwise, and an exporter
 /// is a long-lived process.
+#[allow(unsafe_code, reason = "malloc_trim: see SAFETY")]
 fn give_back_memory() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: malloc_trim only releases free memory at the top of glibc's heaps and arenas; it
@@ -172,7 +173,7 @@ async fn serve_one(
 
 impl Server {
     /// Stops taking connections and lets the scrapes in progress finish, for at most a second.
-    pub async fn shut_down(self) {
+    pub(crate) async fn shut_down(self) {
         self.stop.cancel();
         let mut task = self.task;
         if tokio::time::timeout(Duration::from_secs(1), &mut task)

@@ -8,7 +8,7 @@ use crate::market::{Selection, TickerKind};
 
 /// How the symbols of a round are grouped into requests.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Strategy {
+pub(crate) enum Strategy {
     /// One request per symbol.
     Each,
     /// `symbols=[…]` requests of at most this many symbols (a lone symbol goes as `symbol=`).
@@ -19,7 +19,7 @@ pub enum Strategy {
 
 impl Strategy {
     /// `each`, `batch` or `all`, as printed and in JSON.
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Self::Each => "each",
             Self::Batch(_) => "batch",
@@ -28,7 +28,7 @@ impl Strategy {
     }
 
     /// The index ranges of `n` symbols that go in one request each.
-    pub fn chunks(self, n: usize) -> Vec<Range<usize>> {
+    pub(crate) fn chunks(self, n: usize) -> Vec<Range<usize>> {
         let size = match self {
             Self::Each => 1,
             Self::Batch(size) => size.max(1),
@@ -38,7 +38,7 @@ impl Strategy {
     }
 
     /// The weight of the dearest single request of a round over `n` symbols.
-    pub fn largest_request(self, kind: TickerKind, n: usize) -> u32 {
+    pub(crate) fn largest_request(self, kind: TickerKind, n: usize) -> u32 {
         if self == Self::All {
             return kind.weight(Selection::All);
         }
@@ -51,7 +51,7 @@ impl Strategy {
     }
 
     /// Request weight of one round over `n` symbols, without retries.
-    pub fn weight(self, kind: TickerKind, n: usize) -> u64 {
+    pub(crate) fn weight(self, kind: TickerKind, n: usize) -> u64 {
         if self == Self::All {
             return u64::from(kind.weight(Selection::All));
         }
@@ -73,16 +73,16 @@ pub(crate) fn selection(chunk: &[String]) -> Selection<'_> {
 
 /// Which symbols of the whole market to keep (`--all` with `--quote` / `--match`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct MarketFilter {
+pub(crate) struct MarketFilter {
     /// Keep symbols that end with this quote asset, e.g. `USDT`.
-    pub quote: Option<String>,
+    pub(crate) quote: Option<String>,
     /// Keep symbols matching this glob (`*` any run, `?` one character), e.g. `*BTC`.
-    pub pattern: Option<String>,
+    pub(crate) pattern: Option<String>,
 }
 
 impl MarketFilter {
     /// Whether `symbol` passes every filter that is set.
-    pub fn keeps(&self, symbol: &str) -> bool {
+    pub(crate) fn keeps(&self, symbol: &str) -> bool {
         self.quote.as_deref().is_none_or(|q| symbol.ends_with(q))
             && self.pattern.as_deref().is_none_or(|p| glob(p, symbol))
     }

@@ -8,7 +8,7 @@ use std::path::Path;
 use crate::error::UsageError;
 
 /// `BTC/USDT`, `btc-usdt`, ` btcusdt ` → `BTCUSDT`.
-pub fn normalise(symbol: &str) -> String {
+pub(crate) fn normalise(symbol: &str) -> String {
     symbol
         .trim()
         .trim_start_matches('\u{feff}')
@@ -22,7 +22,7 @@ pub fn normalise(symbol: &str) -> String {
 /// A symbol as Binance names them once separators are gone: 1 to 20 characters, Unicode letters
 /// and digits (UTF-8 names since 2025-12-02, e.g. `币安人生USDT`), `_` and `.`; no lower-case
 /// ASCII letter (those are upper-cased first).
-pub fn is_valid(symbol: &str) -> bool {
+pub(crate) fn is_valid(symbol: &str) -> bool {
     (1..=20).contains(&symbol.chars().count())
         && symbol
             .chars()

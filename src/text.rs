@@ -4,7 +4,7 @@
 use std::io;
 
 /// A duration in the unit that reads best: `850 µs`, `48.2 ms`, `1.23 s`.
-pub fn duration(secs: f64) -> String {
+pub(crate) fn duration(secs: f64) -> String {
     if secs < 1e-3 {
         format!("{:.0} µs", secs * 1e6)
     } else if secs < 1.0 {
@@ -16,7 +16,7 @@ pub fn duration(secs: f64) -> String {
 
 /// A span of time in one style for every message: `3d`, `1h 15m`, `42m 1s`, `250ms`, `0s`
 /// (days, hours, minutes, seconds; milliseconds only under a second).
-pub fn span(d: std::time::Duration) -> String {
+pub(crate) fn span(d: std::time::Duration) -> String {
     let ms = d.as_millis();
     if ms < 1000 {
         return if ms == 0 {
@@ -41,29 +41,29 @@ pub fn span(d: std::time::Duration) -> String {
 }
 
 /// [`span`] of a number of milliseconds (a negative one reads as `0s`).
-pub fn span_ms(ms: i64) -> String {
+pub(crate) fn span_ms(ms: i64) -> String {
     span(std::time::Duration::from_millis(ms.max(0) as u64))
 }
 
 /// `1 request`, `3 requests`: `n` and the word for that many.
-pub fn plural(n: impl Into<u64>, one: &str, many: &str) -> String {
+pub(crate) fn plural(n: impl Into<u64>, one: &str, many: &str) -> String {
     let n = n.into();
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
 /// The columns `text` takes on a terminal (a CJK character takes two).
-pub fn width(text: &str) -> usize {
+pub(crate) fn width(text: &str) -> usize {
     unicode_width::UnicodeWidthStr::width(text)
 }
 
 /// `text` padded with spaces on the right to `columns` display columns.
-pub fn pad(text: &str, columns: usize) -> String {
+pub(crate) fn pad(text: &str, columns: usize) -> String {
     format!("{text}{}", " ".repeat(columns.saturating_sub(width(text))))
 }
 
 /// Columns and rows of the terminal stdout is, or `None` when it is a file or a pipe.
 /// (A terminal that reports a zero size, such as a new pseudo-terminal, counts as unknown.)
-pub fn stdout_size() -> Option<(usize, usize)> {
+pub(crate) fn stdout_size() -> Option<(usize, usize)> {
     terminal_size::terminal_size_of(io::stdout())
         .map(|(w, h)| (usize::from(w.0), usize::from(h.0)))
         .filter(|&(w, h)| w > 0 && h > 0)
@@ -93,7 +93,7 @@ fn visible_width(word: &str) -> usize {
 
 /// Breaks `text` at spaces so that no line is longer than `width` (a longer word stands
 /// alone), indenting the lines after the first by `indent` spaces; `None` leaves it whole.
-pub fn wrap(text: &str, width: Option<usize>, indent: usize) -> String {
+pub(crate) fn wrap(text: &str, width: Option<usize>, indent: usize) -> String {
     let Some(width) = width else {
         return text.to_owned();
     };
@@ -117,7 +117,10 @@ pub fn wrap(text: &str, width: Option<usize>, indent: usize) -> String {
 
 /// The candidate closest to `typo` by edit distance, if it is close enough to be a typo of it
 /// (at most a third of its letters changed).
-pub fn nearest<'a>(typo: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+pub(crate) fn nearest<'a>(
+    typo: &str,
+    candidates: impl Iterator<Item = &'a str>,
+) -> Option<&'a str> {
     candidates
         .map(|c| (strsim::damerau_levenshtein(typo, c), c))
         .filter(|&(d, c)| d > 0 && d <= (c.chars().count() / 3).max(1))
@@ -126,7 +129,7 @@ pub fn nearest<'a>(typo: &str, candidates: impl Iterator<Item = &'a str>) -> Opt
 }
 
 /// `n` in decimal, written into `buffer`.
-pub fn itoa(mut n: u64, buffer: &mut [u8; 20]) -> &str {
+pub(crate) fn itoa(mut n: u64, buffer: &mut [u8; 20]) -> &str {
     let mut at = buffer.len();
     loop {
         at -= 1;

@@ -39,11 +39,11 @@ mod host;
 
 /// The rate-limit settings of a run.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Limits {
+pub(crate) struct Limits {
     /// Request weight Binance allows per IP per minute (`--weight-limit`).
-    pub weight_limit: u32,
+    pub(crate) weight_limit: u32,
     /// The longest pause the run accepts, for a `Retry-After` or the next minute (`--max-wait`).
-    pub max_wait: Duration,
+    pub(crate) max_wait: Duration,
 }
 
 impl Default for Limits {
@@ -58,14 +58,14 @@ impl Default for Limits {
 impl Limits {
     /// What the run lets itself spend per minute: the limit less a 5% margin, so that another
     /// client's requests landing between our last header and our next request do not tip it.
-    pub fn budget(&self) -> u32 {
+    pub(crate) fn budget(&self) -> u32 {
         self.weight_limit - (self.weight_limit / 20).max(1).min(self.weight_limit)
     }
 }
 
 /// Shared by every task of a run.
 #[derive(Debug, Default)]
-pub struct Throttle {
+pub(crate) struct Throttle {
     limits: Limits,
     /// When the run's `--deadline` passes: no wait may end after it.
     deadline: Option<Instant>,
@@ -134,7 +134,7 @@ const LEASE_SHARE: u32 = 20;
 
 /// Proof of admission: which minute the request's weight was reserved in, and how much.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Ticket {
+pub(crate) struct Ticket {
     minute: u64,
     weight: u32,
 }
@@ -170,7 +170,7 @@ fn to_next_minute(now_ms: u64) -> Duration {
 
 impl Throttle {
     /// A throttle for these limits, with no shared state and no deadline.
-    pub fn new(limits: Limits) -> Self {
+    pub(crate) fn new(limits: Limits) -> Self {
         Self {
             limits,
             ..Self::default()
@@ -179,14 +179,14 @@ impl Throttle {
 
     /// Adds the run's deadline: a wait that would end after it fails at once instead.
     #[must_use]
-    pub fn with_deadline(mut self, deadline: Option<Instant>) -> Self {
+    pub(crate) fn with_deadline(mut self, deadline: Option<Instant>) -> Self {
         self.deadline = deadline;
         self
     }
 
     /// Waits until a request of `weight` may be sent, and counts it; fails at once if the IP is
     /// banned, or if the wait would be longer than `--max-wait` or end after `--deadline`.
-    pub async fn admit(&self, weight: u32) -> Result<Ticket, FetchError> {
+    pub(crate) async fn admit(&self, weight: u32) -> Result<Ticket, FetchError> {
         loop {
             let mut decision = self.try_admit(weight, Instant::now(), wall_ms())?;
             if let Admit::Consult(ask) = decision {
@@ -456,7 +456,7 @@ impl Throttle {
     }
 
     /// Learns from one attempt's answer. `jitter` (0..1) spreads the restart after a pause.
-    pub async fn observe(
+    pub(crate) async fn observe(
         &self,
         ticket: Ticket,
         used_weight: Option<u32>,
@@ -506,7 +506,7 @@ impl Throttle {
     /// A 429 or a 418 met outside a request this throttle admitted (a stream's upgrade): the
     /// same rules as for REST, a pause for every request and every process on the host, or a
     /// ban that ends the run.
-    pub async fn refused(&self, err: &FetchError) {
+    pub(crate) async fn refused(&self, err: &FetchError) {
         let now_ms = wall_ms();
         let notice = {
             let mut state = self.state.lock().expect("throttle lock");
@@ -568,22 +568,22 @@ impl Throttle {
     }
 
     /// A round is about to send about `weight`: leases are sized by it.
-    pub fn size_leases(&self, weight: u32) {
+    pub(crate) fn size_leases(&self, weight: u32) {
         self.state.lock().expect("throttle lock").need = weight;
     }
 
     /// The ban that ended the run (this run's 418, or another process's), if there was one.
-    pub fn ban(&self) -> Option<FetchError> {
+    pub(crate) fn ban(&self) -> Option<FetchError> {
         self.state.lock().expect("throttle lock").ban.clone()
     }
 
     /// Resolves when a ban ends the run.
-    pub async fn banned_signal(&self) {
+    pub(crate) async fn banned_signal(&self) {
         self.banned.cancelled().await;
     }
 
     /// The last used-weight figure the server reported, if any.
-    pub fn last_used_weight(&self) -> Option<u32> {
+    pub(crate) fn last_used_weight(&self) -> Option<u32> {
         self.state
             .lock()
             .expect("throttle lock")
@@ -592,7 +592,7 @@ impl Throttle {
     }
 
     /// The weight of every request this run sent that reached the server.
-    pub fn run_weight(&self) -> u32 {
+    pub(crate) fn run_weight(&self) -> u32 {
         self.state.lock().expect("throttle lock").run_weight
     }
 }

@@ -13,7 +13,7 @@ use crate::error::UsageError;
 
 /// A comparison.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Op {
+pub(crate) enum Op {
     /// `<`
     Less,
     /// `<=`
@@ -40,13 +40,13 @@ impl Op {
 
 /// One `SYMBOL OP NUMBER`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Condition {
+pub(crate) struct Condition {
     /// The normalised symbol.
-    pub symbol: String,
+    pub(crate) symbol: String,
     /// The comparison.
-    pub op: Op,
+    pub(crate) op: Op,
     /// The number, as written.
-    pub value: String,
+    pub(crate) value: String,
 }
 
 impl std::fmt::Display for Condition {
@@ -64,15 +64,19 @@ impl std::fmt::Display for Condition {
 
 /// Conditions of which any one ends the run.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Until {
+pub(crate) struct Until {
     /// At least one.
-    pub conditions: Vec<Condition>,
+    pub(crate) conditions: Vec<Condition>,
 }
 
 impl Until {
     /// Parses `text`; every symbol must be in `symbols` (normalised), unless `any_symbol` (with
     /// `--all`, the market is the list).
-    pub fn parse(text: &str, symbols: &[String], any_symbol: bool) -> Result<Self, UsageError> {
+    pub(crate) fn parse(
+        text: &str,
+        symbols: &[String],
+        any_symbol: bool,
+    ) -> Result<Self, UsageError> {
         let mut conditions = Vec::new();
         let parts: Vec<&str> = text.split(',').collect();
         for part in &parts {
@@ -131,7 +135,7 @@ impl Until {
     }
 
     /// The first condition `price` of `symbol` makes true, if any.
-    pub fn met_by(&self, symbol: &str, price: &str) -> Option<&Condition> {
+    pub(crate) fn met_by(&self, symbol: &str, price: &str) -> Option<&Condition> {
         self.conditions.iter().find(|c| {
             c.symbol == symbol
                 && crate::decimal::compare(price, &c.value).is_some_and(|o| c.op.holds(o))

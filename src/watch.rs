@@ -84,7 +84,7 @@ fn until_met(
 }
 
 /// Runs the watch loop; returns the last refresh shown (its failures decide the exit code).
-pub async fn run(
+pub(crate) async fn run(
     engine: &Arc<Engine>,
     config: &Config,
     (every, mode, end): (Duration, Mode, &Ending),

@@ -11,7 +11,7 @@ use crate::market::{Candle, Trade};
 
 /// A time Binance wrote, in ms: microseconds are told by their size (sixteen digits; ms have
 /// thirteen until the year 2286).
-pub fn millis(t: i64) -> i64 {
+pub(crate) fn millis(t: i64) -> i64 {
     if t.abs() >= 100_000_000_000_000 {
         t / 1000
     } else {
@@ -82,7 +82,7 @@ impl<'de> Deserialize<'de> for Row<'de> {
 }
 
 /// `klines` / `uiKlines`: arrays of twelve, oldest first.
-pub fn decode_klines(raw: &RawAnswer) -> Result<Vec<Candle>, FetchError> {
+pub(crate) fn decode_klines(raw: &RawAnswer) -> Result<Vec<Candle>, FetchError> {
     let rows: Vec<Row<'_>> = serde_json::from_slice(&raw.body)
         .map_err(|e| bad(raw, format!("not the expected klines ({e})")))?;
     rows.iter()
@@ -102,7 +102,7 @@ pub fn decode_klines(raw: &RawAnswer) -> Result<Vec<Candle>, FetchError> {
 }
 
 /// `aggTrades`: `[{"a":id,"p":"price","T":time,…}]`, oldest first.
-pub fn decode_agg_trades(raw: &RawAnswer) -> Result<Vec<Trade>, FetchError> {
+pub(crate) fn decode_agg_trades(raw: &RawAnswer) -> Result<Vec<Trade>, FetchError> {
     #[derive(Deserialize)]
     struct Dto {
         a: u64,

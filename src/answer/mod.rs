@@ -2,7 +2,7 @@
 //! with every value checked ([`check_ticker`]), and an HTTP status and body turned into a value
 //! or the [`FetchError`] it means ([`classify`], pure and unit-tested against recorded bodies).
 
-pub mod history;
+pub(crate) mod history;
 
 use std::time::Duration;
 
@@ -125,12 +125,12 @@ where
 /// rules as input, and every value must be a decimal as Binance writes them (`-` at most, digits,
 /// one `.`). Anything else (an empty price, a newline that would forge a row, an escape sequence,
 /// `NaN`, `1e5`, `0x10`, `1,5`, non-ASCII digits) never reaches the output.
-pub fn check_ticker(t: &Ticker, kind: crate::market::TickerKind) -> Result<(), String> {
+pub(crate) fn check_ticker(t: &Ticker, kind: crate::market::TickerKind) -> Result<(), String> {
     check_values(&t.symbol, &t.values, kind)
 }
 
 /// [`check_ticker`] on a symbol and its values as they came (a streamed update's).
-pub fn check_values(
+pub(crate) fn check_values(
     symbol: &str,
     values: &[String],
     kind: crate::market::TickerKind,
@@ -162,17 +162,17 @@ fn cut(text: &str) -> String {
 
 /// The parts of an HTTP answer that [`classify`] needs.
 #[derive(Debug)]
-pub struct RawAnswer {
+pub(crate) struct RawAnswer {
     /// HTTP status code.
-    pub status: u16,
+    pub(crate) status: u16,
     /// `Retry-After`, in seconds as Binance sends it.
-    pub retry_after: Option<Duration>,
+    pub(crate) retry_after: Option<Duration>,
     /// The whole body (already capped).
-    pub body: Vec<u8>,
+    pub(crate) body: Vec<u8>,
     /// `Location`, for a redirect.
-    pub location: Option<String>,
+    pub(crate) location: Option<String>,
     /// `Content-Encoding`, if the server compressed a body nobody asked it to.
-    pub encoding: Option<String>,
+    pub(crate) encoding: Option<String>,
 }
 
 /// Binance's error body: `{"code": -1121, "msg": "Invalid symbol."}`.
@@ -183,7 +183,7 @@ struct ApiErrorBody {
 }
 
 /// Turns an HTTP answer into its body or the failure it means (binance-api.md, "Errors").
-pub fn classify(raw: RawAnswer) -> Result<RawAnswer, FetchError> {
+pub(crate) fn classify(raw: RawAnswer) -> Result<RawAnswer, FetchError> {
     let status = raw.status;
     if (200..300).contains(&status) {
         // pricefetch asks for no compression; a body in one is not JSON it can read.
@@ -252,7 +252,7 @@ pub fn classify(raw: RawAnswer) -> Result<RawAnswer, FetchError> {
 /// `Retry-After` as seconds (Binance sends whole ones; a fraction is taken as meant) or as an
 /// HTTP-date (RFC 9110); `None` for anything else (negative, garbage), so that the caller
 /// applies its own fallback rather than a made-up number.
-pub fn parse_retry_after(value: &str, now: std::time::SystemTime) -> Option<Duration> {
+pub(crate) fn parse_retry_after(value: &str, now: std::time::SystemTime) -> Option<Duration> {
     let value = value.trim();
     // Beyond Binance's longest ban (3 days), a wait is read as that (a far-future value must
     // neither panic a formatter nor stop pricefetch for centuries).

@@ -13,10 +13,10 @@ use crate::market::Window;
 /// `Input` in `--help`: which symbols: the pair status and the whole-market filters.
 #[derive(Debug, clap::Args)]
 #[command(next_help_heading = "Input")]
-pub struct InputArgs {
+pub(crate) struct InputArgs {
     /// With --in: the only hub a two-leg route may use, e.g. BTC
     #[arg(long, value_name = "ASSET", requires = "in", env = "PRICEFETCH_VIA")]
-    pub via: Option<String>,
+    pub(crate) via: Option<String>,
 
     /// Print pairs that do not trade too (delisted, halted), with their last, stale price
     ///
@@ -25,21 +25,21 @@ pub struct InputArgs {
     /// is not current, and --all lists trading pairs. With this flag the filter is dropped, and
     /// one more request (exchangeInfo, weight 20) names the printed pairs that do not trade.
     #[arg(long, env = "PRICEFETCH_ANY_STATUS")]
-    pub any_status: bool,
+    pub(crate) any_status: bool,
 
     /// With --all: keep only symbols quoted in ASSET (those ending in it), e.g. USDT
     #[arg(long, value_name = "ASSET")]
-    pub quote: Option<String>,
+    pub(crate) quote: Option<String>,
 
     /// With --all: keep only symbols matching GLOB ('*' any run, '?' one character), e.g. '*BTC'
     #[arg(long = "match", value_name = "GLOB")]
-    pub pattern: Option<String>,
+    pub(crate) pattern: Option<String>,
 }
 
 /// `Output` in `--help`: how the output looks, beyond `-f`.
 #[derive(Debug, clap::Args)]
 #[command(next_help_heading = "Output")]
-pub struct OutputArgs {
+pub(crate) struct OutputArgs {
     /// When to colour: failures and verdicts only, never data that scripts parse
     ///
     /// auto colours a stream that is a terminal, unless NO_COLOR is set or TERM is dumb.
@@ -51,14 +51,14 @@ pub struct OutputArgs {
         default_value = "auto",
         env = "PRICEFETCH_COLOR"
     )]
-    pub color: ColorChoice,
+    pub(crate) color: ColorChoice,
 
     /// csv without its header row, for appending to a log
     ///
     /// e.g. pricefetch -f csv --no-header BTCUSDT >> prices.csv; -o prices.csv --append writes
     /// the header only into a new or empty file.
     #[arg(long)]
-    pub no_header: bool,
+    pub(crate) no_header: bool,
 
     /// Write the data to FILE instead of stdout, replacing it only when the run has results
     ///
@@ -70,20 +70,20 @@ pub struct OutputArgs {
     /// or directory is refused (name the link's target). -o - is stdout. Every format; not
     /// --stream or --watch.
     #[arg(short = 'o', long, value_name = "FILE", env = "PRICEFETCH_OUTPUT")]
-    pub output: Option<PathBuf>,
+    pub(crate) output: Option<PathBuf>,
 
     /// With -o: add to the end of FILE instead of replacing it (a log a cron job grows)
     ///
     /// The csv header is written only into a new or empty FILE. csv, ndjson, plain, ledger and
     /// beancount; json and openmetrics are one document each, so they replace.
     #[arg(long, requires = "output", hide_short_help = true)]
-    pub append: bool,
+    pub(crate) append: bool,
 }
 
 /// `Fetching` in `--help`: how requests are made: grouping, timeouts, retries, the run's limits and comparisons.
 #[derive(Debug, clap::Args)]
 #[command(next_help_heading = "Fetching")]
-pub struct FetchArgs {
+pub(crate) struct FetchArgs {
     /// How to group symbols into requests; auto picks the plan with the least request weight
     ///
     /// batch asks for many symbols per request (symbols=[...]), each asks one by one. With
@@ -96,13 +96,13 @@ pub struct FetchArgs {
         default_value = "auto",
         env = "PRICEFETCH_STRATEGY"
     )]
-    pub strategy: StrategyChoice,
+    pub(crate) strategy: StrategyChoice,
 
     /// Symbols per batch request, 1 to 100 [default: 100; 20 for --ticker 24h, the most that
     /// still costs the weight of one symbol]
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=100),
           env = "PRICEFETCH_BATCH_SIZE")]
-    pub batch_size: Option<u16>,
+    pub(crate) batch_size: Option<u16>,
 
     /// 24h's fields over a rolling window instead: 1m…59m, 1h…23h or 1d…7d (e.g. 15m)
     ///
@@ -110,7 +110,7 @@ pub struct FetchArgs {
     /// window is up to a minute wider than asked. Weight 4 a symbol, at most 200 a request.
     #[arg(long, value_name = "SIZE", value_parser = parse_window, conflicts_with = "ticker",
           env = "PRICEFETCH_WINDOW")]
-    pub window: Option<Window>,
+    pub(crate) window: Option<Window>,
 
     /// Time zone of --ticker day's calendar day, and of history's times (IANA name or offset)
     ///
@@ -124,17 +124,17 @@ pub struct FetchArgs {
         allow_hyphen_values = true,
         env = "PRICEFETCH_TZ"
     )]
-    pub tz: Option<String>,
+    pub(crate) tz: Option<String>,
 
     /// Limit for each attempt, from connect to the last body byte (e.g. 500ms, 2s, 1m)
     #[arg(short = 't', long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration,
           allow_hyphen_values = true, env = "PRICEFETCH_TIMEOUT")]
-    pub timeout: Duration,
+    pub(crate) timeout: Duration,
 
     /// Limit for the TCP and TLS connect alone
     #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration,
           allow_hyphen_values = true, env = "PRICEFETCH_CONNECT_TIMEOUT")]
-    pub connect_timeout: Duration,
+    pub(crate) connect_timeout: Duration,
 
     /// Extra attempts after the first, for failures that can heal (timeouts, resets, 5xx)
     #[arg(
@@ -145,12 +145,12 @@ pub struct FetchArgs {
         allow_negative_numbers = true,
         env = "PRICEFETCH_RETRIES"
     )]
-    pub retries: u32,
+    pub(crate) retries: u32,
 
     /// Upper bound of the first retry's backoff; it doubles per retry, with full jitter
     #[arg(long, value_name = "DURATION", default_value = "200ms", value_parser = parse_duration,
           allow_hyphen_values = true, env = "PRICEFETCH_RETRY_DELAY")]
-    pub retry_delay: Duration,
+    pub(crate) retry_delay: Duration,
 
     /// Limit for the whole run; when it passes, print what arrived and mark the rest timed out
     ///
@@ -158,7 +158,7 @@ pub struct FetchArgs {
     /// idea for cron.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, allow_hyphen_values = true,
           env = "PRICEFETCH_DEADLINE")]
-    pub deadline: Option<Duration>,
+    pub(crate) deadline: Option<Duration>,
 
     /// With --compare: measured rounds per mode
     #[arg(
@@ -168,24 +168,24 @@ pub struct FetchArgs {
         value_parser = at_least_one::<NonZeroU32>,
         requires = "compare"
     )]
-    pub runs: NonZeroU32,
+    pub(crate) runs: NonZeroU32,
 
     /// With --compare: unmeasured rounds per mode first (connection set-up)
     #[arg(long, value_name = "N", default_value_t = 1, requires = "compare")]
-    pub warmup: u32,
+    pub(crate) warmup: u32,
 }
 
 /// `Live` in `--help`: how `--watch` and `--stream` end and keep their connections.
 #[derive(Debug, clap::Args)]
 #[command(next_help_heading = "Live")]
-pub struct LiveArgs {
+pub(crate) struct LiveArgs {
     /// Stop when a price meets e.g. 'BTCUSDT >= 100000'
     ///
     /// With --stream or --watch. <, <=, >, >= or ==, compared as exact decimals with the price
     /// (the last price for 24h, the bid for book); several conditions separated by commas mean
     /// any. The update that met it is printed, and the exit code is 0.
     #[arg(long, value_name = "CONDITION")]
-    pub until: Option<String>,
+    pub(crate) until: Option<String>,
 
     /// With --watch: stop after N refreshes; with --stream, after N updates
     #[arg(
@@ -193,17 +193,17 @@ pub struct LiveArgs {
         value_name = "N",
         value_parser = at_least_one::<std::num::NonZeroU64>
     )]
-    pub count: Option<std::num::NonZeroU64>,
+    pub(crate) count: Option<std::num::NonZeroU64>,
 
     /// With --stream: replace a connection that delivers nothing for this long (at least 1s)
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_stale,
           allow_hyphen_values = true)]
-    pub stale: Duration,
+    pub(crate) stale: Duration,
 
     /// With --stream: replace each connection after this long (Binance ends them at 24 h)
     #[arg(long, value_name = "DURATION", default_value = "23h 50m", value_parser = parse_duration,
           allow_hyphen_values = true)]
-    pub stream_rollover: Duration,
+    pub(crate) stream_rollover: Duration,
 
     /// With --stream: serve /metrics (Prometheus) and /healthz at ADDR instead of printing
     ///
@@ -211,7 +211,7 @@ pub struct LiveArgs {
     /// interface, and says so). /metrics answers from memory, never a request to Binance;
     /// /healthz is 503 once no value arrived for --stale.
     #[arg(long, value_name = "ADDR", value_parser = values::parse_addr)]
-    pub serve: Option<std::net::SocketAddr>,
+    pub(crate) serve: Option<std::net::SocketAddr>,
 
     /// With --stream -f ndjson: fill each reconnect's gap with Binance's 1s candles
     ///
@@ -219,13 +219,13 @@ pub struct LiveArgs {
     /// seconds, paced by the shared budget; at most the gap's last hour) as lines marked
     /// "backfill":true, so a series logged from the stream has no hole where Binance had data.
     #[arg(long)]
-    pub backfill: bool,
+    pub(crate) backfill: bool,
 }
 
 /// `History` in `--help`: prices at past moments and candles over a range.
 #[derive(Debug, clap::Args)]
 #[command(next_help_heading = "History")]
-pub struct HistoryArgs {
+pub(crate) struct HistoryArgs {
     /// The price at a past moment: each symbol's last trade at or before TIME
     ///
     /// TIME: RFC 3339 (2024-03-01T12:00:00Z), a date (2024-03-01, midnight in --tz), a time in
@@ -233,12 +233,12 @@ pub struct HistoryArgs {
     /// --lookback is an error (exit 1) naming the last trade before it.
     #[arg(long, value_name = "TIME", allow_hyphen_values = true,
           conflicts_with_all = ["from", "candles"])]
-    pub at: Option<String>,
+    pub(crate) at: Option<String>,
 
     /// With --at: how far before TIME a trade still counts (at most 7d)
     #[arg(long, value_name = "DURATION", default_value = "1h", value_parser = parse_duration,
           allow_hyphen_values = true)]
-    pub lookback: Duration,
+    pub(crate) lookback: Duration,
 
     /// Candles of this interval (1s, 1m, 3m, 5m, 15m, 30m, 1h, 2h, 4h, 6h, 8h, 12h, 1d, 3d, 1w, 1M)
     ///
@@ -246,7 +246,7 @@ pub struct HistoryArgs {
     /// once (at most 32). A stretch Binance has no candles for (a halt, before a listing) is said on stderr;
     /// a candle without trades keeps trades 0.
     #[arg(long, value_name = "INTERVAL", requires = "from")]
-    pub candles: Option<String>,
+    pub(crate) candles: Option<String>,
 
     /// With --candles: the first moment of the range (a TIME, as for --at)
     #[arg(
@@ -255,7 +255,7 @@ pub struct HistoryArgs {
         allow_hyphen_values = true,
         requires = "candles"
     )]
-    pub from: Option<String>,
+    pub(crate) from: Option<String>,
 
     /// With --candles: the end of the range, not included (a TIME; default: now)
     #[arg(
@@ -264,7 +264,7 @@ pub struct HistoryArgs {
         allow_hyphen_values = true,
         requires = "from"
     )]
-    pub to: Option<String>,
+    pub(crate) to: Option<String>,
 
     /// With -f ledger or beancount: write ASSET as NAME (repeatable; e.g. 1INCH=ONEINCH)
     ///
@@ -274,19 +274,19 @@ pub struct HistoryArgs {
     /// are not letters ("1INCH").
     #[arg(long, value_name = "ASSET=NAME", value_parser = crate::commodity::parse_mapping,
           action = clap::ArgAction::Append, hide_short_help = true)]
-    pub commodity: Vec<(String, String)>,
+    pub(crate) commodity: Vec<(String, String)>,
 }
 
 /// `Rate limits` in `--help`: binance's request-weight limit and the ledger shared with the host's other processes.
 #[derive(Debug, clap::Args)]
 #[command(next_help_heading = "Rate limits")]
-pub struct RateLimitArgs {
+pub(crate) struct RateLimitArgs {
     /// Longest pause to accept for a rate limit (429 Retry-After, or the next minute's budget)
     ///
     /// A longer one fails the symbols not yet fetched (exit 4) with the time to try again.
     #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration,
           allow_hyphen_values = true, env = "PRICEFETCH_MAX_WAIT")]
-    pub max_wait: Duration,
+    pub(crate) max_wait: Duration,
 
     /// Request weight Binance allows this IP per minute; pricefetch stays 5% under it
     ///
@@ -299,7 +299,7 @@ pub struct RateLimitArgs {
         value_parser = at_least_one::<NonZeroU32>,
         env = "PRICEFETCH_WEIGHT_LIMIT"
     )]
-    pub weight_limit: NonZeroU32,
+    pub(crate) weight_limit: NonZeroU32,
 
     /// Refuse to start a run estimated to cost more request weight than this
     ///
@@ -310,7 +310,7 @@ pub struct RateLimitArgs {
         default_value_t = 1000,
         env = "PRICEFETCH_MAX_WEIGHT"
     )]
-    pub max_weight: u32,
+    pub(crate) max_weight: u32,
 
     /// Do not share the rate limit with other pricefetch processes on this host
     ///
@@ -318,13 +318,13 @@ pub struct RateLimitArgs {
     /// PRICEFETCH_STATE_DIR, else ~/.local/state/pricefetch), where 429 pauses and 418 bans are
     /// kept too: the processes on one IP act as one client, across runs.
     #[arg(long, env = "PRICEFETCH_NO_SHARED_STATE")]
-    pub no_shared_state: bool,
+    pub(crate) no_shared_state: bool,
 }
 
 /// `Network` in `--help`: where requests go and through what: hosts, mirrors, certificates, proxies.
 #[derive(Debug, clap::Args)]
 #[command(next_help_heading = "Network")]
-pub struct NetworkArgs {
+pub(crate) struct NetworkArgs {
     /// Binance REST host to ask
     #[arg(
         long,
@@ -332,7 +332,7 @@ pub struct NetworkArgs {
         default_value = "https://api.binance.com",
         env = "PRICEFETCH_BASE_URL"
     )]
-    pub base_url: String,
+    pub(crate) base_url: String,
 
     /// Another host serving the same API, for failover and --hedge (repeatable)
     ///
@@ -345,7 +345,7 @@ pub struct NetworkArgs {
         env = "PRICEFETCH_MIRROR",
         value_delimiter = ','
     )]
-    pub mirror: Vec<String>,
+    pub(crate) mirror: Vec<String>,
 
     /// Binance WebSocket streams host, for --stream
     ///
@@ -357,39 +357,39 @@ pub struct NetworkArgs {
         default_value = "wss://stream.binance.com:9443",
         env = "PRICEFETCH_STREAM_URL"
     )]
-    pub stream_url: String,
+    pub(crate) stream_url: String,
 
     /// Send a request that has not answered after DELAY to the next mirror too; first answer wins
     #[arg(long, value_name = "DELAY", value_parser = parse_duration, allow_hyphen_values = true,
           env = "PRICEFETCH_HEDGE")]
-    pub hedge: Option<Duration>,
+    pub(crate) hedge: Option<Duration>,
 
     /// Allow a plain http:// base URL to a host other than this machine
     ///
     /// Prices sent over plain HTTP can be altered in transit, so only loopback may use it unless
     /// this flag is given.
     #[arg(long, env = "PRICEFETCH_ALLOW_HTTP")]
-    pub allow_http: bool,
+    pub(crate) allow_http: bool,
 
     /// Trust the PEM certificates in FILE too (a company proxy's or a private mirror's CA)
     ///
     /// In addition to the system's certificates. SSL_CERT_FILE and SSL_CERT_DIR replace the
     /// system's instead.
     #[arg(long, value_name = "FILE", env = "PRICEFETCH_CACERT")]
-    pub cacert: Option<PathBuf>,
+    pub(crate) cacert: Option<PathBuf>,
 
     /// Send every request through this proxy (http:// or https://)
     ///
     /// Without it, the standard HTTPS_PROXY, HTTP_PROXY, ALL_PROXY and NO_PROXY variables are
     /// honoured. Cron does not inherit your shell's environment: set them in the crontab.
     #[arg(long, value_name = "URL", env = "PRICEFETCH_PROXY")]
-    pub proxy: Option<String>,
+    pub(crate) proxy: Option<String>,
 }
 
 /// `Config` in `--help`: the config file.
 #[derive(Debug, clap::Args)]
 #[command(next_help_heading = "Config")]
-pub struct ConfigArgs {
+pub(crate) struct ConfigArgs {
     /// Read settings from this TOML file instead of the default one
     ///
     /// The default is config.toml in the platform's config directory
@@ -400,26 +400,26 @@ pub struct ConfigArgs {
         env = "PRICEFETCH_CONFIG",
         conflicts_with = "no_config"
     )]
-    pub config: Option<PathBuf>,
+    pub(crate) config: Option<PathBuf>,
 
     /// Ignore the config file
     #[arg(long)]
-    pub no_config: bool,
+    pub(crate) no_config: bool,
 
     /// Print every effective setting and where it came from, then exit
     #[arg(long)]
-    pub show_config: bool,
+    pub(crate) show_config: bool,
 }
 
 /// `Shell integration` in `--help`: completions and the man page.
 #[derive(Debug, clap::Args)]
 #[command(next_help_heading = "Shell integration")]
-pub struct ShellArgs {
+pub(crate) struct ShellArgs {
     /// Print a completion script for SHELL to stdout, then exit
     #[arg(long, value_enum, ignore_case = true, value_name = "SHELL")]
-    pub completions: Option<clap_complete::Shell>,
+    pub(crate) completions: Option<clap_complete::Shell>,
 
     /// Print the man page (roff) to stdout, then exit
     #[arg(long)]
-    pub man: bool,
+    pub(crate) man: bool,
 }

@@ -25,7 +25,7 @@ use crate::error::UsageError;
 use crate::output::Format;
 
 /// Every setting the file may hold, by its flag's name, in `--show-config` order.
-pub const SETTINGS: &[&str] = &[
+pub(crate) const SETTINGS: &[&str] = &[
     "base-url",
     "allow-http",
     "proxy",
@@ -456,7 +456,7 @@ pub fn origin_note(
 }
 
 /// `--show-config`: every setting, its effective value and where it came from.
-pub fn show(
+pub(crate) fn show(
     cli: &Cli,
     matches: &ArgMatches,
     location: &Location,

@@ -2,7 +2,7 @@
 //! print after the options.
 
 /// Examples, as `--help` and the man page show them: (command, what it does).
-pub const EXAMPLES: &[(&str, &str)] = &[
+pub(crate) const EXAMPLES: &[(&str, &str)] = &[
     (
         "pricefetch BTCUSDT ETHUSDT",
         "prices, as a table on a terminal",
@@ -50,7 +50,7 @@ pub const EXAMPLES: &[(&str, &str)] = &[
 ];
 
 /// Exit codes, as `--help`, the man page and the README list them: (code, meaning).
-pub const EXIT_CODES: &[(&str, &str)] = &[
+pub(crate) const EXIT_CODES: &[(&str, &str)] = &[
     ("0", "every symbol has a price"),
     ("1", "some symbols failed; the others were printed"),
     ("2", "usage error (bad flag, bad symbol, nothing to do)"),
@@ -67,10 +67,11 @@ pub const EXIT_CODES: &[(&str, &str)] = &[
     ("129", "stopped by SIGHUP; 130 by Ctrl-C; 143 by SIGTERM"),
 ];
 
-pub const AFTER_HELP: &str = "See 'pricefetch --help' for every option, examples and exit codes.";
+pub(crate) const AFTER_HELP: &str =
+    "See 'pricefetch --help' for every option, examples and exit codes.";
 
 /// `--help`'s closing part: examples and exit codes, at most 80 columns wide.
-pub fn after_long_help() -> String {
+pub(crate) fn after_long_help() -> String {
     let mut text = String::from("Examples:\n");
     for (command, what) in EXAMPLES {
         text += &format!("  {command}\n      {what}\n");

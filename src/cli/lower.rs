@@ -38,7 +38,7 @@ const MAX_BACKOFF: Duration = Duration::from_secs(10);
 
 /// Looks at the real streams and environment: `--color auto` colours a terminal unless
 /// `NO_COLOR` is set (to anything but empty) or `TERM=dumb`.
-pub fn detect_terminal(choice: ColorChoice) -> Terminal {
+pub(crate) fn detect_terminal(choice: ColorChoice) -> Terminal {
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     let dumb = std::env::var_os("TERM").is_some_and(|t| t == "dumb");
     decide_terminal(
@@ -50,7 +50,7 @@ pub fn detect_terminal(choice: ColorChoice) -> Terminal {
 }
 
 /// The decision itself, apart from the environment so that it can be tested.
-pub fn decide_terminal(
+pub(crate) fn decide_terminal(
     choice: ColorChoice,
     stdout_tty: bool,
     stderr_tty: bool,
@@ -77,6 +77,16 @@ struct Requests {
 }
 
 impl Cli {
+    /// What the process is attached to, with `--color`: the defaults of format and colour.
+    pub fn terminal(&self) -> Terminal {
+        detect_terminal(self.output.color)
+    }
+
+    /// -v minus -q: 0 by default, negative when quieter.
+    pub fn verbosity(&self) -> i16 {
+        i16::from(self.verbose) - i16::from(self.quiet)
+    }
+
     /// Validates the flags against the terminal the process runs on.
     pub fn into_config(self, terminal: Terminal) -> Result<Config, UsageError> {
         // -o FILE: the data goes to a file, so no table and no colour by default.

@@ -23,7 +23,7 @@ use help::{AFTER_HELP, after_long_help};
 use values::{at_least_one, parse_duration};
 
 /// The version `--version` prints: the crate version, and the git commit when built from git.
-pub const VERSION: &str = env!("PRICEFETCH_VERSION");
+pub(crate) const VERSION: &str = env!("PRICEFETCH_VERSION");
 
 /// Fetch crypto prices from Binance Spot, concurrently, fast and safely
 ///
@@ -45,17 +45,17 @@ pub struct Cli {
     ///
     /// Without symbols (and without --file), the config file's watch-list is fetched.
     #[arg(value_name = "SYMBOL")]
-    pub symbols: Vec<String>,
+    pub(crate) symbols: Vec<String>,
 
     /// Read symbols from FILE ('-' = stdin)
     ///
     /// Whitespace or commas between them; '#' starts a comment.
     #[arg(long, value_name = "FILE", display_order = 1)]
-    pub file: Option<PathBuf>,
+    pub(crate) file: Option<PathBuf>,
 
     /// Every symbol the exchange lists, in one request
     #[arg(long, conflicts_with_all = ["symbols", "file"])]
-    pub all: bool,
+    pub(crate) all: bool,
 
     /// Assets priced in ASSET via Binance's pairs (e.g. EUR)
     ///
@@ -75,7 +75,7 @@ pub struct Cli {
         hide_env = true,
         display_order = 2
     )]
-    pub target: Option<String>,
+    pub(crate) target: Option<String>,
 
     /// price, 24h, book, avg or day
     ///
@@ -95,7 +95,7 @@ pub struct Cli {
         hide_env = true,
         display_order = 4
     )]
-    pub ticker: TickerChoice,
+    pub(crate) ticker: TickerChoice,
 
     /// In flight at once [default: 16; 64 for batches]
     ///
@@ -113,7 +113,7 @@ pub struct Cli {
         hide_env = true,
         display_order = 5
     )]
-    pub concurrency: Option<NonZeroUsize>,
+    pub(crate) concurrency: Option<NonZeroUsize>,
 
     /// Output: table, plain, csv, json, ndjson, and more
     ///
@@ -133,14 +133,14 @@ pub struct Cli {
         hide_env = true,
         display_order = 3
     )]
-    pub format: Option<Format>,
+    pub(crate) format: Option<Format>,
 
     /// Refresh every INTERVAL: a live table (ndjson piped)
     ///
     /// At least 1s; runs until Ctrl-C or --count.
     #[arg(long, value_name = "INTERVAL", value_parser = parse_duration, allow_hyphen_values = true,
           conflicts_with = "compare", display_order = 8)]
-    pub watch: Option<Duration>,
+    pub(crate) watch: Option<Duration>,
 
     /// Live updates from Binance's WebSocket streams
     ///
@@ -150,78 +150,78 @@ pub struct Cli {
     /// replaced, one that closes is reopened with backoff, and one nearing Binance's 24-hour limit
     /// is replaced before it ends. A table on a terminal, ndjson when piped.
     #[arg(long, conflicts_with_all = ["watch", "compare", "sync"], display_order = 9)]
-    pub stream: bool,
+    pub(crate) stream: bool,
 
     /// One request at a time, each after the last
     #[arg(long, conflicts_with = "compare", display_order = 6)]
-    pub sync: bool,
+    pub(crate) sync: bool,
 
     /// Time both modes; say how much faster async was
     #[arg(long, display_order = 7)]
-    pub compare: bool,
+    pub(crate) compare: bool,
 
     /// More on stderr (-vv: every request)
     ///
     /// -v: retries, waits, request weight, the shared ledger; -vv: every request. RUST_LOG
     /// overrides.
     #[arg(short = 'v', long, action = ArgAction::Count, conflicts_with = "quiet", display_order = 12)]
-    pub verbose: u8,
+    pub(crate) verbose: u8,
 
     /// Less on stderr (-qq: nothing but errors)
     ///
     /// -q: no summary or progress bar (warnings about the data itself, such as a gap in a range,
     /// stay); -qq: no failures, hints or warnings either.
     #[arg(short = 'q', long, action = ArgAction::Count, display_order = 11)]
-    pub quiet: u8,
+    pub(crate) quiet: u8,
 
     /// Print version
     #[arg(short = 'V', long, action = ArgAction::Version, hide_short_help = true)]
-    pub version: Option<bool>,
+    pub(crate) version: Option<bool>,
 
     /// Which symbols: the pair status and the whole-market filters.
     #[command(flatten)]
-    pub input: InputArgs,
+    pub(crate) input: InputArgs,
 
     /// How the output looks, beyond `-f`.
     #[command(flatten)]
-    pub output: OutputArgs,
+    pub(crate) output: OutputArgs,
 
     /// How requests are made: grouping, timeouts, retries, the run's limits and comparisons.
     #[command(flatten)]
-    pub fetch: FetchArgs,
+    pub(crate) fetch: FetchArgs,
 
     /// How live runs end and keep their connections.
     #[command(flatten)]
-    pub live: LiveArgs,
+    pub(crate) live: LiveArgs,
 
     /// Prices at past moments: `--at`, candles over a range.
     #[command(flatten)]
-    pub history: HistoryArgs,
+    pub(crate) history: HistoryArgs,
 
     /// Binance's request-weight limit and the ledger shared with the host's other processes.
     #[command(flatten)]
-    pub limits: RateLimitArgs,
+    pub(crate) limits: RateLimitArgs,
 
     /// Where requests go and through what: hosts, mirrors, certificates, proxies.
     #[command(flatten)]
-    pub network: NetworkArgs,
+    pub(crate) network: NetworkArgs,
 
     /// The config file.
     #[command(flatten)]
-    pub config: ConfigArgs,
+    pub(crate) config: ConfigArgs,
 
     /// Completions and the man page.
     #[command(flatten)]
-    pub shell: ShellArgs,
+    pub(crate) shell: ShellArgs,
 
     /// The config file's watch-list, used when no symbol is given (set by the config file).
     #[arg(skip)]
-    pub watchlist: Option<(Vec<String>, String)>,
+    pub(crate) watchlist: Option<(Vec<String>, String)>,
 }
 
 /// `--ticker`: which of Binance's tickers (the rolling window is `--window`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum TickerChoice {
+pub(crate) enum TickerChoice {
     /// The last price.
     Price,
     /// Change, high, low and volumes over 24 hours.
@@ -237,7 +237,7 @@ pub enum TickerChoice {
 }
 
 /// A `--ticker` choice as it is typed (`24h`, `day`).
-pub fn ticker_name(choice: TickerChoice) -> String {
+pub(crate) fn ticker_name(choice: TickerChoice) -> String {
     use clap::ValueEnum;
     choice
         .to_possible_value()
@@ -247,7 +247,7 @@ pub fn ticker_name(choice: TickerChoice) -> String {
 
 /// `--strategy`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum StrategyChoice {
+pub(crate) enum StrategyChoice {
     /// The plan with the least request weight for the list at hand.
     Auto,
     /// Many symbols per request.
@@ -258,7 +258,7 @@ pub enum StrategyChoice {
 
 /// `--color`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum ColorChoice {
+pub(crate) enum ColorChoice {
     /// Colour a stream that is a terminal, unless NO_COLOR is set or TERM is dumb.
     Auto,
     /// Always colour.
@@ -335,11 +335,11 @@ pub fn command() -> clap::Command {
     })
 }
 
-pub mod args;
+pub(crate) mod args;
 pub mod file;
-pub mod help;
+pub(crate) mod help;
 pub mod lower;
 pub mod shell;
 #[cfg(test)]
 mod tests;
-pub mod values;
+pub(crate) mod values;

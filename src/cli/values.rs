@@ -6,7 +6,7 @@ use std::time::Duration;
 
 /// A whole number of at least 1 (`-c`, `--count`, `--runs`, `--weight-limit`), saying so
 /// in words rather than in the integer type's.
-pub fn at_least_one<N: std::str::FromStr>(s: &str) -> Result<N, String> {
+pub(crate) fn at_least_one<N: std::str::FromStr>(s: &str) -> Result<N, String> {
     let t = s.trim();
     match t.parse::<u128>() {
         Ok(0) => Err("must be at least 1".into()),
@@ -18,7 +18,7 @@ pub fn at_least_one<N: std::str::FromStr>(s: &str) -> Result<N, String> {
 
 /// `--serve`: where to listen: `PORT` (loopback), `:PORT`, `localhost:PORT`, or an IP address and
 /// port (`0.0.0.0:9464`, `[::1]:9464`).
-pub fn parse_addr(value: &str) -> Result<SocketAddr, String> {
+pub(crate) fn parse_addr(value: &str) -> Result<SocketAddr, String> {
     let loopback = |port: &str| {
         port.parse::<u16>()
             .map(|p| SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), p))
@@ -43,7 +43,7 @@ pub fn parse_addr(value: &str) -> Result<SocketAddr, String> {
 
 /// `--stale`: a duration of at least a second. Binance sends each stream at most once a second,
 /// so anything shorter would replace healthy connections over and over.
-pub fn parse_stale(s: &str) -> Result<Duration, String> {
+pub(crate) fn parse_stale(s: &str) -> Result<Duration, String> {
     let d = parse_duration(s)?;
     if d < Duration::from_secs(1) {
         return Err(format!(
@@ -54,7 +54,7 @@ pub fn parse_stale(s: &str) -> Result<Duration, String> {
 }
 
 /// A positive duration: `500ms`, `2s`, `1m`, `1m30s`. Says why when it is not.
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
+pub(crate) fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
     if s.starts_with('-') {
         return Err(format!(
@@ -73,7 +73,7 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
 }
 
 /// `--window`: a rolling window Binance serves.
-pub fn parse_window(s: &str) -> Result<crate::market::Window, String> {
+pub(crate) fn parse_window(s: &str) -> Result<crate::market::Window, String> {
     crate::market::Window::parse(s)
 }
 

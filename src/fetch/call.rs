@@ -15,7 +15,7 @@ use crate::retry::{Decision, Tries};
 impl Engine {
     /// `--any-status`: which of `symbols` (all listed pairs for `None`) do not trade, with
     /// their status, from one exchangeInfo request (weight 20, through the throttle).
-    pub async fn not_trading(
+    pub(crate) async fn not_trading(
         &self,
         symbols: Option<&[String]>,
     ) -> Result<Vec<(String, String)>, FetchError> {
@@ -39,7 +39,7 @@ impl Engine {
 
     /// Every trading pair of the exchange with its base and quote asset, from `exchangeInfo`
     /// (weight 20, through the throttle), retried as a ticker request is.
-    pub async fn trading_pairs(&self) -> Result<Vec<Pair>, FetchError> {
+    pub(crate) async fn trading_pairs(&self) -> Result<Vec<Pair>, FetchError> {
         self.call(20, "exchangeInfo", |host| {
             self.client.listings(host, None, true)
         })
@@ -48,7 +48,7 @@ impl Engine {
 
     /// Every trading pair's base and quote asset, by symbol, from `exchangeInfo` (weight 20),
     /// kept in `cache` (the file beside the ledger) for the next run.
-    pub async fn pair_assets(
+    pub(crate) async fn pair_assets(
         &self,
         cache: Option<&std::path::Path>,
     ) -> Result<std::collections::HashMap<String, (String, String)>, FetchError> {
@@ -65,14 +65,14 @@ impl Engine {
     }
 
     /// The HTTP client (for [`Engine::call`]'s attempts).
-    pub fn client(&self) -> &BinanceClient {
+    pub(crate) fn client(&self) -> &BinanceClient {
         &self.client
     }
 
     /// One request to an endpoint other than the tickers (`exchangeInfo`, `klines`,
     /// `aggTrades`): the throttle for `weight`, an attempt on the first live host, retries as
     /// the one retry policy decides; a stop cancels it. `what` names it in the logs.
-    pub async fn call<T, F, Fut>(
+    pub(crate) async fn call<T, F, Fut>(
         &self,
         weight: u32,
         what: &str,
@@ -120,7 +120,10 @@ impl Engine {
     /// The names of every trading pair (every listed pair unless `trading_only`), from one
     /// whole-market price request (weight 4, through the throttle): what "did you mean" picks
     /// from, and how a stream of the whole market tells pairs that do not trade.
-    pub async fn listed_symbols(&self, trading_only: bool) -> Result<Vec<String>, FetchError> {
+    pub(crate) async fn listed_symbols(
+        &self,
+        trading_only: bool,
+    ) -> Result<Vec<String>, FetchError> {
         let host = self.client.live_hosts()[0];
         let weight = TickerKind::Price.weight(Selection::All);
         let ticket = self.throttle.admit(weight).await?;

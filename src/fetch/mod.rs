@@ -47,7 +47,7 @@ use crate::throttle::Throttle;
 
 /// Why a run stopped before it finished.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StopReason {
+pub(crate) enum StopReason {
     /// Ctrl-C, SIGTERM or SIGHUP.
     Interrupted(Signal),
     /// `--deadline` passed.
@@ -66,20 +66,20 @@ impl StopReason {
 
 /// Tells every task of a run to stop, and remembers why. Cheap to clone.
 #[derive(Debug, Clone, Default)]
-pub struct Stop {
+pub(crate) struct Stop {
     token: CancellationToken,
     reason: Arc<OnceLock<StopReason>>,
 }
 
 impl Stop {
     /// Stops the run; the first reason given is the one remembered.
-    pub fn stop(&self, reason: StopReason) {
+    pub(crate) fn stop(&self, reason: StopReason) {
         let _ = self.reason.set(reason);
         self.token.cancel();
     }
 
     /// Why the run stopped, if it did.
-    pub fn reason(&self) -> Option<StopReason> {
+    pub(crate) fn reason(&self) -> Option<StopReason> {
         self.reason.get().copied()
     }
 
@@ -99,25 +99,25 @@ struct Job {
 
 /// What a run asks for: which endpoint, how requests are grouped, which symbols to keep.
 #[derive(Debug, Clone)]
-pub struct Ask {
+pub(crate) struct Ask {
     /// The ticker endpoint.
-    pub kind: TickerKind,
+    pub(crate) kind: TickerKind,
     /// How symbols are grouped into requests.
-    pub strategy: Strategy,
+    pub(crate) strategy: Strategy,
     /// With [`Strategy::All`]: which symbols to keep.
-    pub filter: MarketFilter,
+    pub(crate) filter: MarketFilter,
     /// `--hedge`: send an unanswered request to the next host after this long.
-    pub hedge: Option<Duration>,
+    pub(crate) hedge: Option<Duration>,
     /// `--any-status`: drop the `symbolStatus=TRADING` filter (stale prices of delisted pairs).
-    pub any_status: bool,
+    pub(crate) any_status: bool,
     /// Weight a round may spend isolating unknown symbols in refused batches: what
     /// `--max-weight` leaves after the planned requests.
-    pub isolation_budget: u32,
+    pub(crate) isolation_budget: u32,
 }
 
 /// Everything a round needs, shared by its tasks.
 #[derive(Debug)]
-pub struct Engine {
+pub(crate) struct Engine {
     client: BinanceClient,
     policy: RetryPolicy,
     concurrency: usize,
@@ -135,7 +135,7 @@ pub struct Engine {
 
 impl Engine {
     /// An engine that sends through `throttle` and stops when `stop` says so.
-    pub fn new(
+    pub(crate) fn new(
         client: BinanceClient,
         policy: RetryPolicy,
         concurrency: usize,
@@ -159,37 +159,37 @@ impl Engine {
     }
 
     /// The most requests in flight at once in async rounds.
-    pub fn concurrency(&self) -> usize {
+    pub(crate) fn concurrency(&self) -> usize {
         self.concurrency
     }
 
     /// What the run asks for: the ticker kind, the grouping, the filters.
-    pub fn ask(&self) -> &Ask {
+    pub(crate) fn ask(&self) -> &Ask {
         &self.ask
     }
 
     /// The shared rate-limit state, for the summary.
-    pub fn throttle(&self) -> &Arc<Throttle> {
+    pub(crate) fn throttle(&self) -> &Arc<Throttle> {
         &self.throttle
     }
 
     /// Why the run stopped early, if it did.
-    pub fn stop_reason(&self) -> Option<StopReason> {
+    pub(crate) fn stop_reason(&self) -> Option<StopReason> {
         self.stop.reason()
     }
 
     /// Resolves when the run is told to stop.
-    pub async fn stop_signal(&self) {
+    pub(crate) async fn stop_signal(&self) {
         self.stop.token.cancelled().await;
     }
 
     /// True once the run was told to stop.
-    pub fn stopped(&self) -> bool {
+    pub(crate) fn stopped(&self) -> bool {
         self.stop.token.is_cancelled()
     }
 
     /// What the whole run has sent so far.
-    pub fn totals(&self) -> Totals {
+    pub(crate) fn totals(&self) -> Totals {
         let load = |c: &AtomicU32| c.load(Ordering::Relaxed);
         Totals {
             requests: load(&self.requests),
@@ -202,7 +202,7 @@ impl Engine {
 
     /// Fetches every symbol once (or the whole market). `on_outcome` sees each result as it
     /// arrives (for streaming output); its error (e.g. a closed stdout) ends the round.
-    pub async fn round(
+    pub(crate) async fn round(
         self: &Arc<Self>,
         symbols: &[String],
         mode: Mode,
@@ -420,7 +420,7 @@ impl Engine {
     /// Whether what `--max-weight` leaves after the planned requests takes `weight` more for
     /// finding out about unknown symbols (isolating them in a batch, suggesting a spelling);
     /// spends it if so.
-    pub fn may_spend_on_unknown(&self, weight: u32) -> bool {
+    pub(crate) fn may_spend_on_unknown(&self, weight: u32) -> bool {
         let budget = self.ask.isolation_budget;
         self.isolation_weight
             .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |spent| {

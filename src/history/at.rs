@@ -24,24 +24,24 @@ const MAX_TRADE_PAGES: u32 = 64;
 
 /// What `--at` asks.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AtAsk {
+pub(crate) struct AtAsk {
     /// The moment, ms since the epoch.
-    pub at_ms: i64,
+    pub(crate) at_ms: i64,
     /// How far before it a trade still counts (`--lookback`), ms.
-    pub lookback_ms: i64,
+    pub(crate) lookback_ms: i64,
 }
 
 /// One symbol's price at a moment: the last trade at or before it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PriceAt {
+pub(crate) struct PriceAt {
     /// The trade's price, as Binance wrote it.
-    pub price: String,
+    pub(crate) price: String,
     /// When it traded, ms.
-    pub trade_ms: i64,
+    pub(crate) trade_ms: i64,
 }
 
 /// `--at` for every symbol, `-c` at a time; results in the asked order.
-pub async fn at(
+pub(crate) async fn at(
     engine: &Engine,
     symbols: &[String],
     ask: &AtAsk,
@@ -109,7 +109,7 @@ fn out_of_range(symbol: &str, what: &str, (from, to): (i64, i64)) -> FetchError 
 }
 
 /// How long before, for people: `42m 1s`, `3d 2h`, `0s`.
-pub fn ago(ms: i64) -> String {
+pub(crate) fn ago(ms: i64) -> String {
     crate::text::span_ms(ms)
 }
 

@@ -6,7 +6,7 @@ use crate::fetch::Engine;
 use crate::market::{Candle, KLINES_WEIGHT};
 
 /// Binance's most candles (and trades) per request.
-pub const PAGE: u32 = 1000;
+pub(crate) const PAGE: u32 = 1000;
 
 pub(super) const MINUTE_MS: i64 = 60_000;
 

@@ -236,6 +236,7 @@ fn a_lock_held_elsewhere_is_busy_then_uncoordinated() {
 }
 
 #[test]
+#[allow(unsafe_code, reason = "umask(2) set and restored around the check")]
 fn the_directory_and_file_are_private_and_never_followed() {
     let dir = temp_dir("private");
     // SAFETY: umask only changes this process's file-creation mask; other tests create

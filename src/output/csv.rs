@@ -15,7 +15,7 @@ use crate::report::Report;
 use super::format::{describe, millis, rfc3339_ms};
 
 /// The header for a ticker kind; part of the output contract.
-pub fn header(kind: TickerKind) -> String {
+pub(super) fn header(kind: TickerKind) -> String {
     format!(
         "symbol,{},error,elapsed_ms,attempts,price_time",
         kind.fields().join(",")

@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 
 /// Why FILE cannot be written to (exit 2: nothing was sent), or the OS's error opening it.
 #[derive(Debug)]
-pub enum OpenError {
+pub(crate) enum OpenError {
     /// FILE is a kind of file `-o` does not write to; the words say which and what to do.
     Refused(String),
     /// The OS refused (no such directory, permission denied, ...), FILE named.
@@ -31,7 +31,7 @@ pub enum OpenError {
 }
 
 /// What the output is written to.
-pub struct OutputFile {
+pub(crate) struct OutputFile {
     target: PathBuf,
     how: How,
 }
@@ -47,7 +47,7 @@ enum How {
 
 impl OutputFile {
     /// Looks at what `target` is and opens what will be written (see the module's docs).
-    pub fn open(target: &Path, append: bool) -> Result<Self, OpenError> {
+    pub(crate) fn open(target: &Path, append: bool) -> Result<Self, OpenError> {
         let meta = match std::fs::symlink_metadata(target) {
             Ok(meta) => Some(meta),
             Err(e) if e.kind() == io::ErrorKind::NotFound => None,
@@ -88,7 +88,7 @@ impl OutputFile {
 
     /// Whether the output starts a new file (a header belongs in it): false only for
     /// `--append` to a file that has something in it, and for a device or FIFO.
-    pub fn starts_a_file(&self) -> bool {
+    pub(crate) fn starts_a_file(&self) -> bool {
         match &self.how {
             How::Replace { .. } => true,
             How::Direct { empty, .. } => *empty,
@@ -97,12 +97,12 @@ impl OutputFile {
 
     /// Whether a run that is cut short leaves the target as it was (nothing is written to it
     /// until the commit).
-    pub fn is_atomic(&self) -> bool {
+    pub(crate) fn is_atomic(&self) -> bool {
         matches!(self.how, How::Replace { .. })
     }
 
     /// Writes out what is buffered, makes it durable, and renames it over the target.
-    pub fn commit(self) -> io::Result<()> {
+    pub(crate) fn commit(self) -> io::Result<()> {
         let target = self.target;
         match self.how {
             How::Direct { mut file, .. } => file.flush().map_err(|e| named(&target, e)),
@@ -119,7 +119,7 @@ impl OutputFile {
     }
 
     /// The file it writes.
-    pub fn target(&self) -> &Path {
+    pub(crate) fn target(&self) -> &Path {
         &self.target
     }
 }

@@ -5,7 +5,7 @@ use crate::error::FetchError;
 
 /// The output formats (`-f`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Format {
+pub(crate) enum Format {
     /// Aligned columns for people (default on a terminal).
     Table,
     /// `SYMBOL<TAB>PRICE` lines (default when stdout is not a terminal).
@@ -29,12 +29,12 @@ pub enum Format {
 
 impl Format {
     /// Formats that only history (`--at`, `--candles`) writes.
-    pub fn is_accounting(self) -> bool {
+    pub(crate) fn is_accounting(self) -> bool {
         self.book().is_some()
     }
 
     /// Which accounting tool's commodity names the format writes.
-    pub fn book(self) -> Option<crate::commodity::Book> {
+    pub(crate) fn book(self) -> Option<crate::commodity::Book> {
         match self {
             Self::Ledger => Some(crate::commodity::Book::Ledger),
             Self::Beancount => Some(crate::commodity::Book::Beancount),
@@ -45,13 +45,13 @@ impl Format {
 
 impl Format {
     /// Formats that print each result as soon as it arrives rather than at the end.
-    pub fn streams(self) -> bool {
+    pub(crate) fn streams(self) -> bool {
         self == Self::Ndjson
     }
 }
 
 /// `ms` since the epoch as RFC 3339, UTC, with milliseconds: `2026-12-01T11:02:57.123Z`.
-pub fn rfc3339_ms(ms: u64) -> String {
+pub(crate) fn rfc3339_ms(ms: u64) -> String {
     crate::clock::rfc3339_millis(ms)
 }
 
@@ -61,7 +61,7 @@ pub(super) fn millis(d: std::time::Duration) -> f64 {
 }
 
 /// A failure in one line: the HTTP status (if any) first, then what went wrong.
-pub fn describe(err: &FetchError) -> String {
+pub(crate) fn describe(err: &FetchError) -> String {
     match err.status() {
         Some(status) => format!("HTTP {status}: {err}"),
         None => err.to_string(),

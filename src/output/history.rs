@@ -18,7 +18,7 @@ use crate::market::Candle;
 use super::format::Format;
 
 /// Base and quote asset by symbol.
-pub type Assets = HashMap<String, (String, String)>;
+pub(crate) type Assets = HashMap<String, (String, String)>;
 
 /// `ms` as RFC 3339 in UTC with milliseconds.
 fn utc(ms: i64) -> String {
@@ -94,7 +94,7 @@ fn directive(
     clippy::too_many_arguments,
     reason = "what a price at a moment is written with"
 )]
-pub fn at_results(
+pub(crate) fn at_results(
     format: Format,
     header: bool,
     at_ms: i64,
@@ -241,7 +241,7 @@ const COLUMNS: [&str; 10] = [
 ];
 
 /// Writes candles and gaps as they come (see the module's docs).
-pub struct CandleWriter<'a> {
+pub(crate) struct CandleWriter<'a> {
     format: Format,
     header: bool,
     zone: &'a jiff::tz::TimeZone,
@@ -260,7 +260,7 @@ pub struct CandleWriter<'a> {
 
 impl<'a> CandleWriter<'a> {
     /// A writer for `format`.
-    pub fn new(
+    pub(crate) fn new(
         format: Format,
         header: bool,
         zone: &'a jiff::tz::TimeZone,
@@ -280,7 +280,7 @@ impl<'a> CandleWriter<'a> {
     }
 
     /// What comes before the first row: csv's header, JSON's opening.
-    pub fn start(
+    pub(crate) fn start(
         &mut self,
         interval: &str,
         from: i64,
@@ -300,7 +300,7 @@ impl<'a> CandleWriter<'a> {
     }
 
     /// One candle or gap.
-    pub fn row(&mut self, row: &Row<'_>, out: &mut dyn Write) -> io::Result<()> {
+    pub(crate) fn row(&mut self, row: &Row<'_>, out: &mut dyn Write) -> io::Result<()> {
         match row {
             Row::Candle(symbol, c) => self.candle(symbol, c, out),
             Row::Gap {
@@ -484,7 +484,7 @@ impl<'a> CandleWriter<'a> {
     }
 
     /// What comes after the last row: JSON's closing, with the gaps.
-    pub fn finish(&mut self, out: &mut dyn Write) -> io::Result<()> {
+    pub(crate) fn finish(&mut self, out: &mut dyn Write) -> io::Result<()> {
         if self.format == Format::Json {
             let gaps = serde_json::to_string(&self.gaps).unwrap_or_else(|_| "[]".into());
             writeln!(out, "\n],\"gaps\":{gaps}}}")?;

@@ -287,7 +287,7 @@ fn document<'a>(report: &'a Report, time: Option<&'a str>) -> JsonReport<'a> {
 }
 
 /// One `ndjson` line for a result, written (and flushed by the caller) as it arrives.
-pub fn ndjson_line(
+pub(crate) fn ndjson_line(
     o: &Outcome,
     kind: TickerKind,
     target: Option<&str>,

@@ -5,13 +5,13 @@ use std::io::{self, Write};
 
 /// One row of a live table: a symbol, its values in `kind.fields()` order (`None` when the
 /// refresh failed for it), and its change since the previous value (or why it failed).
-pub struct LiveRow<'a> {
+pub(crate) struct LiveRow<'a> {
     /// e.g. `BTCUSDT`.
-    pub symbol: &'a str,
+    pub(crate) symbol: &'a str,
     /// The ticker's values, as sent.
-    pub values: Option<&'a [String]>,
+    pub(crate) values: Option<&'a [String]>,
     /// `+1.50000000`, `0`, or an error kind.
-    pub change: String,
+    pub(crate) change: String,
 }
 
 /// Draws `rows` under `title` over the previous drawing, with the columns of `kind` narrowed to
@@ -19,7 +19,7 @@ pub struct LiveRow<'a> {
 /// goes home, each line is overwritten and what is left of it cleared, then everything below;
 /// clearing the whole screen first would flicker. Rows beyond the screen are cut (the last line
 /// says how many), so that the header never scrolls away.
-pub fn live_table(
+pub(crate) fn live_table(
     title: &str,
     kind: crate::market::TickerKind,
     rows: &[LiveRow<'_>],
@@ -106,7 +106,7 @@ pub fn live_table(
 /// One `--stream` update in a line format: `ndjson` (an object with the `--ticker` fields,
 /// Binance's `event_time`, our `received` time, the connection's `reconnects`, and whether it
 /// is the opening `snapshot`), `plain` (`SYMBOL<TAB>VALUE…`) or a `csv` row.
-pub fn update_line<W: Write + ?Sized>(
+pub(crate) fn update_line<W: Write + ?Sized>(
     format: super::format::Format,
     u: &crate::market::Update,
     kind: crate::market::TickerKind,
@@ -157,7 +157,7 @@ pub fn update_line<W: Write + ?Sized>(
 /// update (`symbol`, `price`: the candle's close, `event_time`: its last ms) and says what it
 /// is: `"backfill":true`, with the candle's `open_time` and `trades` (0: nothing traded, the
 /// previous close repeated).
-pub fn backfill_line(
+pub(crate) fn backfill_line(
     symbol: &str,
     c: &crate::market::Candle,
     out: &mut dyn Write,
@@ -240,7 +240,10 @@ fn json_string<W: Write + ?Sized>(s: &str, out: &mut W) -> io::Result<()> {
 }
 
 /// The header of `--stream -f csv`.
-pub fn update_csv_header(kind: crate::market::TickerKind, out: &mut dyn Write) -> io::Result<()> {
+pub(crate) fn update_csv_header(
+    kind: crate::market::TickerKind,
+    out: &mut dyn Write,
+) -> io::Result<()> {
     writeln!(
         out,
         "symbol,{},event_time,received,reconnects",

@@ -16,9 +16,10 @@ use crate::outcome::Outcome;
 use crate::report::Report;
 
 /// The content type of the OpenMetrics text format, and of Prometheus's classic one.
-pub const OPENMETRICS_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+pub(crate) const OPENMETRICS_TYPE: &str =
+    "application/openmetrics-text; version=1.0.0; charset=utf-8";
 /// See [`OPENMETRICS_TYPE`].
-pub const CLASSIC_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+pub(crate) const CLASSIC_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 
 /// The family name of one field: `binance_price` for the price ticker, else
 /// `binance_<kind>_<field>` (`binance_24h_last_price`, `binance_book_bid_price`, …).
@@ -208,7 +209,7 @@ fn sample(text: &mut String, name: &str, labels: &str, value: &str) {
 /// `/metrics` of `--serve`: the board as it is now, in OpenMetrics text (`om`) or
 /// Prometheus's classic text format. The latest value of every symbol with its age, the gaps
 /// reconnects left, the stream's counters, the process's own facts.
-pub fn exposition(board: &Board, om: bool) -> String {
+pub(crate) fn exposition(board: &Board, om: bool) -> String {
     let facts = board.facts();
     let now_ms = crate::clock::unix_ms();
     let fresh = board.fresh().is_ok();

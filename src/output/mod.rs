@@ -6,15 +6,15 @@
 //! and they never see a float price: prices are the strings Binance sent.
 
 mod csv;
-pub mod file;
+pub(crate) mod file;
 mod format;
-pub mod history;
+pub(crate) mod history;
 mod json;
 mod live;
-pub mod metrics;
+pub(crate) mod metrics;
 mod plain;
 mod progress;
-pub mod sink;
+pub(crate) mod sink;
 mod table;
 
 use std::io::{self, Write};
@@ -26,14 +26,19 @@ use crate::strategy::Strategy;
 
 use crate::text::{duration, plural, stderr_width, wrap};
 
-pub use format::{Format, describe, rfc3339_ms};
-pub use json::ndjson_line;
-pub use live::{LiveRow, backfill_line, live_table, update_csv_header, update_line};
-pub use progress::Progress;
+pub(crate) use format::{Format, describe};
+pub(crate) use json::ndjson_line;
+pub(crate) use live::{LiveRow, backfill_line, live_table, update_csv_header, update_line};
+pub(crate) use progress::Progress;
 
 /// Writes the finished report in `format` (for a streaming format, only what is left to say).
 /// `width` is the terminal's, when stdout is one: a table narrows to it.
-pub fn render(format: Format, report: &Report, out: &mut dyn Write, look: Look) -> io::Result<()> {
+pub(crate) fn render(
+    format: Format,
+    report: &Report,
+    out: &mut dyn Write,
+    look: Look,
+) -> io::Result<()> {
     match format {
         Format::Table => table::render(report, out, look.color, look.width),
         Format::Plain => plain::render(report, out),
@@ -48,17 +53,17 @@ pub fn render(format: Format, report: &Report, out: &mut dyn Write, look: Look) 
 
 /// How a rendering looks beyond its format.
 #[derive(Debug, Clone, Copy)]
-pub struct Look {
+pub(crate) struct Look {
     /// Colour (a terminal that wants it).
-    pub color: bool,
+    pub(crate) color: bool,
     /// The terminal's width, when stdout is one: a table narrows to it.
-    pub width: Option<usize>,
+    pub(crate) width: Option<usize>,
     /// csv's header row (`--no-header` leaves it out).
-    pub header: bool,
+    pub(crate) header: bool,
 }
 
 /// `--watch`: one refresh in a piped format (ndjson lines or one JSON object), with its time.
-pub fn render_refresh(
+pub(crate) fn render_refresh(
     format: Format,
     report: &Report,
     time: &str,
@@ -71,7 +76,7 @@ pub fn render_refresh(
 }
 
 /// The stderr line for a symbol that has no price.
-pub fn failure_line(o: &Outcome) -> Option<String> {
+pub(crate) fn failure_line(o: &Outcome) -> Option<String> {
     let err = o.result.as_ref().err()?;
     // A failure decided before any request (no route, a name a ledger cannot take, a leg
     // priced at zero) has no attempts to count.
@@ -88,7 +93,7 @@ pub fn failure_line(o: &Outcome) -> Option<String> {
 
 /// The one-line timing summary for stderr; the request weight only when `verbose`, so that
 /// the common case fits 80 columns.
-pub fn summary(report: &Report, verbose: bool) -> String {
+pub(crate) fn summary(report: &Report, verbose: bool) -> String {
     let mut extra = Vec::new();
     if report.sent.isolation > 0 {
         extra.push(format!(
@@ -172,7 +177,7 @@ impl Write for StderrLines {
 
 /// Failures, hints and the summary, on stderr. `verbosity` -1 drops the summary, -2 all of it.
 /// Write errors are ignored: a closed stderr must not turn a good run into a failure.
-pub fn diagnostics(report: &Report, verbosity: i8, color: bool, err: &mut dyn Write) {
+pub(crate) fn diagnostics(report: &Report, verbosity: i8, color: bool, err: &mut dyn Write) {
     let width = stderr_width();
     let (red, yellow, reset) = if color {
         ("\x1b[31m", "\x1b[33m", "\x1b[0m")

@@ -14,7 +14,7 @@ const MANY_SEQUENTIAL: usize = 10;
 
 /// Shows progress, or nothing.
 #[derive(Debug)]
-pub struct Progress {
+pub(crate) struct Progress {
     bar: Option<ProgressBar>,
     failed: u64,
 }
@@ -22,7 +22,7 @@ pub struct Progress {
 impl Progress {
     /// A bar over `requests` results if `allowed` and the run is long: more than 50 symbols, or
     /// more than 10 when they go one at a time (`sequential`).
-    pub fn new(allowed: bool, symbols: usize, sequential: bool, requests: u64) -> Self {
+    pub(crate) fn new(allowed: bool, symbols: usize, sequential: bool, requests: u64) -> Self {
         let long = symbols > MANY_SYMBOLS || (sequential && symbols > MANY_SEQUENTIAL);
         let bar = (allowed && long).then(|| {
             let bar = ProgressBar::with_draw_target(Some(requests), ProgressDrawTarget::stderr());
@@ -36,7 +36,7 @@ impl Progress {
 
     /// A bar over the `requests` of a range of candles, if `allowed` and there are more than
     /// ten.
-    pub fn requests(allowed: bool, requests: u64) -> Self {
+    pub(crate) fn requests(allowed: bool, requests: u64) -> Self {
         let bar = (allowed && requests > MANY_SEQUENTIAL as u64).then(|| {
             let bar = ProgressBar::with_draw_target(Some(requests), ProgressDrawTarget::stderr());
             if let Ok(style) =
@@ -50,7 +50,7 @@ impl Progress {
     }
 
     /// Counts one answered request that brought `candles` more (in all).
-    pub fn step(&self, candles: u64) {
+    pub(crate) fn step(&self, candles: u64) {
         if let Some(bar) = &self.bar {
             bar.set_message(format!("{candles} candles"));
             bar.inc(1);
@@ -58,7 +58,7 @@ impl Progress {
     }
 
     /// Counts one finished symbol.
-    pub fn tick(&mut self, outcome: &Outcome) {
+    pub(crate) fn tick(&mut self, outcome: &Outcome) {
         let Some(bar) = &self.bar else { return };
         if outcome.result.is_err() {
             self.failed += 1;
@@ -74,7 +74,7 @@ impl Progress {
     }
 
     /// Removes the bar so the results print on a clean screen.
-    pub fn finish(&self) {
+    pub(crate) fn finish(&self) {
         if let Some(bar) = &self.bar {
             bar.finish_and_clear();
         }

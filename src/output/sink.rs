@@ -17,10 +17,10 @@ use std::mem::ManuallyDrop;
 use std::os::fd::FromRawFd;
 
 /// The most one write hands a pipe: POSIX guarantees a writable pipe takes it whole.
-pub const PIPE_BUF: usize = 4096;
+pub(crate) const PIPE_BUF: usize = 4096;
 
 /// What the sink writes to, and how it learns whether a write would block.
-pub trait Outlet {
+pub(crate) trait Outlet {
     /// Writes some of `buf`, as `Write::write` does.
     fn write(&mut self, buf: &[u8]) -> io::Result<usize>;
     /// Whether a write of up to [`PIPE_BUF`] bytes would not block now (also when the reader
@@ -48,6 +48,7 @@ impl Outlet for Stdout {
 
 impl Stdout {
     /// Whether file descriptor 1 takes a write now (or has failed: the write then says so).
+    #[allow(unsafe_code, reason = "poll(2) on fd 1: see SAFETY")]
     fn poll_out() -> bool {
         let mut fd = libc::pollfd {
             fd: 1,
@@ -64,10 +65,10 @@ impl Stdout {
 /// a pipe, a socket or a terminal, so that a reader that was behind gets the held lines the
 /// moment it reads, not at the next poll. A regular file or `/dev/null` cannot be watched (and
 /// never blocks); the caller then looks again after a short pause.
-pub struct Writable(Option<tokio::io::unix::AsyncFd<Fd1>>);
+pub(crate) struct Writable(Option<tokio::io::unix::AsyncFd<Fd1>>);
 
 /// File descriptor 1, for the reactor (never closed by it).
-pub struct Fd1;
+pub(crate) struct Fd1;
 
 impl std::os::fd::AsRawFd for Fd1 {
     fn as_raw_fd(&self) -> std::os::fd::RawFd {
@@ -77,7 +78,8 @@ impl std::os::fd::AsRawFd for Fd1 {
 
 impl Writable {
     /// Stdout's readiness, if the reactor can watch it.
-    pub fn stdout() -> Self {
+    #[allow(unsafe_code, reason = "fd 1 registered with the runtime: see SAFETY")]
+    pub(crate) fn stdout() -> Self {
         // SAFETY: file descriptor 1 is open for the life of the process and refers to the same
         // file all along: nothing in pricefetch closes or replaces it (the sink's `File` is
         // never dropped).
@@ -88,7 +90,7 @@ impl Writable {
     }
 
     /// Whether stdout is watched (else the caller polls).
-    pub fn watched(&self) -> bool {
+    pub(crate) fn watched(&self) -> bool {
         self.0.is_some()
     }
 
@@ -98,14 +100,14 @@ impl Writable {
     /// this process's time slice (measured: own lag p99 3.0 ms; with it, 0.2 ms, and less CPU,
     /// as the reader no longer falls behind and the pipe no longer fills). Only where a reader
     /// process is on the other end (a pipe, a socket, a terminal): never for a file.
-    pub fn let_reader_run(&self) {
+    pub(crate) fn let_reader_run(&self) {
         if self.watched() {
             std::thread::yield_now();
         }
     }
 
     /// Waits until stdout is writable again (or `safety` passes, should an edge be missed).
-    pub async fn wait(&self, safety: std::time::Duration) {
+    pub(crate) async fn wait(&self, safety: std::time::Duration) {
         let Some(fd) = &self.0 else {
             tokio::time::sleep(safety).await;
             return;
@@ -126,7 +128,7 @@ impl Writable {
 }
 
 /// The non-blocking end of stdout.
-pub struct Sink {
+pub(crate) struct Sink {
     out: Box<dyn Outlet + Send>,
     /// Accepted, not yet written.
     pending: Vec<u8>,
@@ -135,7 +137,8 @@ pub struct Sink {
 impl Sink {
     /// A sink writing to this process's stdout (file descriptor 1). The caller flushes its own
     /// buffered stdout first and writes nothing more to it while the sink lives.
-    pub fn stdout() -> Self {
+    #[allow(unsafe_code, reason = "stdout's fd borrowed, never closed: see SAFETY")]
+    pub(crate) fn stdout() -> Self {
         // SAFETY: fd 1 stays open for the life of the process; `ManuallyDrop` keeps this `File`
         // from closing it.
         let file = ManuallyDrop::new(unsafe { File::from_raw_fd(1) });
@@ -148,7 +151,7 @@ impl Sink {
     }
 
     /// A sink writing to `out` (tests).
-    pub fn new(out: Box<dyn Outlet + Send>) -> Self {
+    pub(crate) fn new(out: Box<dyn Outlet + Send>) -> Self {
         Self {
             out,
             pending: Vec::new(),
@@ -158,7 +161,7 @@ impl Sink {
     /// Takes `chunk` if nothing is pending, and writes as much as stdout takes now: `Ok(None)`
     /// when it was taken, `Ok(Some(chunk))` (handed back) when the reader is behind, an error
     /// when the output failed (a closed pipe, a full disk).
-    pub fn offer(&mut self, chunk: Vec<u8>) -> io::Result<Option<Vec<u8>>> {
+    pub(crate) fn offer(&mut self, chunk: Vec<u8>) -> io::Result<Option<Vec<u8>>> {
         self.drain()?;
         if !self.pending.is_empty() {
             return Ok(Some(chunk));
@@ -169,7 +172,7 @@ impl Sink {
     }
 
     /// Writes what is pending while stdout takes it without blocking.
-    pub fn drain(&mut self) -> io::Result<()> {
+    pub(crate) fn drain(&mut self) -> io::Result<()> {
         let mut done = 0;
         while done < self.pending.len() && self.out.ready() {
             let end = self.pending.len().min(done + PIPE_BUF);
@@ -186,7 +189,7 @@ impl Sink {
     }
 
     /// Whether everything accepted has been written.
-    pub fn is_drained(&self) -> bool {
+    pub(crate) fn is_drained(&self) -> bool {
         self.pending.is_empty()
     }
 }

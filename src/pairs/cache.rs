@@ -14,7 +14,7 @@ use super::Pair;
 
 /// How long the pairs are trusted: listings change a few times a day at most, and an asset
 /// that is not found refreshes them at once.
-pub const TIME_TO_LIVE_MS: u64 = 60 * 60 * 1000;
+pub(crate) const TIME_TO_LIVE_MS: u64 = 60 * 60 * 1000;
 
 /// Megabytes for every pair of the exchange; more is not a cache this program wrote.
 const MAX_FILE: u64 = 16 << 20;
@@ -34,13 +34,13 @@ pub fn path_for(dir: &Path, base_url: &Url) -> PathBuf {
 
 /// The cache file for the exchange behind `base_url` in the state directory, if there is one
 /// (none with `--no-shared-state`).
-pub fn path_in(dir: Option<&Path>, base_url: &Url) -> Option<PathBuf> {
+pub(crate) fn path_in(dir: Option<&Path>, base_url: &Url) -> Option<PathBuf> {
     dir.map(|dir| path_for(dir, base_url))
 }
 
 /// Each cached pair's base and quote asset, by symbol (for labels: nothing when there is no
 /// fresh cache, or no state directory).
-pub fn assets(
+pub(crate) fn assets(
     dir: Option<&Path>,
     base_url: &Url,
 ) -> std::collections::HashMap<String, (String, String)> {
@@ -70,7 +70,7 @@ const STATUSES: &[&str] = &[
 /// when that fails, not read). Every entry is checked (`symbol` is `base` + `quote`, each symbol
 /// once, a known status): a cache that fails is discarded whole, said with `-v`, and the caller
 /// asks Binance again.
-pub fn load(path: &Path, now_ms: u64) -> Option<Vec<Pair>> {
+pub(crate) fn load(path: &Path, now_ms: u64) -> Option<Vec<Pair>> {
     let text = read_trusted(path)?;
     let cached: File = serde_json::from_str(&text)
         .inspect_err(|e| {
@@ -168,7 +168,7 @@ fn check(pairs: &[Pair]) -> Result<(), String> {
 
 /// Writes `pairs` as fetched at `now_ms`: a private temporary file in the same directory,
 /// renamed over the old one.
-pub fn store(path: &Path, pairs: &[Pair], now_ms: u64) -> Result<(), String> {
+pub(crate) fn store(path: &Path, pairs: &[Pair], now_ms: u64) -> Result<(), String> {
     let dir = path.parent().unwrap_or(Path::new("."));
     crate::ledger::file::private_dir(dir)?;
     let body = serde_json::to_vec(&File {

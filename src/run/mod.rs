@@ -58,7 +58,7 @@ pub fn execute(mut config: Config, stdout: &mut dyn Write) -> anyhow::Result<Rep
 
 /// Runs a validated configuration: fetches, writes the data to `out` and the diagnostics to
 /// stderr, and returns the report (the caller turns it into an exit code).
-pub async fn run(config: Config, out: &mut dyn Write) -> anyhow::Result<Report> {
+pub(crate) async fn run(config: Config, out: &mut dyn Write) -> anyhow::Result<Report> {
     let client = BinanceClient::new(&config.http)?;
     let stop = Stop::default();
     stop_on_signals(stop.clone());

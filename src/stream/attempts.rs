@@ -23,7 +23,7 @@ pub(super) const HEALTHY_AFTER: Duration = Duration::from_secs(30);
 /// paused-time test can run five minutes in an instant), and, through `shared`, by every
 /// pricefetch on the host: Binance's limit is per IP.
 #[derive(Default)]
-pub struct Attempts {
+pub(super) struct Attempts {
     times: Mutex<VecDeque<tokio::time::Instant>>,
     /// The host's window, kept in the ledger by the run's throttle.
     shared: Option<Arc<crate::throttle::Throttle>>,
@@ -32,7 +32,7 @@ pub struct Attempts {
 impl Attempts {
     /// A window that is also kept with every pricefetch on the host, through the run's
     /// throttle (its ledger).
-    pub fn shared_with(throttle: Arc<crate::throttle::Throttle>) -> Self {
+    pub(super) fn shared_with(throttle: Arc<crate::throttle::Throttle>) -> Self {
         Self {
             times: Mutex::default(),
             shared: Some(throttle),

@@ -38,13 +38,13 @@ use crate::market::{TickerKind, Update};
 
 /// Longest URL to subscribe through; longer lists go in one `SUBSCRIBE` (binance-api.md: URLs
 /// over ~8,000 characters break).
-pub const MAX_URL: usize = 4000;
+pub(super) const MAX_URL: usize = 4000;
 
 /// A link hands its updates to the consumer this many at a time, and then lets it run (see
 /// `serve`); fewer when the socket has no more for now. Measured at 10,000 messages a second
 /// (user and system CPU over 30 s, medians of 3): 16 cost 0.61 s, 32 0.51 s, 64 0.50 s;
 /// pricefetch's own lag p99 stayed well under a millisecond with 32.
-pub const BATCH: usize = 32;
+pub(super) const BATCH: usize = 32;
 
 /// What one read of a connection takes at most (a bigger frame is read whole all the same).
 const READ_BUFFER: usize = 16 * 1024;
@@ -54,43 +54,43 @@ const READ_BUFFER: usize = 16 * 1024;
 const OVERLAP: Duration = Duration::from_secs(3);
 
 /// What every link of a run shares.
-pub struct Shared {
+pub(super) struct Shared {
     /// An HTTP/1.1 client with the run's proxies and TLS settings, for the upgrade.
-    pub http: reqwest::Client,
+    pub(crate) http: reqwest::Client,
     /// The stream host first, then its mirrors.
-    pub hosts: Vec<Url>,
+    pub(crate) hosts: Vec<Url>,
     /// Which stream per symbol (and how to read it).
-    pub kind: TickerKind,
+    pub(crate) kind: TickerKind,
     /// Replace a connection silent for this long.
-    pub stale: Duration,
+    pub(crate) stale: Duration,
     /// Replace a connection after this long.
-    pub rollover: Duration,
+    pub(crate) rollover: Duration,
     /// The limit for one connection attempt (connect, TLS, upgrade).
-    pub connect_timeout: Duration,
+    pub(crate) connect_timeout: Duration,
     /// Where updates and reports go.
-    pub tx: mpsc::Sender<Event>,
+    pub(crate) tx: mpsc::Sender<Event>,
     /// Updates the consumer could not take in time.
-    pub dropped: AtomicU64,
+    pub(crate) dropped: AtomicU64,
     /// Connection attempts, and when.
-    pub attempts: Attempts,
+    pub(crate) attempts: Attempts,
     /// The run's rate-limit rules, shared with REST: a connection waits out a 429's pause
     /// (this process's or the host's) and ends at a ban; a 429 or a 418 answered to an upgrade
     /// is taken as REST's is (the host's ledger learns of it before the attempt is over).
-    pub throttle: Arc<crate::throttle::Throttle>,
+    pub(crate) throttle: Arc<crate::throttle::Throttle>,
     /// Connections that opened (the first included).
-    pub opened: AtomicU64,
+    pub(crate) opened: AtomicU64,
     /// Connection attempts that failed.
-    pub failed: AtomicU64,
+    pub(crate) failed: AtomicU64,
     /// The kinds of connection failure already warned about: each is said once at default
     /// verbosity (the rest with -v).
-    pub warned: std::sync::Mutex<std::collections::HashSet<&'static str>>,
+    pub(crate) warned: std::sync::Mutex<std::collections::HashSet<&'static str>>,
     /// Cancelled when the run ends.
-    pub stop: CancellationToken,
+    pub(crate) stop: CancellationToken,
 }
 
 /// What the producers tell the consumer.
 #[derive(Debug)]
-pub enum Event {
+pub(super) enum Event {
     /// New values, in the order read (a link sends them [`BATCH`] at a time, or what
     /// it has when the socket has no more for now).
     Updates(Vec<Update>),
@@ -118,13 +118,13 @@ enum End {
 type Connecting = Pin<Box<dyn Future<Output = Result<WebSocket, String>> + Send>>;
 
 /// One link: its number (for messages) and its streams.
-pub struct Link {
+pub(super) struct Link {
     /// 1-based, as printed.
-    pub id: usize,
+    pub(crate) id: usize,
     /// Stream names, e.g. `btcusdt@miniTicker`.
-    pub streams: Vec<String>,
+    pub(crate) streams: Vec<String>,
     /// Shared with the other links.
-    pub shared: Arc<Shared>,
+    pub(crate) shared: Arc<Shared>,
 }
 
 impl Link {
@@ -133,7 +133,7 @@ impl Link {
         clippy::too_many_lines,
         reason = "the reconnect loop: its gate, backoff and gap are one state machine"
     )]
-    pub async fn run(self) {
+    pub(super) async fn run(self) {
         let mut failures = 0u32;
         let mut host = 0usize;
         let mut reconnects = 0u32;

@@ -15,7 +15,7 @@ use crate::market::{TickerKind, Update};
 
 /// What one text message was.
 #[derive(Debug, PartialEq)]
-pub enum Parsed {
+pub(super) enum Parsed {
     /// Market data for one symbol (a symbol's stream).
     Update(Update),
     /// Market data for several (the all-market array).
@@ -141,12 +141,17 @@ impl<'de: 'a, 'a> Deserialize<'de> for Data<'a> {
 /// Reads one message of a stream of `kind`: the usual ticker quickly ([`super::scan`]),
 /// anything else with serde_json.
 #[cfg(test)]
-pub fn parse(text: &str, kind: TickerKind, reconnects: u32) -> Parsed {
+pub(super) fn parse(text: &str, kind: TickerKind, reconnects: u32) -> Parsed {
     parse_at(text, kind, reconnects, SystemTime::now())
 }
 
 /// [`parse`], for a message read at `received`.
-pub fn parse_at(text: &str, kind: TickerKind, reconnects: u32, received: SystemTime) -> Parsed {
+pub(super) fn parse_at(
+    text: &str,
+    kind: TickerKind,
+    reconnects: u32,
+    received: SystemTime,
+) -> Parsed {
     match super::scan::ticker(text) {
         Some(fields) => one(fields, kind, received, reconnects),
         None => read(text, kind, reconnects, received),

@@ -46,14 +46,14 @@ use crate::report::Report;
 use crate::strategy::Strategy;
 
 /// Streams per connection (Binance's limit).
-pub const STREAMS_PER_CONNECTION: usize = 1024;
+pub(crate) const STREAMS_PER_CONNECTION: usize = 1024;
 
 /// Events the channel holds before producers start dropping them: at most
 /// [`link::BATCH`] updates each, so 16 Ki updates, as many as before batching.
 const BACKLOG: usize = 16 * 1024 / link::BATCH;
 
 /// The stream name of `symbol` for `kind` (lower-case, as Binance wants).
-pub fn stream_name(symbol: &str, kind: TickerKind) -> String {
+pub(crate) fn stream_name(symbol: &str, kind: TickerKind) -> String {
     // The lowering refuses --stream for the tickers no stream carries.
     let suffix = kind.stream().unwrap_or("miniTicker");
     format!("{}@{suffix}", symbol.to_lowercase())
@@ -61,7 +61,7 @@ pub fn stream_name(symbol: &str, kind: TickerKind) -> String {
 
 /// Runs `--stream`: the snapshot, then updates until the run ends. Returns the snapshot's
 /// report, whose failures and stop reason decide the exit code.
-pub async fn run(
+pub(crate) async fn run(
     engine: &Arc<Engine>,
     config: &Config,
     (settings, end): (&StreamSettings, &Ending),

@@ -15,7 +15,11 @@ impl Throttle {
     /// `dir` (`None`: `--no-shared-state`). A ledger that cannot be opened is said once, and the
     /// run goes on with its own view.
     /// The file is opened (and the host's name resolved) on the blocking pool.
-    pub async fn with_ledger(self, dir: Option<&std::path::Path>, base_url: &url::Url) -> Self {
+    pub(crate) async fn with_ledger(
+        self,
+        dir: Option<&std::path::Path>,
+        base_url: &url::Url,
+    ) -> Self {
         let Some(dir) = dir else {
             tracing::info!("shared rate-limit state: off");
             return self;
@@ -110,7 +114,7 @@ impl Throttle {
     /// One WebSocket connection attempt through the host's shared window (Binance allows 300
     /// per IP in 5 minutes, whichever process makes them): `None` to go now, or how long until
     /// the window has room. Without a usable ledger, `None`: the caller's own window applies.
-    pub async fn stream_attempt(&self) -> Option<Duration> {
+    pub(crate) async fn stream_attempt(&self) -> Option<Duration> {
         let now_ms = wall_ms();
         let step = self.on_ledger(move |l| l.stream_attempt(now_ms)).await?;
         // A busy lock is not waited for here: the process's own window still holds.
@@ -120,7 +124,7 @@ impl Throttle {
 
     /// Gives the unused rest of the lease back to the ledger: call when the run ends, so that
     /// the host's count is what reached Binance.
-    pub async fn release(&self) {
+    pub(crate) async fn release(&self) {
         let lease = self.state.lock().expect("throttle lock").lease.take();
         if let Some(lease) = lease.filter(|l| l.remaining > 0) {
             let back = Ticket {

@@ -45,7 +45,13 @@ pub fn scratch() -> &'static std::path::Path {
             .keep();
         // Statics are never dropped: remove the directory when the test harness exits.
         // SAFETY: `remove_root` is an `extern "C" fn()` that neither unwinds nor calls `exit`.
-        unsafe { libc::atexit(remove_root) };
+        #[allow(
+            unsafe_code,
+            reason = "atexit with a function that neither unwinds nor exits"
+        )]
+        unsafe {
+            libc::atexit(remove_root)
+        };
         dir
     })
 }
