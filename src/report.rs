@@ -84,6 +84,22 @@ impl Report {
         }
     }
 
+    /// The report of a run that went on after it was made (a stream after its snapshot), as the
+    /// engine says the run ended: its signal, its deadline, a ban, its length.
+    pub(crate) fn ended(mut self, engine: &Engine, elapsed: Duration) -> Self {
+        self.interrupted = match engine.stop_reason() {
+            Some(StopReason::Interrupted(signal)) => Some(signal),
+            _ => None,
+        };
+        self.deadline_hit = matches!(engine.stop_reason(), Some(StopReason::Deadline(_)));
+        if let Some(ban) = engine.throttle().ban() {
+            self.error = Some(ban);
+        }
+        self.used_weight = engine.throttle().last_used_weight();
+        self.elapsed = elapsed;
+        self
+    }
+
     /// The exit code this run ends with (decided in `error`, from its failures and signal).
     pub fn exit(&self) -> crate::error::Exit {
         crate::error::exit_for_failures(self.failures(), self.interrupted)

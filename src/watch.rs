@@ -121,6 +121,8 @@ pub(crate) async fn run(
                 config.stderr_color,
                 &mut io::stderr().lock(),
             );
+            let line = output::summary(&report, config.verbosity > 1);
+            output::say_summary(&line, config.verbosity - 1);
             let until = end.until.as_ref().and_then(|u| until_met(u, &snap.round));
             last = Some(snap.round);
             if let Some((symbol, price, c)) = until {

@@ -175,7 +175,7 @@ impl Write for StderrLines {
     }
 }
 
-/// Failures, hints and the summary, on stderr. `verbosity` -1 drops the summary, -2 all of it.
+/// Failures and hints on stderr (`verbosity` -2 drops them; the summary is [`say_summary`]'s).
 /// Write errors are ignored: a closed stderr must not turn a good run into a failure.
 pub(crate) fn diagnostics(report: &Report, verbosity: i8, color: bool, err: &mut dyn Write) {
     let width = stderr_width();
@@ -227,8 +227,13 @@ pub(crate) fn diagnostics(report: &Report, verbosity: i8, color: bool, err: &mut
             );
         }
     }
+}
+
+/// A run's closing line on stderr, wrapped, unless quiet (`verbosity` below 0): every runner
+/// ends with this one function, with `summary`'s words or its own.
+pub(crate) fn say_summary(line: &str, verbosity: i8) {
     if verbosity >= 0 {
-        let _ = writeln!(err, "{}", wrap(&summary(report, verbosity > 0), width, 2));
+        let _ = writeln!(io::stderr().lock(), "{}", wrap(line, stderr_width(), 2));
     }
 }
 

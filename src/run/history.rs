@@ -70,20 +70,18 @@ pub(super) async fn run(
     // The failures (and hints) as every run says them; the summary is history's own.
     output::diagnostics(
         &report,
-        config.verbosity.min(-1),
+        config.verbosity,
         config.stderr_color,
         &mut io::stderr().lock(),
     );
     let sent = engine.totals();
-    stderr_line(
-        config,
-        format!(
-            "{summary} in {} ({}, request weight {})",
-            crate::text::duration(start.elapsed().as_secs_f64()),
-            plural(u64::from(sent.requests), "request", "requests"),
-            sent.weight
-        ),
+    let line = format!(
+        "{summary} in {} ({}, request weight {})",
+        crate::text::duration(start.elapsed().as_secs_f64()),
+        plural(u64::from(sent.requests), "request", "requests"),
+        sent.weight
     );
+    output::say_summary(&line, config.verbosity);
     Ok(report)
 }
 
@@ -98,17 +96,6 @@ fn report(engine: &Engine, outcomes: Vec<Outcome>, start: Instant) -> Report {
     };
     // The stop reason (a signal, the deadline) is read from the engine by Report::of.
     Report::of(engine, round, engine.totals(), start.elapsed(), None)
-}
-
-/// A line on stderr, wrapped, unless quiet.
-fn stderr_line(config: &Config, line: String) {
-    if config.verbosity >= 0 {
-        let _ = writeln!(
-            io::stderr().lock(),
-            "{}",
-            crate::text::wrap(&line, crate::text::stderr_width(), 2)
-        );
-    }
 }
 
 /// `--at`: each symbol's price at the moment, written at once.

@@ -111,22 +111,11 @@ async fn fetch_and_render(
             let last = watch::run(engine, config, (*every, *mode, end), out).await?;
             let report = Report::of(engine, last, engine.totals(), start.elapsed(), None);
             // Each refresh already listed its failures; end with the run's summary.
-            summary_line(config, &report);
+            let line = output::summary(&report, config.verbosity > 0);
+            output::say_summary(&line, config.verbosity);
             Ok(report)
         }
         Run::Once { plan, convert } => once(config, engine, (*plan, convert.as_ref()), out).await,
-    }
-}
-
-/// The run's summary line on stderr, unless quiet.
-fn summary_line(config: &Config, report: &Report) {
-    if config.verbosity >= 0 {
-        let line = output::summary(report, config.verbosity > 0);
-        let _ = writeln!(
-            io::stderr().lock(),
-            "{}",
-            crate::text::wrap(&line, crate::text::stderr_width(), 2)
-        );
     }
 }
 
@@ -184,18 +173,7 @@ async fn once(
     } else {
         Vec::new()
     };
-    // -f openmetrics labels every priced pair with its base and quote asset, cached or
-    // learned now: the same label set on a cold state directory as on a warm one (to
-    // Prometheus another label set is another series).
-    let assets = if config.format == output::Format::Openmetrics && convert.is_none() {
-        let priced: Vec<String> = (shown.outcomes.iter())
-            .filter(|o| o.result.is_ok())
-            .map(|o| o.symbol.clone())
-            .collect();
-        history::pair_assets(config, engine, &priced).await
-    } else {
-        Default::default()
-    };
+    let assets = labels(config, engine, convert, &shown).await;
     let mut report = Report::of(engine, shown, engine.totals(), start.elapsed(), comparison);
     report.suggestions = suggestions;
     report.target = convert.map(|c| c.target.clone());
@@ -218,7 +196,30 @@ async fn once(
         config.stderr_color,
         &mut io::stderr().lock(),
     );
+    output::say_summary(
+        &output::summary(&report, config.verbosity > 0),
+        config.verbosity,
+    );
     Ok(report)
+}
+
+/// -f openmetrics labels every priced pair with its base and quote asset, cached or learned
+/// now: the same label set on a cold state directory as on a warm one (to Prometheus another
+/// label set is another series). Nothing for other formats, or for `--in`'s assets.
+async fn labels(
+    config: &Config,
+    engine: &Engine,
+    convert: Option<&Convert>,
+    shown: &Round,
+) -> std::collections::HashMap<String, (String, String)> {
+    if config.format != output::Format::Openmetrics || convert.is_some() {
+        return Default::default();
+    }
+    let priced: Vec<String> = (shown.outcomes.iter())
+        .filter(|o| o.result.is_ok())
+        .map(|o| o.symbol.clone())
+        .collect();
+    history::pair_assets(config, engine, &priced).await
 }
 
 /// For symbols Binance does not know (-1121): the nearest trading pairs by edit distance, from

@@ -38,7 +38,7 @@ use tokio_util::sync::CancellationToken;
 use crate::board::{Board, Facts};
 use crate::config::{Config, Ending, StreamSettings};
 use crate::error::{FetchError, OutputError};
-use crate::fetch::{Engine, StopReason};
+use crate::fetch::Engine;
 use crate::market::TickerKind;
 use crate::outcome::Mode;
 use crate::output;
@@ -122,7 +122,7 @@ async fn stream(
     out: &mut dyn Write,
 ) -> anyhow::Result<Report> {
     let start = Instant::now();
-    let (mut report, found) = snapshot(engine, config, board.as_ref()).await?;
+    let (report, found) = snapshot(engine, config, board.as_ref()).await?;
     if found.is_empty() || engine.stopped() {
         return Ok(report);
     }
@@ -174,26 +174,15 @@ async fn stream(
     if let Some(line) = mismatch.filter(|_| shared.opened.load(Ordering::Relaxed) == 0) {
         tracing::warn!("{line}");
     }
-    if let Some(ban) = engine.throttle().ban() {
-        report.error = Some(ban);
-    }
-    if matches!(engine.stop_reason(), Some(StopReason::Deadline(_))) && consumer.updates == 0 {
+    let mut report = report.ended(engine, start.elapsed());
+    // A deadline that passed before any update: nothing arrived, as a failure of the run.
+    if report.deadline_hit && consumer.updates == 0 && report.error.is_none() {
         report.error = Some(FetchError::Deadline(config.deadline.unwrap_or_default()));
     }
-    report.interrupted = match engine.stop_reason() {
-        Some(StopReason::Interrupted(signal)) => Some(signal),
-        _ => None,
-    };
-    report.deadline_hit = matches!(engine.stop_reason(), Some(StopReason::Deadline(_)));
-    report.elapsed = start.elapsed();
-    if config.verbosity >= 0 {
-        let line = summary(&consumer, &shared, start.elapsed());
-        let _ = writeln!(
-            io::stderr().lock(),
-            "{}",
-            crate::text::wrap(&line, crate::text::stderr_width(), 2)
-        );
-    }
+    output::say_summary(
+        &summary(&consumer, &shared, start.elapsed()),
+        config.verbosity,
+    );
     Ok(report)
 }
 
@@ -221,6 +210,10 @@ async fn snapshot(
         config.verbosity - 1,
         config.stderr_color,
         &mut io::stderr().lock(),
+    );
+    output::say_summary(
+        &output::summary(&report, config.verbosity > 1),
+        config.verbosity - 1,
     );
     let found: Vec<Update> = snapshot
         .outcomes

@@ -3,7 +3,10 @@
 //! `127.0.0.1:0`. One binary links the crate, the mock, axum and jsonschema once, not once a
 //! file. Run one feature with `cargo test --test it history::`.
 
-#![allow(unreachable_pub, reason = "a test binary has no API: its helpers are pub for its modules")]
+#![allow(
+    unreachable_pub,
+    reason = "a test binary has no API: its helpers are pub for its modules"
+)]
 
 mod common;
 
