@@ -46,22 +46,35 @@ impl Engine {
         .await
     }
 
-    /// Every trading pair's base and quote asset, by symbol, from `exchangeInfo` (weight 20),
-    /// kept in `cache` (the file beside the ledger) for the next run.
+    /// Each pair's base and quote asset, by symbol (for ledger and beancount names and for
+    /// the exporters' labels): from the pairs cached in the state directory `dir` when they
+    /// name every one of `symbols`, else from `exchangeInfo` (weight 20), cached for the next
+    /// run; when Binance cannot be asked, what the cache had, said once.
     pub(crate) async fn pair_assets(
         &self,
-        cache: Option<&std::path::Path>,
-    ) -> Result<std::collections::HashMap<String, (String, String)>, FetchError> {
-        let pairs = self.trading_pairs().await?;
-        if let Some(path) = cache
-            && let Err(e) = crate::pairs::cache::store(path, &pairs, crate::clock::unix_ms())
+        (dir, base_url): (Option<&std::path::Path>, &url::Url),
+        symbols: &[String],
+    ) -> std::collections::HashMap<String, (String, String)> {
+        let cached = crate::pairs::cache::assets(dir, base_url);
+        if symbols.iter().all(|s| cached.contains_key(s)) {
+            return cached;
+        }
+        let pairs = match self.trading_pairs().await {
+            Ok(pairs) => pairs,
+            Err(e) => {
+                tracing::warn!("cannot learn the pairs' base and quote assets (exchangeInfo): {e}");
+                return cached;
+            }
+        };
+        if let Some(path) = crate::pairs::cache::path_in(dir, base_url)
+            && let Err(e) = crate::pairs::cache::store(&path, &pairs, crate::clock::unix_ms())
         {
             tracing::info!("the pairs are not cached: {e}");
         }
-        Ok(pairs
+        pairs
             .into_iter()
             .map(|p| (p.symbol, (p.base, p.quote)))
-            .collect())
+            .collect()
     }
 
     /// The HTTP client (for [`Engine::call`]'s attempts).

@@ -278,16 +278,6 @@ pub(super) async fn pair_assets(
     engine: &Engine,
     symbols: &[String],
 ) -> std::collections::HashMap<String, (String, String)> {
-    let cached = crate::pairs::cache::assets(config.state_dir.as_deref(), &config.http.base_url);
-    if symbols.iter().all(|s| cached.contains_key(s)) {
-        return cached;
-    }
-    let cache = crate::pairs::cache::path_in(config.state_dir.as_deref(), &config.http.base_url);
-    engine
-        .pair_assets(cache.as_deref())
-        .await
-        .unwrap_or_else(|e| {
-            tracing::warn!("cannot learn the pairs' assets (exchangeInfo): {e}");
-            cached
-        })
+    let state = (config.state_dir.as_deref(), &config.http.base_url);
+    engine.pair_assets(state, symbols).await
 }

@@ -96,22 +96,6 @@ pub(crate) async fn run(
     report
 }
 
-/// An exporter's `base` and `quote` labels when no fresh cache had them: one `exchangeInfo`
-/// (weight 20) at the start of a long run, cached for the next; none if it fails.
-async fn labels(
-    engine: &Engine,
-    config: &Config,
-) -> std::collections::HashMap<String, (String, String)> {
-    let cache = crate::pairs::cache::path_in(config.state_dir.as_deref(), &config.http.base_url);
-    engine
-        .pair_assets(cache.as_deref())
-        .await
-        .unwrap_or_else(|e| {
-            tracing::warn!("--serve: no base and quote labels: {e}");
-            Default::default()
-        })
-}
-
 /// The stream proper: the snapshot, the links, the consumer (which writes `board` too, if
 /// serving).
 async fn stream(
@@ -233,8 +217,12 @@ async fn snapshot(
         })
         .collect();
     if let Some(board) = board {
-        if board.lock().assets.is_empty() && !engine.stopped() {
-            board.lock().assets = labels(engine, config).await;
+        // The exporter's base and quote labels, when no fresh cache had them: one
+        // exchangeInfo (weight 20) at the start of a long run, cached for the next.
+        if !engine.stopped() {
+            let symbols: Vec<String> = found.iter().map(|u| u.symbol.clone()).collect();
+            let state = (config.state_dir.as_deref(), &config.http.base_url);
+            board.lock().assets = engine.pair_assets(state, &symbols).await;
         }
         board.lock().failed = snapshot
             .outcomes
