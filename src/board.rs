@@ -110,22 +110,31 @@ impl Board {
 
     /// Where the process's other facts are read from at each scrape.
     pub(crate) fn set_facts(&self, facts: impl Fn() -> Facts + Send + Sync + 'static) {
-        *self.facts.lock().expect("not poisoned") = Some(Box::new(facts));
+        *self.facts_slot() = Some(Box::new(facts));
     }
 
     /// The other parts' facts, now.
     pub(crate) fn facts(&self) -> Facts {
+        self.facts_slot().as_ref().map(|f| f()).unwrap_or_default()
+    }
+
+    /// Where the other parts' facts come from, locked (a holder that panicked left it as it
+    /// was: go on with it).
+    #[allow(
+        clippy::type_complexity,
+        reason = "the one place the slot's type is spelt"
+    )]
+    fn facts_slot(&self) -> MutexGuard<'_, Option<Box<dyn Fn() -> Facts + Send + Sync>>> {
         self.facts
             .lock()
-            .expect("not poisoned")
-            .as_ref()
-            .map(|f| f())
-            .unwrap_or_default()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// The board, locked (keep it short: the consumer waits).
     pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().expect("not poisoned")
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Whether a value arrived within `stale`.

@@ -237,7 +237,7 @@ impl Link {
         self.shared
             .warned
             .lock()
-            .expect("not poisoned")
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .insert(kind_of(why))
     }
 

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::{LEASE_SHARE, Notice, State, Throttle, Ticket, wall_ms};
+use super::{LEASE_SHARE, Notice, State, Throttle, Ticket, lock, wall_ms};
 use crate::error::FetchError;
 use crate::ledger::{Ledger, Step};
 
@@ -28,7 +28,7 @@ impl Throttle {
         let opened = tokio::task::spawn_blocking(move || Ledger::open(&dir, &url))
             .await
             .unwrap_or_else(|e| Err(format!("cannot open the ledger: {e}")));
-        let mut state = self.state.lock().expect("throttle lock");
+        let mut state = self.state();
         match opened {
             Ok(ledger) => {
                 tracing::info!("shared rate-limit state: {}", ledger.path().display());
@@ -46,8 +46,8 @@ impl Throttle {
         &self,
         op: impl FnOnce(&mut Ledger) -> Step<T> + Send + 'static,
     ) -> Option<Step<T>> {
-        let ledger = self.state.lock().expect("throttle lock").ledger.clone()?;
-        tokio::task::spawn_blocking(move || op(&mut ledger.lock().expect("ledger lock")))
+        let ledger = self.state().ledger.clone()?;
+        tokio::task::spawn_blocking(move || op(&mut lock(&ledger)))
             .await
             .ok()
     }
@@ -79,7 +79,7 @@ impl Throttle {
         let Some(step) = self.on_ledger(move |l| l.read(now_ms)).await else {
             return Ok(());
         };
-        let mut state = self.state.lock().expect("throttle lock");
+        let mut state = self.state();
         match self.settle(&mut state, step) {
             Some(r) if r.banned_until_ms > now_ms => {
                 Err(self.banned_elsewhere(&mut state, r.banned_until_ms, now_ms))
@@ -102,7 +102,7 @@ impl Throttle {
                 None => return,
                 Some(Step::Busy) => {}
                 Some(step) => {
-                    let mut state = self.state.lock().expect("throttle lock");
+                    let mut state = self.state();
                     self.settle(&mut state, step);
                     return;
                 }
@@ -118,14 +118,14 @@ impl Throttle {
         let now_ms = wall_ms();
         let step = self.on_ledger(move |l| l.stream_attempt(now_ms)).await?;
         // A busy lock is not waited for here: the process's own window still holds.
-        let mut state = self.state.lock().expect("throttle lock");
+        let mut state = self.state();
         self.settle(&mut state, step).flatten()
     }
 
     /// Gives the unused rest of the lease back to the ledger: call when the run ends, so that
     /// the host's count is what reached Binance.
     pub(crate) async fn release(&self) {
-        let lease = self.state.lock().expect("throttle lock").lease.take();
+        let lease = self.state().lease.take();
         if let Some(lease) = lease.filter(|l| l.remaining > 0) {
             let back = Ticket {
                 minute: lease.minute,
@@ -169,7 +169,7 @@ impl State {
     /// Says once that a damaged ledger file was replaced.
     pub(super) fn note_replaced(&mut self) {
         if let Some(ledger) = &self.ledger {
-            let mut ledger = ledger.lock().expect("ledger lock");
+            let mut ledger = lock(ledger);
             if let Some(why) = ledger.take_replaced() {
                 tracing::warn!("shared rate-limit state {}: {why}", ledger.path().display());
             }

@@ -225,11 +225,11 @@ impl Throttle {
     }
 
     fn has_ledger(&self) -> bool {
-        self.state.lock().expect("throttle lock").ledger.is_some()
+        self.state().ledger.is_some()
     }
 
     fn paused(&self) -> bool {
-        let state = self.state.lock().expect("throttle lock");
+        let state = self.state();
         state.paused_until.is_some_and(|t| t > Instant::now())
     }
 
@@ -252,7 +252,7 @@ impl Throttle {
 
     /// One look at the state: send, or how long to wait first, or a failure.
     fn try_admit(&self, weight: u32, now: Instant, now_ms: u64) -> Result<Admit, FetchError> {
-        let mut state = self.state.lock().expect("throttle lock");
+        let mut state = self.state();
         if let Some(ban) = &state.ban {
             return Err(ban.clone());
         }
@@ -313,7 +313,7 @@ impl Throttle {
         now: Instant,
         now_ms: u64,
     ) -> Result<Admit, FetchError> {
-        let mut state = self.state.lock().expect("throttle lock");
+        let mut state = self.state();
         state.consulting = false;
         let verdict = match step {
             Some(Step::Busy) => {
@@ -465,7 +465,7 @@ impl Throttle {
     ) {
         let now_ms = wall_ms();
         let notice = {
-            let mut state = self.state.lock().expect("throttle lock");
+            let mut state = self.state();
             state.learn(ticket, used_weight, self.limits.weight_limit);
             match result {
                 // Refused before reaching Binance: the weight was never spent.
@@ -498,7 +498,7 @@ impl Throttle {
     /// Wakes every request waiting out a pause, and every live run, once a ban is known (and
     /// shared).
     fn announce_ban(&self) {
-        if self.state.lock().expect("throttle lock").ban.is_some() {
+        if self.state().ban.is_some() {
             self.banned.cancel();
         }
     }
@@ -509,7 +509,7 @@ impl Throttle {
     pub(crate) async fn refused(&self, err: &FetchError) {
         let now_ms = wall_ms();
         let notice = {
-            let mut state = self.state.lock().expect("throttle lock");
+            let mut state = self.state();
             self.note_refusal(&mut state, err, now_ms, fastrand::f64())
         };
         if let Some(notice) = notice {
@@ -569,12 +569,12 @@ impl Throttle {
 
     /// A round is about to send about `weight`: leases are sized by it.
     pub(crate) fn size_leases(&self, weight: u32) {
-        self.state.lock().expect("throttle lock").need = weight;
+        self.state().need = weight;
     }
 
     /// The ban that ended the run (this run's 418, or another process's), if there was one.
     pub(crate) fn ban(&self) -> Option<FetchError> {
-        self.state.lock().expect("throttle lock").ban.clone()
+        self.state().ban.clone()
     }
 
     /// Resolves when a ban ends the run.
@@ -582,18 +582,21 @@ impl Throttle {
         self.banned.cancelled().await;
     }
 
-    /// The last used-weight figure the server reported, if any.
-    pub(crate) fn last_used_weight(&self) -> Option<u32> {
+    /// The throttle's state, locked (a holder that panicked left it as it was: go on with it).
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
         self.state
             .lock()
-            .expect("throttle lock")
-            .last_used_weight
-            .map(|(_, used)| used)
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The last used-weight figure the server reported, if any.
+    pub(crate) fn last_used_weight(&self) -> Option<u32> {
+        self.state().last_used_weight.map(|(_, used)| used)
     }
 
     /// The weight of every request this run sent that reached the server.
     pub(crate) fn run_weight(&self) -> u32 {
-        self.state.lock().expect("throttle lock").run_weight
+        self.state().run_weight
     }
 }
 
@@ -644,6 +647,13 @@ pub(super) enum Notice {
     Pause(u64),
     /// A 418: every process stops until then (unix ms).
     Ban(u64),
+}
+
+/// The shared ledger, locked (a holder that panicked left it as it was: go on with it).
+fn lock(ledger: &std::sync::Mutex<Ledger>) -> std::sync::MutexGuard<'_, Ledger> {
+    ledger
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 #[cfg(test)]
