@@ -7,29 +7,34 @@
 //!
 //! # Layers
 //!
-//! Imports go one way, down this list (ARCHITECTURE.md has the rule and where new parts go):
+//! Imports go one way, down this list (ARCHITECTURE.md has the table, and
+//! `tests/it/architecture.rs` holds the code to it, loops inside a layer included):
 //!
 //! 1. **Vocabulary**, the words every layer shares: [`error`] (errors, exit codes, hints),
 //!    [`clock`] (wall-clock times, time zones), [`commodity`] (names ledger, hledger and
-//!    beancount accept), [`decimal`] (Binance's decimals, read,
-//!    compared and converted exactly), [`host`] (host names, Binance's hosts), [`market`]
-//!    (ticker kinds, tickers, streamed updates), [`pairs`] (pairs as assets, routes, their
-//!    cache), [`symbols`] (symbol rules, `--file`), [`text`] (durations, widths, wrapping),
-//!    [`strategy`] (grouping into requests, weights), [`proxy`] (which proxy, and where it was
-//!    set), [`ledger`] (the host's shared rate-limit file).
+//!    beancount accept), [`decimal`] (Binance's decimals, exactly), [`host`], [`market`]
+//!    (ticker kinds, tickers, updates, candles, trades), [`interval`] (kline intervals and
+//!    local periods), [`symbols`], [`text`] (durations, widths, wrapping), [`strategy`]
+//!    (grouping into requests, weights), [`proxy`], [`ledger`] (the host's shared rate-limit
+//!    file), [`pairs`] (pairs as assets, routes, their cache).
 //! 2. **Network**: [`answer`] (what Binance's answers mean), [`binance`] (the HTTP client),
 //!    [`retry`] (the one retry decision), [`throttle`] (the IP's rate limit, shared),
-//!    [`until`] (exact-decimal stop conditions).
-//! 3. **Engine**: [`outcome`] (what a round produces), [`fetch`] (async fan-out under a
-//!    semaphore, or strictly sequential), [`convert`] (`--in`: prices through Binance's pairs).
+//!    [`until`] (exact-decimal stop conditions), and the wire side of [`stream`] (links,
+//!    messages).
+//! 3. **Engine**: [`outcome`], [`fetch`] (async fan-out under a semaphore, or strictly
+//!    sequential), [`convert`] (`--in`), [`history`] (`--at`, `--candles`).
 //! 4. **Results and rendering**: [`report`] (the run's facts, the comparison maths),
-//!    [`board`] (a live stream's latest values and counters, shared with the exporter),
-//!    [`output`] (every format, the stderr wording, stdout's writer).
-//! 5. **Validated run**: [`config`] (the settings every engine and renderer reads).
-//! 6. **Live runs**: [`watch`] (refreshes on a schedule), [`stream`] (WebSocket streams,
-//!    reconnected, never silent), [`serve`] (`--serve`: the stream as a Prometheus exporter).
-//! 7. **Application**: [`run`] (one run or a comparison, signals, deadline), [`cli`] (flags,
-//!    their lowering into a `Config`, the config file, completions and man page).
+//!    [`board`] (a live stream's latest values, shared with the exporter), [`output`].
+//! 5. **Validated run**: [`config`] (the settings every engine and renderer reads; the run's
+//!    kind, [`config::Run`]).
+//! 6. **Live runs**: [`watch`], [`stream`]'s consumer, [`serve`] (the exporter).
+//! 7. **Application**: [`run`] (one match over the run's kind, signals, deadline, `-o`),
+//!    [`cli`] (flags, their lowering into a `Config`, the config file, completions, man page).
+
+#![allow(
+    rustdoc::private_intra_doc_links,
+    reason = "a private crate: its docs are read with cargo doc --document-private-items"
+)]
 
 pub(crate) mod answer;
 pub(crate) mod binance;

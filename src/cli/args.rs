@@ -270,7 +270,7 @@ pub(crate) struct HistoryArgs {
     ///
     /// beancount takes commodity names of 2 to 24 of A-Z 0-9 ' . _ - starting with a capital
     /// letter: a symbol whose asset is not one (1INCH, 1000SATS, a UTF-8 name) fails on its own
-    /// unless mapped here or in the config file's [commodity] table. ledger quotes names that
+    /// unless mapped here or in the config file's commodity table. ledger quotes names that
     /// are not letters ("1INCH").
     #[arg(long, value_name = "ASSET=NAME", value_parser = crate::commodity::parse_mapping,
           action = clap::ArgAction::Append, hide_short_help = true)]

@@ -145,7 +145,7 @@ pub(super) fn parse(text: &str, kind: TickerKind, reconnects: u32) -> Parsed {
     parse_at(text, kind, reconnects, SystemTime::now())
 }
 
-/// [`parse`], for a message read at `received`.
+/// `parse`, for a message read at `received`.
 pub(super) fn parse_at(
     text: &str,
     kind: TickerKind,
