@@ -54,17 +54,22 @@ def timed(cmd, stdout=subprocess.DEVNULL, on_start=None):
     return code, cpu, rss, extra
 
 
-def scrape_while_running(proc):
-    """Reads the exporter's address from its stderr, then scrapes at RATE a second until it
-    ends: the latency of each scrape (ms) and the size of the last body."""
-    addr = None
-    while addr is None:
+def exporter_address(proc):
+    """Reads `serving http://HOST:PORT/metrics` from the exporter's stderr: (host, port)."""
+    while True:
         line = proc.stderr.readline()
         if not line:
             sys.exit("bench: the exporter ended before serving")
         if line.startswith("serving http://"):
             addr = line.split("http://", 1)[1].split("/", 1)[0]
-    host, port = addr.rsplit(":", 1)
+            host, port = addr.rsplit(":", 1)
+            return host, int(port)
+
+
+def scrape_while_running(proc):
+    """Reads the exporter's address from its stderr, then scrapes at RATE a second until it
+    ends: the latency of each scrape (ms) and the size of the last body."""
+    host, port = exporter_address(proc)
     latencies, size = [], [0]
 
     def scrape():

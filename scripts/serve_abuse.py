@@ -20,7 +20,7 @@ import tempfile
 import time
 
 from harness import BIN, Mock, generated_symbols
-from serve import pct
+from serve import exporter_address, pct
 
 RUNS = int(os.environ.get("RUNS", "3"))
 ATTACKERS = int(os.environ.get("ABUSE_CONNECTIONS", "1000"))
@@ -59,15 +59,7 @@ def one_run(mock, names):
     proc = subprocess.Popen([BIN, "--base-url", mock.url, "--stream-url", ws, "--stream",
                              "--max-weight", "100000", "--serve", "127.0.0.1:0", *names],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=ENV, text=True)
-    addr = None
-    while addr is None:
-        line = proc.stderr.readline()
-        if not line:
-            sys.exit("bench: the exporter ended before serving")
-        if line.startswith("serving http://"):
-            addr = line.split("http://", 1)[1].split("/", 1)[0]
-    host, port = addr.rsplit(":", 1)
-    port = int(port)
+    host, port = exporter_address(proc)
     time.sleep(2)
     for _ in range(20):
         scrape(host, port)
