@@ -32,39 +32,8 @@ pub fn print(
     Ok(true)
 }
 
-/// The man page: clap's sections for the name, synopsis, description and options, then
-/// EXAMPLES, EXIT STATUS, ENVIRONMENT and FILES written here (clap_mangen would put the
-/// examples and exit codes together under "EXTRA").
-fn man_page(out: &mut dyn Write) -> io::Result<()> {
-    let cmd = super::command();
-    let man = clap_mangen::Man::new(cmd.clone());
-    man.render_title(out)?;
-    man.render_name_section(out)?;
-    // clap_mangen writes `[SYMBOL]` for a list of symbols; the page should say it repeats, as
-    // `--help` does.
-    let mut synopsis = Vec::new();
-    man.render_synopsis_section(&mut synopsis)?;
-    let synopsis =
-        String::from_utf8_lossy(&synopsis).replace("[\\fISYMBOL\\fR] ", "[\\fISYMBOL\\fR]... ");
-    out.write_all(synopsis.as_bytes())?;
-    man.render_description_section(out)?;
-    man.render_options_section(out)?;
-    writeln!(out, ".SH EXAMPLES")?;
-    for (command, what) in super::help::EXAMPLES {
-        writeln!(out, ".TP\n\\fB{}\\fR\n{}", roff(command), roff(what))?;
-    }
-    writeln!(out, ".SH \"EXIT STATUS\"")?;
-    for (code, meaning) in super::help::EXIT_CODES {
-        writeln!(out, ".TP\n\\fB{}\\fR\n{}", roff(code), roff(meaning))?;
-    }
-    writeln!(
-        out,
-        ".PP\n{}",
-        roff(
-            "When several apply, the highest of 3, 4, 5 and 6 wins over 1. A signal still prints \
-             what had arrived; a second one quits at once. A closed pipe is exit 0."
-        )
-    )?;
+/// The man page's ENVIRONMENT: every flag's variable, and the others pricefetch reads.
+fn environment(cmd: &clap::Command, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, ".SH ENVIRONMENT")?;
     let mut vars: Vec<(String, String)> = cmd
         .get_arguments()
@@ -101,6 +70,43 @@ fn man_page(out: &mut dyn Write) -> io::Result<()> {
     for (var, help) in vars {
         writeln!(out, ".TP\n\\fB{}\\fR\n{}", roff(&var), roff(&help))?;
     }
+    Ok(())
+}
+
+/// The man page: clap's sections for the name, synopsis, description and options, then
+/// EXAMPLES, EXIT STATUS, ENVIRONMENT and FILES written here (clap_mangen would put the
+/// examples and exit codes together under "EXTRA").
+fn man_page(out: &mut dyn Write) -> io::Result<()> {
+    let cmd = super::command();
+    let man = clap_mangen::Man::new(cmd.clone());
+    man.render_title(out)?;
+    man.render_name_section(out)?;
+    // clap_mangen writes `[SYMBOL]` for a list of symbols; the page should say it repeats, as
+    // `--help` does.
+    let mut synopsis = Vec::new();
+    man.render_synopsis_section(&mut synopsis)?;
+    let synopsis =
+        String::from_utf8_lossy(&synopsis).replace("[\\fISYMBOL\\fR] ", "[\\fISYMBOL\\fR]... ");
+    out.write_all(synopsis.as_bytes())?;
+    man.render_description_section(out)?;
+    man.render_options_section(out)?;
+    writeln!(out, ".SH EXAMPLES")?;
+    for (command, what) in super::help::EXAMPLES {
+        writeln!(out, ".TP\n\\fB{}\\fR\n{}", roff(command), roff(what))?;
+    }
+    writeln!(out, ".SH \"EXIT STATUS\"")?;
+    for (code, meaning) in super::help::EXIT_CODES {
+        writeln!(out, ".TP\n\\fB{}\\fR\n{}", roff(code), roff(meaning))?;
+    }
+    writeln!(
+        out,
+        ".PP\n{}",
+        roff(
+            "When several apply, the highest of 3, 4, 5 and 6 wins over 1. A signal still prints \
+             what had arrived; a second one quits at once. A closed pipe is exit 0."
+        )
+    )?;
+    environment(&cmd, out)?;
     writeln!(out, ".SH FILES")?;
     for (path, what) in [
         (

@@ -14,6 +14,21 @@ pub(crate) struct LiveRow<'a> {
     pub(crate) change: String,
 }
 
+/// Each row's cells, the fields as the tables write them (a signed change), `-` for a symbol
+/// with no value yet.
+fn live_cells(fields: &[&str], rows: &[LiveRow<'_>]) -> Vec<Vec<String>> {
+    rows.iter()
+        .map(|r| match r.values {
+            Some(values) => fields
+                .iter()
+                .zip(values)
+                .map(|(f, v)| super::table::signed(f, v))
+                .collect(),
+            None => vec!["-".to_owned(); fields.len()],
+        })
+        .collect()
+}
+
 /// Draws `rows` under `title` over the previous drawing, with the columns of `kind` narrowed to
 /// the terminal as the one-shot table narrows (see `table::fit`), then the change. The cursor
 /// goes home, each line is overwritten and what is left of it cleared, then everything below;
@@ -29,17 +44,7 @@ pub(crate) fn live_table(
     const EOL: &str = "\x1b[K\n";
     const W_CHANGE: usize = 14;
     let fields = kind.fields();
-    let cells: Vec<Vec<String>> = rows
-        .iter()
-        .map(|r| match r.values {
-            Some(values) => fields
-                .iter()
-                .zip(values)
-                .map(|(f, v)| super::table::signed(f, v))
-                .collect(),
-            None => vec!["-".to_owned(); fields.len()],
-        })
-        .collect();
+    let cells = live_cells(fields, rows);
     let headers: Vec<&str> = fields.iter().map(|f| super::table::header(f)).collect();
     let w_sym = rows
         .iter()

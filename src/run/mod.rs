@@ -163,16 +163,7 @@ async fn once(
             .map_err(OutputError)?,
     };
     progress.finish();
-    let stale = if config.ask.any_status {
-        stale_prices(config, engine, &shown).await
-    } else {
-        None
-    };
-    let suggestions = if config.verbosity >= -1 {
-        did_you_mean(engine, &shown).await
-    } else {
-        Vec::new()
-    };
+    let (stale, suggestions) = afterwords(config, engine, &shown).await;
     let assets = labels(config, engine, convert, &shown).await;
     let mut report = Report::of(engine, shown, engine.totals(), start.elapsed(), comparison);
     report.suggestions = suggestions;
@@ -201,6 +192,24 @@ async fn once(
         config.verbosity,
     );
     Ok(report)
+}
+
+/// What is said after a round: with `--any-status`, which printed prices are stale; and
+/// "did you mean" for symbols Binance does not know (unless quiet).
+async fn afterwords(
+    config: &Config,
+    engine: &Engine,
+    shown: &Round,
+) -> (Option<String>, Vec<String>) {
+    let stale = match config.ask.any_status {
+        true => stale_prices(config, engine, shown).await,
+        false => None,
+    };
+    let suggestions = match config.verbosity >= -1 {
+        true => did_you_mean(engine, shown).await,
+        false => Vec::new(),
+    };
+    (stale, suggestions)
 }
 
 /// -f openmetrics labels every priced pair with its base and quote asset, cached or learned

@@ -322,21 +322,23 @@ impl<'a> Consumer<'a> {
                 }
                 // While the reader is behind: as soon as stdout can take more (a pipe, a
                 // terminal, a socket)...
-                () = writable.wait(SAFETY), if waiting && writable.watched() => {
-                    sink.drain()?;
-                    self.hand_over(&mut sink)?;
-                }
+                () = writable.wait(SAFETY), if waiting && writable.watched() => self.catch_up(&mut sink)?,
                 // ...or, where the runtime cannot watch it, look again soon: a reader that
                 // only paused gets the held lines within milliseconds.
                 () = &mut retry, if waiting && !writable.watched() => {
-                    sink.drain()?;
-                    self.hand_over(&mut sink)?;
+                    self.catch_up(&mut sink)?;
                     retry.as_mut().reset(tokio::time::Instant::now() + RETRY);
                 }
                 _ = redraw.tick() => dirty = self.tick(&mut sink, table && dirty)?,
             }
         }
         self.finish(engine, sink, met).await
+    }
+
+    /// The reader took more: writes out what the writer holds, then hands it what waits.
+    fn catch_up(&mut self, sink: &mut Sink) -> io::Result<()> {
+        sink.drain()?;
+        self.hand_over(sink).map(drop)
     }
 
     /// The csv header and the snapshot's values: the `--until` condition one of them met.
