@@ -132,7 +132,9 @@ fn fifty_processes_wait_for_a_held_lock_then_share_one_budget() {
     let server = small_limit();
     let dir = fresh_state_dir();
     let path = ledger_file(&dir, &server);
-    // Someone holds the lock (a `flock FILE sleep 2`): the fleet waits for it.
+    // Someone holds the lock (a `flock FILE sleep 2`): the fleet waits for it. The budget is a
+    // wall-clock minute's: the run starts clear of a minute's last seconds.
+    common::clear_of_minute_end(10.0);
     let holder = std::fs::File::open(&path).unwrap();
     holder.lock().unwrap();
     let children = fleet(&server, &dir, 50, &["BTCUSDT"]);
@@ -158,7 +160,10 @@ fn a_process_that_cannot_coordinate_sends_only_a_small_share() {
     let dir = fresh_state_dir();
     let path = ledger_file(&dir, &server);
     // The lock is held for the whole run: past its patience, each process goes alone, with
-    // at most 5% of the budget a minute (4 of 95 here: two requests of weight 2).
+    // at most 5% of the budget a minute (4 of 95 here: two requests of weight 2). The third
+    // request must wait for the next minute, past --max-wait 1s: the run starts clear of a
+    // minute's last seconds (3 s of the lock's patience, then the requests).
+    common::clear_of_minute_end(12.0);
     let holder = std::fs::File::open(&path).unwrap();
     holder.lock().unwrap();
     let children = fleet(&server, &dir, 10, &["BTCUSDT", "ETHUSDT", "SOLUSDT"]);

@@ -371,14 +371,7 @@ fn a_429_without_a_usable_retry_after_says_what_it_does() {
     for value in ["soon", "-5"] {
         // The pause lasts until the next minute: in a minute's last seconds it would fit in
         // --max-wait 1s, so start the run clear of them.
-        let second = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_secs_f64()
-            % 60.0;
-        if second > 55.0 {
-            std::thread::sleep(std::time::Duration::from_secs_f64(61.0 - second));
-        }
+        common::clear_of_minute_end(5.0);
         let server = MockServer::start();
         server.script(
             ANY,

@@ -121,6 +121,20 @@ pub fn hermetic_shell() -> std::process::Command {
     clean("sh")
 }
 
+/// Waits until at least `seconds` of the current wall-clock minute are left: for tests whose
+/// outcome depends on the rate-limit minute not turning over mid-run (Binance's windows are
+/// wall-clock minutes).
+pub fn clear_of_minute_end(seconds: f64) {
+    let second = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64()
+        % 60.0;
+    if second > 60.0 - seconds {
+        std::thread::sleep(Duration::from_secs_f64(60.5 - second));
+    }
+}
+
 /// A new directory path for the shared rate-limit ledger (not created: pricefetch makes it).
 /// Each command gets its own, so that a test never meets a ban or a pause another test left
 /// for a mock on a reused port; tests of the sharing itself set one directory for all their
