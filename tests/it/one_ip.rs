@@ -6,21 +6,11 @@ use crate::common;
 
 use std::path::Path;
 use std::process::Stdio;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use common::{fresh_state_dir, json_report, pricefetch, spawnable, stderr, stdout};
 use mock_binance::{ANY, Fault, MockServer, Options, generated_symbols};
 use pricefetch::ledger::{self, Ledger, Step};
-
-/// Binance's weight window is the wall-clock minute. Tests that fill it must not straddle a
-/// minute boundary, so they start with at least 20 s of the minute left.
-fn start_early_in_a_minute() {
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
-    let into = now.as_secs_f64() % 60.0;
-    if into > 40.0 {
-        std::thread::sleep(Duration::from_secs_f64(60.0 - into + 0.2));
-    }
-}
 
 /// The ledger's record for `server` in `dir`, as another process would read it.
 fn ledger_record(dir: &Path, server: &MockServer) -> ledger::Record {
@@ -39,7 +29,7 @@ fn count_in_stderr(out: &std::process::Output, text: &str) -> usize {
 /// `n` processes started together, 20 symbols each, one request per symbol, against a mock
 /// whose IP limit is 100 weight a minute: the fleet stays inside it as one client would.
 fn fleet(n: usize) {
-    start_early_in_a_minute();
+    common::clear_of_minute_end(20.0);
     let server = MockServer::start_with(Options {
         weight_limit: 100,
         extra_symbols: 20 * n,
