@@ -44,6 +44,9 @@ pub struct Report {
     pub(crate) suggestions: Vec<String>,
     /// `--in`: the symbols are assets, priced in this one.
     pub(crate) target: Option<String>,
+    /// History (`--at`, `--candles`): the symbols whose prices or candles were written. They
+    /// have no ticker, so they are counted here; `outcomes` holds the ones that failed.
+    pub(crate) produced: usize,
     /// Each symbol's base and quote asset, when the cached pairs know them (for labels).
     pub(crate) assets: std::collections::HashMap<String, (String, String)>,
 }
@@ -80,7 +83,41 @@ impl Report {
             comparison,
             suggestions: Vec::new(),
             target: None,
+            produced: 0,
             assets: std::collections::HashMap::new(),
+        }
+    }
+
+    /// A history run's report: per symbol, whether its prices or candles were written (or
+    /// why not). No ticker stands for what was written: the failures are its outcomes (no
+    /// attempts counted: history's requests are many per symbol), the rest are `produced`.
+    pub(crate) fn of_history(
+        engine: &Engine,
+        per_symbol: Vec<(String, Result<(), FetchError>)>,
+        elapsed: Duration,
+    ) -> Self {
+        let produced = per_symbol.iter().filter(|(_, r)| r.is_ok()).count();
+        let outcomes = per_symbol
+            .into_iter()
+            .filter_map(|(symbol, r)| {
+                let e = r.err()?;
+                Some(Outcome {
+                    attempts: 0,
+                    elapsed,
+                    ..Outcome::stopped(&symbol, e)
+                })
+            })
+            .collect();
+        let round = Round {
+            mode: Mode::Async,
+            outcomes,
+            elapsed,
+            sent: engine.totals(),
+            market_error: None,
+        };
+        Self {
+            produced,
+            ..Self::of(engine, round, engine.totals(), elapsed, None)
         }
     }
 
@@ -107,12 +144,12 @@ impl Report {
 
     /// Symbols with a price.
     pub fn ok(&self) -> usize {
-        self.outcomes.iter().filter(|o| o.result.is_ok()).count()
+        self.produced + self.outcomes.iter().filter(|o| o.result.is_ok()).count()
     }
 
     /// Symbols without one.
     pub fn failed(&self) -> usize {
-        self.outcomes.len() - self.ok()
+        self.outcomes.iter().filter(|o| o.result.is_err()).count()
     }
 
     /// Every failure of the run: the run's own, then each symbol's.

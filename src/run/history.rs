@@ -10,8 +10,6 @@ use tokio::time::Instant;
 use crate::config::{Config, History};
 use crate::error::{FetchError, OutputError};
 use crate::fetch::Engine;
-use crate::market::Ticker;
-use crate::outcome::{Mode, Outcome, Round};
 use crate::report::Report;
 use crate::text::plural;
 use crate::{history, output};
@@ -21,7 +19,7 @@ type Assets = std::collections::HashMap<String, (String, String)>;
 
 /// What a history run produced for the symbols it asked: a result per symbol (a price at a
 /// moment, or that its candles came), and the summary's first words.
-type Produced = (Vec<Result<Ticker, FetchError>>, String);
+type Produced = (Vec<Result<(), FetchError>>, String);
 
 /// `--at` or `--candles`: history, written as it comes, then the failures and a summary on
 /// stderr.
@@ -49,24 +47,22 @@ pub(super) async fn run(
         History::At { ask, zone } => at(config, engine, &wanted, (ask, zone), &assets, out).await?,
         History::Candles(ask) => candles(config, engine, &wanted, ask, &assets, out).await?,
     };
-    let mut results: std::collections::HashMap<String, Result<Ticker, FetchError>> =
+    let mut results: std::collections::HashMap<String, Result<(), FetchError>> =
         wanted.into_iter().zip(results).collect();
-    let outcomes = (config.symbols.iter())
-        .map(|symbol| Outcome {
-            symbol: symbol.clone(),
-            attempts: u32::from(!unnamed.contains_key(symbol)),
-            result: match unnamed.remove(symbol) {
+    let per_symbol = (config.symbols.iter())
+        .map(|symbol| {
+            let result = match unnamed.remove(symbol) {
                 Some(detail) => Err(FetchError::Commodity {
                     symbol: symbol.clone(),
                     detail,
                 }),
                 None => results.remove(symbol).unwrap_or(Err(FetchError::Cancelled)),
-            },
-            elapsed: start.elapsed(),
-            route: None,
+            };
+            (symbol.clone(), result)
         })
         .collect();
-    let report = report(engine, outcomes, start);
+    // The stop reason (a signal, the deadline) is read from the engine.
+    let report = Report::of_history(engine, per_symbol, start.elapsed());
     // The failures (and hints) as every run says them; the summary is history's own.
     output::diagnostics(
         &report,
@@ -83,19 +79,6 @@ pub(super) async fn run(
     );
     output::say_summary(&line, config.verbosity);
     Ok(report)
-}
-
-/// The run's report: its outcomes, what it sent, and why it stopped early, if it did.
-fn report(engine: &Engine, outcomes: Vec<Outcome>, start: Instant) -> Report {
-    let round = Round {
-        mode: Mode::Async,
-        outcomes,
-        elapsed: start.elapsed(),
-        sent: engine.totals(),
-        market_error: None,
-    };
-    // The stop reason (a signal, the deadline) is read from the engine by Report::of.
-    Report::of(engine, round, engine.totals(), start.elapsed(), None)
 }
 
 /// `--at`: each symbol's price at the moment, written at once.
@@ -121,16 +104,7 @@ async fn at(
     .and_then(|()| out.flush())
     .map_err(OutputError)?;
     let ok = pairs.iter().filter(|(_, r)| r.is_ok()).count();
-    let results = pairs
-        .into_iter()
-        .map(|(symbol, r)| {
-            r.map(|p| Ticker {
-                symbol,
-                values: vec![p.price],
-                time_ms: p.trade_ms.max(0) as u64,
-            })
-        })
-        .collect();
+    let results = pairs.into_iter().map(|(_, r)| r.map(drop)).collect();
     let when = crate::clock::rfc3339_millis(ask.at_ms.max(0) as u64);
     Ok((
         results,
@@ -187,11 +161,7 @@ async fn candles(
         results.push(match failed {
             Some(e) => Err(e),
             None if *n == 0 => Err(history::no_candles(engine, symbol, ask).await),
-            None => Ok(Ticker {
-                symbol: symbol.clone(),
-                values: Vec::new(),
-                time_ms: 0,
-            }),
+            None => Ok(()),
         });
     }
     let gaps = match fetched.gaps {
