@@ -122,8 +122,9 @@ impl Report {
     }
 
     /// The report of a run that went on after it was made (a stream after its snapshot), as the
-    /// engine says the run ended: its signal, its deadline, a ban, its length.
-    pub(crate) fn ended(mut self, engine: &Engine, elapsed: Duration) -> Self {
+    /// engine says the run ended: its signal, its deadline, a ban, its length. A deadline that
+    /// passed before anything arrived (`delivered` false) is the run's failure.
+    pub(crate) fn ended(mut self, engine: &Engine, elapsed: Duration, delivered: bool) -> Self {
         self.interrupted = match engine.stop_reason() {
             Some(StopReason::Interrupted(signal)) => Some(signal),
             _ => None,
@@ -131,6 +132,10 @@ impl Report {
         self.deadline_hit = matches!(engine.stop_reason(), Some(StopReason::Deadline(_)));
         if let Some(ban) = engine.throttle().ban() {
             self.error = Some(ban);
+        } else if let Some(StopReason::Deadline(d)) = engine.stop_reason()
+            && !delivered
+        {
+            self.error = Some(FetchError::Deadline(d));
         }
         self.used_weight = engine.throttle().last_used_weight();
         self.elapsed = elapsed;

@@ -165,10 +165,12 @@ async fn once(
     progress.finish();
     let (stale, suggestions) = afterwords(config, engine, &shown).await;
     let assets = labels(config, engine, convert, &shown).await;
-    let mut report = Report::of(engine, shown, engine.totals(), start.elapsed(), comparison);
-    report.suggestions = suggestions;
-    report.target = convert.map(|c| c.target.clone());
-    report.assets = assets;
+    let report = Report {
+        suggestions,
+        target: convert.map(|c| c.target.clone()),
+        assets,
+        ..Report::of(engine, shown, engine.totals(), start.elapsed(), comparison)
+    };
     let width = crate::text::stdout_size().map(|(columns, _)| columns);
     let look = output::Look {
         color: config.color,
