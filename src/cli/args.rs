@@ -67,8 +67,9 @@ pub(crate) struct OutputArgs {
     /// file keeps the old one's permissions (never setuid), a new one is 0644 less the umask. A
     /// run with no result at all, or cut short by a signal or --deadline, leaves the previous
     /// FILE as it was. A character device or FIFO is written directly; a symbolic link, socket
-    /// or directory is refused (name the link's target). -o - is stdout. Every format; not
-    /// --stream or --watch.
+    /// or directory is refused (name the link's target). -o - is stdout. Without -f, FILE's
+    /// extension names the format (.prom, .csv, .json, .ndjson, .beancount, .ledger). Every
+    /// format; not --stream or --watch.
     #[arg(short = 'o', long, value_name = "FILE", env = "PRICEFETCH_OUTPUT")]
     pub(crate) output: Option<PathBuf>,
 

@@ -28,6 +28,36 @@ pub(crate) enum Format {
 }
 
 impl Format {
+    /// The format a file's extension names: `.prom` (OpenMetrics, as node_exporter's textfile
+    /// collector wants), `.csv`, `.json`, `.ndjson`/`.jsonl`, `.beancount`/`.bean`,
+    /// `.ledger`/`.journal`; `None` for any other.
+    pub(crate) fn for_file(path: &std::path::Path) -> Option<Self> {
+        let ext = path.extension()?.to_str()?.to_ascii_lowercase();
+        Some(match ext.as_str() {
+            "prom" => Self::Openmetrics,
+            "csv" => Self::Csv,
+            "json" => Self::Json,
+            "ndjson" | "jsonl" => Self::Ndjson,
+            "beancount" | "bean" => Self::Beancount,
+            "ledger" | "journal" => Self::Ledger,
+            _ => return None,
+        })
+    }
+
+    /// As `-f` names it.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Self::Table => "table",
+            Self::Plain => "plain",
+            Self::Json => "json",
+            Self::Ndjson => "ndjson",
+            Self::Csv => "csv",
+            Self::Openmetrics => "openmetrics",
+            Self::Ledger => "ledger",
+            Self::Beancount => "beancount",
+        }
+    }
+
     /// Formats that only history (`--at`, `--candles`) writes.
     pub(crate) fn is_accounting(self) -> bool {
         self.book().is_some()

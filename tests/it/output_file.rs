@@ -282,3 +282,40 @@ fn the_guides_cron_log_loads_into_sqlite_as_the_guide_says() {
     assert_eq!(rows.lines().count(), 4, "{rows}");
     assert!(rows.lines().all(|l| !l.starts_with("NOSUCHCOIN")), "{rows}");
 }
+
+#[test]
+fn the_format_follows_the_files_extension_unless_f_says_otherwise() {
+    let server = MockServer::start();
+    let dir = scratch_dir("output-extension");
+    let run = |name: &str, more: &[&str]| {
+        let path = dir.join(name);
+        let out = pricefetch(&server)
+            .args(more)
+            .arg("-o")
+            .arg(&path)
+            .arg("BTCUSDT")
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{name}: {}", stderr(&out));
+        (std::fs::read_to_string(&path).unwrap(), stderr(&out))
+    };
+    let (text, said) = run("btc.prom", &["-v"]);
+    assert!(text.ends_with("# EOF\n"), "{text}");
+    assert!(
+        said.contains("-f openmetrics from the extension of -o"),
+        "{said}"
+    );
+    assert!(run("btc.csv", &[]).0.starts_with("symbol,price,"));
+    assert!(run("btc.json", &[]).0.trim_start().starts_with('{'));
+    assert!(
+        run("btc.ndjson", &[])
+            .0
+            .starts_with("{\"symbol\":\"BTCUSDT\"")
+    );
+    // -f wins over the extension.
+    assert_eq!(run("btc.csv.txt", &[]).0, "BTCUSDT\t97123.45000000\n");
+    assert_eq!(
+        run("forced.csv", &["-f", "plain"]).0,
+        "BTCUSDT\t97123.45000000\n"
+    );
+}

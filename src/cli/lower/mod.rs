@@ -91,18 +91,6 @@ impl Cli {
     pub fn into_config(self, terminal: Terminal) -> Result<Config, UsageError> {
         // -o FILE: the data goes to a file, so no table and no colour by default.
         let output = self.output.output.clone().filter(|p| p.as_os_str() != "-");
-        if self.output.append
-            && matches!(
-                self.format,
-                Some(Format::Json | Format::Openmetrics | Format::Table)
-            )
-        {
-            return Err(UsageError(
-                "--append adds lines to a file: json, openmetrics and table are one document \
-                 each (use csv, ndjson, plain, ledger or beancount, or leave out --append)"
-                    .into(),
-            ));
-        }
         let terminal = match &output {
             Some(_) => Terminal {
                 stdout_tty: false,
@@ -113,7 +101,7 @@ impl Cli {
         };
         self.check_live_flags()?;
         let symbols = self.symbols()?;
-        let format = self.format(terminal.stdout_tty);
+        let format = self.format(terminal.stdout_tty, output.as_deref())?;
         if self.live.backfill && format != Format::Ndjson {
             return Err(UsageError(
                 "--backfill writes its candles as ndjson lines: add -f ndjson".into(),
@@ -223,15 +211,40 @@ impl Cli {
         normalise_all(raw)
     }
 
-    /// `-f`, or the default for where stdout goes: a table on a terminal; piped, plain lines,
-    /// or ndjson for live runs (every line needs its time).
-    fn format(&self, stdout_tty: bool) -> Format {
-        self.format
-            .unwrap_or(match (stdout_tty, self.watch.is_some() || self.stream) {
+    /// `-f`; else the format `-o FILE`'s extension names (`.prom`, `.csv`, `.json`, `.ndjson`,
+    /// `.beancount`, `.ledger`), said with -v; else the default for where stdout goes: a table
+    /// on a terminal; piped, plain lines, or ndjson for live runs (every line needs its time).
+    fn format(
+        &self,
+        stdout_tty: bool,
+        output: Option<&std::path::Path>,
+    ) -> Result<Format, UsageError> {
+        let guessed = || {
+            let format = output.and_then(Format::for_file)?;
+            tracing::info!(
+                "-f {} from the extension of -o {}",
+                format.name(),
+                output.unwrap_or_else(|| std::path::Path::new("")).display()
+            );
+            Some(format)
+        };
+        let format = self.format.or_else(guessed).unwrap_or(
+            match (stdout_tty, self.watch.is_some() || self.stream) {
                 (true, _) => Format::Table,
                 (false, true) => Format::Ndjson,
                 (false, false) => Format::Plain,
-            })
+            },
+        );
+        if self.output.append
+            && matches!(format, Format::Json | Format::Openmetrics | Format::Table)
+        {
+            return Err(UsageError(
+                "--append adds lines to a file: json, openmetrics and table are one document \
+                 each (use csv, ndjson, plain, ledger or beancount, or leave out --append)"
+                    .into(),
+            ));
+        }
+        Ok(format)
     }
 
     /// `--sync`, `--compare` (with its rounds) or the default async round.
