@@ -192,13 +192,19 @@ fn parse(text: &str, path: &Path) -> Result<FileSettings, UsageError> {
         let at = e.span().map_or(0, |s| s.start);
         let line_no = text[..at.min(text.len())].matches('\n').count() + 1;
         let line = text.lines().nth(line_no - 1).unwrap_or("");
-        let key = line.split('=').next().unwrap_or("").trim();
-        let key = if key.is_empty() || !line.contains('=') {
+        let name = line.split('=').next().unwrap_or("").trim();
+        let key = if name.is_empty() || !line.contains('=') {
             String::new()
         } else {
-            format!(" key '{key}':")
+            format!(" key '{name}':")
         };
         let message = e.message().trim();
+        if let Some(fix) = the_fix(name, line, message) {
+            return UsageError(format!(
+                "config file {} line {line_no}:{key} {fix}",
+                path.display()
+            ));
+        }
         // serde lists every key for an unknown one; the nearest is what the user meant.
         let message = match message.strip_prefix("unknown field `") {
             Some(rest) => {
@@ -208,7 +214,10 @@ fn parse(text: &str, path: &Path) -> Result<FileSettings, UsageError> {
                     SETTINGS.iter().copied().chain(["symbols", "commodity"]),
                 ) {
                     Some(near) => format!("unknown key; did you mean '{near}'?"),
-                    None => format!("unknown key; the keys are: {}", SETTINGS.join(", ")),
+                    None => format!(
+                        "unknown key '{typo}'; the keys are: symbols, {}, and a [commodity] table",
+                        SETTINGS.join(", ")
+                    ),
                 }
             }
             None => message.to_owned(),
@@ -217,6 +226,36 @@ fn parse(text: &str, path: &Path) -> Result<FileSettings, UsageError> {
             "config file {} line {line_no}:{key} {message}",
             path.display(),
         ))
+    })
+}
+
+/// What to write instead, where serde's words describe its parser: a duration is a string
+/// with its unit, a list is in brackets, settings stand outside any table but `[commodity]`.
+fn the_fix(name: &str, line: &str, message: &str) -> Option<String> {
+    let durations = [
+        "timeout",
+        "connect-timeout",
+        "retry-delay",
+        "deadline",
+        "max-wait",
+        "hedge",
+    ];
+    let value = line.split_once('=').map_or("", |(_, v)| v.trim());
+    if message.contains("expected a string") && durations.contains(&name) {
+        let number = value.trim_matches('"');
+        return Some(format!(
+            "a duration is a string with its unit: {name} = \"{number}s\" (or \"{number}ms\", \"1m\")"
+        ));
+    }
+    if message.contains("expected a sequence") {
+        return Some(format!("a list goes in brackets: {name} = [{value}]"));
+    }
+    let table = line.trim().strip_prefix('[')?.strip_suffix(']')?.trim();
+    (message.contains("unknown field") && table != "commodity").then(|| {
+        format!(
+            "unknown table [{table}]: settings go at the top of the file, outside any table \
+             (only [commodity] is a table)"
+        )
     })
 }
 

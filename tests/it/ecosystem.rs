@@ -391,7 +391,7 @@ fn a_misspelt_config_key_gets_the_nearest_key_suggested() {
     let path = config_file("far", "zzz = 4\n");
     let out = with_config(&path);
     assert!(
-        stderr(&out).contains("the keys are: base-url"),
+        stderr(&out).contains("the keys are: symbols, base-url"),
         "{}",
         stderr(&out)
     );
@@ -416,5 +416,29 @@ fn the_man_synopsis_says_symbols_repeat_and_show_config_fits_80_columns() {
     );
     for line in show.lines().skip(1) {
         assert!(line.chars().count() <= 80, "over 80 columns: {line:?}");
+    }
+}
+
+#[test]
+fn a_config_mistake_is_answered_with_what_to_write() {
+    for (name, text, fix) in [
+        ("duration", "timeout = 5\n", "timeout = \"5s\""),
+        ("list", "symbols = \"BTCUSDT\"\n", "symbols = [\"BTCUSDT\"]"),
+        (
+            "table",
+            "[pricefetch]\ntimeout = \"5s\"\n",
+            "unknown table [pricefetch]: settings go at the top of the file",
+        ),
+        (
+            "key",
+            "zzzz = 3\n",
+            "unknown key 'zzzz'; the keys are: symbols,",
+        ),
+    ] {
+        let out = with_config(&config_file(name, text));
+        assert_eq!(out.status.code(), Some(2), "{name}");
+        let err = stderr(&out);
+        assert!(err.contains(fix), "{name}: {err}");
+        assert!(!err.contains("expected a"), "{name}: parser words: {err}");
     }
 }
