@@ -134,7 +134,15 @@ pub(crate) fn parse_time(
             .to_timestamp(dt)
             .map(|at| at.as_millisecond())
             .map_err(|e| format!("'{text}': {e}")),
-        Err(e) => Err(format!("'{text}' is not a time ({e}); {formats}")),
+        // The parser's own words only for what looks like a date (a month out of range).
+        Err(e) => Err(match t.to_ascii_lowercase().as_str() {
+            "yesterday" => format!("'{text}' is not a time: for a day ago write -1d, or a date"),
+            "today" => format!("'{text}' is not a time: for midnight write a date, or now"),
+            _ if t.starts_with(|c: char| c.is_ascii_digit()) => {
+                format!("'{text}' is not a time ({e}); {formats}")
+            }
+            _ => format!("'{text}' is not a time; {formats}"),
+        }),
     }
 }
 
@@ -148,6 +156,16 @@ pub(crate) fn offset_minutes(zone: &jiff::tz::TimeZone, ms: u64) -> i32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_word_for_a_time_is_answered_with_what_to_write() {
+        let utc = jiff::tz::TimeZone::UTC;
+        let e = parse_time("yesterday", &utc, 0).unwrap_err();
+        assert!(e.contains("write -1d"), "{e}");
+        assert!(!e.contains("four digit"), "no parser words: {e}");
+        let e = parse_time("2024-13-45", &utc, 0).unwrap_err();
+        assert!(e.contains("month"), "{e}");
+    }
 
     #[test]
     fn times_are_read_in_every_form() {
