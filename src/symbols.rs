@@ -107,3 +107,35 @@ fn file_reason(e: &std::io::Error) -> String {
         crate::error::io_reason(e)
     }
 }
+/// The quote assets a bare asset is most often meant with, in the order they are offered.
+const QUOTES: [&str; 5] = ["USDT", "FDUSD", "USDC", "BTC", "EUR"];
+
+/// "Did you mean" for symbols Binance does not know, in the asked order, from the `listed`
+/// pairs: two asked one after the other that make a pair (`btc usdt`: BTCUSDT), an asset where
+/// a pair was meant (`BTC`: BTCUSDT, or `--in USDT BTC`), else the nearest pair by spelling.
+pub(crate) fn suggestions(unknown: &[&str], listed: &[String]) -> Vec<String> {
+    let set: std::collections::HashSet<&str> = listed.iter().map(String::as_str).collect();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while let Some(&asked) = unknown.get(i) {
+        i += 1;
+        if let Some(&next) = unknown.get(i)
+            && set.contains(format!("{asked}{next}").as_str())
+        {
+            out.push(format!("{asked} {next}: did you mean {asked}{next}?"));
+            i += 1;
+            continue;
+        }
+        let paired = QUOTES
+            .iter()
+            .find(|q| set.contains(format!("{asked}{q}").as_str()));
+        if let Some(quote) = paired {
+            out.push(format!(
+                "{asked} is an asset: did you mean {asked}{quote} (or --in {quote} {asked})?"
+            ));
+        } else if let Some(near) = crate::text::nearest(asked, set.iter().copied()) {
+            out.push(format!("{asked}: did you mean {near}?"));
+        }
+    }
+    out
+}

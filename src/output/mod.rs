@@ -192,16 +192,22 @@ pub(crate) fn diagnostics(report: &Report, verbosity: i8, color: bool, err: &mut
             code: Some(-1121),
             msg: String::new(),
         };
-        let all_suggested = report.outcomes.iter().filter(|o| {
-            matches!(
+        // Every unknown symbol is named at the head of a suggestion (`BTC USDT: …`, `BTC is an
+        // asset: …`): the general advice on spelling would only repeat them.
+        let suggested = |symbol: &str| {
+            (report.suggestions.iter())
+                .filter_map(|s| s.split(':').next())
+                .any(|head| head.split(' ').any(|word| word == symbol))
+        };
+        let all_suggested = report.outcomes.iter().all(|o| {
+            !matches!(
                 &o.result,
                 Err(FetchError::Api {
                     code: Some(-1121),
                     ..
                 })
-            )
+            ) || suggested(&o.symbol)
         });
-        let all_suggested = all_suggested.count() == report.suggestions.len();
         let spelling = crate::error::hint(&unknown).filter(|_| all_suggested);
         if let Some(e) = &report.error {
             let _ = writeln!(err, "{red}pricefetch: whole market: {}{reset}", describe(e));

@@ -262,13 +262,7 @@ async fn did_you_mean(engine: &Engine, shown: &Round) -> Vec<String> {
             return Vec::new();
         }
     };
-    unknown
-        .iter()
-        .filter_map(|typo| {
-            let near = crate::text::nearest(typo, listed.iter().map(String::as_str))?;
-            Some(format!("{typo}: did you mean {near}?"))
-        })
-        .collect()
+    crate::symbols::suggestions(&unknown, &listed)
 }
 
 /// `--any-status`: which printed pairs do not trade, so that their prices are stale; `None`

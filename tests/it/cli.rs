@@ -294,6 +294,24 @@ fn a_misspelt_symbol_gets_the_nearest_trading_pair_suggested() {
 }
 
 #[test]
+fn an_asset_where_a_pair_was_meant_is_answered_with_the_pair() {
+    let server = MockServer::start();
+    for (args, hint) in [
+        (
+            &["BTC"][..],
+            "hint: BTC is an asset: did you mean BTCUSDT (or --in USDT BTC)?",
+        ),
+        (&["btc", "usdt"], "hint: BTC USDT: did you mean BTCUSDT?"),
+    ] {
+        let out = pricefetch(&server).args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+        let err = stderr(&out);
+        assert!(err.contains(hint), "{args:?}: {err}");
+        assert!(!err.contains("check the symbol's spelling"), "{err}");
+    }
+}
+
+#[test]
 fn usage_errors_say_what_is_wrong_in_words() {
     let out = common::bare()
         .args(["-c", "0", "BTCUSDT"])
