@@ -424,8 +424,13 @@ fn stop_on_signals(stop: Stop) {
 
 fn announce(signal: Signal) {
     match signal {
+        // Stopping the usual way is no warning: the summary follows on a line of its own (a
+        // terminal echoed `^C` where its cursor was).
         Signal::Interrupt => {
-            tracing::warn!("interrupted: printing what has arrived (Ctrl-C again to quit at once)")
+            if std::io::IsTerminal::is_terminal(&io::stderr()) {
+                let _ = writeln!(io::stderr().lock());
+            }
+            tracing::info!("interrupted (Ctrl-C again to quit at once)");
         }
         other => tracing::warn!(
             "{}: printing what has arrived (a second signal quits at once)",

@@ -375,6 +375,14 @@ fn the_whole_market_streams_its_mini_tickers_filtered() {
             .all(|v| v["symbol"].as_str().unwrap().ends_with("BTC"))
     );
     assert_eq!(updates(&out).len(), 8);
+    // The pairs --quote filtered out of the whole market's stream are left out as asked: no
+    // warning, a line with -v.
+    assert!(!stderr(&out).contains("WARN"), "{}", stderr(&out));
+    let out = stream_cmd(&server)
+        .args(["-v", "--all", "--quote", "BTC", "--count", "8"])
+        .output()
+        .unwrap();
+    common::assert_stderr_has(&out, "for pairs --quote or --match filtered");
 }
 
 #[test]

@@ -31,6 +31,28 @@ fn the_stream_table_shows_while_it_runs_not_only_after_ctrl_c() {
 }
 
 #[test]
+fn ctrl_c_is_the_usual_way_to_stop_not_a_warning() {
+    let server = MockServer::start();
+    let mut pty = Pty::start(
+        &format!("--base-url {} --watch 1s BTCUSDT", server.url()),
+        (80, 24),
+    );
+    pty.wait_for("the live table", &["BTCUSDT"]);
+    let (code, screen) = pty.signal_and_screen("INT");
+    assert_eq!(code, Some(130), "{screen:?}");
+    let after = screen.rsplit("BTCUSDT").next().unwrap_or_default();
+    assert!(!screen.contains("WARN"), "a warning: {screen:?}");
+    assert!(!screen.contains("printing what has arrived"), "{screen:?}");
+    // The summary stands on a line of its own.
+    assert!(
+        after
+            .lines()
+            .any(|l| l.starts_with("interrupted: 1 price in")),
+        "{after:?}"
+    );
+}
+
+#[test]
 fn the_watch_table_shows_each_refresh_as_it_comes() {
     let server = MockServer::start();
     let mut pty = Pty::start(

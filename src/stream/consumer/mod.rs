@@ -413,9 +413,20 @@ impl<'a> Consumer<'a> {
         if self.invalid > 1 {
             tracing::warn!("left out {} updates that were not prices", self.invalid);
         }
+        // With --quote or --match the whole market's stream carries the pairs filtered out, as
+        // asked: said with -v, not warned of.
+        let filter = &self.config.ask.filter;
+        let filtered = filter.quote.is_some() || filter.pattern.is_some();
+        if filtered && self.unsubscribed > 0 {
+            tracing::info!(
+                "left out {} for pairs --quote or --match filtered",
+                plural(self.unsubscribed, "update", "updates")
+            );
+        }
+        let unsubscribed = if filtered { 0 } else { self.unsubscribed };
         let left_out: Vec<String> = [
             (self.duplicates, "repeated by a replacement connection"),
-            (self.unsubscribed, "for streams not subscribed"),
+            (unsubscribed, "for streams not subscribed"),
             (self.untraded, "for pairs that do not trade"),
             (
                 self.overtaken,

@@ -399,6 +399,16 @@ impl Pty {
         }
     }
 
+    /// As [`Pty::signal`], and what the terminal showed by the end.
+    pub fn signal_and_screen(self, signal: &str) -> (Option<i32>, String) {
+        let seen = std::sync::Arc::clone(&self.seen);
+        let code = self.signal(signal);
+        // The reader thread takes what was left in the terminal's buffer.
+        std::thread::sleep(Duration::from_millis(200));
+        let screen = String::from_utf8_lossy(&seen.lock().unwrap()).into_owned();
+        (code, screen)
+    }
+
     /// Sends `signal` to pricefetch and waits for the terminal to close; the exit code.
     pub fn signal(mut self, signal: &str) -> Option<i32> {
         let screen = self.screen();
