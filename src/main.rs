@@ -15,6 +15,8 @@ fn main() -> ExitCode {
         Ok(matches) => matches,
         Err(e) => {
             let e = pricefetch::cli::without_dash_dash_tip(e);
+            let typed: Vec<String> = std::env::args().skip(1).collect();
+            let e = pricefetch::cli::usage_as_typed(e, &typed);
             // clap names the flag; when the bad value came from its variable, say which.
             let note = pricefetch::cli::env_note(&e, std::env::args().skip(1).collect());
             let _ = e.print();

@@ -295,6 +295,47 @@ pub fn without_dash_dash_tip(err: clap::Error) -> clap::Error {
     plain
 }
 
+/// The error's usage line as the user typed the command: clap counts a value from a
+/// `PRICEFETCH_*` variable as given, so with the README's `export` lines every usage line
+/// would name `--base-url <URL> --stream-url <URL>` as if they had to be typed.
+pub fn usage_as_typed(err: clap::Error, args: &[String]) -> clap::Error {
+    use clap::error::{ContextKind, ContextValue};
+    let Some(ContextValue::StyledStr(usage)) = err.get(ContextKind::Usage) else {
+        return err;
+    };
+    let mut text = usage.to_string();
+    let cmd = command();
+    for arg in cmd.get_arguments() {
+        let (Some(var), Some(long)) = (arg.get_env(), arg.get_long()) else {
+            continue;
+        };
+        let short = arg.get_short().map(|c| format!("-{c}"));
+        let typed = args.iter().any(|a| {
+            a == &format!("--{long}")
+                || a.starts_with(&format!("--{long}="))
+                || short.as_ref().is_some_and(|s| a.starts_with(s.as_str()))
+        });
+        if typed || std::env::var_os(var).is_none() {
+            continue;
+        }
+        for name in arg.get_value_names().into_iter().flatten() {
+            text = text.replace(&format!(" --{long} <{name}>"), "");
+        }
+    }
+    if text == usage.to_string() {
+        return err;
+    }
+    let mut plain = clap::Error::new(err.kind()).with_cmd(&cmd);
+    for (kind, value) in err.context() {
+        let value = match kind {
+            ContextKind::Usage => ContextValue::StyledStr(text.clone().into()),
+            _ => value.clone(),
+        };
+        plain.insert(kind, value);
+    }
+    plain
+}
+
 /// For a bad value that came from a `PRICEFETCH_*` variable rather than the command line
 /// (`args`), which variable it was: clap names only the flag.
 pub fn env_note(err: &clap::Error, args: Vec<String>) -> Option<String> {

@@ -312,6 +312,41 @@ fn an_asset_where_a_pair_was_meant_is_answered_with_the_pair() {
 }
 
 #[test]
+fn the_usage_line_names_only_what_must_be_typed() {
+    // The README's export lines put the mock's URLs in the environment: a usage error must not
+    // show them as flags the user left out.
+    let out = common::bare()
+        .env("PRICEFETCH_BASE_URL", "http://127.0.0.1:8731")
+        .env("PRICEFETCH_STREAM_URL", "ws://127.0.0.1:8731")
+        .args(["--candles", "1h", "BTCUSDT"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.contains("Usage: pricefetch --candles <INTERVAL> --from <TIME> <SYMBOL>..."),
+        "{err}"
+    );
+    // A flag the user typed stays.
+    let out = common::bare()
+        .env("PRICEFETCH_BASE_URL", "http://127.0.0.1:8731")
+        .args([
+            "--candles",
+            "1h",
+            "--base-url",
+            "http://127.0.0.1:1",
+            "BTCUSDT",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        stderr(&out).contains("--base-url <URL>"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
 fn usage_errors_say_what_is_wrong_in_words() {
     let out = common::bare()
         .args(["-c", "0", "BTCUSDT"])
