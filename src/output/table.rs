@@ -83,7 +83,7 @@ pub(super) fn render(
         }
     }
     if shown.time {
-        write!(out, "  {:>TIME_WIDTH$}", "TIME")?;
+        write!(out, "  {:>TIME_WIDTH$}", "LATENCY")?;
     }
     writeln!(out, "{r}")?;
     for (sym, values, time) in &rows {
@@ -187,7 +187,7 @@ pub(super) fn fit(
     order.sort_unstable();
     if shown.time && total(&shown) > width {
         shown.time = false;
-        shown.hidden.push("TIME");
+        shown.hidden.push("LATENCY");
     }
     for group in order.chunk_by(|a, b| a.0 == b.0) {
         if total(&shown) <= width {
@@ -305,7 +305,10 @@ mod tests {
         );
         let at_80 = fit(day, &widths, 8, true, Some(80));
         assert_eq!(at_80.fields, [true, false, true, true, true, false, false]);
-        assert_eq!(at_80.hidden, ["TIME", "QUOTE VOLUME", "VOLUME", "CHANGE"]);
+        assert_eq!(
+            at_80.hidden,
+            ["LATENCY", "QUOTE VOLUME", "VOLUME", "CHANGE"]
+        );
         let at_40 = fit(day, &widths, 8, true, Some(40));
         assert_eq!(
             at_40.fields,
