@@ -82,16 +82,12 @@ pub(crate) struct Board {
 }
 
 impl Board {
-    /// An empty board for `kind`, with the assets known for the labels.
-    pub(crate) fn new(
-        kind: TickerKind,
-        assets: HashMap<String, (String, String)>,
-        stale: Duration,
-    ) -> Self {
+    /// An empty board for `kind`; the labels' assets come with the snapshot.
+    pub(crate) fn new(kind: TickerKind, stale: Duration) -> Self {
         Self {
             state: Mutex::new(State {
                 kind,
-                assets,
+                assets: HashMap::new(),
                 entries: Vec::new(),
                 index: HashMap::default(),
                 updates: 0,
@@ -222,7 +218,7 @@ mod tests {
 
     #[test]
     fn values_gaps_and_counts_are_kept_per_symbol() {
-        let board = Board::new(TickerKind::Price, HashMap::new(), Duration::from_secs(10));
+        let board = Board::new(TickerKind::Price, Duration::from_secs(10));
         assert_eq!(board.fresh(), Err(None));
         let mut s = board.lock();
         s.set("BTCUSDT", &["1.00".into()], 10, None, false);

@@ -71,11 +71,8 @@ pub(crate) async fn run(
     // --serve binds before anything is sent: an address in use is said at once.
     let exporter = match settings.serve {
         Some(addr) => {
-            let board = Arc::new(Board::new(
-                kind,
-                crate::pairs::cache::assets(config.state_dir.as_deref(), &config.http.base_url),
-                settings.stale,
-            ));
+            // The labels come with the snapshot (Engine::pair_assets: the cache, read once).
+            let board = Arc::new(Board::new(kind, settings.stale));
             let server = crate::serve::start(addr, Arc::clone(&board)).await?;
             if config.verbosity >= 0 {
                 let _ = writeln!(
