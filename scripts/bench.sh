@@ -32,7 +32,7 @@ command -v cargo >/dev/null || { echo "bench.sh: cargo is required" >&2; exit 1;
 # the mock (built together, the mock's dev-dependency features would be switched on in it too).
 # Both land in cargo's target directory, wherever CARGO_TARGET_DIR or a config puts it.
 cargo build --release --locked --quiet --bin pricefetch
-cargo build --release --locked --quiet --example mock_binance
+cargo build --release --locked --quiet -p mock-binance
 python=python3
 if [[ " $* " == *" wan "* || " $* " == *" history "* ]]; then
   # The peers (aiohttp, requests) live in a virtual environment under the target directory, never

@@ -21,14 +21,14 @@ def target_dir():
 
 TARGET = target_dir()
 BIN = os.path.join(TARGET, "release", "pricefetch")
-MOCK = os.path.join(TARGET, "release", "examples", "mock_binance")
+MOCK = os.path.join(TARGET, "release", "mock-binance")
 for _path in (BIN, MOCK):
     if not os.access(_path, os.X_OK):
         sys.exit(f"{_path} is missing: run scripts/bench.sh or scripts/soak.sh, which build it")
 
 
 class Mock:
-    """Runs target/release/examples/mock_binance with `args`; `url` is its base URL."""
+    """Runs target/release/mock-binance with `args`; `url` is its base URL."""
 
     def __init__(self, *args):
         self.args = [MOCK, "--port", "0", *args]

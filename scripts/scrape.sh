@@ -15,7 +15,7 @@ if ! command -v prometheus >/dev/null 2>&1; then
   { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus; } >/dev/null \
     || { echo "scrape.sh: prometheus is required: apt-get install prometheus" >&2; exit 1; }
 fi
-cargo build --locked --quiet --bin pricefetch --example mock_binance
+cargo build --locked --quiet --bin pricefetch && cargo build --locked --quiet -p mock-binance
 target=$(cargo metadata --format-version 1 --no-deps \
   | python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
 work=$(mktemp -d)
@@ -37,7 +37,7 @@ wait_for() {
 }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
-"$target/debug/examples/mock_binance" --port 0 >"$work/mock.out" 2>&1 &
+"$target/debug/mock-binance" --port 0 >"$work/mock.out" 2>&1 &
 pids+=($!)
 base=$(wait_for "$work/mock.out" PRICEFETCH_BASE_URL= | sed 's/.*=//')
 streams=$(wait_for "$work/mock.out" PRICEFETCH_STREAM_URL= | sed 's/.*=//')

@@ -342,7 +342,7 @@ fn connection_refused_names_the_host_and_exits_3() {
     // On this machine, refused means nothing listens: the likely fix is the mock, in one hint.
     let hint = format!(
         "hint: nothing listens on 127.0.0.1:{port}: is the mock running? (cargo run --release \
-         --example mock_binance)"
+         -p mock-binance)"
     );
     assert!(err.contains(&hint), "{err}");
     assert!(!err.contains("HTTPS_PROXY"), "{err}");

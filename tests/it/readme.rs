@@ -70,7 +70,6 @@ fn the_guide_documents_every_flag_and_the_docs_name_only_real_ones() {
         "--release",
         "--locked",
         "--path",
-        "--example",
         "--all-targets",
         "--all",
         "--check",
@@ -236,4 +235,111 @@ fn the_install_lines_work_in_a_fresh_home() {
         "man -w pricefetch: {path}{}",
         String::from_utf8_lossy(&found.stderr)
     );
+}
+
+/// The `sh` blocks of the README's section under `heading`, in order.
+fn sh_blocks(heading: &str) -> Vec<String> {
+    let section = &README[README.find(heading).expect("the section")..];
+    let section = &section[heading.len()..];
+    let section = &section[..section.find("\n## ").unwrap_or(section.len())];
+    section
+        .split("```sh\n")
+        .skip(1)
+        .map(|b| b[..b.find("```").unwrap()].to_owned())
+        .collect()
+}
+
+/// A `cargo` for the README's offline commands: the mock is built and run by the real cargo
+/// (in the test profile, whose dependencies are built already), the tool is the binary under
+/// test; any other command fails.
+fn cargo_shim() -> std::path::PathBuf {
+    let dir = common::scratch_dir("cargo-shim");
+    let home = std::env::var("HOME").unwrap_or_default();
+    let var = |name: &str, default: String| std::env::var(name).unwrap_or(default);
+    let script = format!(
+        "#!/bin/sh\nexport CARGO_HOME='{}' RUSTUP_HOME='{}'\n\
+         if [ \"$1 $2 $3 $4\" = 'run --release -p mock-binance' ]; then\n  shift 4\n  \
+         [ \"$1\" = -- ] && shift\n  cd '{}' && exec '{}' run --quiet --locked --offline \
+         -p mock-binance -- \"$@\"\nfi\n\
+         if [ \"$1 $2 $3\" = 'run --release --' ]; then shift 3; exec '{}' \"$@\"; fi\n\
+         echo \"not a command of the README: cargo $*\" >&2; exit 97\n",
+        var("CARGO_HOME", format!("{home}/.cargo")),
+        var("RUSTUP_HOME", format!("{home}/.rustup")),
+        env!("CARGO_MANIFEST_DIR"),
+        env!("CARGO"),
+        env!("CARGO_BIN_EXE_pricefetch"),
+    );
+    let cargo = dir.join("cargo");
+    std::fs::write(&cargo, script).unwrap();
+    let executable = std::os::unix::fs::PermissionsExt::from_mode(0o755);
+    std::fs::set_permissions(&cargo, executable).unwrap();
+    dir
+}
+
+/// Kills the mock when the test ends, however it ends.
+struct Reaped(std::process::Child);
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn try_it_offline_works_as_written() {
+    use std::io::BufRead as _;
+    let blocks = sh_blocks("## Try it offline");
+    assert_eq!(
+        blocks.len(),
+        2,
+        "the mock's command, then the exports and a run"
+    );
+    let shim = cargo_shim();
+    let path = format!("{}:{}", shim.display(), std::env::var("PATH").unwrap());
+    // The mock on any free port (8731 may be taken on this machine): the lines it prints are
+    // the README's with the port it took.
+    let mut mock = Reaped(
+        common::hermetic_shell()
+            .env("PATH", &path)
+            .args(["-c", &format!("exec {} -- --port 0", blocks[0].trim())])
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let printed: Vec<String> = std::io::BufReader::new(mock.0.stdout.take().unwrap())
+        .lines()
+        .take(2)
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(printed.len(), 2, "the mock printed {printed:?}");
+    let port = printed[0].rsplit(':').next().unwrap().to_owned();
+    let exports: Vec<_> = blocks[1]
+        .lines()
+        .filter(|l| l.starts_with("export "))
+        .map(|l| l.replace(":8731", &format!(":{port}")))
+        .collect();
+    assert_eq!(exports, printed, "the README's export lines");
+    let out = common::hermetic_shell()
+        .env("PATH", &path)
+        .args(["-ec", &blocks[1].replace(":8731", &format!(":{port}"))])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", common::stderr(&out));
+    let lines: Vec<_> = stdout.lines().collect();
+    assert_eq!(lines.len(), 3, "{stdout}");
+    for (line, (symbol, listed)) in lines.iter().zip([
+        ("BTCUSDT", 97123.45),
+        ("ETHUSDT", 3412.17),
+        ("PEPEUSDT", 0.00000412),
+    ]) {
+        let (name, price) = line.split_once('\t').unwrap();
+        let price: f64 = price.parse().unwrap();
+        assert_eq!(name, symbol);
+        assert!(
+            (price / listed - 1.0).abs() < 0.003,
+            "{line}: wanders at most 0.25%"
+        );
+    }
 }

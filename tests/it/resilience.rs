@@ -288,7 +288,7 @@ fn an_unknown_host_is_named_with_the_cause() {
     );
     assert!(err.contains("--base-url"), "{err}");
     assert!(
-        err.contains("cargo run --release --example mock_binance"),
+        err.contains("cargo run --release -p mock-binance"),
         "no network: the offline mock is suggested: {err}"
     );
 }

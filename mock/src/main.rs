@@ -1,8 +1,8 @@
 //! Runs the project's mock Binance on its own, to try pricefetch offline or to benchmark it:
 //!
 //! ```text
-//! cargo run --release --example mock_binance            # on 127.0.0.1:8731
-//! cargo run --release --example mock_binance -- --port 0 --latency 50ms
+//! cargo run --release -p mock-binance            # on 127.0.0.1:8731
+//! cargo run --release -p mock-binance -- --port 0 --latency 50ms
 //! ```
 //!
 //! Its first lines on stdout are the lines to paste into another shell,
@@ -46,8 +46,9 @@ struct Args {
     /// How often every WebSocket stream sends an update (Binance: 1s)
     #[arg(long, default_value = "1s", value_parser = humantime::parse_duration)]
     stream_interval: Duration,
-    /// REST prices never change (by default they wander a little every second, the same way
-    /// for the same --seed, so that --watch shows changes)
+    /// REST prices never change, and each stream rises a small step per update from the
+    /// listed price (the README's samples are the frozen mock's). By default prices wander a
+    /// little every second, the same way for the same --seed, on REST and streams alike
     #[arg(long)]
     frozen: bool,
     /// History (klines, aggTrades) answers times in microseconds, as Binance does when asked
@@ -85,7 +86,7 @@ fn main() -> std::process::ExitCode {
         Ok(server) => server,
         Err(e) => {
             eprintln!(
-                "mock_binance: cannot listen on 127.0.0.1:{}: {e}; is another mock running? \
+                "mock-binance: cannot listen on 127.0.0.1:{}: {e}; is another mock running? \
                  Pass --port 0 for any free port",
                 args.port
             );
@@ -95,7 +96,7 @@ fn main() -> std::process::ExitCode {
     if let (Some(path), Some(pem)) = (&args.tls_ca, server.ca_pem())
         && let Err(e) = std::fs::write(path, pem)
     {
-        eprintln!("mock_binance: cannot write {}: {e}", path.display());
+        eprintln!("mock-binance: cannot write {}: {e}", path.display());
         return std::process::ExitCode::from(1);
     }
     let mut out = std::io::stdout().lock();
