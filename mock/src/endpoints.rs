@@ -116,13 +116,18 @@ fn select_names(
 /// A listing's price now: as listed, or with `moving_prices` a deterministic wander of at
 /// most ±0.25% that changes every second (a slow swing plus a seeded jitter).
 pub(crate) fn price_now(shared: &Shared, l: &Listing) -> String {
+    price_at(shared, l, now_ms())
+}
+
+/// A listing's price at `unix_ms` (REST's and the streams' alike).
+pub(crate) fn price_at(shared: &Shared, l: &Listing, unix_ms: u64) -> String {
     if !shared.opts.moving_prices {
         return l.price.clone();
     }
     let Ok(base) = l.price.parse::<f64>() else {
         return l.price.clone();
     };
-    let second = shared.started.elapsed().as_secs();
+    let second = unix_ms.saturating_sub(shared.started_ms) / 1000;
     let mut rng = fastrand::Rng::with_seed(
         shared.opts.seed ^ second.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ l.symbol.len() as u64,
     );

@@ -95,8 +95,10 @@ pub struct Options {
     pub streams: StreamOptions,
     /// Serve HTTPS (h2 and http/1.1 by ALPN) with a certificate from a private CA.
     pub tls: TlsMode,
-    /// REST prices move a little every second, the same way for the same `seed` (the offline
-    /// demo's `--watch` shows changes); off, they never change (tests that compare output).
+    /// Prices move a little every second, the same way for the same `seed`, on REST and on
+    /// every stream alike (the offline demo's `--watch` and `--stream` show changes); off, REST
+    /// prices never change and each stream rises a small step per update (tests that compare
+    /// output).
     pub moving_prices: bool,
     /// Pairs added to the market, trading: `(symbol, base, quote, price)`, for routes a test
     /// needs exact prices on (`--in`).
@@ -167,8 +169,9 @@ struct Book {
 }
 
 struct Shared {
-    /// When the server started: moving prices are a function of the seconds since.
-    started: std::time::Instant,
+    /// When the server started (ms since the epoch): moving prices are a function of the whole
+    /// seconds since.
+    started_ms: u64,
     /// Set when the server stops: open stream connections end.
     closing: std::sync::atomic::AtomicBool,
     streams: Mutex<stream::StreamBook>,
@@ -228,7 +231,7 @@ impl MockServer {
             .map(|(i, l)| (l.symbol.clone(), i))
             .collect();
         let shared = Arc::new(Shared {
-            started: std::time::Instant::now(),
+            started_ms: record::unix_now().as_millis() as u64,
             closing: std::sync::atomic::AtomicBool::new(false),
             streams: Mutex::default(),
             timer: PreciseTimer::start(),
@@ -344,6 +347,13 @@ impl MockServer {
     /// The base URL, e.g. `http://127.0.0.1:41234`, to pass as `--base-url`.
     pub fn url(&self) -> &str {
         &self.url
+    }
+
+    /// The last price of `symbol` at `unix_ms` (ms since the epoch), as REST and the streams
+    /// give it then; `None` for a symbol the mock does not list.
+    pub fn price_at(&self, symbol: &str, unix_ms: u64) -> Option<String> {
+        let listing = &self.shared.listings[*self.shared.index.get(symbol)?];
+        Some(endpoints::price_at(&self.shared, listing, unix_ms))
     }
 
     /// Plays `faults` one per request for `key` (a symbol, an endpoint and a symbol such as

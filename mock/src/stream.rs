@@ -25,6 +25,7 @@ use futures_util::{SinkExt as _, StreamExt as _};
 use serde_json::{Value, json};
 
 use crate::Shared;
+use crate::endpoints::{book_json, day_json, price_at};
 use crate::market::Listing;
 use crate::record::unix_now;
 
@@ -232,51 +233,57 @@ fn parse_stream(shared: &Shared, name: &str) -> Option<Sub> {
     })
 }
 
-/// The price of a listing after `step` updates: a small rise per update, exact to 8 decimals.
-fn moved(listing: &Listing, step: u64) -> f64 {
-    let base: f64 = listing.price.parse().unwrap_or(1.0);
-    base * (1.0 + 0.00001 * step as f64)
+/// A listing's last price on a stream at `event_ms`, after `step` updates on this connection. With moving
+/// prices it is the price REST gives at the same instant (one market: a new connection does not
+/// start again from the listed price); frozen, a small rise per update, exact to 8 decimals, so
+/// that live modes still show changes.
+fn last_price(shared: &Shared, l: &Listing, step: u64, event_ms: u64) -> String {
+    if shared.opts.moving_prices {
+        return price_at(shared, l, event_ms);
+    }
+    let base: f64 = l.price.parse().unwrap_or(1.0);
+    format!("{:.8}", base * (1.0 + 0.00001 * step as f64))
 }
 
-fn f8(x: f64) -> String {
-    format!("{x:.8}")
+/// The 24-hour ticker REST would answer for listing `i` at this price: the streams' fields are
+/// copied from it, so that the stream and REST agree.
+fn day(shared: &Shared, i: usize, step: u64, event_ms: u64) -> Value {
+    let l = &shared.listings[i];
+    day_json(i, l, &last_price(shared, l, step, event_ms))
+}
+
+fn mini(day: &Value, event_ms: u64) -> Value {
+    json!({"e": "24hrMiniTicker", "E": event_ms, "s": day["symbol"], "c": day["lastPrice"],
+           "o": day["openPrice"], "h": day["highPrice"], "l": day["lowPrice"],
+           "v": day["volume"], "q": day["quoteVolume"]})
+}
+
+fn ticker(d: &Value, step: u64, event_ms: u64) -> Value {
+    json!({"e": "24hrTicker", "E": event_ms, "s": d["symbol"], "p": d["priceChange"],
+           "P": d["priceChangePercent"], "w": d["weightedAvgPrice"], "x": d["prevClosePrice"],
+           "c": d["lastPrice"], "Q": d["lastQty"], "b": d["bidPrice"], "B": d["bidQty"],
+           "a": d["askPrice"], "A": d["askQty"], "o": d["openPrice"], "h": d["highPrice"],
+           "l": d["lowPrice"], "v": d["volume"], "q": d["quoteVolume"], "O": d["openTime"],
+           "C": event_ms, "F": 1, "L": 1000 + step, "n": 1000 + step})
 }
 
 fn payload(shared: &Shared, sub: &Sub, step: u64, event_ms: u64, every_pair: bool) -> Value {
-    let mini = |l: &Listing| {
-        let c = moved(l, step);
-        let o = c / 1.025;
-        json!({"e": "24hrMiniTicker", "E": event_ms, "s": l.symbol, "c": f8(c), "o": f8(o),
-               "h": f8(c * 1.01), "l": f8(o * 0.99), "v": "12345.67800000", "q": f8(12345.678 * c)})
-    };
     match (sub.kind, sub.listing) {
         // Binance's all-market array carries the pairs that changed in the last second: a pair
         // that does not trade never changes, so it is never in it.
         (Kind::AllMini, _) => Value::Array(
-            shared
-                .listings
-                .iter()
-                .filter(|l| every_pair || l.status == "TRADING")
-                .map(mini)
+            (0..shared.listings.len())
+                .filter(|&i| every_pair || shared.listings[i].status == "TRADING")
+                .map(|i| mini(&day(shared, i, step, event_ms), event_ms))
                 .collect(),
         ),
-        (Kind::Mini, Some(i)) => mini(&shared.listings[i]),
-        (Kind::Ticker, Some(i)) => {
-            let l = &shared.listings[i];
-            let c = moved(l, step);
-            let o = c / 1.025;
-            json!({"e": "24hrTicker", "E": event_ms, "s": l.symbol, "p": f8(c - o), "P": "2.500",
-                   "w": f8((c + o) / 2.0), "x": f8(o), "c": f8(c), "Q": "0.01000000",
-                   "b": f8(c * 0.9999), "B": "1.50000000", "a": f8(c * 1.0001), "A": "2.00000000",
-                   "o": f8(o), "h": f8(c * 1.01), "l": f8(o * 0.99), "v": "12345.67800000",
-                   "q": f8(12345.678 * c), "O": 1_700_000_000_000u64, "C": event_ms, "F": 1,
-                   "L": 1000 + step, "n": 1000 + step})
-        }
+        (Kind::Mini, Some(i)) => mini(&day(shared, i, step, event_ms), event_ms),
+        (Kind::Ticker, Some(i)) => ticker(&day(shared, i, step, event_ms), step, event_ms),
         (Kind::Book, Some(i)) => {
             let l = &shared.listings[i];
-            let c = moved(l, step);
-            json!({"u": 400_900_000 + step, "s": l.symbol, "b": f8(c * 0.9999), "B": "1.50000000",
-                   "a": f8(c * 1.0001), "A": "2.00000000"})
+            let b = book_json(l, &last_price(shared, l, step, event_ms));
+            json!({"u": 400_900_000 + step, "s": l.symbol, "b": b["bidPrice"], "B": b["bidQty"],
+                   "a": b["askPrice"], "A": b["askQty"]})
         }
         _ => Value::Null,
     }

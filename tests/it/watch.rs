@@ -185,3 +185,38 @@ fn the_offline_mock_moves_its_prices_unless_frozen() {
             .all(|r| r["price"] == "97123.45000000")
     );
 }
+
+#[test]
+fn the_offline_mocks_streams_and_rest_are_one_market() {
+    // Each update's price is the one REST gives at the update's instant, whenever the
+    // connection opened (a new connection once started again from the listed price).
+    let server = MockServer::start_with(mock_binance::Options {
+        moving_prices: true,
+        streams: mock_binance::StreamOptions {
+            interval: std::time::Duration::from_millis(300),
+            ..Default::default()
+        },
+        ..mock_binance::Options::default()
+    });
+    let out = pricefetch(&server)
+        .args(["--stream", "--stream-url", &server.stream_url()])
+        .args(["--count", "4", "--ticker", "24h", "BTCUSDT", "ETHUSDT"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let updates: Vec<_> = lines(&stdout(&out))
+        .into_iter()
+        .filter(|r| r["snapshot"] == false)
+        .collect();
+    assert!(updates.len() >= 4, "{updates:?}");
+    let frozen = MockServer::start();
+    for u in &updates {
+        let (symbol, at) = (
+            u["symbol"].as_str().unwrap(),
+            u["event_time"].as_u64().unwrap(),
+        );
+        let rest = server.price_at(symbol, at).unwrap();
+        assert_eq!(u["last_price"], rest.as_str(), "{u}");
+        assert_ne!(rest, frozen.price_at(symbol, 0).unwrap(), "moving: {u}");
+    }
+}
