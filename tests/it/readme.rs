@@ -69,6 +69,7 @@ fn the_guide_documents_every_flag_and_the_docs_name_only_real_ones() {
     let others = [
         "--release",
         "--locked",
+        "--workspace",
         "--path",
         "--all-targets",
         "--all",
