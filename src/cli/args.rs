@@ -60,17 +60,19 @@ pub(crate) struct OutputArgs {
     #[arg(long)]
     pub(crate) no_header: bool,
 
-    /// Write the data to FILE instead of stdout, replacing it only when the run has results
+    /// Write to FILE, in the format its extension names
     ///
-    /// Written to a temporary file beside FILE and renamed over it, so a reader (node_exporter's
-    /// textfile collector, a web server, a spreadsheet import) never sees half a file; the new
-    /// file keeps the old one's permissions (never setuid), a new one is 0644 less the umask. A
-    /// run with no result at all, or cut short by a signal or --deadline, leaves the previous
-    /// FILE as it was. A character device or FIFO is written directly; a symbolic link, socket
-    /// or directory is refused (name the link's target). -o - is stdout. Without -f, FILE's
-    /// extension names the format (.prom, .csv, .json, .ndjson, .beancount, .ledger). Every
-    /// format; not --stream or --watch.
-    #[arg(short = 'o', long, value_name = "FILE", env = "PRICEFETCH_OUTPUT")]
+    /// FILE is replaced only when the run has results. Written to a temporary file beside FILE
+    /// and renamed over it, so a reader (node_exporter's textfile collector, a web server, a
+    /// spreadsheet import) never sees half a file; the new file keeps the old one's permissions
+    /// (never setuid), a new one is 0644 less the umask. A run with no result at all, or cut
+    /// short by a signal or --deadline, leaves the previous FILE as it was. A character device
+    /// or FIFO is written directly; a symbolic link, socket or directory is refused (name the
+    /// link's target). -o - is stdout. Without -f, FILE's extension names the format (.prom,
+    /// .csv, .json, .ndjson, .beancount, .ledger; plain otherwise). Every format; not --stream
+    /// or --watch. Also set by PRICEFETCH_OUTPUT.
+    #[arg(short = 'o', long, value_name = "FILE", env = "PRICEFETCH_OUTPUT",
+          hide_env = true, help_heading = None, display_order = 4)]
     pub(crate) output: Option<PathBuf>,
 
     /// With -o: add to the end of FILE instead of replacing it (a log a cron job grows)
@@ -206,12 +208,13 @@ pub(crate) struct LiveArgs {
           allow_hyphen_values = true)]
     pub(crate) stream_rollover: Duration,
 
-    /// With --stream: serve /metrics (Prometheus) and /healthz at ADDR instead of printing
+    /// With --stream: a Prometheus exporter at ADDR (9464)
     ///
-    /// ADDR is a port on loopback (9464), or an IP address and port (0.0.0.0:9464 serves every
+    /// Serves /metrics and /healthz at ADDR instead of printing. ADDR is a port on loopback (9464), or an IP address and port (0.0.0.0:9464 serves every
     /// interface, and says so). /metrics answers from memory, never a request to Binance;
     /// /healthz is 503 once no value arrived for --stale.
-    #[arg(long, value_name = "ADDR", value_parser = values::parse_addr)]
+    #[arg(long, value_name = "ADDR", value_parser = values::parse_addr, help_heading = None,
+          display_order = 11)]
     pub(crate) serve: Option<std::net::SocketAddr>,
 
     /// With --stream -f ndjson: fill each reconnect's gap with Binance's 1s candles
@@ -227,13 +230,15 @@ pub(crate) struct LiveArgs {
 #[derive(Debug, clap::Args)]
 #[command(next_help_heading = "History")]
 pub(crate) struct HistoryArgs {
-    /// The price at a past moment: each symbol's last trade at or before TIME
+    /// The price at a past moment, e.g. -1d or 2024-12-31
     ///
-    /// TIME: RFC 3339 (2024-03-01T12:00:00Z), a date (2024-03-01, midnight in --tz), a time in
-    /// --tz (2024-03-01T12:00), @epoch seconds or ms, or before now (-15m, -2d). No trade within
-    /// --lookback is an error (exit 1) naming the last trade before it.
+    /// Each symbol's last trade at or before TIME. TIME: RFC 3339 (2024-03-01T12:00:00Z), a
+    /// time in --tz (2024-03-01T12:00), a date, which means 00:00 in --tz (so the close of 31
+    /// December is --at 2024-12-31T23:59:59.999, not --at 2024-12-31), @epoch seconds or ms, or
+    /// before now (-15m, -2d). No trade within --lookback is an error (exit 1) naming the last
+    /// trade before it.
     #[arg(long, value_name = "TIME", allow_hyphen_values = true,
-          conflicts_with_all = ["from", "candles"])]
+          conflicts_with_all = ["from", "candles"], help_heading = None, display_order = 12)]
     pub(crate) at: Option<String>,
 
     /// With --at: how far before TIME a trade still counts (at most 7d)
@@ -241,12 +246,13 @@ pub(crate) struct HistoryArgs {
           allow_hyphen_values = true)]
     pub(crate) lookback: Duration,
 
-    /// Candles of this interval (1s, 1m, 3m, 5m, 15m, 30m, 1h, 2h, 4h, 6h, 8h, 12h, 1d, 3d, 1w, 1M)
+    /// Candles from --from to --to, e.g. 1h or 1d
     ///
-    /// Every candle that opens in [--from, --to), in time order, 1,000 a request, -c requests at
+    /// INTERVAL: 1s, 1m, 3m, 5m, 15m, 30m, 1h, 2h, 4h, 6h, 8h, 12h, 1d, 3d, 1w or 1M. Every candle that opens in [--from, --to), in time order, 1,000 a request, -c requests at
     /// once (at most 32). A stretch Binance has no candles for (a halt, before a listing) is said on stderr;
     /// a candle without trades keeps trades 0.
-    #[arg(long, value_name = "INTERVAL", requires = "from")]
+    #[arg(long, value_name = "INTERVAL", requires = "from", help_heading = None,
+          display_order = 13)]
     pub(crate) candles: Option<String>,
 
     /// With --candles: the first moment of the range (a TIME, as for --at)

@@ -36,6 +36,18 @@ pub(crate) const EXAMPLES: &[(&str, &str)] = &[
         "assets priced in EUR, exactly, via Binance's pairs",
     ),
     (
+        "pricefetch --at 2024-12-31T23:59:59.999 --tz Europe/Paris BTCEUR",
+        "the close of 31 December in Paris (a date alone is 00:00)",
+    ),
+    (
+        "pricefetch --candles 1d --from 2024-01-01 --to 2025-01-01 -o btc.csv BTCUSDT",
+        "a year of daily candles (UTC days), written as CSV",
+    ),
+    (
+        "pricefetch --candles 1d --from -30d -f beancount BTCEUR",
+        "a month of closing prices, as beancount price directives",
+    ),
+    (
         "pricefetch --watch 5s BTCUSDT",
         "a live table, refreshed every 5 s",
     ),
@@ -46,6 +58,10 @@ pub(crate) const EXAMPLES: &[(&str, &str)] = &[
     (
         "pricefetch --stream --until 'BTCUSDT >= 100000' BTCUSDT",
         "wait for a price, then exit 0",
+    ),
+    (
+        "pricefetch --stream --serve 9464 BTCUSDT ETHUSDT",
+        "a Prometheus exporter on 127.0.0.1:9464, fed by the stream",
     ),
 ];
 
@@ -66,9 +82,6 @@ pub(crate) const EXIT_CODES: &[(&str, &str)] = &[
     ),
     ("129", "stopped by SIGHUP; 130 by Ctrl-C; 143 by SIGTERM"),
 ];
-
-pub(crate) const AFTER_HELP: &str =
-    "See 'pricefetch --help' for every option, examples and exit codes.";
 
 /// `--help`'s closing part: examples and exit codes, at most 80 columns wide.
 pub(crate) fn after_long_help() -> String {

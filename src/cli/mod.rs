@@ -19,7 +19,7 @@ use args::{
     ConfigArgs, FetchArgs, HistoryArgs, InputArgs, LiveArgs, NetworkArgs, OutputArgs,
     RateLimitArgs, ShellArgs,
 };
-use help::{AFTER_HELP, after_long_help};
+use help::after_long_help;
 use values::{at_least_one, parse_duration};
 
 /// The version `--version` prints: the crate version, and the git commit when built from git.
@@ -35,10 +35,10 @@ pub(crate) const VERSION: &str = env!("PRICEFETCH_VERSION");
 #[command(
     name = "pricefetch",
     version = VERSION,
-    after_help = AFTER_HELP,
     after_long_help = after_long_help(),
     max_term_width = 80,
-    disable_version_flag = true
+    disable_version_flag = true,
+    disable_help_flag = true
 )]
 pub struct Cli {
     /// Symbols, e.g. BTCUSDT (btcusdt, BTC/USDT and BTC-USDT work too)
@@ -50,14 +50,14 @@ pub struct Cli {
     /// Read symbols from FILE ('-' = stdin)
     ///
     /// Whitespace or commas between them; '#' starts a comment.
-    #[arg(long, value_name = "FILE", display_order = 1)]
+    #[arg(long, value_name = "FILE", help_heading = "Input")]
     pub(crate) file: Option<PathBuf>,
 
     /// Every symbol the exchange lists, in one request
-    #[arg(long, conflicts_with_all = ["symbols", "file"])]
+    #[arg(long, conflicts_with_all = ["symbols", "file"], display_order = 1)]
     pub(crate) all: bool,
 
-    /// Assets priced in ASSET via Binance's pairs (e.g. EUR)
+    /// Assets priced in ASSET via Binance's pairs, e.g. EUR
     ///
     /// The arguments are then assets. Each is priced by the direct pair (BTCEUR), else its
     /// inverse (EURBTC, 1/x), else two legs through a hub (ADAUSDT / EURUSDT), trying USDT,
@@ -93,7 +93,7 @@ pub struct Cli {
         default_value = "price",
         env = "PRICEFETCH_TICKER",
         hide_env = true,
-        display_order = 4
+        display_order = 5
     )]
     pub(crate) ticker: TickerChoice,
 
@@ -111,14 +111,14 @@ pub struct Cli {
         value_parser = at_least_one::<NonZeroUsize>,
         env = "PRICEFETCH_CONCURRENCY",
         hide_env = true,
-        display_order = 5
+        display_order = 6
     )]
     pub(crate) concurrency: Option<NonZeroUsize>,
 
     /// Output: table, plain, csv, json, ndjson, and more
     ///
-    /// table, plain, csv, json, ndjson, openmetrics, ledger or beancount. Default: table on a
-    /// terminal, plain otherwise (and with -o FILE). openmetrics (also
+    /// table, plain, csv, json, ndjson, openmetrics, ledger or beancount. Default: with -o FILE,
+    /// the one its extension names; else table on a terminal, plain otherwise. openmetrics (also
     /// prometheus) is Prometheus's text format, for a scraper or node_exporter's textfile
     /// collector; ledger and beancount write price directives for --at and --candles. Also set
     /// by PRICEFETCH_FORMAT.
@@ -139,7 +139,7 @@ pub struct Cli {
     ///
     /// At least 1s; runs until Ctrl-C or --count.
     #[arg(long, value_name = "INTERVAL", value_parser = parse_duration, allow_hyphen_values = true,
-          conflicts_with = "compare", display_order = 8)]
+          conflicts_with = "compare", display_order = 9)]
     pub(crate) watch: Option<Duration>,
 
     /// Live updates from Binance's WebSocket streams
@@ -149,34 +149,35 @@ pub struct Cli {
     /// book; with --all, every pair's mini ticker. A connection that goes silent for --stale is
     /// replaced, one that closes is reopened with backoff, and one nearing Binance's 24-hour limit
     /// is replaced before it ends. A table on a terminal, ndjson when piped.
-    #[arg(long, conflicts_with_all = ["watch", "compare", "sync"], display_order = 9)]
+    #[arg(long, conflicts_with_all = ["watch", "compare", "sync"], display_order = 10)]
     pub(crate) stream: bool,
 
-    /// One request at a time, each after the last
-    #[arg(long, conflicts_with = "compare", display_order = 6)]
-    pub(crate) sync: bool,
-
-    /// Time both modes; say how much faster async was
-    #[arg(long, display_order = 7)]
+    /// Time --sync against async: how much faster async is
+    #[arg(long, display_order = 8)]
     pub(crate) compare: bool,
 
     /// More on stderr (-vv: every request)
     ///
     /// -v: retries, waits, request weight, the shared ledger; -vv: every request. RUST_LOG
     /// overrides.
-    #[arg(short = 'v', long, action = ArgAction::Count, conflicts_with = "quiet", display_order = 12)]
+    #[arg(short = 'v', long, action = ArgAction::Count, conflicts_with = "quiet", display_order = 15)]
     pub(crate) verbose: u8,
 
     /// Less on stderr (-qq: nothing but errors)
     ///
     /// -q: no summary or progress bar (warnings about the data itself, such as a gap in a range,
     /// stay); -qq: no failures, hints or warnings either.
-    #[arg(short = 'q', long, action = ArgAction::Count, display_order = 11)]
+    #[arg(short = 'q', long, action = ArgAction::Count, display_order = 14)]
     pub(crate) quiet: u8,
 
     /// Print version
     #[arg(short = 'V', long, action = ArgAction::Version, hide_short_help = true)]
     pub(crate) version: Option<bool>,
+
+    /// This help; --help: all options, examples, exit codes
+    #[arg(short = 'h', long, action = ArgAction::Help, display_order = 16,
+          long_help = "Print help (-h: the main options only)")]
+    pub(crate) help: Option<bool>,
 
     /// Which symbols: the pair status and the whole-market filters.
     #[command(flatten)]
@@ -185,6 +186,10 @@ pub struct Cli {
     /// How the output looks, beyond `-f`.
     #[command(flatten)]
     pub(crate) output: OutputArgs,
+
+    /// One request at a time, each after the last
+    #[arg(long, conflicts_with = "compare", help_heading = "Fetching")]
+    pub(crate) sync: bool,
 
     /// How requests are made: grouping, timeouts, retries, the run's limits and comparisons.
     #[command(flatten)]

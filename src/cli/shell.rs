@@ -81,13 +81,12 @@ fn man_page(out: &mut dyn Write) -> io::Result<()> {
     let man = clap_mangen::Man::new(cmd.clone());
     man.render_title(out)?;
     man.render_name_section(out)?;
-    // clap_mangen writes `[SYMBOL]` for a list of symbols; the page should say it repeats, as
-    // `--help` does.
-    let mut synopsis = Vec::new();
-    man.render_synopsis_section(&mut synopsis)?;
-    let synopsis =
-        String::from_utf8_lossy(&synopsis).replace("[\\fISYMBOL\\fR] ", "[\\fISYMBOL\\fR]... ");
-    out.write_all(synopsis.as_bytes())?;
+    // clap_mangen's synopsis lists every flag (13 lines); the OPTIONS section does that. Like
+    // `--help`'s usage line: options, then symbols, which repeat.
+    writeln!(
+        out,
+        ".SH SYNOPSIS\n\\fBpricefetch\\fR [\\fIOPTIONS\\fR] [\\fISYMBOL\\fR]..."
+    )?;
     man.render_description_section(out)?;
     man.render_options_section(out)?;
     writeln!(out, ".SH EXAMPLES")?;

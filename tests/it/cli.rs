@@ -18,7 +18,16 @@ fn help_shows_examples_and_the_exit_code_table() {
         .stdout(predicate::str::contains(
             "5    refused for your location (HTTP 451)",
         ))
-        .stdout(predicate::str::contains("[env: PRICEFETCH_BASE_URL]"));
+        .stdout(predicate::str::contains("[env: PRICEFETCH_BASE_URL]"))
+        // A way in to each kind of run: a past price (and what a date alone means), a range,
+        // a price in EUR, an exporter.
+        .stdout(predicate::str::contains(
+            "pricefetch --at 2024-12-31T23:59:59.999 --tz Europe/Paris BTCEUR",
+        ))
+        .stdout(predicate::str::contains("a date alone is 00:00"))
+        .stdout(predicate::str::contains("--candles 1d --from 2024-01-01"))
+        .stdout(predicate::str::contains("pricefetch --in EUR BTC ETH ADA"))
+        .stdout(predicate::str::contains("pricefetch --stream --serve 9464"));
 }
 
 #[test]
@@ -30,13 +39,20 @@ fn short_help_fits_one_screen_and_no_help_line_passes_80_columns() {
         "-h is {} lines:\n{short}",
         short.lines().count()
     );
+    // The way in to each kind of run: now, in your currency, live, past, to a file or a
+    // scraper.
     for everyday in [
-        "--file",
+        "--all",
+        "--in <ASSET>",
         "--format",
+        "--output <FILE>",
         "--concurrency",
-        "--sync",
         "--compare",
         "--watch",
+        "--stream",
+        "--serve <ADDR>",
+        "--at <TIME>",
+        "--candles <INTERVAL>",
     ] {
         assert!(short.contains(everyday), "-h lacks {everyday}");
     }
@@ -48,7 +64,7 @@ fn short_help_fits_one_screen_and_no_help_line_passes_80_columns() {
     ] {
         assert!(!short.contains(expert), "-h shows {expert}");
     }
-    assert!(short.contains("See 'pricefetch --help'"));
+    assert!(short.contains("--help: all options, examples, exit codes"));
     let long = stdout(&bare().arg("--help").output().unwrap());
     for text in [&short, &long] {
         for line in text.lines() {

@@ -401,7 +401,12 @@ fn a_misspelt_config_key_gets_the_nearest_key_suggested() {
 fn the_man_synopsis_says_symbols_repeat_and_show_config_fits_80_columns() {
     let out = bare().arg("--man").output().unwrap();
     let page = stdout(&out);
-    assert!(page.contains("[\\fISYMBOL\\fR]..."), "{page}");
+    let synopsis = &page[page.find(".SH SYNOPSIS").unwrap()..page.find(".SH DESCRIPTION").unwrap()];
+    assert!(
+        synopsis.contains("\\fBpricefetch\\fR [\\fIOPTIONS\\fR] [\\fISYMBOL\\fR]...")
+            && !synopsis.contains("\\-"),
+        "one line, as --help's usage: {synopsis}"
+    );
     // The widest source a setting can have, with the widest default values.
     let out = bare()
         .env("PRICEFETCH_CONNECT_TIMEOUT", "3s")
