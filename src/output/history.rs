@@ -15,6 +15,7 @@ use crate::error::FetchError;
 use crate::history::{PriceAt, Row};
 use crate::market::Candle;
 
+use super::candle_table::{self, CandleTable};
 use super::format::Format;
 
 /// Base and quote asset by symbol.
@@ -250,8 +251,13 @@ pub(crate) struct CandleWriter<'a> {
     written: u64,
     /// JSON: the gaps, written after the candles.
     gaps: Vec<serde_json::Value>,
-    /// The table's column widths, from the first candle.
-    widths: Option<[usize; 10]>,
+    /// The table, sized from the first candle (and the widest symbol); the terminal's width
+    /// it fits.
+    table: Option<CandleTable>,
+    width: Option<usize>,
+    symbol_width: usize,
+    /// `1s` candles: the table's times to the second.
+    seconds: bool,
     /// Symbols whose assets were found missing (said once each).
     unknown: std::collections::HashSet<String>,
     /// The line being built (csv, plain), kept between rows.
@@ -273,10 +279,24 @@ impl<'a> CandleWriter<'a> {
             assets,
             written: 0,
             gaps: Vec::new(),
-            widths: None,
+            table: None,
+            width: None,
+            symbol_width: 0,
+            seconds: false,
             unknown: std::collections::HashSet::new(),
             line: String::with_capacity(256),
         }
+    }
+
+    /// A table for these symbols that fits `width` (a terminal's columns), if given.
+    pub(crate) fn fit(mut self, width: Option<usize>, symbols: &[String]) -> Self {
+        self.width = width;
+        self.symbol_width = symbols
+            .iter()
+            .map(|s| crate::text::width(s))
+            .max()
+            .unwrap_or(0);
+        self
     }
 
     /// What comes before the first row: csv's header, JSON's opening.
@@ -287,6 +307,7 @@ impl<'a> CandleWriter<'a> {
         to: i64,
         out: &mut dyn Write,
     ) -> io::Result<()> {
+        self.seconds = interval == "1s";
         match self.format {
             Format::Csv if self.header => writeln!(out, "{}", COLUMNS.join(",")),
             Format::Json => write!(
@@ -441,46 +462,37 @@ impl<'a> CandleWriter<'a> {
         out: &mut dyn Write,
     ) -> io::Result<()> {
         let [open, high, low, close, volume, quote_volume] = c.values();
-        let times = (utc(c.open_ms), utc(c.close_ms));
-        let trades = c.trades.to_string();
-        let fields: [&str; 10] = [
+        let mut cells = [
             symbol,
-            &times.0,
+            "",
             open,
             high,
             low,
             close,
             volume,
             quote_volume,
-            &trades,
-            &times.1,
-        ];
-        let widths = *self.widths.get_or_insert_with(|| {
-            let mut w = COLUMNS.map(|h| h.len());
-            for (w, f) in w.iter_mut().zip(fields) {
-                *w = (*w).max(crate::text::width(f));
-            }
-            w
-        });
+            "",
+            "",
+        ]
+        .map(str::to_owned);
+        let time = |ms| candle_table::time(self.zone, self.seconds, ms);
+        (cells[1], cells[8], cells[9]) = (time(c.open_ms), c.trades.to_string(), time(c.close_ms));
+        let (table, hidden) = match self.table.take() {
+            Some(table) => (table, Vec::new()),
+            None => CandleTable::new(&cells, self.symbol_width, self.zone, self.width),
+        };
+        let table = self.table.insert(table);
         if first && self.header {
-            let head = COLUMNS.map(str::to_uppercase);
-            let cells: Vec<String> = head
-                .iter()
-                .zip(widths)
-                .map(|(h, w)| format!("{h:<w$}"))
-                .collect();
-            writeln!(out, "{}", cells.join("  ").trim_end())?;
+            table.header(out)?;
         }
-        let cells: Vec<String> = fields
-            .iter()
-            .zip(widths)
-            .enumerate()
-            .map(|(i, (f, w))| match i {
-                0 | 1 | 9 => format!("{f:<w$}"),
-                _ => format!("{f:>w$}"),
-            })
-            .collect();
-        writeln!(out, "{}", cells.join("  ").trim_end())
+        if !hidden.is_empty() {
+            tracing::info!(
+                "left out to fit {} columns: {} (a wider terminal, or -f csv, shows them)",
+                self.width.unwrap_or_default(),
+                hidden.join(", ")
+            );
+        }
+        table.row(&cells, out)
     }
 
     /// What comes after the last row: JSON's closing, with the gaps.

@@ -80,7 +80,8 @@ pub(crate) fn live_table(
             write!(out, "  {h:>w$}")?;
         }
     }
-    write!(out, "  {:>W_CHANGE$}{reset}{EOL}", "CHANGE")?;
+    // Not CHANGE: in a 24h table that is Binance's 24-hour change, one meaning per word.
+    write!(out, "  {:>W_CHANGE$}{reset}{EOL}", "LAST MOVE")?;
     let cut = rows.len() > room;
     let shown_rows = if cut { room - 1 } else { rows.len() };
     for (row, cells) in rows[..shown_rows].iter().zip(&cells) {

@@ -127,8 +127,10 @@ async fn candles(
         config.progress && config.format != output::Format::Table,
         plan.len() as u64,
     );
+    let width = crate::text::stdout_size().map(|(columns, _)| columns);
     let mut writer =
-        output::history::CandleWriter::new(config.format, config.header, &ask.zone, assets);
+        output::history::CandleWriter::new(config.format, config.header, &ask.zone, assets)
+            .fit(width, symbols);
     writer
         .start(ask.interval.name(), ask.from_ms, ask.to_ms, out)
         .map_err(OutputError)?;

@@ -1044,3 +1044,54 @@ fn klines_sent_newest_first_are_a_decode_error_not_a_halt() {
     common::assert_stderr_has(&out, "candles are not in time order");
     assert!(!stderr(&out).contains("a halt"), "{}", stderr(&out));
 }
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_candles_table_fits_the_terminal_with_spaced_headers_and_local_times() {
+    let server = MockServer::start();
+    let line = format!(
+        "pricefetch --base-url {} --candles 1d --from 2024-12-30 --to 2025-01-01 \
+         --tz Europe/Paris BTCEUR ETHUSDT -v",
+        server.url()
+    );
+    let out = common::on_a_pty(&line, Some((80, 24))).output().unwrap();
+    let screen = String::from_utf8_lossy(&out.stdout).replace('\r', "");
+    assert!(
+        screen.contains("SYMBOL   OPEN TIME (Europe/Paris)") && !screen.contains("OPEN_TIME"),
+        "{screen}"
+    );
+    // Days open at local midnight; a symbol longer than the first keeps the columns straight.
+    assert!(
+        screen.contains("\nBTCEUR   2024-12-31 00:00  ")
+            && screen.contains("\nETHUSDT  2024-12-31 00:00  "),
+        "{screen}"
+    );
+    let table = screen.lines().filter(|l| !l.contains('\x1b'));
+    assert!(table.clone().count() >= 5, "{screen}");
+    assert!(
+        table.into_iter().all(|l| l.chars().count() <= 80),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("left out to fit 80 columns: HIGH, LOW, VOLUME, QUOTE VOLUME, CLOSE TIME"),
+        "{screen}"
+    );
+    // In a pipe, every column, as the csv header names them.
+    let out = pricefetch(&server)
+        .args([
+            "--candles",
+            "1d",
+            "--from",
+            "2024-12-30",
+            "--to",
+            "2024-12-31",
+        ])
+        .args(["-f", "table", "BTCEUR"])
+        .output()
+        .unwrap();
+    let header = stdout(&out).lines().next().unwrap_or_default().to_owned();
+    assert!(
+        header.contains("QUOTE VOLUME") && header.ends_with("CLOSE TIME (UTC)"),
+        "{header}"
+    );
+}

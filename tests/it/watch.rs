@@ -119,7 +119,7 @@ fn on_a_terminal_the_table_is_redrawn_in_place_with_the_change() {
     assert_eq!(screen.matches("\x1b[J").count(), 2, "{screen:?}");
     assert!(!screen.contains("\x1b[2J"), "{screen:?}");
     assert!(
-        screen.contains("CHANGE") && screen.contains("every 1s"),
+        screen.contains("LAST MOVE") && screen.contains("every 1s"),
         "{screen:?}"
     );
     // The mock's prices do not move: the second refresh shows a change of 0.
