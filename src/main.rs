@@ -19,7 +19,7 @@ fn main() -> ExitCode {
             let e = pricefetch::cli::usage_as_typed(e, &typed);
             // clap names the flag; when the bad value came from its variable, say which.
             let note = pricefetch::cli::env_note(&e, std::env::args().skip(1).collect());
-            let _ = e.print();
+            say_clap(&e);
             if let Some(note) = note.filter(|_| e.use_stderr()) {
                 let _ = writeln!(io::stderr().lock(), "note: {note}");
             }
@@ -100,8 +100,27 @@ fn fail(err: &anyhow::Error) -> ExitCode {
     if error::is_broken_pipe(err) {
         return Exit::Ok.into();
     }
-    let _ = writeln!(io::stderr().lock(), "pricefetch: error: {err:#}");
+    pricefetch::output::say_error(&format!("{err:#}"));
     error::exit_for_error(err).into()
+}
+
+/// clap's answer: help and version on stdout as clap writes them; a usage error on stderr
+/// with the prefix every error has (`pricefetch: error: …`), coloured as clap colours it on a
+/// terminal.
+fn say_clap(e: &clap::Error) {
+    use std::io::IsTerminal as _;
+    if !e.use_stderr() {
+        let _ = e.print();
+        return;
+    }
+    let text = e.render();
+    let color = io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let text = if color {
+        text.ansi().to_string()
+    } else {
+        text.to_string()
+    };
+    pricefetch::output::say_usage_error(&text);
 }
 
 /// Logs go to stderr only (tracing's default writer is stdout). `RUST_LOG` wins; otherwise the
@@ -122,11 +141,10 @@ fn init_tracing(verbosity: i16, color: bool) {
     tracing_subscriber::fmt()
         .with_writer(move || pricefetch::output::StderrLines(width))
         .with_env_filter(filter)
-        .with_target(false)
-        .without_time()
         .with_ansi(color)
         // Its fallback report of a failed write is an `eprintln!`, which panics when stderr is
         // closed; a log line that cannot be written is simply lost.
         .log_internal_errors(false)
+        .event_format(pricefetch::output::LogLine)
         .init();
 }

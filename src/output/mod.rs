@@ -16,6 +16,7 @@ pub(crate) mod metrics;
 mod plain;
 mod progress;
 pub(crate) mod sink;
+mod stderr;
 mod table;
 
 use std::io::{self, Write};
@@ -31,6 +32,7 @@ pub(crate) use format::{Format, describe};
 pub(crate) use json::ndjson_line;
 pub(crate) use live::{LiveRow, backfill_line, live_table, update_csv_header, update_line};
 pub(crate) use progress::Progress;
+pub use stderr::{LogLine, StderrLines, say_error, say_usage_error};
 
 /// Writes the finished report in `format` (for a streaming format, only what is left to say).
 /// `width` is the terminal's, when stdout is one: a table narrows to it.
@@ -147,33 +149,6 @@ pub(crate) fn summary(report: &Report, verbose: bool) -> String {
         _ => "",
     };
     format!("{stopped}{found} in {elapsed} ({mode}, {counts})")
-}
-
-/// stderr for log lines: on a terminal (`width`), each line is broken at spaces with an indent
-/// like the rest of stderr, rather than mid-word by the terminal; elsewhere it is written whole.
-/// tracing formats an event and writes it in one call, so each call is whole lines.
-pub struct StderrLines(pub Option<usize>);
-
-impl Write for StderrLines {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let mut err = io::stderr().lock();
-        match (self.0, std::str::from_utf8(buf)) {
-            (Some(width), Ok(text)) => {
-                for line in text.split_inclusive('\n') {
-                    let (body, end) = line
-                        .strip_suffix('\n')
-                        .map_or((line, ""), |body| (body, "\n"));
-                    write!(err, "{}{end}", wrap(body, Some(width), 2))?;
-                }
-            }
-            _ => err.write_all(buf)?,
-        }
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        io::stderr().flush()
-    }
 }
 
 /// Failures and hints on stderr (`verbosity` -2 drops them; the summary is [`say_summary`]'s).

@@ -256,3 +256,71 @@ fn log_lines_wrap_at_words_on_a_narrow_terminal() {
         "{screen}"
     );
 }
+
+#[test]
+fn every_error_has_one_prefix_and_every_line_one_form_wrapped_at_spaces() {
+    let server = MockServer::start();
+    let gap = format!(
+        "pricefetch --base-url {} --candles 15m --from 2023-03-24T12:00Z --to \
+         2023-03-24T14:00Z -f csv BTCUSDT > /dev/null",
+        server.url()
+    );
+    let lines = [
+        gap.as_str(),
+        "pricefetch --at 1960-01-01 BTCUSDT",
+        "pricefetch --bogus",
+    ]
+    .join("; ");
+    // In a pipe: a usage error, a run's error and a warning, each in its one form.
+    let piped = common::hermetic_shell()
+        .args(["-c", &format!("{{ {lines}; }} 2>&1")])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&piped.stdout);
+    let starts = |prefix: &str| text.lines().any(|l| l.starts_with(prefix));
+    assert!(starts("WARN BTCUSDT: no candles from"), "{text}");
+    assert!(!text.contains(" WARN"), "{text}");
+    assert!(
+        starts("pricefetch: error: --at 1960-01-01 is 1960-01-01T00:00:00Z, before"),
+        "{text}"
+    );
+    assert!(
+        starts("pricefetch: error: unexpected argument '--bogus' found"),
+        "{text}"
+    );
+    // On a terminal of 50 columns: the same forms, broken at spaces, none cut mid-word.
+    let out = common::on_a_pty(&lines, Some((50, 24))).output().unwrap();
+    let screen = String::from_utf8_lossy(&out.stdout).replace('\r', "");
+    let plain = |l: &str| {
+        let mut s = l.to_owned();
+        for code in ["\x1b[33m", "\x1b[0m", "\x1b[1m", "\x1b[31m", "\x1b[4m"] {
+            s = s.replace(code, "");
+        }
+        s
+    };
+    let screen: Vec<String> = screen.lines().map(plain).collect();
+    assert!(
+        screen.iter().all(|l| l.chars().count() <= 50),
+        "{screen:#?}"
+    );
+    assert!(
+        screen.iter().any(|l| l == "WARN BTCUSDT: no candles from"),
+        "{screen:#?}"
+    );
+    assert!(
+        screen
+            .iter()
+            .any(|l| l == "pricefetch: error: --at 1960-01-01 is"),
+        "{screen:#?}"
+    );
+    assert!(
+        screen.iter().any(|l| l == "  2017-07-14T00:00:00.000Z"),
+        "the time whole on a line of its own: {screen:#?}"
+    );
+    assert!(
+        screen
+            .iter()
+            .any(|l| l.starts_with("pricefetch: error: unexpected argument")),
+        "{screen:#?}"
+    );
+}
