@@ -71,6 +71,9 @@ pub(crate) struct State {
     pub(crate) last_arrival: Option<Instant>,
     /// When the board was made, unix ms.
     pub(crate) started_ms: u64,
+    /// Scrapes of `/metrics` answered, and when the last one was.
+    pub(crate) scrapes: u64,
+    pub(crate) last_scrape: Option<Instant>,
 }
 
 /// The board (see the module's docs).
@@ -98,6 +101,8 @@ impl Board {
                 failed: Vec::new(),
                 last_arrival: None,
                 started_ms: crate::clock::unix_ms(),
+                scrapes: 0,
+                last_scrape: None,
             }),
             facts: Mutex::new(None),
             stale,
@@ -131,6 +136,25 @@ impl Board {
         self.state
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Counts a scrape of `/metrics`, answered now.
+    pub(crate) fn scraped(&self) {
+        let mut state = self.lock();
+        state.scrapes += 1;
+        state.last_scrape = Some(Instant::now());
+    }
+
+    /// The exporter's status line (see [`crate::output::serve_status`]).
+    pub(crate) fn status(&self) -> String {
+        let health = self.fresh();
+        let state = self.lock();
+        crate::output::serve_status(
+            state.updates,
+            state.scrapes,
+            state.last_scrape.map(|at| at.elapsed()),
+            health,
+        )
     }
 
     /// Whether a value arrived within `stale`.

@@ -210,6 +210,7 @@ fn wants_openmetrics(headers: &HeaderMap) -> bool {
 async fn metrics(State(board): State<Arc<Board>>, headers: HeaderMap) -> Response {
     let om = wants_openmetrics(&headers);
     let body = exposition(&board, om);
+    board.scraped();
     let kind = if om { OPENMETRICS_TYPE } else { CLASSIC_TYPE };
     ([(header::CONTENT_TYPE, kind)], body).into_response()
 }

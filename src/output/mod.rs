@@ -31,7 +31,8 @@ use crate::text::{duration, plural, stderr_width, wrap};
 pub(crate) use format::{Format, describe};
 pub(crate) use json::ndjson_line;
 pub(crate) use live::{LiveRow, backfill_line, live_table, update_csv_header, update_line};
-pub(crate) use progress::Progress;
+pub(crate) use progress::{Progress, StatusLine};
+pub(crate) use stderr::let_go;
 pub use stderr::{LogLine, StderrLines, say_error, say_usage_error};
 
 /// Writes the finished report in `format` (for a streaming format, only what is left to say).
@@ -149,6 +150,36 @@ pub(crate) fn summary(report: &Report, verbose: bool) -> String {
         _ => "",
     };
     format!("{stopped}{found} in {elapsed} ({mode}, {counts})")
+}
+
+/// The exporter's status line: what arrived, who scraped and when, what `/healthz` answers
+/// (`health`: as [`crate::board::Board::fresh`] says).
+pub(crate) fn serve_status(
+    updates: u64,
+    scrapes: u64,
+    last_scrape: Option<std::time::Duration>,
+    health: Result<(), Option<std::time::Duration>>,
+) -> String {
+    // Whole seconds: the line is redrawn every second.
+    let ago =
+        |d: std::time::Duration| crate::text::span(std::time::Duration::from_secs(d.as_secs()));
+    let scrapes = match last_scrape {
+        Some(at) => format!(
+            "{}, the last {} ago",
+            plural(scrapes, "scrape", "scrapes"),
+            ago(at)
+        ),
+        None => "no scrape yet".into(),
+    };
+    let health = match health {
+        Ok(()) => "healthy".to_owned(),
+        Err(Some(age)) => format!("stale: no value for {}", ago(age)),
+        Err(None) => "waiting for the first value".to_owned(),
+    };
+    format!(
+        "{} · {scrapes} · {health}",
+        plural(updates, "update", "updates")
+    )
 }
 
 /// Failures and hints on stderr (`verbosity` -2 drops them; the summary is [`say_summary`]'s).

@@ -12,6 +12,39 @@ const MANY_SYMBOLS: usize = 50;
 /// Symbols above which a sequential run (one request after another) takes over about a second.
 const MANY_SEQUENTIAL: usize = 10;
 
+/// A line redrawn in place on stderr (the exporter's status), or nothing: only on a terminal,
+/// never in a pipe or a log.
+pub(crate) struct StatusLine(Option<ProgressBar>);
+
+impl StatusLine {
+    /// A line if `allowed` (stderr is a terminal, not `-q`); log lines are written above it
+    /// while it shows (see [`super::stderr::StderrLines`]).
+    pub(crate) fn new(allowed: bool) -> Self {
+        Self(allowed.then(|| {
+            let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+            if let Ok(style) = ProgressStyle::with_template("{msg}") {
+                bar.set_style(style);
+            }
+            super::stderr::hold(Some(bar.clone()));
+            bar
+        }))
+    }
+
+    /// Shows `text` in place of the line before (unless it was let go).
+    pub(crate) fn show(&self, text: String) {
+        if let Some(bar) = self.0.as_ref().filter(|_| super::stderr::holding()) {
+            bar.set_message(text);
+        }
+    }
+
+    /// Clears the line, for the summary.
+    pub(crate) fn finish(&self) {
+        if self.0.is_some() {
+            super::stderr::let_go();
+        }
+    }
+}
+
 /// Shows progress, or nothing.
 #[derive(Debug)]
 pub(crate) struct Progress {

@@ -62,13 +62,56 @@ where
     }
 }
 
+/// The line redrawn in place at the foot of stderr, if one shows: log lines go above it.
+static HELD: std::sync::Mutex<Option<indicatif::ProgressBar>> = std::sync::Mutex::new(None);
+
+/// Keeps `line` at the foot of stderr (or none).
+pub(super) fn hold(line: Option<indicatif::ProgressBar>) {
+    *held() = line;
+}
+
+fn held() -> std::sync::MutexGuard<'static, Option<indicatif::ProgressBar>> {
+    HELD.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Whether a status line shows.
+pub(super) fn holding() -> bool {
+    held().is_some()
+}
+
+/// Clears the status line for good, if one shows (Ctrl-C: the summary comes next, and the
+/// `^C` the terminal echoed on it goes too); whether one did.
+pub(crate) fn let_go() -> bool {
+    let Some(line) = held().take() else {
+        return false;
+    };
+    line.finish_and_clear();
+    true
+}
+
 /// stderr for log lines: on a terminal (`width`), each line is broken at spaces with an indent
 /// like the rest of stderr, rather than mid-word by the terminal; elsewhere it is written whole.
-/// tracing formats an event and writes it in one call, so each call is whole lines.
+/// tracing formats an event and writes it in one call, so each call is whole lines. A status
+/// line that shows is cleared first and drawn again below.
 pub struct StderrLines(pub Option<usize>);
 
 impl Write for StderrLines {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let line = held().clone();
+        match line {
+            Some(line) => line.suspend(|| self.write_lines(buf)),
+            None => self.write_lines(buf),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        io::stderr().flush()
+    }
+}
+
+impl StderrLines {
+    fn write_lines(&self, buf: &[u8]) -> io::Result<usize> {
         let mut err = io::stderr().lock();
         match (self.0, std::str::from_utf8(buf)) {
             (Some(width), Ok(text)) => {
@@ -82,9 +125,5 @@ impl Write for StderrLines {
             _ => err.write_all(buf)?,
         }
         Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        io::stderr().flush()
     }
 }

@@ -425,9 +425,9 @@ fn stop_on_signals(stop: Stop) {
 fn announce(signal: Signal) {
     match signal {
         // Stopping the usual way is no warning: the summary follows on a line of its own (a
-        // terminal echoed `^C` where its cursor was).
+        // terminal echoed `^C` where its cursor was, or on the status line, cleared).
         Signal::Interrupt => {
-            if std::io::IsTerminal::is_terminal(&io::stderr()) {
+            if !output::let_go() && std::io::IsTerminal::is_terminal(&io::stderr()) {
                 let _ = writeln!(io::stderr().lock());
             }
             tracing::info!("interrupted (Ctrl-C again to quit at once)");

@@ -86,11 +86,33 @@ pub(crate) async fn run(
         None => None,
     };
     let board = exporter.as_ref().map(|(board, _)| Arc::clone(board));
+    let status = (board.as_ref())
+        .filter(|_| config.progress)
+        .map(|board| status_line(Arc::clone(board)));
     let report = stream(engine, config, (settings, end), board, out).await;
+    if let Some((task, line)) = status {
+        task.abort();
+        line.finish();
+    }
     if let Some((_, server)) = exporter {
         server.shut_down().await;
     }
     report
+}
+
+/// The exporter's status line on a terminal, redrawn every second until the task is aborted.
+fn status_line(board: Arc<Board>) -> (tokio::task::JoinHandle<()>, Arc<output::StatusLine>) {
+    let line = Arc::new(output::StatusLine::new(true));
+    let shown = Arc::clone(&line);
+    let task = tokio::spawn(async move {
+        let second = Duration::from_secs(1);
+        let mut every = tokio::time::interval_at(Instant::now() + second, second);
+        loop {
+            every.tick().await;
+            shown.show(board.status());
+        }
+    });
+    (task, line)
 }
 
 /// The stream proper: the snapshot, the links, the consumer (which writes `board` too, if

@@ -300,6 +300,12 @@ fn binding_beyond_loopback_is_said() {
     assert_eq!(out.status.code(), Some(0), "{}", common::stderr(&out));
     common::assert_stderr_has(&out, "is not a loopback address: anyone who can reach");
     assert!(out.stdout.is_empty(), "--serve prints nothing");
+    // In a pipe, no status line.
+    assert!(
+        !common::stderr(&out).contains("scrape"),
+        "{}",
+        common::stderr(&out)
+    );
 }
 
 /// A real Prometheus scrapes the exporter (scripts/scrape.sh: the mock, the exporter and
@@ -398,4 +404,38 @@ fn slow_clients_are_cut_off_and_a_scrape_always_gets_in() {
         "{before} descriptors before, {after} after"
     );
     assert_eq!(exporter.get("/healthz", "").0, 200);
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn on_a_terminal_a_status_line_says_updates_scrapes_and_health() {
+    let server = streaming(100);
+    let mut pty = common::Pty::start(
+        &format!(
+            "--base-url {} --stream-url {} --stream --serve 127.0.0.1:0 BTCUSDT",
+            server.url(),
+            server.stream_url()
+        ),
+        (80, 24),
+    );
+    let screen = pty.wait_for("the address", &["serving http://"]);
+    let addr = screen.split("serving http://").nth(1).unwrap();
+    let addr = addr.split('/').next().unwrap().to_owned();
+    pty.wait_for("the line before any scrape", &["no scrape yet · healthy"]);
+    let (status, _, _) = get(&addr, "/metrics", "").unwrap();
+    assert_eq!(status, 200);
+    // Redrawn in place (a carriage return, never a new line each second).
+    let screen = pty.wait_for("the scrape counted", &["1 scrape, the last "]);
+    let line = screen
+        .rsplit('\r')
+        .find(|l| l.contains("1 scrape"))
+        .unwrap();
+    assert!(
+        line.contains(" updates · 1 scrape, the last ") && line.contains("· healthy"),
+        "{line}"
+    );
+    let (code, screen) = pty.signal_and_screen("INT");
+    assert_eq!(code, Some(130), "{screen}");
+    // The line is cleared for the summary.
+    assert!(screen.trim_end().ends_with("reconnects)"), "{screen:?}");
 }
