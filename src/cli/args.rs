@@ -125,7 +125,9 @@ pub(crate) struct FetchArgs {
         long,
         value_name = "ZONE",
         allow_hyphen_values = true,
-        env = "PRICEFETCH_TZ"
+        env = "PRICEFETCH_TZ",
+        value_parser = values::Offers(values::zones),
+        hide_possible_values = true
     )]
     pub(crate) tz: Option<String>,
 
@@ -252,7 +254,8 @@ pub(crate) struct HistoryArgs {
     /// once (at most 32). A stretch Binance has no candles for (a halt, before a listing) is said on stderr;
     /// a candle without trades keeps trades 0.
     #[arg(long, value_name = "INTERVAL", requires = "from", help_heading = None,
-          display_order = 13)]
+          display_order = 13, value_parser = values::Offers(values::intervals),
+          hide_possible_values = true)]
     pub(crate) candles: Option<String>,
 
     /// With --candles: the first moment of the range (a TIME, as for --at)

@@ -100,3 +100,48 @@ mod tests {
         );
     }
 }
+
+/// A text flag whose shell completions offer `words` (`--candles`: the intervals; `--tz`: the
+/// zones): clap takes any text, and the lowering says what is wrong in words ("1H: 1h is an
+/// hour"), but `--candles <TAB>` offers the intervals rather than file names.
+#[derive(Clone)]
+pub(crate) struct Offers(pub(crate) fn() -> Vec<String>);
+
+impl clap::builder::TypedValueParser for Offers {
+    type Value = String;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<String, clap::Error> {
+        clap::builder::StringValueParser::new().parse_ref(cmd, arg, value)
+    }
+
+    fn possible_values(
+        &self,
+    ) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
+        Some(Box::new(
+            (self.0)()
+                .into_iter()
+                .map(clap::builder::PossibleValue::new),
+        ))
+    }
+}
+
+/// Binance's kline intervals, for `--candles`' completions.
+pub(crate) fn intervals() -> Vec<String> {
+    crate::interval::NAMES.map(str::to_owned).to_vec()
+}
+
+/// The time zones the bundled database names, and UTC, for `--tz`'s completions.
+pub(crate) fn zones() -> Vec<String> {
+    let mut names: Vec<String> = jiff::tz::db()
+        .available()
+        .map(|name| name.as_str().to_owned())
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+}

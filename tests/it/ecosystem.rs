@@ -447,3 +447,33 @@ fn a_config_mistake_is_answered_with_what_to_write() {
         assert!(!err.contains("expected a"), "{name}: parser words: {err}");
     }
 }
+
+#[test]
+fn bash_completes_intervals_and_zones_not_file_names() {
+    let script = stdout(&bare().args(["--completions", "bash"]).output().unwrap());
+    // What bash's completion would offer after `words` (no bash-completion package needed for
+    // the function itself).
+    let run = |words: &str, current: &str, previous: &str| {
+        let line = format!(
+            "source /dev/stdin; COMP_WORDS=({words}); COMP_CWORD=2; \
+             _pricefetch pricefetch '{current}' {previous}; echo \"${{COMPREPLY[*]}}\""
+        );
+        let mut child = common::clean("bash")
+            .args(["-c", &line])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::io::Write::write_all(&mut child.stdin.take().unwrap(), script.as_bytes()).unwrap();
+        let out = child.wait_with_output().unwrap();
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    };
+    assert_eq!(
+        run("pricefetch --candles ''", "", "--candles"),
+        "1s 1m 3m 5m 15m 30m 1h 2h 4h 6h 8h 12h 1d 3d 1w 1M"
+    );
+    assert_eq!(
+        run("pricefetch --tz Europe/Pa", "Europe/Pa", "--tz"),
+        "Europe/Paris"
+    );
+}
