@@ -122,7 +122,9 @@ async fn candles(
     assets: &Assets,
     out: &mut dyn Write,
 ) -> anyhow::Result<Produced> {
-    let plan = history::plan(ask, symbols.len(), crate::clock::unix_ms() as i64);
+    let now = crate::clock::unix_ms() as i64;
+    let plan = history::plan(ask, symbols.len(), now);
+    let mut open = StillOpen::new(now, symbols);
     let progress = output::Progress::requests(
         config.progress && config.format != output::Format::Table,
         plan.len() as u64,
@@ -141,6 +143,9 @@ async fn candles(
         ask,
         plan,
         &mut |row| {
+            if open.takes(&row) {
+                return Ok(());
+            }
             if let history::Row::Gap { .. } = &row {
                 said += 1;
                 // The rows before it are out first: on a terminal the line shows where it is.
@@ -159,6 +164,7 @@ async fn candles(
         .and_then(|()| out.flush())
         .map_err(OutputError)?;
     let mut results = Vec::with_capacity(symbols.len());
+    // A symbol whose only candle is still open has none closed yet: not an error.
     for ((symbol, failed), n) in symbols.iter().zip(fetched.failed).zip(&fetched.per_symbol) {
         results.push(match failed {
             Some(e) => Err(e),
@@ -171,12 +177,67 @@ async fn candles(
         n => format!(", {}", plural(n, "gap", "gaps")),
     };
     let summary = format!(
-        "{} of {} for {}{gaps}",
-        plural(fetched.candles, "candle", "candles"),
+        "{} of {} for {}{gaps}{}",
+        plural(fetched.candles - open.total(), "candle", "candles"),
         ask.interval.name(),
         plural(symbols.len() as u64, "symbol", "symbols"),
+        open.said(),
     );
     Ok((results, summary))
+}
+
+/// The candle still open when the run began (`--to` now, by default): its close is not a close
+/// yet (a ledger would date a price that later changes), so it is left out, and the summary
+/// says so.
+struct StillOpen {
+    now: i64,
+    symbols: Vec<String>,
+    /// Per symbol, in the order asked.
+    left_out: Vec<u64>,
+    /// When the open one closes.
+    closes: Option<i64>,
+}
+
+impl StillOpen {
+    fn new(now: i64, symbols: &[String]) -> Self {
+        Self {
+            now,
+            symbols: symbols.to_vec(),
+            left_out: vec![0; symbols.len()],
+            closes: None,
+        }
+    }
+
+    /// Whether `row` is a candle still open (counted, not to be written).
+    fn takes(&mut self, row: &history::Row<'_>) -> bool {
+        let history::Row::Candle(symbol, c) = row else {
+            return false;
+        };
+        if c.close_ms < self.now {
+            return false;
+        }
+        if let Some(i) = self.symbols.iter().position(|s| s == symbol) {
+            self.left_out[i] += 1;
+        }
+        self.closes = Some(c.close_ms);
+        true
+    }
+
+    fn total(&self) -> u64 {
+        self.left_out.iter().sum()
+    }
+
+    /// `, 1 candle still open left out until …`, or nothing.
+    fn said(&self) -> String {
+        match self.closes {
+            Some(close) => format!(
+                ", {} still open left out until {}",
+                plural(self.total(), "candle", "candles"),
+                crate::clock::rfc3339_millis(close.max(0) as u64 + 1)
+            ),
+            None => String::new(),
+        }
+    }
 }
 
 /// The `said`-th gap of the run on stderr: the first 20 as warnings, then only with -v.

@@ -1095,3 +1095,44 @@ fn a_candles_table_fits_the_terminal_with_spaced_headers_and_local_times() {
         "{header}"
     );
 }
+
+#[test]
+fn the_candle_still_open_is_left_out_and_said() {
+    // `--to` is now by default: the hour under way has no close yet, and a ledger would keep
+    // a price that later changes.
+    let server = MockServer::start();
+    let out = pricefetch(&server)
+        .args([
+            "--candles",
+            "1h",
+            "--from",
+            "-3h",
+            "-f",
+            "ndjson",
+            "BTCUSDT",
+            "ETHUSDT",
+        ])
+        .output()
+        .unwrap();
+    let after = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let rows: Vec<serde_json::Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(!rows.is_empty());
+    for row in &rows {
+        assert!(row["close_time_ms"].as_u64().unwrap() < after, "{row}");
+    }
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!(
+            "{} candles of 1h for 2 symbols, 2 candles still open left out until",
+            rows.len()
+        )),
+        "{err}"
+    );
+}
