@@ -126,13 +126,24 @@ impl BinanceClient {
         }
     }
 
-    /// Notes a host's failure: a connect error or a 5xx takes it out of the run.
+    /// Notes a host's failure: a connect error or a 5xx takes it out of the run. The first host
+    /// to go is a warning; the others only with -v (no network at all is one warning, not one
+    /// per mirror, and the failures name the mirrors).
     pub(crate) fn note_failure(&self, host: usize, err: &FetchError) {
         if matches!(err, FetchError::Connect { .. } | FetchError::Server { .. })
             && self.hosts.len() > 1
             && !self.down[host].swap(true, Ordering::Relaxed)
         {
-            tracing::warn!("{err}; skipping this host for the rest of the run");
+            let down = self
+                .down
+                .iter()
+                .filter(|d| d.load(Ordering::Relaxed))
+                .count();
+            if down == 1 {
+                tracing::warn!("{err}; trying the other hosts");
+            } else {
+                tracing::info!("{err}; skipping this host for the rest of the run");
+            }
         }
     }
 

@@ -371,15 +371,14 @@ pub(crate) fn hint(err: &FetchError) -> Option<String> {
             if crate::host::is_loopback(host) && cause.contains("Connection refused") =>
         {
             Some(format!(
-                "nothing listens on {host}: is the mock running? (cargo run --release -p \
-                 mock-binance)"
+                "nothing listens on {host}: is the mock running? Start it with\n  cargo run \
+                 --release -p mock-binance"
             ))
         }
         FetchError::Connect { .. } => Some(
             "check the network; behind a proxy set HTTPS_PROXY (or --proxy URL); or try another \
              host with --base-url. No network? Try pricefetch offline against the project's \
-             mock: cargo run --release -p mock-binance, and paste the export lines it \
-             prints"
+             mock, and paste the export lines it prints:\n  cargo run --release -p mock-binance"
                 .into(),
         ),
         FetchError::Timeout(_) => {

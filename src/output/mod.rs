@@ -232,12 +232,16 @@ pub(crate) fn diagnostics(report: &Report, verbosity: i8, color: bool, err: &mut
                 hints.push(h);
             }
         }
+        // A hint's own lines (a command to type) stay whole, each under the first.
         for h in hints {
-            let _ = writeln!(
-                err,
-                "{yellow}hint:{reset} {}",
-                wrap(&h, width.map(|w| w.saturating_sub(6)), 6)
-            );
+            let lines: Vec<String> = (h.split('\n'))
+                .map(|l| {
+                    let text = l.trim_start();
+                    let indent = &l[..l.len() - text.len()];
+                    indent.to_owned() + &wrap(text, width.map(|w| w.saturating_sub(6)), 6)
+                })
+                .collect();
+            let _ = writeln!(err, "{yellow}hint:{reset} {}", lines.join("\n      "));
         }
     }
 }

@@ -339,13 +339,45 @@ fn connection_refused_names_the_host_and_exits_3() {
         err.contains(&format!("cannot connect to 127.0.0.1:{port}")),
         "{err}"
     );
-    // On this machine, refused means nothing listens: the likely fix is the mock, in one hint.
-    let hint = format!(
-        "hint: nothing listens on 127.0.0.1:{port}: is the mock running? (cargo run --release \
-         -p mock-binance)"
-    );
+    // On this machine, refused means nothing listens: the likely fix is the mock, in one hint,
+    // whose command is a line of its own to copy.
+    let hint = format!("hint: nothing listens on 127.0.0.1:{port}: is the mock running? Start it");
     assert!(err.contains(&hint), "{err}");
+    assert!(
+        err.lines()
+            .any(|l| l.trim() == "cargo run --release -p mock-binance"),
+        "{err}"
+    );
     assert!(!err.contains("HTTPS_PROXY"), "{err}");
+}
+
+#[test]
+fn no_host_answering_is_one_warning_not_one_per_mirror() {
+    let dead = || {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        format!("http://127.0.0.1:{port}")
+    };
+    let out = common::bare()
+        .args([
+            "--base-url",
+            &dead(),
+            "--mirror",
+            &dead(),
+            "--mirror",
+            &dead(),
+        ])
+        .args(["BTCUSDT", "ETHUSDT", "-r", "2", "--retry-delay", "10ms"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let err = stderr(&out);
+    assert_eq!(err.matches("WARN").count(), 1, "{err}");
+    assert!(err.contains("; trying the other hosts"), "{err}");
+    assert!(err.contains("(and its mirrors)"), "{err}");
 }
 
 #[test]
