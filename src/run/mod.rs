@@ -163,13 +163,23 @@ async fn once(
             .map_err(OutputError)?,
     };
     progress.finish();
-    let (stale, suggestions) = afterwords(config, engine, &shown).await;
+    let stale = match config.ask.any_status {
+        true => stale_prices(config, engine, &shown).await,
+        false => None,
+    };
     let assets = labels(config, engine, convert, &shown).await;
+    // What was asked for (the pairs' statuses and labels too), not the lookup that finds what
+    // an unknown symbol may have meant.
+    let totals = engine.totals();
+    let suggestions = match config.verbosity >= -1 {
+        true => did_you_mean(engine, &shown).await,
+        false => Vec::new(),
+    };
     let report = Report {
         suggestions,
         target: convert.map(|c| c.target.clone()),
         assets,
-        ..Report::of(engine, shown, engine.totals(), start.elapsed(), comparison)
+        ..Report::of(engine, shown, totals, start.elapsed(), comparison)
     };
     let width = crate::text::stdout_size().map(|(columns, _)| columns);
     let look = output::Look {
@@ -194,24 +204,6 @@ async fn once(
         config.verbosity,
     );
     Ok(report)
-}
-
-/// What is said after a round: with `--any-status`, which printed prices are stale; and
-/// "did you mean" for symbols Binance does not know (unless quiet).
-async fn afterwords(
-    config: &Config,
-    engine: &Engine,
-    shown: &Round,
-) -> (Option<String>, Vec<String>) {
-    let stale = match config.ask.any_status {
-        true => stale_prices(config, engine, shown).await,
-        false => None,
-    };
-    let suggestions = match config.verbosity >= -1 {
-        true => did_you_mean(engine, shown).await,
-        false => Vec::new(),
-    };
-    (stale, suggestions)
 }
 
 /// -f openmetrics labels every priced pair with its base and quote asset, cached or learned
@@ -255,6 +247,7 @@ async fn did_you_mean(engine: &Engine, shown: &Round) -> Vec<String> {
     if unknown.is_empty() || engine.stopped() || !engine.may_spend_on_unknown(weight) {
         return Vec::new();
     }
+    tracing::info!("asking the whole market's prices (weight {weight}) to suggest symbols");
     let listed = match engine.listed_symbols(true).await {
         Ok(listed) => listed,
         Err(e) => {

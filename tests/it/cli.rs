@@ -325,6 +325,12 @@ fn an_asset_where_a_pair_was_meant_is_answered_with_the_pair() {
         assert!(err.contains(hint), "{args:?}: {err}");
         assert!(!err.contains("check the symbol's spelling"), "{err}");
     }
+    // The summary counts what was asked (one request, one attempt), not the lookup that
+    // found the suggestion.
+    let out = pricefetch(&server).args(["BTC"]).output().unwrap();
+    let err = stderr(&out);
+    assert!(err.contains("(1 attempt)"), "{err}");
+    assert!(err.contains(", 1 request)"), "{err}");
 }
 
 #[test]
