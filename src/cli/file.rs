@@ -190,6 +190,17 @@ impl Location {
 fn parse(text: &str, path: &Path) -> Result<FileSettings, UsageError> {
     toml::from_str(text).map_err(|e| {
         let at = e.span().map_or(0, |s| s.start);
+        // toml blames the next key for a list left open above it: name the list instead.
+        if let Some(open) = unclosed_list(&text[..at.min(text.len())]) {
+            let line_no = text[..open].matches('\n').count() + 1;
+            let line = text.lines().nth(line_no - 1).unwrap_or("");
+            let name = line.split('=').next().unwrap_or("").trim();
+            return UsageError(format!(
+                "config file {} line {line_no}: key '{name}': the list is not closed: end it \
+                 with ] after its last value",
+                path.display()
+            ));
+        }
         let line_no = text[..at.min(text.len())].matches('\n').count() + 1;
         let line = text.lines().nth(line_no - 1).unwrap_or("");
         let name = line.split('=').next().unwrap_or("").trim();
@@ -227,6 +238,29 @@ fn parse(text: &str, path: &Path) -> Result<FileSettings, UsageError> {
             path.display(),
         ))
     })
+}
+
+/// Where a `[` of a value that is still open at the end of `text` stands, if one is (quotes and
+/// comments skipped; a table header closes on its own line).
+fn unclosed_list(text: &str) -> Option<usize> {
+    let mut open: Vec<usize> = Vec::new();
+    let (mut quote, mut comment) = (None, false);
+    for (i, c) in text.char_indices() {
+        match (c, quote) {
+            ('\n', _) => comment = false,
+            _ if comment => {}
+            (q @ ('"' | '\''), None) => quote = Some(q),
+            (q, Some(open_quote)) if q == open_quote => quote = None,
+            (_, Some(_)) => {}
+            ('#', None) => comment = true,
+            ('[', None) => open.push(i),
+            (']', None) => {
+                open.pop();
+            }
+            _ => {}
+        }
+    }
+    open.first().copied()
 }
 
 /// What to write instead, where serde's words describe its parser: a duration is a string
@@ -551,6 +585,25 @@ mod tests {
                 "--{id} has no PRICEFETCH_ variable"
             );
         }
+    }
+
+    #[test]
+    fn a_list_left_open_is_named_where_it_opens_not_at_the_next_key() {
+        for text in [
+            "symbols = [\"BTCUSDT\", \"ETHUSDT\"\nconcurrency = 8\n",
+            "# a watch-list\nsymbols = [\"BTC]USDT\", # ] in a comment\n  \"ETHUSDT\"\n\ntimeout = \"2s\"\n",
+        ] {
+            let e = parse_err(text);
+            let line = if text.starts_with('#') { 2 } else { 1 };
+            assert!(
+                e.contains(&format!(
+                    "line {line}: key 'symbols': the list is not closed"
+                )),
+                "{e}"
+            );
+        }
+        // A closed list and a table header are not open.
+        assert!(unclosed_list("symbols = [\"A\"]\n[commodity]\n").is_none());
     }
 
     #[test]
