@@ -145,18 +145,6 @@ impl Board {
         state.last_scrape = Some(Instant::now());
     }
 
-    /// The exporter's status line (see [`crate::output::serve_status`]).
-    pub(crate) fn status(&self) -> String {
-        let health = self.fresh();
-        let state = self.lock();
-        crate::output::serve_status(
-            state.updates,
-            state.scrapes,
-            state.last_scrape.map(|at| at.elapsed()),
-            health,
-        )
-    }
-
     /// Whether a value arrived within `stale`.
     pub(crate) fn fresh(&self) -> Result<(), Option<Duration>> {
         match self.lock().last_arrival {

@@ -153,7 +153,7 @@ pub(crate) fn summary(report: &Report, verbose: bool) -> String {
 }
 
 /// The exporter's status line: what arrived, who scraped and when, what `/healthz` answers
-/// (`health`: as [`crate::board::Board::fresh`] says).
+/// (`health`: as the board's `fresh` says).
 pub(crate) fn serve_status(
     updates: u64,
     scrapes: u64,

@@ -109,7 +109,13 @@ fn status_line(board: Arc<Board>) -> (tokio::task::JoinHandle<()>, Arc<output::S
         let mut every = tokio::time::interval_at(Instant::now() + second, second);
         loop {
             every.tick().await;
-            shown.show(board.status());
+            let health = board.fresh();
+            let line = {
+                let state = board.lock();
+                let ago = state.last_scrape.map(|at| at.elapsed());
+                output::serve_status(state.updates, state.scrapes, ago, health)
+            };
+            shown.show(line);
         }
     });
     (task, line)

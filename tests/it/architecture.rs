@@ -135,7 +135,10 @@ fn imports(rel: &str, text: &str) -> Vec<Vec<String>> {
         .split(';')
         .filter_map(|s| {
             let s = s.trim();
-            let s = s.strip_prefix("pub ").unwrap_or(s);
+            let s = ["pub ", "pub(crate) ", "pub(super) "]
+                .iter()
+                .find_map(|p| s.strip_prefix(p))
+                .unwrap_or(s);
             s.strip_prefix("mod ").map(|m| m.trim().to_owned())
         })
         .filter(|m| m.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
@@ -367,6 +370,15 @@ fn a_loop_inside_a_layer_is_caught() {
     let wrong = planted("history/at.rs", "use super::plan;\n");
     assert!(
         wrong.iter().any(|w| w.starts_with("a loop of imports")),
+        "{wrong:?}"
+    );
+    // Through a `pub(crate) mod` child, used by its bare name (`metrics::render` in
+    // output/mod.rs): board → output → output/metrics → board.
+    let wrong = planted("board.rs", "fn f() { crate::output::serve_status(); }\n");
+    assert!(
+        wrong
+            .iter()
+            .any(|w| w.starts_with("a loop of imports") && w.contains("output/metrics.rs")),
         "{wrong:?}"
     );
 }
