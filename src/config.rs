@@ -158,6 +158,8 @@ pub(crate) enum History {
         ask: AtAsk,
         /// Where ledger and beancount dates are written.
         zone: jiff::tz::TimeZone,
+        /// `--in`: the arguments are assets, priced in another by legs at the moment.
+        convert: Option<Convert>,
     },
     /// `--from/--to --candles`: candles over a range.
     Candles(CandleAsk),

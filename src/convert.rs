@@ -5,7 +5,7 @@
 //! per asset, then every leg of every route fetched at once as ordinary price tickers (batched,
 //! retried and paced by the engine), then each price computed from its legs. An asset no pair
 //! names refreshes a cached list once, in case it was listed since. (`--at TIME`, from the
-//! history issue, would price every leg at that moment: the seam is [`price_legs`].)
+//! history issue, prices every leg at that moment: [`combine`] makes a price of legs either way.)
 
 use std::collections::HashMap;
 use std::io;
@@ -63,7 +63,7 @@ pub(crate) async fn round(
 
 /// A route per asset, from cached pairs when they are fresh; an asset no cached pair names
 /// asks Binance again once.
-async fn routes(
+pub(crate) async fn routes(
     engine: &Engine,
     settings: &Convert,
     assets: &[String],
@@ -193,30 +193,13 @@ fn priced(asset: &str, target: &str, route: &[Leg], legs: &HashMap<&str, &Outcom
     let fetched: Vec<&Outcome> = route.iter().map(|leg| legs[leg.symbol.as_str()]).collect();
     let attempts = fetched.iter().map(|o| o.attempts).sum();
     let elapsed = fetched.iter().map(|o| o.elapsed).max().unwrap_or_default();
-    let mut priced_legs = Vec::new();
-    for (leg, o) in route.iter().zip(&fetched) {
-        match &o.result {
-            Ok(t) => priced_legs.push(LegPrice {
-                symbol: leg.symbol.clone(),
-                inverted: leg.inverted,
-                price: t.price().to_owned(),
-                time_ms: t.time_ms,
-            }),
-            Err(e) => {
-                tracing::warn!(target: crate::error::DATA, "{asset} in {target}: its leg {} failed: {e}", leg.symbol);
-                return Outcome {
-                    attempts,
-                    elapsed,
-                    ..Outcome::stopped(asset, e.clone())
-                };
-            }
-        }
-    }
-    let price = match combined(&priced_legs) {
-        Ok(price) => price,
-        Err(why) => {
-            let detail = format!("{asset} in {target}: {why}");
-            let e = FetchError::Unusable { detail };
+    let leg_price = |symbol: &str| match &legs[symbol].result {
+        Ok(t) => Ok((t.price().to_owned(), t.time_ms)),
+        Err(e) => Err(e.clone()),
+    };
+    let (price, priced_legs) = match combine(asset, target, route, leg_price) {
+        Ok(done) => done,
+        Err(e) => {
             return Outcome {
                 attempts,
                 elapsed,
@@ -229,7 +212,6 @@ fn priced(asset: &str, target: &str, route: &[Leg], legs: &HashMap<&str, &Outcom
         .map(|l| l.time_ms)
         .min()
         .unwrap_or_else(crate::clock::unix_ms);
-    tracing::info!("{asset} in {target}: {}", said(&priced_legs));
     Outcome {
         symbol: asset.to_owned(),
         result: Ok(Ticker {
@@ -246,8 +228,37 @@ fn priced(asset: &str, target: &str, route: &[Leg], legs: &HashMap<&str, &Outcom
     }
 }
 
+/// `asset`'s price in `target` along `route`, each leg's price (and when it was true) from
+/// `leg_price`: the exact combination and the legs, or the first leg's failure (said with the
+/// leg it was, which the failure itself does not name). Now (`--in`) and at a moment
+/// (`--in --at`) alike.
+pub(crate) fn combine(
+    asset: &str,
+    target: &str,
+    route: &[Leg],
+    leg_price: impl Fn(&str) -> Result<(String, u64), FetchError>,
+) -> Result<(String, Vec<LegPrice>), FetchError> {
+    let mut priced_legs = Vec::with_capacity(route.len());
+    for leg in route {
+        let (price, time_ms) = leg_price(&leg.symbol).inspect_err(|e| {
+            tracing::warn!(target: crate::error::DATA, "{asset} in {target}: its leg {} failed: {e}", leg.symbol);
+        })?;
+        priced_legs.push(LegPrice {
+            symbol: leg.symbol.clone(),
+            inverted: leg.inverted,
+            price,
+            time_ms,
+        });
+    }
+    let price = combined(&priced_legs).map_err(|why| FetchError::Unusable {
+        detail: format!("{asset} in {target}: {why}"),
+    })?;
+    tracing::info!("{asset} in {target}: {}", said(&priced_legs));
+    Ok((price, priced_legs))
+}
+
 /// The `no_route` failure, naming what was missing.
-fn no_route(asset: &str, target: &str, no: NoRoute) -> FetchError {
+pub(crate) fn no_route(asset: &str, target: &str, no: NoRoute) -> FetchError {
     let why = match no.unknown {
         Some(_) if !no.missing.is_empty() => no.missing.join("; "),
         Some(unknown) => format!("no trading pair on Binance names {unknown}"),

@@ -22,7 +22,7 @@ use super::format::Format;
 pub(crate) type Assets = HashMap<String, (String, String)>;
 
 /// `ms` as RFC 3339 in UTC with milliseconds.
-fn utc(ms: i64) -> String {
+pub(super) fn utc(ms: i64) -> String {
     let mut text = String::with_capacity(24);
     push_utc(ms, &mut text);
     text

@@ -5,6 +5,7 @@
 //! return `io::Result`, so a closed pipe surfaces as an error the caller can treat as success,
 //! and they never see a float price: prices are the strings Binance sent.
 
+pub(crate) mod at_in;
 mod candle_table;
 mod csv;
 pub(crate) mod file;

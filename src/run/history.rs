@@ -30,10 +30,20 @@ pub(super) async fn run(
     out: &mut dyn Write,
 ) -> anyhow::Result<Report> {
     let start = Instant::now();
+    let convert = match asked {
+        History::At { convert, .. } => convert.as_ref(),
+        History::Candles(_) => None,
+    };
     let (assets, mut unnamed) = match config.format.book() {
+        // --in: each asset is priced in the target, and written as such.
         Some(book) => named_assets(
             book,
-            pair_assets(config, engine, &config.symbols).await,
+            match convert {
+                Some(c) => (config.symbols.iter())
+                    .map(|a| (a.clone(), (a.clone(), c.target.clone())))
+                    .collect(),
+                None => pair_assets(config, engine, &config.symbols).await,
+            },
             config,
         ),
         None => Default::default(),
@@ -44,7 +54,16 @@ pub(super) async fn run(
         .cloned()
         .collect();
     let (results, summary) = match asked {
-        History::At { ask, zone } => at(config, engine, &wanted, (ask, zone), &assets, out).await?,
+        History::At {
+            ask,
+            zone,
+            convert: None,
+        } => at(config, engine, &wanted, (ask, zone), &assets, out).await?,
+        History::At {
+            ask,
+            zone,
+            convert: Some(c),
+        } => at_in(config, engine, &wanted, (ask, zone, c), &assets, out).await?,
         History::Candles(ask) => candles(config, engine, &wanted, ask, &assets, out).await?,
     };
     let mut results: std::collections::HashMap<String, Result<(), FetchError>> =
@@ -109,6 +128,75 @@ async fn at(
     Ok((
         results,
         format!("{} at {when}", plural(ok as u64, "price", "prices")),
+    ))
+}
+
+/// `--in --at`: each asset's price in the target at the moment, from its legs' last trades
+/// (each leg asked once, whichever assets share it).
+async fn at_in(
+    config: &Config,
+    engine: &Arc<Engine>,
+    assets: &[String],
+    (ask, zone, convert): (
+        &history::AtAsk,
+        &jiff::tz::TimeZone,
+        &crate::convert::Convert,
+    ),
+    names: &Assets,
+    out: &mut dyn Write,
+) -> anyhow::Result<Produced> {
+    let target = convert.target.as_str();
+    let routes = match crate::convert::routes(engine, convert, assets).await {
+        Ok(routes) => routes,
+        Err(e) => {
+            return Ok((
+                assets.iter().map(|_| Err(e.clone())).collect(),
+                "0 prices".into(),
+            ));
+        }
+    };
+    let mut legs: Vec<String> = Vec::new();
+    for leg in routes.iter().flatten().flatten() {
+        if !legs.contains(&leg.symbol) {
+            legs.push(leg.symbol.clone());
+        }
+    }
+    let found = history::at(engine, &legs, ask).await;
+    let by_leg: std::collections::HashMap<&str, &Result<history::PriceAt, FetchError>> =
+        legs.iter().map(String::as_str).zip(&found).collect();
+    let leg_price = |symbol: &str| match by_leg[symbol] {
+        Ok(p) => Ok((p.price.clone(), p.trade_ms.max(0) as u64)),
+        Err(e) => Err(e.clone()),
+    };
+    let converted: Vec<(String, Result<output::at_in::Converted, FetchError>)> = (assets.iter())
+        .zip(routes)
+        .map(|(asset, route)| {
+            let result = match route {
+                Ok(route) => crate::convert::combine(asset, target, &route, leg_price),
+                Err(no) => Err(crate::convert::no_route(asset, target, no)),
+            };
+            (asset.clone(), result)
+        })
+        .collect();
+    output::at_in::at_in_results(
+        config.format,
+        config.header,
+        (ask.at_ms, target),
+        &converted,
+        zone,
+        names,
+        out,
+    )
+    .and_then(|()| out.flush())
+    .map_err(OutputError)?;
+    let ok = converted.iter().filter(|(_, r)| r.is_ok()).count();
+    let when = crate::clock::rfc3339_millis(ask.at_ms.max(0) as u64);
+    Ok((
+        converted.into_iter().map(|(_, r)| r.map(drop)).collect(),
+        format!(
+            "{} in {target} at {when}",
+            plural(ok as u64, "price", "prices")
+        ),
     ))
 }
 

@@ -328,3 +328,122 @@ fn a_result_too_small_to_hold_or_a_zero_leg_is_said_never_a_zero() {
     let err = stderr(&out);
     assert!(!err.contains("0 attempts"), "{err}");
 }
+
+/// `pricefetch ARGS -f ndjson`, one JSON value per line.
+fn ndjson(server: &MockServer, args: &[&str]) -> (Option<i32>, Vec<serde_json::Value>, String) {
+    let out = pricefetch(server)
+        .args(args)
+        .args(["-f", "ndjson"])
+        .output()
+        .unwrap();
+    let lines = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    (out.status.code(), lines, stderr(&out))
+}
+
+#[test]
+fn at_a_moment_each_leg_is_its_last_trade_and_the_price_is_exact() {
+    let server = MockServer::start();
+    let at = "2024-12-31T23:59:59Z";
+    let (code, rows, err) = ndjson(&server, &["--in", "EUR", "--at", at, "ADA", "BTC"]);
+    assert_eq!(code, Some(0), "{err}");
+    // Two legs: ADAUSDT 0.45390720 / EURUSDT 1.08879368 = 0.41689000252… → 0.41689000.
+    let ada = &rows[0];
+    assert_eq!(
+        (ada["asset"].as_str(), ada["in"].as_str()),
+        (Some("ADA"), Some("EUR"))
+    );
+    assert_eq!(ada["price"], "0.41689000");
+    assert_eq!(ada["route"], serde_json::json!(["ADAUSDT", "EURUSDT"]));
+    assert_eq!(ada["legs"][0]["price"], "0.45390720");
+    assert_eq!(ada["legs"][1]["inverted"], true);
+    assert_eq!(ada["legs"][1]["trade_time"], "2024-12-31T23:59:59.000Z");
+    assert_eq!(ada["legs_skew_ms"], 0);
+    // A direct pair is its own last trade, as sent.
+    assert_eq!(rows[1]["price"], "91781.90700000");
+    assert_eq!(rows[1]["route"], serde_json::json!(["BTCEUR"]));
+    // Legs that traded apart: XRPBTC every 150 s, BTCEUR every second.
+    let (_, rows, _) = ndjson(&server, &["--in", "EUR", "--via", "BTC", "--at", at, "XRP"]);
+    // 0.00000658 × 91781.90700000 = 0.60392494806 → 0.60392495.
+    assert_eq!(rows[0]["price"], "0.60392495");
+    assert_eq!(rows[0]["legs_skew_ms"], 149_000);
+    // Each leg was asked once, though two assets (ADA, and XRP's BTC leg) share none here and
+    // EURUSDT is asked for ADA alone.
+    let trades = |symbol: &str| {
+        (server.hits().iter())
+            .filter(|h| h.path == "/api/v3/aggTrades" && h.symbol.as_deref() == Some(symbol))
+            .count()
+    };
+    assert_eq!(trades("EURUSDT"), 1);
+}
+
+#[test]
+fn a_leg_without_a_trade_fails_the_assets_that_need_it_only() {
+    // The UTF-8 pair was listed on 2025-12-02: before, its asset has no price; BTC has.
+    let server = MockServer::start();
+    let (code, rows, err) = ndjson(
+        &server,
+        &["--in", "USDT", "--at", "2025-06-01", "币安人生", "BTC"],
+    );
+    assert_eq!(code, Some(1), "{err}");
+    assert_eq!(rows[0]["error"]["kind"], "no_trade");
+    assert_eq!(rows[1]["price"], "97730.47156250");
+    assert!(
+        err.contains("its leg 币安人生USDT failed: no trade"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_year_of_prices_in_your_currency_for_beancount_and_bad_input() {
+    let server = MockServer::start();
+    let out = pricefetch(&server)
+        .args([
+            "--in",
+            "EUR",
+            "--at",
+            "2024-12-31T23:59:59",
+            "--tz",
+            "Europe/Paris",
+        ])
+        .args([
+            "-f",
+            "beancount",
+            "--commodity",
+            "1INCH=ONEINCH",
+            "ADA",
+            "BTC",
+            "1INCH",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.starts_with("2024-12-31 price ADA "), "{text}");
+    assert!(text.contains("\n2024-12-31 price ONEINCH "), "{text}");
+    crate::history::check_with_tools("beancount", &text);
+    // Refused with nothing sent: a time before Binance, a range of candles (not made yet), USD.
+    for (args, said) in [
+        (
+            &["--in", "EUR", "--at", "2016-01-01", "ADA"][..],
+            "before Binance's first trades",
+        ),
+        (
+            &["--in", "EUR", "--candles", "1d", "--from", "-3d", "ADA"],
+            "--in does not go with",
+        ),
+        (
+            &["--in", "USD", "--at", "-1d", "ADA"],
+            "Binance has no asset USD",
+        ),
+        (&["--in", "EUR", "--stream", "ADA"], "leave out --stream"),
+    ] {
+        let server = MockServer::start();
+        let out = pricefetch(&server).args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(stderr(&out).contains(said), "{args:?}: {}", stderr(&out));
+        assert!(server.hits().is_empty(), "{args:?}");
+    }
+}

@@ -899,7 +899,7 @@ fn quiet_drops_the_summary_but_not_the_gaps_until_qq() {
 }
 
 /// The tools' verdicts on `text`: bean-check for beancount, hledger and ledger for ledger.
-fn check_with_tools(format: &str, text: &str) {
+pub(crate) fn check_with_tools(format: &str, text: &str) {
     let tools: &[(&str, &[&str])] = match format {
         "beancount" => &[("bean-check", &[])],
         _ => &[

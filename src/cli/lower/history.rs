@@ -64,7 +64,8 @@ impl Cli {
             (self.compare, "--compare"),
             (self.sync, "--sync"),
             (self.all, "--all"),
-            (self.target.is_some(), "--in"),
+            // --in prices assets at a moment by their legs; candles of them are not made.
+            (self.target.is_some() && self.history.at.is_none(), "--in"),
             (self.live.until.is_some(), "--until"),
             (self.live.count.is_some(), "--count"),
             (self.fetch.window.is_some(), "--window"),
@@ -111,7 +112,9 @@ impl Cli {
             )));
         }
         let max_weight = u64::from(self.limits.max_weight);
-        let estimate = symbols as u64 * u64::from(AGG_TRADES_WEIGHT);
+        // --in: an asset's route has up to two legs, each asked.
+        let legs = if self.target.is_some() { 2 } else { 1 };
+        let estimate = legs * symbols as u64 * u64::from(AGG_TRADES_WEIGHT);
         if estimate > max_weight {
             return Err(UsageError(format!(
                 "--at for {symbols} symbols costs at least {estimate} request weight, over \
@@ -124,6 +127,8 @@ impl Cli {
                 lookback_ms: i64::try_from(h.lookback.as_millis()).unwrap_or(i64::MAX),
             },
             zone,
+            // Set with --in, by the caller that lowered it.
+            convert: None,
         })
     }
 

@@ -171,7 +171,12 @@ impl Cli {
             until,
         };
         Ok(match (history, self.stream()?, self.watch) {
-            (Some(history), _, _) => Run::History(history),
+            (Some(mut history), _, _) => {
+                if let History::At { convert: slot, .. } = &mut history {
+                    *slot = convert;
+                }
+                Run::History(history)
+            }
             (None, Some(settings), _) => Run::Stream { settings, end },
             (None, None, Some(every)) => Run::Watch {
                 every,
