@@ -162,7 +162,12 @@ pub(crate) enum History {
         convert: Option<Convert>,
     },
     /// `--from/--to --candles`: candles over a range.
-    Candles(CandleAsk),
+    Candles {
+        /// The range and the interval.
+        ask: CandleAsk,
+        /// `--in`: the arguments are assets, their candles made of their legs'.
+        convert: Option<Convert>,
+    },
 }
 
 /// Where and how to stream.

@@ -14,9 +14,11 @@
 //! at all in the range is an error of its own ([`no_candles`]).
 
 mod at;
+mod open;
 mod request;
 
 pub(crate) use at::{AtAsk, PriceAt, ago, at};
+pub(crate) use open::StillOpen;
 pub(crate) use request::PAGE;
 
 use request::{MINUTE_MS, klines};

@@ -73,7 +73,7 @@ fn local(ms: i64, zone: &jiff::tz::TimeZone) -> (String, String) {
 /// One price directive: `P 2024-03-01 00:00:00 BTC 61234.56 USDT` (ledger, hledger) or
 /// `2024-03-01 price BTC 61234.56 USDT` (beancount), as pricehist writes them. `None` when the
 /// pair's assets are not known (said by the caller).
-fn directive(
+pub(super) fn directive(
     format: Format,
     symbol: &str,
     price: &str,

@@ -7,6 +7,7 @@
 
 pub(crate) mod at_in;
 mod candle_table;
+pub(crate) mod candles_in;
 mod csv;
 pub(crate) mod file;
 mod format;

@@ -14,12 +14,7 @@ use crate::report::Report;
 use crate::text::plural;
 use crate::{history, output};
 
-/// Each pair's base and quote asset (as the format writes them), by symbol.
-type Assets = std::collections::HashMap<String, (String, String)>;
-
-/// What a history run produced for the symbols it asked: a result per symbol (a price at a
-/// moment, or that its candles came), and the summary's first words.
-type Produced = (Vec<Result<(), FetchError>>, String);
+use super::history_in::{Assets, Produced};
 
 /// `--at` or `--candles`: history, written as it comes, then the failures and a summary on
 /// stderr.
@@ -31,8 +26,7 @@ pub(super) async fn run(
 ) -> anyhow::Result<Report> {
     let start = Instant::now();
     let convert = match asked {
-        History::At { convert, .. } => convert.as_ref(),
-        History::Candles(_) => None,
+        History::At { convert, .. } | History::Candles { convert, .. } => convert.as_ref(),
     };
     let (assets, mut unnamed) = match config.format.book() {
         // --in: each asset is priced in the target, and written as such.
@@ -63,8 +57,16 @@ pub(super) async fn run(
             ask,
             zone,
             convert: Some(c),
-        } => at_in(config, engine, &wanted, (ask, zone, c), &assets, out).await?,
-        History::Candles(ask) => candles(config, engine, &wanted, ask, &assets, out).await?,
+        } => {
+            super::history_in::at_in(config, engine, &wanted, (ask, zone, c), &assets, out).await?
+        }
+        History::Candles { ask, convert: None } => {
+            candles(config, engine, &wanted, ask, &assets, out).await?
+        }
+        History::Candles {
+            ask,
+            convert: Some(c),
+        } => super::history_in::candles_in(config, engine, &wanted, (ask, c), &assets, out).await?,
     };
     let mut results: std::collections::HashMap<String, Result<(), FetchError>> =
         wanted.into_iter().zip(results).collect();
@@ -131,75 +133,6 @@ async fn at(
     ))
 }
 
-/// `--in --at`: each asset's price in the target at the moment, from its legs' last trades
-/// (each leg asked once, whichever assets share it).
-async fn at_in(
-    config: &Config,
-    engine: &Arc<Engine>,
-    assets: &[String],
-    (ask, zone, convert): (
-        &history::AtAsk,
-        &jiff::tz::TimeZone,
-        &crate::convert::Convert,
-    ),
-    names: &Assets,
-    out: &mut dyn Write,
-) -> anyhow::Result<Produced> {
-    let target = convert.target.as_str();
-    let routes = match crate::convert::routes(engine, convert, assets).await {
-        Ok(routes) => routes,
-        Err(e) => {
-            return Ok((
-                assets.iter().map(|_| Err(e.clone())).collect(),
-                "0 prices".into(),
-            ));
-        }
-    };
-    let mut legs: Vec<String> = Vec::new();
-    for leg in routes.iter().flatten().flatten() {
-        if !legs.contains(&leg.symbol) {
-            legs.push(leg.symbol.clone());
-        }
-    }
-    let found = history::at(engine, &legs, ask).await;
-    let by_leg: std::collections::HashMap<&str, &Result<history::PriceAt, FetchError>> =
-        legs.iter().map(String::as_str).zip(&found).collect();
-    let leg_price = |symbol: &str| match by_leg[symbol] {
-        Ok(p) => Ok((p.price.clone(), p.trade_ms.max(0) as u64)),
-        Err(e) => Err(e.clone()),
-    };
-    let converted: Vec<(String, Result<output::at_in::Converted, FetchError>)> = (assets.iter())
-        .zip(routes)
-        .map(|(asset, route)| {
-            let result = match route {
-                Ok(route) => crate::convert::combine(asset, target, &route, leg_price),
-                Err(no) => Err(crate::convert::no_route(asset, target, no)),
-            };
-            (asset.clone(), result)
-        })
-        .collect();
-    output::at_in::at_in_results(
-        config.format,
-        config.header,
-        (ask.at_ms, target),
-        &converted,
-        zone,
-        names,
-        out,
-    )
-    .and_then(|()| out.flush())
-    .map_err(OutputError)?;
-    let ok = converted.iter().filter(|(_, r)| r.is_ok()).count();
-    let when = crate::clock::rfc3339_millis(ask.at_ms.max(0) as u64);
-    Ok((
-        converted.into_iter().map(|(_, r)| r.map(drop)).collect(),
-        format!(
-            "{} in {target} at {when}",
-            plural(ok as u64, "price", "prices")
-        ),
-    ))
-}
-
 /// `--candles`: every candle of the range, written in time order as it comes, gaps said where
 /// they fall; a symbol with none at all is an error of its own.
 async fn candles(
@@ -212,7 +145,7 @@ async fn candles(
 ) -> anyhow::Result<Produced> {
     let now = crate::clock::unix_ms() as i64;
     let plan = history::plan(ask, symbols.len(), now);
-    let mut open = StillOpen::new(now, symbols);
+    let mut open = history::StillOpen::new(now, symbols);
     let progress = output::Progress::requests(
         config.progress && config.format != output::Format::Table,
         plan.len() as u64,
@@ -231,7 +164,9 @@ async fn candles(
         ask,
         plan,
         &mut |row| {
-            if open.takes(&row) {
+            if let history::Row::Candle(symbol, c) = &row
+                && open.takes(symbol, c.close_ms)
+            {
                 return Ok(());
             }
             if let history::Row::Gap { .. } = &row {
@@ -272,60 +207,6 @@ async fn candles(
         open.said(),
     );
     Ok((results, summary))
-}
-
-/// The candle still open when the run began (`--to` now, by default): its close is not a close
-/// yet (a ledger would date a price that later changes), so it is left out, and the summary
-/// says so.
-struct StillOpen {
-    now: i64,
-    symbols: Vec<String>,
-    /// Per symbol, in the order asked.
-    left_out: Vec<u64>,
-    /// When the open one closes.
-    closes: Option<i64>,
-}
-
-impl StillOpen {
-    fn new(now: i64, symbols: &[String]) -> Self {
-        Self {
-            now,
-            symbols: symbols.to_vec(),
-            left_out: vec![0; symbols.len()],
-            closes: None,
-        }
-    }
-
-    /// Whether `row` is a candle still open (counted, not to be written).
-    fn takes(&mut self, row: &history::Row<'_>) -> bool {
-        let history::Row::Candle(symbol, c) = row else {
-            return false;
-        };
-        if c.close_ms < self.now {
-            return false;
-        }
-        if let Some(i) = self.symbols.iter().position(|s| s == symbol) {
-            self.left_out[i] += 1;
-        }
-        self.closes = Some(c.close_ms);
-        true
-    }
-
-    fn total(&self) -> u64 {
-        self.left_out.iter().sum()
-    }
-
-    /// `, 1 candle still open left out until …`, or nothing.
-    fn said(&self) -> String {
-        match self.closes {
-            Some(close) => format!(
-                ", {} still open left out until {}",
-                plural(self.total(), "candle", "candles"),
-                crate::clock::rfc3339_millis(close.max(0) as u64 + 1)
-            ),
-            None => String::new(),
-        }
-    }
 }
 
 /// The `said`-th gap of the run on stderr: the first 20 as warnings, then only with -v.

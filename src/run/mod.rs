@@ -4,6 +4,7 @@
 //! every layer below, and nothing imports it but `main.rs`.
 
 mod history;
+mod history_in;
 
 use std::io::{self, Write};
 use std::sync::Arc;

@@ -424,15 +424,23 @@ fn a_year_of_prices_in_your_currency_for_beancount_and_bad_input() {
     assert!(text.starts_with("2024-12-31 price ADA "), "{text}");
     assert!(text.contains("\n2024-12-31 price ONEINCH "), "{text}");
     crate::history::check_with_tools("beancount", &text);
-    // Refused with nothing sent: a time before Binance, a range of candles (not made yet), USD.
+    // Refused with nothing sent: a time before Binance, legs' candles too many to hold, USD.
     for (args, said) in [
         (
             &["--in", "EUR", "--at", "2016-01-01", "ADA"][..],
             "before Binance's first trades",
         ),
         (
-            &["--in", "EUR", "--candles", "1d", "--from", "-3d", "ADA"],
-            "--in does not go with",
+            &[
+                "--in",
+                "EUR",
+                "--candles",
+                "1m",
+                "--from",
+                "2018-01-01",
+                "ADA",
+            ],
+            "holds its legs' candles",
         ),
         (
             &["--in", "USD", "--at", "-1d", "ADA"],
@@ -446,4 +454,132 @@ fn a_year_of_prices_in_your_currency_for_beancount_and_bad_input() {
         assert!(stderr(&out).contains(said), "{args:?}: {}", stderr(&out));
         assert!(server.hits().is_empty(), "{args:?}");
     }
+}
+
+/// The rounding rule, independently: half to even to 8 decimal places, or to 8 significant
+/// digits where 8 places hold fewer.
+fn rounded(x: rust_decimal::Decimal) -> rust_decimal::Decimal {
+    use rust_decimal::RoundingStrategy::MidpointNearestEven;
+    if x.abs() >= rust_decimal::Decimal::new(1, 1) {
+        x.round_dp_with_strategy(8, MidpointNearestEven)
+    } else {
+        x.round_sf_with_strategy(8, MidpointNearestEven).unwrap()
+    }
+}
+
+#[test]
+fn candles_in_your_currency_are_their_legs_candles_combined_exactly() {
+    use rust_decimal::Decimal;
+    let server = MockServer::start();
+    let range = [
+        "--candles",
+        "1d",
+        "--from",
+        "2024-12-20",
+        "--to",
+        "2024-12-30",
+    ];
+    // Each leg's own candles, asked as pairs: the reference.
+    let (_, pairs, _) = ndjson(
+        &server,
+        &[&range[..], &["BTCEUR", "ADAUSDT", "EURUSDT", "XRPBTC"]].concat(),
+    );
+    let leg = |symbol: &str, field: &str| -> Vec<Decimal> {
+        (pairs.iter())
+            .filter(|r| r["symbol"] == symbol)
+            .map(|r| r[field].as_str().unwrap().parse().unwrap())
+            .collect()
+    };
+    let one = Decimal::ONE;
+    for (args, close) in [
+        // Direct: the pair's candle as sent, every column.
+        (&["--in", "EUR", "BTC"][..], leg("BTCEUR", "close")),
+        // Inverse: 1/BTCEUR.
+        (
+            &["--in", "BTC", "EUR"],
+            leg("BTCEUR", "close").iter().map(|c| one / c).collect(),
+        ),
+        // Two legs through USDT: ADAUSDT/EURUSDT.
+        (&["--in", "EUR", "ADA"], {
+            let (a, e) = (leg("ADAUSDT", "close"), leg("EURUSDT", "close"));
+            a.iter().zip(&e).map(|(a, e)| a / e).collect()
+        }),
+        // Through BTC: XRPBTC*BTCEUR.
+        (&["--in", "EUR", "--via", "BTC", "XRP"], {
+            let (x, b) = (leg("XRPBTC", "close"), leg("BTCEUR", "close"));
+            x.iter().zip(&b).map(|(x, b)| x * b).collect()
+        }),
+    ] {
+        let (code, rows, err) = ndjson(&server, &[&range[..], args].concat());
+        assert_eq!(code, Some(0), "{args:?}: {err}");
+        assert_eq!(rows.len(), 10, "ten days: {args:?}");
+        for (row, want) in rows.iter().zip(&close) {
+            let got: Decimal = row["close"].as_str().unwrap().parse().unwrap();
+            assert_eq!(got, rounded(*want), "{args:?}: {row}");
+        }
+        let direct = args == ["--in", "EUR", "BTC"];
+        assert_eq!(
+            rows[0].get("high").is_some(),
+            direct,
+            "{args:?}: {}",
+            rows[0]
+        );
+    }
+}
+
+#[test]
+fn a_leg_without_candles_is_a_gap_naming_it_and_beancount_reads_the_rest() {
+    // The UTF-8 pair was listed on 2025-12-02: before, the asset's days have no row.
+    let server = MockServer::start();
+    let range = [
+        "--candles",
+        "1d",
+        "--from",
+        "2025-11-29",
+        "--to",
+        "2025-12-04",
+    ];
+    let (code, rows, err) = ndjson(
+        &server,
+        &[&range[..], &["--in", "USDT", "币安人生", "BTC"]].concat(),
+    );
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(rows[0]["type"], "gap");
+    assert_eq!(rows[0]["leg"], "币安人生USDT");
+    assert_eq!(rows[0]["to_time"], "2025-12-02T00:00:00.000Z");
+    let days = |asset: &str| {
+        rows.iter()
+            .filter(|r| r["asset"] == asset && r["type"].is_null())
+            .count()
+    };
+    assert_eq!((days("币安人生"), days("BTC")), (2, 5));
+    assert!(err.contains("its leg 币安人生USDT has none"), "{err}");
+    // A year of daily prices in EUR for a ledger, one command: read by bean-check.
+    let out = pricefetch(&server)
+        .args([
+            "--in",
+            "EUR",
+            "--candles",
+            "1d",
+            "--from",
+            "2024-01-01",
+            "--to",
+            "2025-01-01",
+        ])
+        .args([
+            "-f",
+            "beancount",
+            "--tz",
+            "Europe/Paris",
+            "BTC",
+            "ADA",
+            "ETH",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert_eq!(text.lines().count(), 3 * 366, "{}", stderr(&out));
+    assert!(text.starts_with("2024-01-01 price BTC "), "{text}");
+    crate::history::check_with_tools("beancount", &text);
 }

@@ -60,15 +60,18 @@ pub(super) fn explain(text: &str, path: &Path, e: &toml::de::Error, keys: &[&str
 /// comments skipped; a table header closes on its own line).
 pub(super) fn unclosed_list(text: &str) -> Option<usize> {
     let mut open: Vec<usize> = Vec::new();
-    let (mut quote, mut comment) = (None, false);
+    // `skip`: the rest of the line is a comment, or a table header (`[commodity]`, a `[`
+    // first on its line while no list is open).
+    let (mut quote, mut skip, mut line_start) = (None, false, 0);
     for (i, c) in text.char_indices() {
         match (c, quote) {
-            ('\n', _) => comment = false,
-            _ if comment => {}
+            ('\n', _) => (skip, line_start) = (false, i + 1),
+            _ if skip => {}
             (q @ ('"' | '\''), None) => quote = Some(q),
             (q, Some(open_quote)) if q == open_quote => quote = None,
             (_, Some(_)) => {}
-            ('#', None) => comment = true,
+            ('#', None) => skip = true,
+            ('[', None) if open.is_empty() && text[line_start..i].trim().is_empty() => skip = true,
             ('[', None) => open.push(i),
             (']', None) => {
                 open.pop();

@@ -517,6 +517,8 @@ mod tests {
         }
         // A closed list and a table header are not open.
         assert!(mistakes::unclosed_list("symbols = [\"A\"]\n[commodity]\n").is_none());
+        assert!(mistakes::unclosed_list("[pricefetch").is_none());
+        assert!(mistakes::unclosed_list("symbols = [\n  [").is_some());
     }
 
     #[test]

@@ -64,8 +64,6 @@ impl Cli {
             (self.compare, "--compare"),
             (self.sync, "--sync"),
             (self.all, "--all"),
-            // --in prices assets at a moment by their legs; candles of them are not made.
-            (self.target.is_some() && self.history.at.is_none(), "--in"),
             (self.live.until.is_some(), "--until"),
             (self.live.count.is_some(), "--count"),
             (self.fetch.window.is_some(), "--window"),
@@ -169,8 +167,23 @@ impl Cli {
             interval,
             zone,
         };
-        self.check_range_cost(&ask, symbols, now)?;
-        Ok(History::Candles(ask))
+        // --in: an asset's route has up to two legs, each asked, and held to be aligned.
+        let legs = if self.target.is_some() {
+            2 * symbols
+        } else {
+            symbols
+        };
+        let requests = crate::history::requests(&plan(&ask, legs, now as i64));
+        if self.target.is_some() && requests > crate::convert::candles::MOST_LEG_REQUESTS {
+            return Err(UsageError(format!(
+                "--in with --candles holds its legs' candles to align them: this range is up to \
+                 {requests} requests of 1,000 candles, over {}; ask a longer interval or a \
+                 shorter range",
+                crate::convert::candles::MOST_LEG_REQUESTS
+            )));
+        }
+        self.check_range_cost(&ask, legs, now)?;
+        Ok(History::Candles { ask, convert: None })
     }
 
     /// A range that no candle opens in, or that costs more than the run allows, is refused.

@@ -172,8 +172,10 @@ impl Cli {
         };
         Ok(match (history, self.stream()?, self.watch) {
             (Some(mut history), _, _) => {
-                if let History::At { convert: slot, .. } = &mut history {
-                    *slot = convert;
+                match &mut history {
+                    History::At { convert: slot, .. } | History::Candles { convert: slot, .. } => {
+                        *slot = convert;
+                    }
                 }
                 Run::History(history)
             }

@@ -20,6 +20,8 @@ use crate::market::Ticker;
 use crate::outcome::{Mode, OnOutcome, Outcome, Round};
 use crate::pairs::{Leg, LegPrice, NoRoute, Pairs, Route, cache};
 
+pub(crate) mod candles;
+
 /// What `--in` asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Convert {
