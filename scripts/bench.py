@@ -403,6 +403,9 @@ def main():
     if "convert" in suites:
         import convert
         failed |= convert.main()
+    if "history-in" in suites:
+        import history_in
+        failed |= history_in.main()
     if "wan" in suites:
         import wan
         failed |= wan.main() != 0
