@@ -443,6 +443,20 @@ fn a_year_of_prices_in_your_currency_for_beancount_and_bad_input() {
             "holds its legs' candles",
         ),
         (
+            &[
+                "--in",
+                "EUR",
+                "--candles",
+                "1d",
+                "--from",
+                "2024-02-01",
+                "--to",
+                "2024-01-01",
+                "ADA",
+            ],
+            "is not before --to",
+        ),
+        (
             &["--in", "USD", "--at", "-1d", "ADA"],
             "Binance has no asset USD",
         ),
