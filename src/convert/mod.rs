@@ -242,9 +242,8 @@ pub(crate) fn combine(
 ) -> Result<(String, Vec<LegPrice>), FetchError> {
     let mut priced_legs = Vec::with_capacity(route.len());
     for leg in route {
-        let (price, time_ms) = leg_price(&leg.symbol).inspect_err(|e| {
-            tracing::warn!(target: crate::error::DATA, "{asset} in {target}: its leg {} failed: {e}", leg.symbol);
-        })?;
+        let (price, time_ms) =
+            leg_price(&leg.symbol).map_err(|e| leg_failed((asset, target), &leg.symbol, &e))?;
         priced_legs.push(LegPrice {
             symbol: leg.symbol.clone(),
             inverted: leg.inverted,
@@ -257,6 +256,22 @@ pub(crate) fn combine(
     })?;
     tracing::info!("{asset} in {target}: {}", said(&priced_legs));
     Ok((price, priced_legs))
+}
+
+/// A leg's failure as its asset's, the kind kept and the leg named: in the failure itself when
+/// it is history's `no_trade` (JSON carries it), else in a warning (a network failure's words
+/// are the pair's own).
+pub(crate) fn leg_failed((asset, target): (&str, &str), leg: &str, e: &FetchError) -> FetchError {
+    match e {
+        FetchError::NoTrade { symbol, detail } => FetchError::NoTrade {
+            symbol: symbol.clone(),
+            detail: format!("its leg {leg}: {detail}"),
+        },
+        other => {
+            tracing::warn!(target: crate::error::DATA, "{asset} in {target}: its leg {leg} failed: {other}");
+            other.clone()
+        }
+    }
 }
 
 /// The `no_route` failure, naming what was missing.

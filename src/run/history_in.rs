@@ -202,8 +202,11 @@ fn write_asset(
     held: &Held,
     out: &mut dyn Write,
 ) -> anyhow::Result<Result<Option<u64>, FetchError>> {
-    if let Some(e) = route.iter().find_map(|leg| held.failed.get(&leg.symbol)) {
-        return Ok(Err(e.clone()));
+    if let Some((leg, e)) = route
+        .iter()
+        .find_map(|leg| Some((&leg.symbol, held.failed.get(&leg.symbol)?)))
+    {
+        return Ok(Err(crate::convert::leg_failed((asset, target), leg, e)));
     }
     if route.is_empty() {
         tracing::info!("{asset} is the asset the prices are in: it has no candles of its own");

@@ -389,9 +389,14 @@ fn a_leg_without_a_trade_fails_the_assets_that_need_it_only() {
     );
     assert_eq!(code, Some(1), "{err}");
     assert_eq!(rows[0]["error"]["kind"], "no_trade");
+    let message = rows[0]["error"]["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("its leg 币安人生USDT: no trade"),
+        "{message}"
+    );
     assert_eq!(rows[1]["price"], "97730.47156250");
     assert!(
-        err.contains("its leg 币安人生USDT failed: no trade"),
+        err.contains("pricefetch: 币安人生: its leg 币安人生USDT: no trade"),
         "{err}"
     );
 }
