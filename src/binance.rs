@@ -16,11 +16,11 @@ use serde::Deserialize;
 use url::Url;
 
 use crate::answer::{
-    BookDto, DayDto, PriceDto, RawAnswer, classify, decode, decode_avg, decode_tickers,
+    BookDto, DayDto, PremiumDto, PriceDto, RawAnswer, classify, decode, decode_avg, decode_tickers,
     parse_retry_after,
 };
 use crate::error::FetchError;
-use crate::market::{Candle, Selection, Ticker, TickerKind, Trade};
+use crate::market::{Candle, Market, Selection, Ticker, TickerKind, Trade};
 use crate::pairs::Pair;
 
 /// Body cap for a one-symbol answer: a real one is under 1 KiB.
@@ -46,6 +46,8 @@ pub(crate) struct HttpSettings {
     pub(crate) connect_timeout: Duration,
     /// `--cacert`: certificates trusted in addition to the system's.
     pub(crate) extra_roots: Vec<reqwest::Certificate>,
+    /// `--market`: which exchange's endpoints every path is in.
+    pub(crate) market: crate::market::Market,
 }
 
 /// One attempt's result, with the server's used-weight figure (present on errors too).
@@ -81,9 +83,16 @@ pub(crate) struct BinanceClient {
     warm: AtomicBool,
     /// The proxy each host is reached through, if any, for messages.
     proxies: Vec<Option<crate::proxy::Choice>>,
+    /// The exchange whose endpoints the paths are in.
+    market: Market,
 }
 
 impl BinanceClient {
+    /// The exchange this client asks.
+    pub(crate) fn market(&self) -> Market {
+        self.market
+    }
+
     /// Builds the one HTTP client of the run.
     pub(crate) fn new(settings: &HttpSettings) -> anyhow::Result<Self> {
         let http = client_builder(settings, false)?
@@ -103,6 +112,7 @@ impl BinanceClient {
             hosts,
             timeout: settings.timeout,
             warm: AtomicBool::new(false),
+            market: settings.market,
         })
     }
 
@@ -169,13 +179,14 @@ impl BinanceClient {
         if let Some((name, value)) = &param {
             query.push((name, value.as_str()));
         }
-        if trading_only && kind.filters_status() {
+        if trading_only && kind.filters_status() && !self.market.futures() {
             // Delisted and halted pairs still answer with their last, stale price; with the
             // filter a lone one is refused (-1220) and a list leaves them out.
             query.push(("symbolStatus", "TRADING"));
         }
         let attempt = self.get(host, kind.path(), &query, limit).await;
-        let one = matches!(selection, Selection::One(_));
+        // COIN-M answers an array even for one symbol.
+        let one = matches!(selection, Selection::One(_)) && self.market != Market::Coinm;
         Attempt {
             used_weight: attempt.used_weight,
             result: attempt
@@ -191,6 +202,7 @@ impl BinanceClient {
                         TickerKind::Price => decode_tickers::<PriceDto>(&raw, one),
                         TickerKind::Day => decode_tickers::<DayDto>(&raw, one),
                         TickerKind::Book => decode_tickers::<BookDto>(&raw, one),
+                        TickerKind::Mark => decode_tickers::<PremiumDto>(&raw, one),
                         TickerKind::Window(_) | TickerKind::TradingDay(_) => {
                             decode_tickers::<DayDto>(&raw, one)
                         }
@@ -330,7 +342,8 @@ impl BinanceClient {
         query: &[(&str, &str)],
         limit: usize,
     ) -> Attempt<RawAnswer> {
-        let mut url = self.hosts[host].join(path).expect("relative API path");
+        let path = self.market.api(path);
+        let mut url = self.hosts[host].join(&path).expect("relative API path");
         url.query_pairs_mut().extend_pairs(query);
         let mut used_weight = None;
         let exchange = async {
@@ -582,6 +595,7 @@ mod tests {
             timeout: Duration::from_secs(1),
             connect_timeout: Duration::from_secs(1),
             extra_roots: Vec::new(),
+            market: Market::Spot,
         };
         let none = |_: &str| None;
         assert!(speaks_tls(&settings("https://api.binance.com", None), none));

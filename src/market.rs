@@ -4,6 +4,56 @@
 
 use std::time::SystemTime;
 
+/// Which of Binance's exchanges a run talks to (`--market`): spot, or a futures market. Each
+/// has its own hosts, symbols and budget; the futures endpoints mirror spot's names under their
+/// own prefix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) enum Market {
+    /// `api.binance.com`, `/api/v3`.
+    #[default]
+    Spot,
+    /// USDⓈ-margined futures: `fapi.binance.com`, `/fapi/v1`.
+    Usdm,
+    /// Coin-margined futures: `dapi.binance.com`, `/dapi/v1`; answers arrays always.
+    Coinm,
+}
+
+impl Market {
+    /// `spot`, `usdm` or `coinm`, as `--market` takes it.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Self::Spot => "spot",
+            Self::Usdm => "usdm",
+            Self::Coinm => "coinm",
+        }
+    }
+
+    /// The REST host a run asks when `--base-url` does not say.
+    pub(crate) fn rest_host(self) -> &'static str {
+        match self {
+            Self::Spot => "https://api.binance.com",
+            Self::Usdm => "https://fapi.binance.com",
+            Self::Coinm => "https://dapi.binance.com",
+        }
+    }
+
+    /// `path` (spot's, `api/v3/…`) in this market: `fapi/v1/…`, `dapi/v1/…`.
+    pub(crate) fn api(self, path: &str) -> std::borrow::Cow<'_, str> {
+        let prefix = match self {
+            Self::Spot => return std::borrow::Cow::Borrowed(path),
+            Self::Usdm => "fapi/v1/",
+            Self::Coinm => "dapi/v1/",
+        };
+        let rest = path.strip_prefix("api/v3/").unwrap_or(path);
+        std::borrow::Cow::Owned(format!("{prefix}{rest}"))
+    }
+
+    /// Whether this is a futures market.
+    pub(crate) fn futures(self) -> bool {
+        self != Self::Spot
+    }
+}
+
 /// Which ticker endpoint to ask (`--ticker`, `--window`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum TickerKind {
@@ -20,6 +70,8 @@ pub(crate) enum TickerKind {
     /// `/api/v3/ticker/tradingDay` with `timeZone`: the 24h fields over the calendar day so
     /// far, in that zone.
     TradingDay(Offset),
+    /// Futures only, `premiumIndex`: the mark and index prices and the funding rate.
+    Mark,
 }
 
 /// A rolling window as Binance takes it: 1m…59m, 1h…23h or 1d…7d, units not combined.
@@ -113,6 +165,8 @@ impl TickerKind {
             Self::Avg => "api/v3/avgPrice",
             Self::Window(_) => "api/v3/ticker",
             Self::TradingDay(_) => "api/v3/ticker/tradingDay",
+            // A futures endpoint: `Market::api` gives it its prefix.
+            Self::Mark => "api/v3/premiumIndex",
         }
     }
 
@@ -121,7 +175,7 @@ impl TickerKind {
         match self {
             Self::Window(w) => Some(("windowSize", w.param())),
             Self::TradingDay(tz) => Some(("timeZone", tz.param())),
-            Self::Price | Self::Day | Self::Book | Self::Avg => None,
+            Self::Price | Self::Day | Self::Book | Self::Avg | Self::Mark => None,
         }
     }
 
@@ -134,6 +188,7 @@ impl TickerKind {
             Self::Avg => "avg",
             Self::Window(_) => "window",
             Self::TradingDay(_) => "day",
+            Self::Mark => "mark",
         }
     }
 
@@ -141,6 +196,8 @@ impl TickerKind {
     pub(crate) fn weight(self, selection: Selection<'_>) -> u32 {
         let per_symbol = |n: usize| if n > 50 { 200 } else { 4 * n as u32 };
         match (self, selection) {
+            (Self::Mark, Selection::All) => 10,
+            (Self::Mark, _) => 1,
             (Self::Window(_) | Self::TradingDay(_), Selection::One(_)) => 4,
             (Self::Window(_) | Self::TradingDay(_), Selection::Many(list)) => {
                 per_symbol(list.len())
@@ -154,12 +211,22 @@ impl TickerKind {
         }
     }
 
+    /// [`TickerKind::weight`] in `market`: the futures' price ticker weighs 1 for a symbol and 2
+    /// for all (binance-api.md, "Futures").
+    pub(crate) fn weight_in(self, market: Market, selection: Selection<'_>) -> u32 {
+        match (market.futures(), self, selection) {
+            (true, Self::Price, Selection::All) => 2,
+            (true, Self::Price, _) => 1,
+            _ => self.weight(selection),
+        }
+    }
+
     /// Symbols per batch by default: the most one request may carry (100), except 24h, where
     /// 20 is the most that still costs the weight of one symbol, and avg, which takes one.
     pub(crate) fn default_batch(self) -> usize {
         match self {
             Self::Day => 20,
-            Self::Avg => 1,
+            Self::Avg | Self::Mark => 1,
             Self::Price | Self::Book | Self::Window(_) | Self::TradingDay(_) => 100,
         }
     }
@@ -170,7 +237,7 @@ impl TickerKind {
             Self::Price => Some("miniTicker"),
             Self::Day => Some("ticker"),
             Self::Book => Some("bookTicker"),
-            Self::Avg | Self::Window(_) | Self::TradingDay(_) => None,
+            Self::Avg | Self::Window(_) | Self::TradingDay(_) | Self::Mark => None,
         }
     }
 
@@ -181,7 +248,7 @@ impl TickerKind {
 
     /// Whether the endpoint takes `symbolStatus` (avgPrice does not).
     pub(crate) fn filters_status(self) -> bool {
-        self != Self::Avg
+        !matches!(self, Self::Avg | Self::Mark)
     }
 
     /// The output field names, in column order; part of the output contract.
@@ -199,6 +266,15 @@ impl TickerKind {
             ],
             Self::Book => &["bid_price", "bid_qty", "ask_price", "ask_qty"],
             Self::Avg => &["price", "mins"],
+            // Rates exact, as sent; a quarterly's funding fields are empty (it has none).
+            Self::Mark => &[
+                "mark_price",
+                "index_price",
+                "estimated_settle_price",
+                "funding_rate",
+                "interest_rate",
+                "next_funding_time",
+            ],
             Self::Window(_) | Self::TradingDay(_) => Self::Day.fields(),
         }
     }

@@ -110,6 +110,29 @@ fn file_reason(e: &std::io::Error) -> String {
 /// The quote assets a bare asset is most often meant with, in the order they are offered.
 const QUOTES: [&str; 5] = ["USDT", "FDUSD", "USDC", "BTC", "EUR"];
 
+/// Which market a symbol's shape belongs to, when it is not `market`'s: `BTCUSD_PERP` and
+/// `BTCUSD_250627` are COIN-M's, `BTCUSDT_250627` USD-M's quarterly; a spot name has no `_`.
+/// The words of a hint for a -1121, or `None`.
+pub(crate) fn other_market(symbol: &str, market: crate::market::Market) -> Option<String> {
+    use crate::market::Market;
+    let (head, tail) = symbol.split_once('_')?;
+    let dated = tail.len() == 6 && tail.bytes().all(|b| b.is_ascii_digit());
+    let shape = if tail == "PERP" || (dated && head.ends_with("USD")) {
+        Market::Coinm
+    } else if dated {
+        Market::Usdm
+    } else {
+        return None;
+    };
+    (shape != market).then(|| {
+        let which = match shape {
+            Market::Coinm => "a COIN-M futures symbol",
+            _ => "a USD-M futures symbol",
+        };
+        format!("{symbol} is {which}: add --market {}", shape.name())
+    })
+}
+
 /// "Did you mean" for symbols Binance does not know, in the asked order, from the `listed`
 /// pairs: two asked one after the other that make a pair (`btc usdt`: BTCUSDT), an asset where
 /// a pair was meant (`BTC`: BTCUSDT, or `--in USDT BTC`), else the nearest pair by spelling.

@@ -263,6 +263,28 @@ pub(crate) async fn serve_checked(
     check: impl FnOnce(&HashMap<String, String>) -> Result<(), (i64, String)>,
     answer: impl FnOnce(&Shared, Option<Vec<usize>>) -> Value,
 ) -> Response {
+    // A `symbol=` selection answers one object; `symbols=` and "all" answer an array.
+    let single = params.contains_key("symbol");
+    let chosen = |shared: &Shared, params: &HashMap<String, String>| {
+        let sel = check(params).and_then(|()| select(shared, params))?;
+        let mut body = answer(shared, sel);
+        if single && let Value::Array(mut a) = body {
+            body = a.pop().unwrap_or(Value::Null);
+        }
+        Ok(body)
+    };
+    serve_own(shared, path, params, weight, chosen).await
+}
+
+/// The common path of every endpoint: latency, gate, fault, then `answer`'s body or its Binance
+/// error (`(code, msg)`, HTTP 400).
+pub(crate) async fn serve_own(
+    shared: Arc<Shared>,
+    path: &str,
+    params: HashMap<String, String>,
+    weight: u32,
+    answer: impl FnOnce(&Shared, &HashMap<String, String>) -> Result<Value, (i64, String)>,
+) -> Response {
     let mut in_flight = InFlight::enter(&shared);
     let arrived = Instant::now();
     let gate = shared.admit(path, &params, weight);
@@ -280,17 +302,9 @@ pub(crate) async fn serve_checked(
         Gate::Pass(used, at) => (None, used, at),
         Gate::Fault(f, used, at) => (Some(f), used, at),
     };
-    // A `symbol=` selection answers one object; `symbols=` and "all" answer an array.
-    let ok = || match check(&params).and_then(|()| select(&shared, &params)) {
+    let ok = || match answer(&shared, &params) {
         Err((code, msg)) => api_error(StatusCode::BAD_REQUEST, code, &msg, used),
-        Ok(sel) => {
-            let single = params.contains_key("symbol");
-            let mut body = answer(&shared, sel);
-            if single && let Value::Array(mut a) = body {
-                body = a.pop().unwrap_or(Value::Null);
-            }
-            json_response(StatusCode::OK, &body, used)
-        }
+        Ok(body) => json_response(StatusCode::OK, &body, used),
     };
     let resp = match fault {
         Some(f) => play(f, used, &shared.timer, ok).await,

@@ -26,6 +26,7 @@
 
 mod endpoints;
 mod faults;
+mod futures;
 pub mod history;
 mod limits;
 mod market;
@@ -83,6 +84,8 @@ pub struct Options {
     pub latency: Duration,
     /// Request weight allowed per wall-clock minute (Binance: 6000).
     pub weight_limit: u32,
+    /// The futures markets' own limit (USD-M and COIN-M each; 2,400 at Binance).
+    pub futures_weight_limit: u32,
     /// Generated symbols (`SYM0001USDT`, …) added to the realistic list, for big runs.
     pub extra_symbols: usize,
     /// Chance (0.0–1.0) that a request without a scripted fault gets a random transient fault.
@@ -127,6 +130,7 @@ impl Default for Options {
         Self {
             latency: Duration::ZERO,
             weight_limit: 6000,
+            futures_weight_limit: 2400,
             extra_symbols: 0,
             fault_rate: 0.0,
             seed: 1,
@@ -138,6 +142,17 @@ impl Default for Options {
             micros: false,
         }
     }
+}
+
+/// One market's budget: spot, USD-M and COIN-M never share a minute, a pause or a ban.
+#[derive(Debug, Default)]
+struct Budget {
+    /// `(minute index, weight used in it)`: Binance's window is the wall-clock minute.
+    window: (u64, u32),
+    /// After a 429 `(sent at, window end)`: requests before the end are refused.
+    limited: Option<(Instant, Instant)>,
+    /// While banned, every request gets 418.
+    banned_until: Option<Instant>,
 }
 
 /// A per-key list of faults, played one per request; then `then` forever (if set).
@@ -152,12 +167,8 @@ struct Book {
     hits: Vec<Hit>,
     in_flight: usize,
     max_in_flight: usize,
-    /// `(minute index, weight used in it)`: Binance's window is the wall-clock minute.
-    window: (u64, u32),
-    /// After a 429 `(sent at, window end)`: requests before the end are refused.
-    limited: Option<(Instant, Instant)>,
-    /// While banned, every request gets 418.
-    banned_until: Option<Instant>,
+    /// Spot's, USD-M's and COIN-M's budgets (see [`Budget`]), by [`limits::market_of`].
+    budgets: [Budget; 3],
     scripts: HashMap<String, Script>,
     rng: fastrand::Rng,
     /// TCP connections accepted, to check that clients reuse them.
@@ -239,9 +250,7 @@ impl MockServer {
                 hits: Vec::new(),
                 in_flight: 0,
                 max_in_flight: 0,
-                window: (0, 0),
-                limited: None,
-                banned_until: None,
+                budgets: Default::default(),
                 scripts: HashMap::new(),
                 rng: fastrand::Rng::with_seed(opts.seed),
                 connections: 0,
@@ -266,6 +275,10 @@ impl MockServer {
             .route("/api/v3/uiKlines", get(history::klines_endpoint))
             .route("/api/v3/aggTrades", get(history::agg_trades))
             .route("/api/v3/ping", get(ping))
+            .route("/fapi/v1/ticker/price", get(futures::usdm_price))
+            .route("/dapi/v1/ticker/price", get(futures::coinm_price))
+            .route("/fapi/v1/premiumIndex", get(futures::usdm_premium))
+            .route("/dapi/v1/premiumIndex", get(futures::coinm_premium))
             .route("/api/v3/time", get(time))
             .route("/__mock/stats", get(stats))
             .route("/ws/{stream}", get(stream::raw))

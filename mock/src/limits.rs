@@ -21,14 +21,30 @@ pub(crate) enum Gate {
     Fault(Fault, u32, usize),
 }
 
+/// Which budget a path spends: 0 spot (`/api`), 1 USD-M (`/fapi`), 2 COIN-M (`/dapi`).
+pub(crate) fn market_of(path: &str) -> usize {
+    if path.starts_with("/fapi") {
+        1
+    } else if path.starts_with("/dapi") {
+        2
+    } else {
+        0
+    }
+}
+
 impl Shared {
     /// Charges `weight`, applies the ban and rate-limit rules, and picks a fault, recording the hit.
     pub(crate) fn admit(&self, path: &str, params: &HashMap<String, String>, weight: u32) -> Gate {
         let now = Instant::now();
         let mut book = self.book.lock().unwrap();
         let minute = unix_now().as_secs() / 60;
-        if book.window.0 != minute {
-            book.window = (minute, 0);
+        let market = market_of(path);
+        let limit = match market {
+            0 => self.opts.weight_limit,
+            _ => self.opts.futures_weight_limit,
+        };
+        if book.budgets[market].window.0 != minute {
+            book.budgets[market].window = (minute, 0);
         }
         let mut hit = Hit {
             at: now,
@@ -40,32 +56,33 @@ impl Shared {
             status: 200,
             weight,
         };
-        if let Some((since, until)) = book.limited
+        if let Some((since, until)) = book.budgets[market].limited
             && now < until
             && now - since < IN_FLIGHT_GRACE
         {
             // Sent before the client could have seen the 429: over the limit, but not defiant.
             hit.status = 429;
-            let used = book.window.1;
+            let used = book.budgets[market].window.1;
             book.hits.push(hit);
             return Gate::Refuse(rate_limit_response((until - now).as_secs().max(1), used));
         }
-        let banned = book.banned_until.is_some_and(|t| now < t)
-            || book.limited.is_some_and(|(_, until)| now < until);
+        let budget = &book.budgets[market];
+        let banned = budget.banned_until.is_some_and(|t| now < t)
+            || budget.limited.is_some_and(|(_, until)| now < until);
         if banned {
             // Sending inside a Retry-After window is what gets real IPs banned.
             let secs = 120;
-            book.banned_until = Some(now + Duration::from_secs(secs));
+            book.budgets[market].banned_until = Some(now + Duration::from_secs(secs));
             hit.status = 418;
-            let used = book.window.1;
+            let used = book.budgets[market].window.1;
             book.hits.push(hit);
             return Gate::Refuse(ban_response(secs, used));
         }
-        book.window.1 += weight;
-        let used = book.window.1;
-        if used > self.opts.weight_limit {
+        book.budgets[market].window.1 += weight;
+        let used = book.budgets[market].window.1;
+        if used > limit {
             let secs = 60 - unix_now().as_secs() % 60;
-            book.limited = Some((now, now + Duration::from_secs(secs)));
+            book.budgets[market].limited = Some((now, now + Duration::from_secs(secs)));
             hit.status = 429;
             book.hits.push(hit);
             return Gate::Refuse(rate_limit_response(secs, used));
@@ -82,11 +99,13 @@ impl Shared {
             });
         match &fault {
             Some(Fault::RateLimit { retry_after_secs }) => {
-                book.limited = Some((now, now + Duration::from_secs(*retry_after_secs)));
+                book.budgets[market].limited =
+                    Some((now, now + Duration::from_secs(*retry_after_secs)));
                 hit.status = 429;
             }
             Some(Fault::Ban { retry_after_secs }) => {
-                book.banned_until = Some(now + Duration::from_secs(*retry_after_secs));
+                book.budgets[market].banned_until =
+                    Some(now + Duration::from_secs(*retry_after_secs));
                 hit.status = 418;
             }
             Some(Fault::Status(s) | Fault::Html(s) | Fault::RetryAfter { status: s, .. }) => {

@@ -31,6 +31,9 @@ struct Args {
     /// Request weight allowed per minute before answering 429
     #[arg(long, default_value_t = 6000)]
     weight_limit: u32,
+    /// The futures markets' request weight per minute (USD-M and COIN-M each)
+    #[arg(long, default_value_t = 2400)]
+    futures_weight_limit: u32,
     /// Chance (0..1) of a random transient fault (503, HTML 502, cut body, bad JSON, reset)
     #[arg(long, default_value_t = 0.0)]
     fault_rate: f64,
@@ -64,6 +67,7 @@ fn main() -> std::process::ExitCode {
     let server = match MockServer::try_start_with(Options {
         latency: args.latency,
         weight_limit: args.weight_limit,
+        futures_weight_limit: args.futures_weight_limit,
         extra_symbols: args.symbols,
         fault_rate: args.fault_rate,
         seed: args.seed,

@@ -45,6 +45,43 @@ pub(crate) struct BookDto {
     ask_qty: String,
 }
 
+/// The futures' `premiumIndex` as Binance sends it: a quarterly has `lastFundingRate` `""` and
+/// `nextFundingTime` 0 (no funding), kept as empty values, never a rate of zero.
+#[derive(Deserialize)]
+#[serde(expecting = "a premium index object", rename_all = "camelCase")]
+pub(crate) struct PremiumDto {
+    symbol: String,
+    mark_price: String,
+    index_price: String,
+    estimated_settle_price: String,
+    last_funding_rate: String,
+    #[serde(default)]
+    interest_rate: String,
+    next_funding_time: u64,
+    time: u64,
+}
+
+impl From<PremiumDto> for Ticker {
+    fn from(d: PremiumDto) -> Self {
+        let next = match d.next_funding_time {
+            0 => String::new(),
+            ms => ms.to_string(),
+        };
+        Self {
+            symbol: d.symbol,
+            values: vec![
+                d.mark_price,
+                d.index_price,
+                d.estimated_settle_price,
+                d.last_funding_rate,
+                d.interest_rate,
+                next,
+            ],
+            time_ms: d.time,
+        }
+    }
+}
+
 /// `/api/v3/avgPrice` as Binance sends it: the average over `mins` minutes, without the symbol.
 #[derive(Deserialize)]
 #[serde(expecting = "an average price object", rename_all = "camelCase")]
@@ -139,9 +176,17 @@ pub(crate) fn check_values(
         return Err(format!("the answer names a symbol {:?}", cut(symbol)));
     }
     for (value, field) in values.iter().zip(kind.fields()) {
-        // Prices, quantities and volumes are never negative; only a change can be.
-        let signed = matches!(*field, "price_change" | "price_change_percent");
-        if !crate::decimal::is_plain(value, signed) {
+        // Prices, quantities and volumes are never negative; only a change (and a funding
+        // rate) can be. A contract without funding has no rate and no funding time: empty.
+        let signed = matches!(
+            *field,
+            "price_change" | "price_change_percent" | "funding_rate"
+        );
+        let may_be_empty = matches!(
+            *field,
+            "funding_rate" | "interest_rate" | "next_funding_time"
+        );
+        if !(value.is_empty() && may_be_empty || crate::decimal::is_plain(value, signed)) {
             return Err(format!(
                 "{} has the value {:?}, not a decimal number",
                 symbol,

@@ -335,6 +335,16 @@ pub(crate) struct RateLimitArgs {
 #[derive(Debug, clap::Args)]
 #[command(next_help_heading = "Network")]
 pub(crate) struct NetworkArgs {
+    /// Which exchange to ask: spot, usdm (USDⓈ-M futures) or coinm (COIN-M futures)
+    ///
+    /// Each is its own exchange: hosts (fapi.binance.com, dapi.binance.com; --base-url
+    /// overrides), symbols (BTCUSDT and BTCUSDT_250627 on usdm, BTCUSD_PERP on coinm), request
+    /// weight (2,400 a minute by default, --weight-limit overrides) and budget in the shared
+    /// ledger: a ban on one leaves the others running. On the futures markets: --ticker price
+    /// and --ticker mark, for symbols or --all.
+    #[arg(long, value_enum, default_value_t = super::MarketChoice::Spot, env = "PRICEFETCH_MARKET")]
+    pub(crate) market: super::MarketChoice,
+
     /// Binance REST host to ask
     #[arg(
         long,

@@ -239,6 +239,20 @@ pub(crate) enum TickerChoice {
     /// 24h's fields over the calendar day so far, in `--tz`.
     #[value(name = "day")]
     TradingDay,
+    /// Futures: the mark and index prices and the funding rate (premiumIndex).
+    Mark,
+}
+
+/// `--market`: which of Binance's exchanges to ask.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub(crate) enum MarketChoice {
+    /// Binance Spot (api.binance.com).
+    #[default]
+    Spot,
+    /// USDⓈ-margined futures (fapi.binance.com): BTCUSDT, BTCUSDT_250627.
+    Usdm,
+    /// Coin-margined futures (dapi.binance.com): BTCUSD_PERP, BTCUSD_250627.
+    Coinm,
 }
 
 /// A `--ticker` choice as it is typed (`24h`, `day`).

@@ -158,6 +158,11 @@ impl Engine {
         }
     }
 
+    /// The exchange the run asks (`--market`).
+    pub(crate) fn market(&self) -> crate::market::Market {
+        self.client.market()
+    }
+
     /// The most requests in flight at once in async rounds.
     pub(crate) fn concurrency(&self) -> usize {
         self.concurrency
@@ -521,7 +526,7 @@ impl Engine {
     ) -> Result<crate::binance::Attempt<Vec<Ticker>>, FetchError> {
         use futures_util::StreamExt as _;
         let hosts = self.client.live_hosts();
-        let weight = kind.weight(selection);
+        let weight = kind.weight_in(self.client.market(), selection);
         let launch = |host: usize, primary: bool| async move {
             let ticket = self.throttle.admit(weight).await?;
             self.requests.fetch_add(1, Ordering::Relaxed);

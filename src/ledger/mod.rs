@@ -236,7 +236,16 @@ pub fn unix_ms() -> u64 {
 impl Ledger {
     /// Opens (creating them if needed) the directory and the file for `base_url`'s budget.
     pub fn open(dir: &Path, base_url: &Url) -> Result<Self, String> {
-        let host = budget_key(base_url);
+        Self::open_in(dir, base_url, "spot")
+    }
+
+    /// [`Ledger::open`] for `market`'s budget at that host: Binance's futures markets
+    /// (`usdm`, `coinm`) have budgets of their own, never spot's (`127.0.0.1_8731.usdm`).
+    pub fn open_in(dir: &Path, base_url: &Url, market: &str) -> Result<Self, String> {
+        let host = match market {
+            "spot" => budget_key(base_url),
+            other => format!("{}.{other}", budget_key(base_url)),
+        };
         let path = file_for(dir, &host);
         private_dir(dir)?;
         let file = private_file(&path)?;

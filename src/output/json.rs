@@ -84,8 +84,13 @@ impl Serialize for JsonResult<'_> {
         }
         for (field, value) in self.fields.iter().zip(self.values.unwrap_or_default()) {
             // The average's minutes are a count, not a price: a number, as Binance sends it.
+            // A count, or a time in ms (the next funding), is a number, as Binance sends it; a
+            // value the contract does not have (a quarterly's funding) is absent, never "" or 0.
             match value.parse::<u64>() {
-                Ok(n) if *field == "mins" => map.serialize_entry(field, &n)?,
+                _ if value.is_empty() => {}
+                Ok(n) if matches!(*field, "mins" | "next_funding_time") => {
+                    map.serialize_entry(field, &n)?;
+                }
                 _ => map.serialize_entry(field, value)?,
             }
         }

@@ -37,7 +37,7 @@ fn help(kind: TickerKind, field: &str) -> String {
         TickerKind::TradingDay(offset) => format!(" over the trading day ({})", offset.label()),
         TickerKind::Day => " over 24 hours".into(),
         TickerKind::Avg => " (the average over the last minutes)".into(),
-        TickerKind::Price | TickerKind::Book => String::new(),
+        TickerKind::Price | TickerKind::Book | TickerKind::Mark => String::new(),
     };
     format!(
         "{} from Binance's {} ticker{span}, as Binance sent it.",

@@ -217,6 +217,12 @@ pub(super) fn header(field: &str) -> &'static str {
         "ask_price" => "ASK",
         "ask_qty" => "ASK QTY",
         "mins" => "MINS",
+        "mark_price" => "MARK",
+        "index_price" => "INDEX",
+        "estimated_settle_price" => "SETTLE",
+        "funding_rate" => "FUNDING RATE",
+        "interest_rate" => "INTEREST",
+        "next_funding_time" => "NEXT FUNDING MS",
         _ => "",
     }
 }

@@ -87,7 +87,10 @@ pub(crate) async fn run(config: Config, out: &mut dyn Write) -> anyhow::Result<R
         ),
         Throttle::new(config.limits)
             .with_deadline(deadline)
-            .with_ledger(config.state_dir.as_deref(), &config.http.base_url)
+            .with_ledger(
+                config.state_dir.as_deref(),
+                (&config.http.base_url, config.http.market),
+            )
             .await,
         stop,
         config.ask.clone(),
@@ -244,19 +247,26 @@ async fn did_you_mean(engine: &Engine, shown: &Round) -> Vec<String> {
         })
         .map(|o| o.symbol.as_str())
         .collect();
+    // A name of another market's shape needs no lookup: the market is the mistake.
+    let (shaped, unknown): (Vec<_>, Vec<_>) = (unknown.into_iter())
+        .map(|s| (s, crate::symbols::other_market(s, engine.market())))
+        .partition(|(_, hint)| hint.is_some());
+    let mut said: Vec<String> = shaped.into_iter().filter_map(|(_, hint)| hint).collect();
+    let unknown: Vec<&str> = unknown.into_iter().map(|(s, _)| s).collect();
     let weight = market::TickerKind::Price.weight(market::Selection::All);
     if unknown.is_empty() || engine.stopped() || !engine.may_spend_on_unknown(weight) {
-        return Vec::new();
+        return said;
     }
     tracing::info!("asking the whole market's prices (weight {weight}) to suggest symbols");
     let listed = match engine.listed_symbols(true).await {
         Ok(listed) => listed,
         Err(e) => {
             tracing::info!("cannot list the trading pairs for suggestions: {e}");
-            return Vec::new();
+            return said;
         }
     };
-    crate::symbols::suggestions(&unknown, &listed)
+    said.extend(crate::symbols::suggestions(&unknown, &listed));
+    said
 }
 
 /// `--any-status`: which printed pairs do not trade, so that their prices are stale; `None`

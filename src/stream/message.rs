@@ -230,7 +230,9 @@ fn update(
             own(o.q)?,
         ],
         TickerKind::Book => vec![own(o.b)?, own(o.bid_qty)?, own(o.a)?, own(o.ask_qty)?],
-        TickerKind::Avg | TickerKind::Window(_) | TickerKind::TradingDay(_) => return None,
+        TickerKind::Avg | TickerKind::Window(_) | TickerKind::TradingDay(_) | TickerKind::Mark => {
+            return None;
+        }
     };
     let order = o.event.or(o.u)?;
     Some(Update {

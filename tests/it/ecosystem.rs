@@ -391,7 +391,7 @@ fn a_misspelt_config_key_gets_the_nearest_key_suggested() {
     let path = config_file("far", "zzz = 4\n");
     let out = with_config(&path);
     assert!(
-        stderr(&out).contains("the keys are: symbols, base-url"),
+        stderr(&out).contains("the keys are: symbols, market, base-url"),
         "{}",
         stderr(&out)
     );

@@ -16,6 +16,7 @@ mod cli;
 mod convert;
 mod ecosystem;
 mod fetch;
+mod futures;
 mod hedge;
 mod history;
 mod hostile;

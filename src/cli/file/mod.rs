@@ -28,6 +28,7 @@ mod mistakes;
 
 /// Every setting the file may hold, by its flag's name, in `--show-config` order.
 pub(crate) const SETTINGS: &[&str] = &[
+    "market",
     "base-url",
     "allow-http",
     "proxy",
@@ -61,6 +62,8 @@ pub(crate) const SETTINGS: &[&str] = &[
 pub struct FileSettings {
     /// The watch-list fetched when no symbol is given.
     symbols: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "value_enum")]
+    market: Option<crate::cli::MarketChoice>,
     base_url: Option<String>,
     allow_http: Option<bool>,
     proxy: Option<String>,
@@ -218,6 +221,7 @@ impl FileSettings {
             )*};
         }
         fill!(
+            network: market,
             network: base_url,
             network: allow_http,
             network: proxy => Some,

@@ -210,7 +210,7 @@ impl Cli {
                 "the range takes {requests} requests of 1,000 candles (request weight {cost}), \
                  over --max-weight {max_weight}; Binance allows {} a minute per IP. Pass \
                  --max-weight {cost} to allow it (it is paced by the shared budget)",
-                self.limits.weight_limit
+                self.weight_limit()
             )));
         }
         Ok(())

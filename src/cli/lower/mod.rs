@@ -102,6 +102,7 @@ impl Cli {
         self.check_live_flags()?;
         let symbols = self.symbols()?;
         let format = self.format(terminal.stdout_tty, output.as_deref())?;
+        self.check_market(format)?;
         if self.live.backfill && format != Format::Ndjson {
             return Err(UsageError(
                 "--backfill writes its candles as ndjson lines: add -f ndjson".into(),
@@ -284,6 +285,7 @@ impl Cli {
                 )));
             }
             (TickerChoice::Price, None) => TickerKind::Price,
+            (TickerChoice::Mark, None) => TickerKind::Mark,
             (TickerChoice::Day, None) => TickerKind::Day,
             (TickerChoice::Book, None) => TickerKind::Book,
             (TickerChoice::Avg, None) => TickerKind::Avg,
@@ -347,6 +349,8 @@ impl Cli {
         };
         let strategy = match (self.all, fetch.strategy, plan) {
             (true, _, _) => Strategy::All,
+            // No symbols=[…] on the futures markets: one a request, or all.
+            (false, _, _) if self.market().futures() => Strategy::Each,
             (false, _, _) if !kind.batches() => Strategy::Each,
             (false, StrategyChoice::Each, _) => Strategy::Each,
             (false, StrategyChoice::Batch, _) => batch,
@@ -363,11 +367,11 @@ impl Cli {
                  IP, shared by every process on it. Pass --max-weight {estimate} to allow it",
                 kind.name(),
                 strategy.name(),
-                self.limits.weight_limit
+                self.weight_limit()
             )));
         }
         let limits = Limits {
-            weight_limit: self.limits.weight_limit.get(),
+            weight_limit: self.weight_limit(),
             max_wait: self.limits.max_wait,
         };
         let largest = strategy.largest_request(kind, symbols);
@@ -465,8 +469,13 @@ impl Cli {
     /// Hosts, mirrors, proxy, timeouts and extra certificates of the HTTP client.
     fn http(&self) -> Result<HttpSettings, UsageError> {
         let net = &self.network;
-        let base_url = parse_host_url(&net.base_url, "--base-url", Web::Rest, net.allow_http)?;
-        let mirrors = if net.mirror.is_empty() && net.base_url == DEFAULT_BASE_URL {
+        let market = self.market();
+        let base = match net.base_url.as_str() {
+            DEFAULT_BASE_URL => market.rest_host(),
+            given => given,
+        };
+        let base_url = parse_host_url(base, "--base-url", Web::Rest, net.allow_http)?;
+        let mirrors = if net.mirror.is_empty() && base == DEFAULT_BASE_URL {
             BINANCE_ALTERNATES
                 .iter()
                 .map(|u| u.parse().expect("valid"))
@@ -492,6 +501,7 @@ impl Cli {
         }
         let timeout = self.fetch.timeout;
         Ok(HttpSettings {
+            market,
             base_url,
             mirrors,
             proxy,
@@ -607,5 +617,6 @@ fn read_cacert(path: &Path) -> Result<Vec<reqwest::Certificate>, UsageError> {
 
 mod history;
 mod live;
+mod market;
 #[cfg(test)]
 mod tests;

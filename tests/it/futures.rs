@@ -1,0 +1,195 @@
+//! `--market usdm|coinm`: Binance's futures markets, each its own exchange: its paths, its
+//! symbols (COIN-M answering arrays), `--ticker mark` (the mark price and the funding rate, a
+//! quarterly's absent), its own budget in the shared ledger, and clear words for what the
+//! futures do not have, or pricefetch does not ask them yet.
+
+use crate::common;
+
+use common::{pricefetch, stderr, stdout};
+use mock_binance::{Fault, MockServer};
+use serde_json::Value;
+
+fn ndjson(out: &std::process::Output) -> Vec<Value> {
+    stdout(out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[test]
+fn each_market_has_its_paths_symbols_and_weights() {
+    let server = MockServer::start();
+    let out = pricefetch(&server)
+        .args(["--market", "usdm", "-f", "json", "BTCUSDT", "1000PEPEUSDT"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["results"][0]["price"], "97150.10");
+    assert_eq!(r["results"][1]["price"], "0.0041230");
+    // One symbol a request on the futures (no symbols=[…]), weight 1 each, no symbolStatus.
+    assert_eq!(
+        (r["requests"].as_u64(), r["weight"].as_u64()),
+        (Some(2), Some(2))
+    );
+    let hits = server.hits();
+    assert!(
+        hits.iter().all(|h| h.path == "/fapi/v1/ticker/price"),
+        "{hits:?}"
+    );
+    assert!(
+        hits.iter()
+            .all(|h| h.symbol_status.is_none() && h.symbols.is_none())
+    );
+    // COIN-M answers an array even for one symbol.
+    let out = pricefetch(&server)
+        .args(["--market", "coinm", "-f", "ndjson", "BTCUSD_PERP"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(ndjson(&out)[0]["price"], "97140.5");
+    assert_eq!(server.hits().last().unwrap().path, "/dapi/v1/ticker/price");
+}
+
+#[test]
+fn mark_prices_and_funding_rates_are_exact_and_a_quarterly_has_none() {
+    let server = MockServer::start();
+    let out = pricefetch(&server)
+        .args(["--market", "usdm", "--ticker", "mark", "-f", "ndjson"])
+        .args(["BTCUSDT", "ETHUSDT", "BTCUSDT_250627"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let rows = ndjson(&out);
+    assert_eq!(rows[0]["mark_price"], "97148.37011594");
+    assert_eq!(rows[0]["index_price"], "97101.55234783");
+    assert_eq!(rows[0]["funding_rate"], "0.00010000");
+    // A negative rate, as sent: a string, never a float or a percentage.
+    assert_eq!(rows[1]["funding_rate"], "-0.00003750");
+    let next = rows[0]["next_funding_time"].as_u64().unwrap();
+    assert_eq!(next % (8 * 3_600_000), 0, "funding every 8 hours: {next}");
+    // The quarterly has no funding: absent, not zero.
+    assert_eq!(rows[2]["mark_price"], "98511.20000000");
+    for field in ["funding_rate", "interest_rate", "next_funding_time"] {
+        assert!(rows[2].get(field).is_none(), "{field}: {}", rows[2]);
+    }
+    // COIN-M, the whole market in one request (weight 10), its arrays with `pair`.
+    let out = pricefetch(&server)
+        .args([
+            "--market", "coinm", "--ticker", "mark", "--all", "-f", "csv",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.starts_with("symbol,mark_price,index_price,estimated_settle_price,funding_rate,"));
+    assert!(text.contains("\nBTCUSD_PERP,97139.82000000,"), "{text}");
+    assert!(
+        text.contains("\nBTCUSD_250627,98415.70000000,97101.60000000,97101.60000000,,,,"),
+        "{text}"
+    );
+    let last = server.hits().last().unwrap().clone();
+    assert_eq!(
+        (last.path.as_str(), last.weight),
+        ("/dapi/v1/premiumIndex", 10)
+    );
+}
+
+#[test]
+fn a_ban_on_one_market_leaves_the_others_running() {
+    let server = MockServer::start();
+    let state = common::fresh_state_dir();
+    let run = |args: &[&str]| {
+        pricefetch(&server)
+            .env("PRICEFETCH_STATE_DIR", &state)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    server.script(
+        "/fapi/v1/ticker/price BTCUSDT",
+        [Fault::Ban {
+            retry_after_secs: 120,
+        }],
+    );
+    let out = run(&["--market", "usdm", "BTCUSDT"]);
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    // Spot and COIN-M still run; USD-M stays banned without sending (its ledger says so).
+    let out = run(&["BTCUSDT"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = run(&["--market", "coinm", "BTCUSD_PERP"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let before = server.hits().len();
+    let out = run(&["--market", "usdm", "ETHUSDT"]);
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    assert_eq!(server.hits().len(), before, "nothing sent while banned");
+    let mut files: Vec<String> = std::fs::read_dir(&state)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".json") && !n.ends_with(".pairs.json"))
+        .collect();
+    files.sort();
+    let port = server.url().rsplit(':').next().unwrap().to_owned();
+    assert_eq!(
+        files,
+        [
+            format!("127.0.0.1_{port}.coinm.json"),
+            format!("127.0.0.1_{port}.json"),
+            format!("127.0.0.1_{port}.usdm.json"),
+        ]
+    );
+}
+
+#[test]
+fn the_wrong_market_and_what_futures_lack_are_said_clearly() {
+    let server = MockServer::start();
+    for (args, hint) in [
+        (
+            &["--market", "usdm", "BTCUSD_PERP"][..],
+            "hint: BTCUSD_PERP is a COIN-M futures symbol: add --market coinm",
+        ),
+        (
+            &["--market", "coinm", "BTCUSDT_250627"],
+            "hint: BTCUSDT_250627 is a USD-M futures symbol: add --market usdm",
+        ),
+        (
+            &["BTCUSDT_250627"],
+            "hint: BTCUSDT_250627 is a USD-M futures symbol: add --market usdm",
+        ),
+    ] {
+        let out = pricefetch(&server).args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let err = stderr(&out);
+        assert!(
+            err.contains("-1121") && err.contains(hint),
+            "{args:?}: {err}"
+        );
+        assert!(!err.contains("check the symbol's spelling"), "{err}");
+    }
+    // Refused before anything is sent: what Binance lacks there, and what is not asked yet.
+    let server = MockServer::start();
+    for (args, said) in [
+        (&["--ticker", "mark", "BTCUSDT"][..], "add --market usdm"),
+        (
+            &["--market", "usdm", "--ticker", "avg", "BTCUSDT"],
+            "Binance's usdm market has no such endpoint",
+        ),
+        (
+            &["--market", "coinm", "--window", "1h", "BTCUSD_PERP"],
+            "no such endpoint",
+        ),
+        (
+            &["--market", "usdm", "--stream", "BTCUSDT"],
+            "--stream with --market usdm",
+        ),
+        (
+            &["--market", "usdm", "--strategy", "batch", "BTCUSDT"],
+            "leave out --strategy batch",
+        ),
+    ] {
+        let out = pricefetch(&server).args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(stderr(&out).contains(said), "{args:?}: {}", stderr(&out));
+    }
+    assert!(server.hits().is_empty(), "{:?}", server.hits());
+}
