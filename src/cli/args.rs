@@ -341,7 +341,7 @@ pub(crate) struct NetworkArgs {
     /// overrides), symbols (BTCUSDT and BTCUSDT_250627 on usdm, BTCUSD_PERP on coinm), request
     /// weight (2,400 a minute by default, --weight-limit overrides) and budget in the shared
     /// ledger: a ban on one leaves the others running. On the futures markets: --ticker price
-    /// and --ticker mark, for symbols or --all.
+    /// and --ticker mark, once or with --watch, for symbols or --all.
     #[arg(long, value_enum, default_value_t = super::MarketChoice::Spot, env = "PRICEFETCH_MARKET")]
     pub(crate) market: super::MarketChoice,
 

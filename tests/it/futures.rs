@@ -193,3 +193,28 @@ fn the_wrong_market_and_what_futures_lack_are_said_clearly() {
     }
     assert!(server.hits().is_empty(), "{:?}", server.hits());
 }
+
+#[test]
+fn a_funding_rate_watch_polls_the_mark_prices() {
+    let server = MockServer::start();
+    let out = pricefetch(&server)
+        .args([
+            "--market", "usdm", "--ticker", "mark", "--watch", "1s", "--count", "2",
+        ])
+        .args(["-f", "ndjson", "BTCUSDT", "ETHUSDT"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let rows = ndjson(&out);
+    assert_eq!(rows.len(), 4, "{rows:?}");
+    assert!(
+        rows.iter()
+            .all(|r| r["time"].is_string() && r["funding_rate"].is_string())
+    );
+    assert_eq!(rows[3]["funding_rate"], "-0.00003750");
+    let paths: Vec<_> = server.hits().iter().map(|h| h.path.clone()).collect();
+    assert!(
+        paths.iter().all(|p| p == "/fapi/v1/premiumIndex"),
+        "{paths:?}"
+    );
+}

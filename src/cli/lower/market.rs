@@ -1,5 +1,6 @@
 //! `--market`, lowered: which exchange, its default host and limit, and what the futures
-//! markets are asked here (the last price and the mark price, once, for symbols or `--all`):
+//! markets are asked here (the last price and the mark price, once or `--watch`, for symbols or
+//! `--all`):
 //! everything else is refused before anything is sent, saying whether Binance has no such
 //! endpoint there or pricefetch does not ask it there yet.
 
@@ -56,7 +57,6 @@ impl Cli {
                 "--ticker 24h/book",
             ),
             (self.stream, "--stream"),
-            (self.watch.is_some(), "--watch"),
             (self.wants_history(), "--at and --candles"),
             (self.target.is_some(), "--in"),
             (format == Format::Openmetrics, "-f openmetrics"),
@@ -65,7 +65,7 @@ impl Cli {
         if let Some((_, flag)) = not_yet.iter().find(|(on, _)| *on) {
             return Err(UsageError(format!(
                 "{flag} with --market {name}: pricefetch asks the futures markets for --ticker \
-                 price and --ticker mark, once (for symbols or --all), so far"
+                 price and --ticker mark, once or with --watch (for symbols or --all), so far"
             )));
         }
         if self.fetch.strategy == crate::cli::StrategyChoice::Batch {
