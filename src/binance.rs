@@ -310,6 +310,28 @@ impl BinanceClient {
     /// One `aggTrades` request (weight 4): `symbol`'s trades from `start` to `end`
     /// (inclusive, at most an hour apart) or from trade `from_id` on, oldest first, at most
     /// `limit`.
+    /// The futures' `fundingRate`: up to `limit` fundings of `symbol` in [start, end] (ms, both
+    /// inclusive), oldest first.
+    pub(crate) async fn funding_rates(
+        &self,
+        host: usize,
+        symbol: &str,
+        (start, end): (i64, i64),
+        limit: u32,
+    ) -> Attempt<Vec<crate::market::FundingRate>> {
+        let (start, end, limit) = (start.to_string(), end.to_string(), limit.to_string());
+        let query = [
+            ("symbol", symbol),
+            ("startTime", start.as_str()),
+            ("endTime", end.as_str()),
+            ("limit", limit.as_str()),
+        ];
+        let attempt = self
+            .get(host, "api/v3/fundingRate", &query, LARGE_BODY_LIMIT)
+            .await;
+        attempt.and_then(|raw| crate::answer::history::decode_funding(&raw, symbol))
+    }
+
     pub(crate) async fn agg_trades(
         &self,
         host: usize,

@@ -161,6 +161,8 @@ pub(crate) enum History {
         /// `--in`: the arguments are assets, priced in another by legs at the moment.
         convert: Option<Convert>,
     },
+    /// `--funding --from/--to`: the futures' funding rates over a range.
+    Funding(crate::history::FundingAsk),
     /// `--from/--to --candles`: candles over a range.
     Candles {
         /// The range and the interval.

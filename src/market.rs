@@ -386,6 +386,15 @@ impl Candle {
     }
 }
 
+/// One funding of a perpetual: when, its rate (exact, may be negative), the mark price then.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct FundingRate {
+    pub(crate) time_ms: i64,
+    pub(crate) rate: String,
+    /// Empty when Binance did not say.
+    pub(crate) mark: String,
+}
+
 /// One aggregate trade: its id, price and time (ms).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Trade {

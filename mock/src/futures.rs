@@ -194,3 +194,77 @@ pub(crate) async fn coinm_premium(
 ) -> Response {
     answer(shared, "/dapi/v1/premiumIndex", params, (1, 10), premium).await
 }
+
+/// Funding every 8 hours from this moment (2019-09-10T08:00Z, USD-M's first perpetual) on, for
+/// every perpetual the mock lists; a quarterly has none.
+const FUNDING_FROM: u64 = 1_568_102_400_000;
+const EIGHT_HOURS: u64 = 8 * 3_600_000;
+/// When `1000PEPEUSDT` was listed: its funding starts here (a gap before it, for a range).
+const PEPE_FROM: u64 = 1_683_072_000_000;
+
+/// The funding rate of funding number `k`: a slow wave of exact decimals, now and then negative.
+fn funding_rate(k: u64) -> String {
+    let step = (k % 20) as i64 - 5;
+    let units = step * 1250;
+    let sign = if units < 0 { "-" } else { "" };
+    format!("{sign}0.{:08}", units.unsigned_abs())
+}
+
+/// `fundingRate`: `symbol` required here (the mock's own rule), `startTime`/`endTime` inclusive,
+/// `limit` 100 by default and at most 1,000; the first `limit` from the start, or the latest
+/// `limit` without times. Weight 1, and its own limit (see `limits`).
+async fn funding_history(
+    shared: Arc<Shared>,
+    path: &'static str,
+    params: HashMap<String, String>,
+) -> Response {
+    serve_own(shared, path, params, 1, move |_, params| {
+        let (contracts, _) = market(path);
+        let contract = chosen(contracts, params)?
+            .into_iter()
+            .next()
+            .ok_or((-1102, "Mandatory parameter 'symbol' was not sent.".into()))?;
+        let number = |key: &str| params.get(key).and_then(|v| v.parse::<u64>().ok());
+        let limit = number("limit").unwrap_or(100).clamp(1, 1000);
+        let now = unix_now().as_millis() as u64;
+        let first = if contract.symbol == "1000PEPEUSDT" {
+            PEPE_FROM
+        } else {
+            FUNDING_FROM
+        };
+        let end = number("endTime").unwrap_or(now).min(now);
+        let start = number("startTime").unwrap_or(0).max(first);
+        if contract.funding.is_none() || start > end {
+            return Ok(Value::Array(Vec::new()));
+        }
+        let k0 = (start - first).div_ceil(EIGHT_HOURS);
+        let k1 = (end - first) / EIGHT_HOURS;
+        let ks: Vec<u64> = match params.contains_key("startTime") {
+            true => (k0..=k1).take(limit as usize).collect(),
+            false => (k1.saturating_sub(limit - 1).max(k0)..=k1).collect(),
+        };
+        Ok(Value::Array(
+            ks.into_iter()
+                .map(|k| {
+                    json!({"symbol": contract.symbol, "fundingTime": first + k * EIGHT_HOURS,
+                           "fundingRate": funding_rate(k), "markPrice": contract.mark})
+                })
+                .collect(),
+        ))
+    })
+    .await
+}
+
+pub(crate) async fn usdm_funding(
+    State(shared): State<Arc<Shared>>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Response {
+    funding_history(shared, "/fapi/v1/fundingRate", params).await
+}
+
+pub(crate) async fn coinm_funding(
+    State(shared): State<Arc<Shared>>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Response {
+    funding_history(shared, "/dapi/v1/fundingRate", params).await
+}

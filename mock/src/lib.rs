@@ -153,6 +153,8 @@ struct Budget {
     limited: Option<(Instant, Instant)>,
     /// While banned, every request gets 418.
     banned_until: Option<Instant>,
+    /// The futures' funding history's own limit: `(5-minute window index, requests in it)`.
+    funding: (u64, u32),
 }
 
 /// A per-key list of faults, played one per request; then `then` forever (if set).
@@ -279,6 +281,8 @@ impl MockServer {
             .route("/dapi/v1/ticker/price", get(futures::coinm_price))
             .route("/fapi/v1/premiumIndex", get(futures::usdm_premium))
             .route("/dapi/v1/premiumIndex", get(futures::coinm_premium))
+            .route("/fapi/v1/fundingRate", get(futures::usdm_funding))
+            .route("/dapi/v1/fundingRate", get(futures::coinm_funding))
             .route("/api/v3/time", get(time))
             .route("/__mock/stats", get(stats))
             .route("/ws/{stream}", get(stream::raw))

@@ -21,6 +21,9 @@ pub(crate) enum Gate {
     Fault(Fault, u32, usize),
 }
 
+/// Requests to a futures market's `fundingRate` per 5 minutes per IP.
+pub const FUNDING_LIMIT: u32 = 500;
+
 /// Which budget a path spends: 0 spot (`/api`), 1 USD-M (`/fapi`), 2 COIN-M (`/dapi`).
 pub(crate) fn market_of(path: &str) -> usize {
     if path.starts_with("/fapi") {
@@ -77,6 +80,22 @@ impl Shared {
             let used = book.budgets[market].window.1;
             book.hits.push(hit);
             return Gate::Refuse(ban_response(secs, used));
+        }
+        // The funding history has a limit of its own: 500 requests per 5 minutes per IP.
+        if path.ends_with("/fundingRate") {
+            let window = unix_now().as_secs() / 300;
+            let funding = &mut book.budgets[market].funding;
+            if funding.0 != window {
+                *funding = (window, 0);
+            }
+            funding.1 += 1;
+            if funding.1 > FUNDING_LIMIT {
+                let secs = 300 - unix_now().as_secs() % 300;
+                hit.status = 429;
+                let used = book.budgets[market].window.1;
+                book.hits.push(hit);
+                return Gate::Refuse(rate_limit_response(secs, used));
+            }
         }
         book.budgets[market].window.1 += weight;
         let used = book.budgets[market].window.1;

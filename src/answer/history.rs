@@ -7,7 +7,7 @@ use serde::Deserialize;
 use super::{RawAnswer, decode};
 use crate::decimal::is_plain;
 use crate::error::FetchError;
-use crate::market::{Candle, Trade};
+use crate::market::{Candle, FundingRate, Trade};
 
 /// A time Binance wrote, in ms: microseconds are told by their size (sixteen digits; ms have
 /// thirteen until the year 2286).
@@ -164,4 +164,46 @@ mod tests {
         assert!(decode_klines(&raw(r#"[[1,"NaN","1","1","1","1",2,"1",0]]"#)).is_err());
         assert!(decode_agg_trades(&raw(r#"[{"a":1,"p":"-5","T":1}]"#)).is_err());
     }
+}
+
+/// One row of the futures' `fundingRate`, as Binance sends it.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct FundingDto {
+    symbol: String,
+    funding_rate: String,
+    funding_time: i64,
+    #[serde(default)]
+    mark_price: String,
+}
+
+/// `fundingRate` for `symbol`: its rows oldest first, each rate an exact decimal (negative ones
+/// too), the mark price one or empty (COIN-M's older rows have none).
+pub(crate) fn decode_funding(
+    raw: &RawAnswer,
+    symbol: &str,
+) -> Result<Vec<FundingRate>, FetchError> {
+    let rows: Vec<FundingDto> = decode(raw)?;
+    let mut last = i64::MIN;
+    rows.into_iter()
+        .map(|d| {
+            let time_ms = millis(d.funding_time);
+            let good = d.symbol == symbol
+                && is_plain(&d.funding_rate, true)
+                && (d.mark_price.is_empty() || is_plain(&d.mark_price, false))
+                && time_ms > last;
+            if !good {
+                return Err(bad(
+                    raw,
+                    format!("a funding row that is not {symbol}'s next one"),
+                ));
+            }
+            last = time_ms;
+            Ok(FundingRate {
+                time_ms,
+                rate: d.funding_rate,
+                mark: d.mark_price,
+            })
+        })
+        .collect()
 }

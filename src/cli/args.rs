@@ -258,16 +258,21 @@ pub(crate) struct HistoryArgs {
           hide_possible_values = true)]
     pub(crate) candles: Option<String>,
 
-    /// With --candles: the first moment of the range (a TIME, as for --at)
-    #[arg(
-        long,
-        value_name = "TIME",
-        allow_hyphen_values = true,
-        requires = "candles"
-    )]
+    /// With --candles or --funding: the first moment of the range (a TIME, as for --at)
+    #[arg(long, value_name = "TIME", allow_hyphen_values = true)]
     pub(crate) from: Option<String>,
 
-    /// With --candles: the end of the range, not included (a TIME; default: now)
+    /// Futures: each perpetual's funding rates from --from to --to (fundingRate)
+    ///
+    /// Columns symbol, funding_time, funding_rate (exact, as sent; negative when shorts pay)
+    /// and mark_price, 1,000 a request, page after page, -c symbols at once, paced by the
+    /// funding history's own limit (500 requests per 5 minutes per IP, a budget of its own in
+    /// the shared ledger). csv, json, ndjson, table or plain: rates are not prices, so not
+    /// ledger or beancount.
+    #[arg(long, requires = "from", conflicts_with_all = ["at", "candles"])]
+    pub(crate) funding: bool,
+
+    /// With --candles or --funding: the end of the range, not included (a TIME; default: now)
     #[arg(
         long,
         value_name = "TIME",

@@ -95,18 +95,34 @@ impl Engine {
         F: Fn(usize) -> Fut,
         Fut: std::future::Future<Output = crate::binance::Attempt<T>>,
     {
+        self.call_through(&self.throttle, (weight, what), attempt)
+            .await
+    }
+
+    /// [`Engine::call`] paced by `throttle` rather than the run's: an endpoint with a limit
+    /// of its own (the futures' funding history).
+    pub(crate) async fn call_through<T, F, Fut>(
+        &self,
+        throttle: &crate::throttle::Throttle,
+        (weight, what): (u32, &str),
+        attempt: F,
+    ) -> Result<T, FetchError>
+    where
+        F: Fn(usize) -> Fut,
+        Fut: std::future::Future<Output = crate::binance::Attempt<T>>,
+    {
         let work = async {
             let mut tries = Tries::default();
             loop {
                 let host = self.client.live_hosts()[0];
-                let ticket = self.throttle.admit(weight).await?;
+                let ticket = throttle.admit(weight).await?;
                 if tries.failures + tries.rate_limited > 0 {
                     self.retries.fetch_add(1, Ordering::Relaxed);
                 }
                 self.requests.fetch_add(1, Ordering::Relaxed);
                 let answer = attempt(host).await;
                 let outcome = answer.result.as_ref().map(|_| ());
-                self.throttle
+                throttle
                     .observe(ticket, answer.used_weight, outcome, fastrand::f64())
                     .await;
                 let err = match answer.result {

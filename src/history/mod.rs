@@ -14,10 +14,12 @@
 //! at all in the range is an error of its own ([`no_candles`]).
 
 mod at;
+mod funding;
 mod open;
 mod request;
 
 pub(crate) use at::{AtAsk, PriceAt, ago, at};
+pub(crate) use funding::{FUNDING_PER_MINUTE, FundingAsk, funding};
 pub(crate) use open::StillOpen;
 pub(crate) use request::PAGE;
 

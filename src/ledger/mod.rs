@@ -239,10 +239,11 @@ impl Ledger {
         Self::open_in(dir, base_url, "spot")
     }
 
-    /// [`Ledger::open`] for `market`'s budget at that host: Binance's futures markets
-    /// (`usdm`, `coinm`) have budgets of their own, never spot's (`127.0.0.1_8731.usdm`).
-    pub fn open_in(dir: &Path, base_url: &Url, market: &str) -> Result<Self, String> {
-        let host = match market {
+    /// [`Ledger::open`] for `budget` at that host: Binance's futures markets (`usdm`, `coinm`)
+    /// have budgets of their own, never spot's (`127.0.0.1_8731.usdm`), and their funding
+    /// history another (`usdm.funding`).
+    pub fn open_in(dir: &Path, base_url: &Url, budget: &str) -> Result<Self, String> {
+        let host = match budget {
             "spot" => budget_key(base_url),
             other => format!("{}.{other}", budget_key(base_url)),
         };

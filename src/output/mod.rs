@@ -11,6 +11,7 @@ pub(crate) mod candles_in;
 mod csv;
 pub(crate) mod file;
 mod format;
+pub(crate) mod funding;
 pub(crate) mod history;
 mod json;
 mod live;

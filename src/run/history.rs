@@ -27,6 +27,7 @@ pub(super) async fn run(
     let start = Instant::now();
     let convert = match asked {
         History::At { convert, .. } | History::Candles { convert, .. } => convert.as_ref(),
+        History::Funding(_) => None,
     };
     let (assets, mut unnamed) = match config.format.book() {
         // --in: each asset is priced in the target, and written as such.
@@ -47,27 +48,7 @@ pub(super) async fn run(
         .filter(|s| !unnamed.contains_key(*s))
         .cloned()
         .collect();
-    let (results, summary) = match asked {
-        History::At {
-            ask,
-            zone,
-            convert: None,
-        } => at(config, engine, &wanted, (ask, zone), &assets, out).await?,
-        History::At {
-            ask,
-            zone,
-            convert: Some(c),
-        } => {
-            super::history_in::at_in(config, engine, &wanted, (ask, zone, c), &assets, out).await?
-        }
-        History::Candles { ask, convert: None } => {
-            candles(config, engine, &wanted, ask, &assets, out).await?
-        }
-        History::Candles {
-            ask,
-            convert: Some(c),
-        } => super::history_in::candles_in(config, engine, &wanted, (ask, c), &assets, out).await?,
-    };
+    let (results, summary) = produce(config, engine, &wanted, asked, &assets, out).await?;
     let mut results: std::collections::HashMap<String, Result<(), FetchError>> =
         wanted.into_iter().zip(results).collect();
     let per_symbol = (config.symbols.iter())
@@ -91,15 +72,56 @@ pub(super) async fn run(
         config.stderr_color,
         &mut io::stderr().lock(),
     );
-    let sent = engine.totals();
-    let line = format!(
-        "{summary} in {} ({}, request weight {})",
-        crate::text::duration(start.elapsed().as_secs_f64()),
-        plural(u64::from(sent.requests), "request", "requests"),
-        sent.weight
-    );
+    let line = summary_line(engine, &summary, start);
     output::say_summary(&line, config.verbosity);
     Ok(report)
+}
+
+/// The history asked for, written to `out`, symbol by symbol.
+async fn produce(
+    config: &Config,
+    engine: &Arc<Engine>,
+    wanted: &[String],
+    asked: &History,
+    assets: &Assets,
+    out: &mut dyn Write,
+) -> anyhow::Result<Produced> {
+    use super::history_in::{at_in, candles_in};
+    match asked {
+        History::At {
+            ask,
+            zone,
+            convert: None,
+        } => at(config, engine, wanted, (ask, zone), assets, out).await,
+        History::At {
+            ask,
+            zone,
+            convert: Some(c),
+        } => at_in(config, engine, wanted, (ask, zone, c), assets, out).await,
+        History::Funding(ask) => super::funding::funding(config, engine, wanted, *ask, out).await,
+        History::Candles { ask, convert: None } => {
+            candles(config, engine, wanted, ask, assets, out).await
+        }
+        History::Candles {
+            ask,
+            convert: Some(c),
+        } => candles_in(config, engine, wanted, (ask, c), assets, out).await,
+    }
+}
+
+/// History's closing line: what came, how long, what was sent (the funding history spends a
+/// limit of its own, not request weight).
+fn summary_line(engine: &Engine, summary: &str, start: Instant) -> String {
+    let sent = engine.totals();
+    let weight = match sent.weight {
+        0 => String::new(),
+        w => format!(", request weight {w}"),
+    };
+    format!(
+        "{summary} in {} ({}{weight})",
+        crate::text::duration(start.elapsed().as_secs_f64()),
+        plural(u64::from(sent.requests), "request", "requests"),
+    )
 }
 
 /// `--at`: each symbol's price at the moment, written at once.

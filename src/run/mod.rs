@@ -3,6 +3,7 @@
 //! (`--watch`, `--stream`) are handed to their own modules. The top of the house: it may import
 //! every layer below, and nothing imports it but `main.rs`.
 
+mod funding;
 mod history;
 mod history_in;
 
@@ -89,7 +90,7 @@ pub(crate) async fn run(config: Config, out: &mut dyn Write) -> anyhow::Result<R
             .with_deadline(deadline)
             .with_ledger(
                 config.state_dir.as_deref(),
-                (&config.http.base_url, config.http.market),
+                (&config.http.base_url, config.http.market.name()),
             )
             .await,
         stop,

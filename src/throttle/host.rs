@@ -18,17 +18,16 @@ impl Throttle {
     pub(crate) async fn with_ledger(
         self,
         dir: Option<&std::path::Path>,
-        (base_url, market): (&url::Url, crate::market::Market),
+        (base_url, budget): (&url::Url, &str),
     ) -> Self {
         let Some(dir) = dir else {
             tracing::info!("shared rate-limit state: off");
             return self;
         };
-        let (dir, url) = (dir.to_path_buf(), base_url.clone());
-        let opened =
-            tokio::task::spawn_blocking(move || Ledger::open_in(&dir, &url, market.name()))
-                .await
-                .unwrap_or_else(|e| Err(format!("cannot open the ledger: {e}")));
+        let (dir, url, budget) = (dir.to_path_buf(), base_url.clone(), budget.to_owned());
+        let opened = tokio::task::spawn_blocking(move || Ledger::open_in(&dir, &url, &budget))
+            .await
+            .unwrap_or_else(|e| Err(format!("cannot open the ledger: {e}")));
         let mut state = self.state();
         match opened {
             Ok(ledger) => {

@@ -346,7 +346,7 @@ fn the_usage_line_names_only_what_must_be_typed() {
     assert_eq!(out.status.code(), Some(2));
     let err = stderr(&out);
     assert!(
-        err.contains("Usage: pricefetch --candles <INTERVAL> --from <TIME> <SYMBOL>..."),
+        err.contains("Usage: pricefetch --from <TIME> --candles <INTERVAL> <SYMBOL>..."),
         "{err}"
     );
     // A flag the user typed stays.

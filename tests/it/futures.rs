@@ -218,3 +218,93 @@ fn a_funding_rate_watch_polls_the_mark_prices() {
         "{paths:?}"
     );
 }
+
+#[test]
+fn funding_history_is_paged_in_order_on_a_budget_of_its_own() {
+    let server = MockServer::start();
+    let state = common::fresh_state_dir();
+    let out = pricefetch(&server)
+        .env("PRICEFETCH_STATE_DIR", &state)
+        .args([
+            "--market",
+            "usdm",
+            "--funding",
+            "--from",
+            "2021-01-01",
+            "--to",
+            "2024-01-01",
+        ])
+        .args(["-f", "ndjson", "BTCUSDT", "1000PEPEUSDT", "BTCUSDT_250627"])
+        .output()
+        .unwrap();
+    // The quarterly has no funding: its own failure; the others are written.
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let rows = ndjson(&out);
+    let btc: Vec<&Value> = rows.iter().filter(|r| r["symbol"] == "BTCUSDT").collect();
+    // Three years of 8-hour fundings, over the 1,000-row page: 1,095 days x 3.
+    assert_eq!(btc.len(), 1095 * 3);
+    assert_eq!(btc[0]["funding_time"], "2021-01-01T00:00:00.000Z");
+    assert_eq!(
+        btc[btc.len() - 1]["funding_time"],
+        "2023-12-31T16:00:00.000Z"
+    );
+    let times: Vec<i64> = btc
+        .iter()
+        .map(|r| r["funding_time_ms"].as_i64().unwrap())
+        .collect();
+    assert!(
+        times.windows(2).all(|w| w[1] - w[0] == 8 * 3_600_000),
+        "in order, none twice"
+    );
+    assert!(
+        btc.iter()
+            .any(|r| r["funding_rate"].as_str().unwrap().starts_with('-'))
+    );
+    // In the asked order: BTCUSDT's rows, then 1000PEPEUSDT's, which starts at its listing.
+    let first_pepe = rows
+        .iter()
+        .position(|r| r["symbol"] == "1000PEPEUSDT")
+        .unwrap();
+    assert_eq!(first_pepe, btc.len());
+    assert_eq!(rows[first_pepe]["funding_time"], "2023-05-03T00:00:00.000Z");
+    let err = stderr(&out);
+    assert!(
+        err.contains("1000PEPEUSDT: no funding from 2021-01-01T00:00:00.000Z to 2023-05-03"),
+        "{err}"
+    );
+    assert!(
+        err.contains("BTCUSDT_250627: no funding rate from"),
+        "{err}"
+    );
+    let asked = |symbol: &str| {
+        (server.hits().iter())
+            .filter(|h| h.path == "/fapi/v1/fundingRate" && h.symbol.as_deref() == Some(symbol))
+            .count()
+    };
+    assert_eq!((asked("BTCUSDT"), asked("1000PEPEUSDT")), (4, 1));
+    // Its own budget in the ledger, beside the market's.
+    let port = server.url().rsplit(':').next().unwrap().to_owned();
+    assert!(
+        state
+            .join(format!("127.0.0.1_{port}.usdm.funding.json"))
+            .exists()
+    );
+    // Rates are not prices; spot has no funding.
+    for (args, said) in [
+        (
+            &["--market", "usdm", "-f", "beancount"][..],
+            "a funding rate is not one",
+        ),
+        (&["--market", "spot"], "add --market usdm"),
+    ] {
+        let server = MockServer::start();
+        let out = pricefetch(&server)
+            .args(["--funding", "--from", "2024-01-01", "BTCUSDT"])
+            .args(args)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(stderr(&out).contains(said), "{args:?}: {}", stderr(&out));
+        assert!(server.hits().is_empty());
+    }
+}

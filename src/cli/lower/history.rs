@@ -18,7 +18,7 @@ const LONGEST_LOOKBACK: Duration = Duration::from_secs(7 * 24 * 3600);
 impl Cli {
     /// Whether history (`--at`, `--candles`) was asked for.
     pub(super) fn wants_history(&self) -> bool {
-        self.history.at.is_some() || self.history.candles.is_some()
+        self.history.at.is_some() || self.history.candles.is_some() || self.history.funding
     }
 
     /// History, if asked for, checked against the rest of the command line.
@@ -27,6 +27,12 @@ impl Cli {
         symbols: usize,
         format: Format,
     ) -> Result<Option<History>, UsageError> {
+        if self.history.from.is_some() && !self.wants_history() {
+            return Err(UsageError(
+                "--from starts a range: add --candles INTERVAL (or --funding on the futures)"
+                    .into(),
+            ));
+        }
         if !self.wants_history() {
             if format.is_accounting() {
                 return Err(UsageError(
@@ -47,16 +53,59 @@ impl Cli {
         let now = crate::clock::unix_ms();
         match &self.history.at {
             Some(text) => self.at(text, symbols, zone, now).map(Some),
+            None if self.history.funding => self.funding(format, &zone, now).map(Some),
             None => self.candles(symbols, zone, now).map(Some),
         }
     }
 
+    /// `--funding --from --to`, checked: a range in the past, on a futures market, in a format
+    /// for rates.
+    fn funding(
+        &self,
+        format: Format,
+        zone: &jiff::tz::TimeZone,
+        now: u64,
+    ) -> Result<History, UsageError> {
+        if !self.market().futures() {
+            return Err(UsageError(
+                "--funding is the futures' funding rates: add --market usdm (or --market coinm)"
+                    .into(),
+            ));
+        }
+        if format.is_accounting() {
+            return Err(UsageError(
+                "-f ledger and -f beancount write prices; a funding rate is not one: use csv, \
+                 json, ndjson, table or plain"
+                    .into(),
+            ));
+        }
+        let h = &self.history;
+        let from_text = h.from.as_deref().unwrap_or_default();
+        let from = time(from_text, "--from", zone, now)?;
+        let to = match &h.to {
+            Some(text) => time(text, "--to", zone, now)?,
+            None => now as i64,
+        };
+        if from >= to {
+            return Err(UsageError(format!(
+                "--from {from_text} ({}) is not before --to {} ({}): the range is empty",
+                written(from),
+                h.to.as_deref().unwrap_or("now"),
+                written(to)
+            )));
+        }
+        Ok(History::Funding(crate::history::FundingAsk {
+            from_ms: from,
+            to_ms: to,
+        }))
+    }
+
     /// The flags history does not go with.
     fn check_history_flags(&self, format: Format) -> Result<(), UsageError> {
-        let flag = if self.history.at.is_some() {
-            "--at"
-        } else {
-            "--candles"
+        let flag = match (self.history.at.is_some(), self.history.funding) {
+            (true, _) => "--at",
+            (_, true) => "--funding",
+            _ => "--candles",
         };
         let others = [
             (self.stream, "--stream"),

@@ -1,6 +1,6 @@
 //! `--market`, lowered: which exchange, its default host and limit, and what the futures
 //! markets are asked here (the last price and the mark price, once or `--watch`, for symbols or
-//! `--all`):
+//! `--all`; the funding history, `--funding`):
 //! everything else is refused before anything is sent, saying whether Binance has no such
 //! endpoint there or pricefetch does not ask it there yet.
 
@@ -57,10 +57,16 @@ impl Cli {
                 "--ticker 24h/book",
             ),
             (self.stream, "--stream"),
-            (self.wants_history(), "--at and --candles"),
+            (
+                self.wants_history() && !self.history.funding,
+                "--at and --candles",
+            ),
             (self.target.is_some(), "--in"),
             (format == Format::Openmetrics, "-f openmetrics"),
-            (format.is_accounting(), "-f ledger and -f beancount"),
+            (
+                format.is_accounting() && !self.history.funding,
+                "-f ledger and -f beancount",
+            ),
         ];
         if let Some((_, flag)) = not_yet.iter().find(|(on, _)| *on) {
             return Err(UsageError(format!(

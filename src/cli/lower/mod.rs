@@ -177,6 +177,7 @@ impl Cli {
                     History::At { convert: slot, .. } | History::Candles { convert: slot, .. } => {
                         *slot = convert;
                     }
+                    History::Funding(_) => {}
                 }
                 Run::History(history)
             }
