@@ -289,7 +289,10 @@ fn funding_history_is_paged_in_order_on_a_budget_of_its_own() {
             .join(format!("127.0.0.1_{port}.usdm.funding.json"))
             .exists()
     );
-    // Rates are not prices; spot has no funding.
+}
+
+#[test]
+fn funding_rates_are_not_prices_and_spot_has_none() {
     for (args, said) in [
         (
             &["--market", "usdm", "-f", "beancount"][..],

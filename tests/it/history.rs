@@ -637,10 +637,7 @@ fn bad_input_is_refused_before_anything_is_sent() {
             "invalid --from: '2024-13-01' is not a time",
         ),
         (&["--candles", "1h"], "--from <TIME>"),
-        (
-            &["--from", "2024-03-01"],
-            "--from starts a range: add --candles INTERVAL",
-        ),
+        (&["--from", "2024-03-01"], "add --candles INTERVAL"),
         (
             &["--at", "2024-03-01", "--tz", "Mars/Olympus"],
             "no time zone 'Mars/Olympus'",
