@@ -21,6 +21,8 @@ pub struct Report {
     pub(crate) concurrency: usize,
     /// Which ticker was asked for.
     pub(crate) kind: TickerKind,
+    /// Of which exchange (`--market`).
+    pub(crate) market: crate::market::Market,
     /// How symbols were grouped into requests.
     pub(crate) strategy: Strategy,
     /// One per symbol, in input order (from the last measured async round of a comparison).
@@ -69,6 +71,7 @@ impl Report {
                 engine.concurrency()
             },
             kind: engine.ask().kind,
+            market: engine.market(),
             strategy: engine.ask().strategy,
             error: shown.market_error,
             outcomes: shown.outcomes,

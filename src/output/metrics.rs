@@ -21,12 +21,17 @@ pub(crate) const OPENMETRICS_TYPE: &str =
 /// See [`OPENMETRICS_TYPE`].
 pub(crate) const CLASSIC_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 
-/// The family name of one field: `binance_price` for the price ticker, else
+/// The family name of one field: `binance_price` for the price ticker, the futures' mark price
+/// and funding as `binance_futures_<field>` (the next funding as a timestamp in seconds), else
 /// `binance_<kind>_<field>` (`binance_24h_last_price`, `binance_book_bid_price`, …).
 fn family(kind: TickerKind, field: &str) -> String {
-    match kind {
-        TickerKind::Price => format!("binance_{field}"),
-        other => format!("binance_{}_{field}", other.name()),
+    match (kind, field) {
+        (TickerKind::Price, _) => format!("binance_{field}"),
+        (TickerKind::Mark, "next_funding_time") => {
+            "binance_futures_next_funding_timestamp_seconds".into()
+        }
+        (TickerKind::Mark, _) => format!("binance_futures_{field}"),
+        (other, _) => format!("binance_{}_{field}", other.name()),
     }
 }
 
@@ -66,6 +71,16 @@ fn run_labels(report: &Report, symbol: &str) -> String {
     if let Some(target) = &report.target {
         return format!("asset=\"{}\",in=\"{}\"", escaped(symbol), escaped(target));
     }
+    // A futures contract: its market, and its pair (the symbol less a `_PERP` or a date).
+    if report.market.futures() {
+        let pair = symbol.split('_').next().unwrap_or(symbol);
+        return format!(
+            "symbol=\"{}\",market=\"{}\",pair=\"{}\"",
+            escaped(symbol),
+            report.market.name(),
+            escaped(pair)
+        );
+    }
     symbol_labels(symbol, report.assets.get(symbol))
 }
 
@@ -88,9 +103,15 @@ fn run_values(text: &mut String, report: &Report, priced: &[(&Outcome, &Ticker)]
     for (i, (name, about)) in fields.iter().enumerate() {
         gauge_head(text, name, about);
         for (o, t) in priced {
-            if let Some(value) = t.values.get(i) {
-                let _ = writeln!(text, "{name}{{{}}} {value}", run_labels(report, &o.symbol));
-            }
+            // A value the contract does not have (a quarterly's funding) is no sample.
+            let Some(value) = t.values.get(i).filter(|v| !v.is_empty()) else {
+                continue;
+            };
+            let value = match name.ends_with("_timestamp_seconds") {
+                true => seconds(value),
+                false => value.clone(),
+            };
+            let _ = writeln!(text, "{name}{{{}}} {value}", run_labels(report, &o.symbol));
         }
     }
     let age = match &report.target {
@@ -110,6 +131,15 @@ fn run_values(text: &mut String, report: &Report, priced: &[(&Outcome, &Ticker)]
             "{age}{{{}}} {seconds:.3}",
             run_labels(report, &o.symbol)
         );
+    }
+}
+
+/// Milliseconds as seconds, exactly (`1796601600000` → `1796601600`, `…123` → `….123`).
+fn seconds(ms: &str) -> String {
+    let ms: u64 = ms.parse().unwrap_or(0);
+    match ms % 1000 {
+        0 => (ms / 1000).to_string(),
+        rest => format!("{}.{rest:03}", ms / 1000),
     }
 }
 

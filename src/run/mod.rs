@@ -220,7 +220,11 @@ async fn labels(
     convert: Option<&Convert>,
     shown: &Round,
 ) -> std::collections::HashMap<String, (String, String)> {
-    if config.format != output::Format::Openmetrics || convert.is_some() {
+    // A futures contract is labelled by its market and pair, not by assets.
+    if config.format != output::Format::Openmetrics
+        || convert.is_some()
+        || config.http.market.futures()
+    {
         return Default::default();
     }
     let priced: Vec<String> = (shown.outcomes.iter())

@@ -60,7 +60,10 @@ fn mark_prices_and_funding_rates_are_exact_and_a_quarterly_has_none() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let rows = ndjson(&out);
+    // ndjson lines come as the answers do: found by symbol.
+    let all = ndjson(&out);
+    let of = |symbol: &str| all.iter().find(|r| r["symbol"] == symbol).unwrap().clone();
+    let rows = [of("BTCUSDT"), of("ETHUSDT"), of("BTCUSDT_250627")];
     assert_eq!(rows[0]["mark_price"], "97148.37011594");
     assert_eq!(rows[0]["index_price"], "97101.55234783");
     assert_eq!(rows[0]["funding_rate"], "0.00010000");
@@ -211,7 +214,12 @@ fn a_funding_rate_watch_polls_the_mark_prices() {
         rows.iter()
             .all(|r| r["time"].is_string() && r["funding_rate"].is_string())
     );
-    assert_eq!(rows[3]["funding_rate"], "-0.00003750");
+    let eth: Vec<_> = rows.iter().filter(|r| r["symbol"] == "ETHUSDT").collect();
+    assert_eq!(eth.len(), 2);
+    assert!(
+        eth.iter().all(|r| r["funding_rate"] == "-0.00003750"),
+        "{eth:?}"
+    );
     let paths: Vec<_> = server.hits().iter().map(|h| h.path.clone()).collect();
     assert!(
         paths.iter().all(|p| p == "/fapi/v1/premiumIndex"),
@@ -309,5 +317,51 @@ fn funding_rates_are_not_prices_and_spot_has_none() {
         assert_eq!(out.status.code(), Some(2), "{args:?}");
         assert!(stderr(&out).contains(said), "{args:?}: {}", stderr(&out));
         assert!(server.hits().is_empty());
+    }
+}
+
+#[test]
+fn mark_prices_as_openmetrics_for_a_textfile_collector() {
+    let server = MockServer::start();
+    let out = pricefetch(&server)
+        .args(["--market", "usdm", "--ticker", "mark", "-f", "openmetrics"])
+        .args(["BTCUSDT", "BTCUSDT_250627"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    let labels = "{symbol=\"BTCUSDT\",market=\"usdm\",pair=\"BTCUSDT\"}";
+    for line in [
+        format!("binance_futures_mark_price{labels} 97148.37011594"),
+        format!("binance_futures_index_price{labels} 97101.55234783"),
+        format!("binance_futures_funding_rate{labels} 0.00010000"),
+    ] {
+        assert!(text.contains(&format!("\n{line}\n")), "{line}\n{text}");
+    }
+    let next = text
+        .lines()
+        .find(|l| {
+            l.starts_with("binance_futures_next_funding_timestamp_seconds{symbol=\"BTCUSDT\"")
+        })
+        .unwrap();
+    let seconds: u64 = next.rsplit(' ').next().unwrap().parse().unwrap();
+    assert_eq!(seconds % (8 * 3600), 0, "{next}");
+    // The quarterly has a mark price, and no funding samples at all.
+    assert!(text.contains(
+        "binance_futures_mark_price{symbol=\"BTCUSDT_250627\",market=\"usdm\",pair=\"BTCUSDT\"} "
+    ));
+    assert!(
+        !text.contains("binance_futures_funding_rate{symbol=\"BTCUSDT_250627\""),
+        "{text}"
+    );
+    // Labels come from the symbol: no exchangeInfo asked.
+    assert!(
+        server
+            .hits()
+            .iter()
+            .all(|h| h.path == "/fapi/v1/premiumIndex")
+    );
+    if let Some((ok, said)) = common::promtool(&text) {
+        assert!(ok, "promtool: {said}\n{text}");
     }
 }

@@ -62,7 +62,10 @@ impl Cli {
                 "--at and --candles",
             ),
             (self.target.is_some(), "--in"),
-            (format == Format::Openmetrics, "-f openmetrics"),
+            (
+                format == Format::Openmetrics && self.ticker != TickerChoice::Mark,
+                "-f openmetrics but for --ticker mark",
+            ),
             (
                 format.is_accounting() && !self.history.funding,
                 "-f ledger and -f beancount",
