@@ -211,12 +211,15 @@ impl TickerKind {
         }
     }
 
-    /// [`TickerKind::weight`] in `market`: the futures' price ticker weighs 1 for a symbol and 2
-    /// for all (binance-api.md, "Futures").
+    /// [`TickerKind::weight`] in `market`: on the futures, the price ticker weighs 1 for a symbol
+    /// and 2 for all, the book 2 and 5, the 24-hour ticker 1 and 40 (binance-api.md, "Futures").
     pub(crate) fn weight_in(self, market: Market, selection: Selection<'_>) -> u32 {
         match (market.futures(), self, selection) {
             (true, Self::Price, Selection::All) => 2,
             (true, Self::Price, _) => 1,
+            (true, Self::Book, Selection::All) => 5,
+            (true, Self::Day, Selection::All) => 40,
+            (true, Self::Day, _) => 1,
             _ => self.weight(selection),
         }
     }

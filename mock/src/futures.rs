@@ -268,3 +268,48 @@ pub(crate) async fn coinm_funding(
 ) -> Response {
     funding_history(shared, "/dapi/v1/fundingRate", params).await
 }
+
+fn book(c: &Contract, coin: bool, now: u64) -> Value {
+    let price: f64 = c.price.parse().unwrap_or(1.0);
+    let mut v = json!({"symbol": c.symbol, "bidPrice": format!("{:.8}", price * 0.9999),
+        "bidQty": "1.500", "askPrice": format!("{:.8}", price * 1.0001), "askQty": "2.000",
+        "time": now});
+    if coin {
+        v["pair"] = c.pair.into();
+    }
+    v
+}
+
+/// USD-M's 24-hour ticker (COIN-M's counts its volume in contracts: not served here).
+fn day(c: &Contract, _: bool, now: u64) -> Value {
+    let last: f64 = c.price.parse().unwrap_or(1.0);
+    let open = last / 1.025;
+    let f = |x: f64| format!("{x:.2}");
+    json!({"symbol": c.symbol, "priceChange": f(last - open), "priceChangePercent": "2.500",
+        "weightedAvgPrice": f((last + open) / 2.0), "lastPrice": c.price, "lastQty": "0.010",
+        "openPrice": f(open), "highPrice": f(last * 1.01), "lowPrice": f(open * 0.99),
+        "volume": "123456.789", "quoteVolume": f(123_456.789 * last),
+        "openTime": now.saturating_sub(86_400_000), "closeTime": now, "firstId": 1,
+        "lastId": 1000, "count": 1000})
+}
+
+pub(crate) async fn usdm_book(
+    State(shared): State<Arc<Shared>>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Response {
+    answer(shared, "/fapi/v1/ticker/bookTicker", params, (2, 5), book).await
+}
+
+pub(crate) async fn coinm_book(
+    State(shared): State<Arc<Shared>>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Response {
+    answer(shared, "/dapi/v1/ticker/bookTicker", params, (2, 5), book).await
+}
+
+pub(crate) async fn usdm_day(
+    State(shared): State<Arc<Shared>>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Response {
+    answer(shared, "/fapi/v1/ticker/24hr", params, (1, 40), day).await
+}

@@ -345,8 +345,8 @@ pub(crate) struct NetworkArgs {
     /// Each is its own exchange: hosts (fapi.binance.com, dapi.binance.com; --base-url
     /// overrides), symbols (BTCUSDT and BTCUSDT_250627 on usdm, BTCUSD_PERP on coinm), request
     /// weight (2,400 a minute by default, --weight-limit overrides) and budget in the shared
-    /// ledger: a ban on one leaves the others running. On the futures markets: --ticker price
-    /// and --ticker mark, once or with --watch, for symbols or --all.
+    /// ledger: a ban on one leaves the others running. On the futures markets: --ticker price,
+    /// 24h (USD-M), book and mark, once or with --watch, for symbols or --all, and --funding.
     #[arg(long, value_enum, default_value_t = super::MarketChoice::Spot, env = "PRICEFETCH_MARKET")]
     pub(crate) market: super::MarketChoice,
 

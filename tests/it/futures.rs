@@ -365,3 +365,45 @@ fn mark_prices_as_openmetrics_for_a_textfile_collector() {
         assert!(ok, "promtool: {said}\n{text}");
     }
 }
+
+#[test]
+fn the_book_and_the_24h_ticker_where_the_futures_have_them() {
+    let server = MockServer::start();
+    let out = pricefetch(&server)
+        .args([
+            "--market", "usdm", "--ticker", "24h", "-f", "ndjson", "BTCUSDT",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(ndjson(&out)[0]["last_price"], "97150.10");
+    let out = pricefetch(&server)
+        .args([
+            "--market", "coinm", "--ticker", "book", "--all", "-f", "csv",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("\nBTCUSD_PERP,97130.78595000,1.500,"),
+        "{}",
+        stdout(&out)
+    );
+    let weights: Vec<(String, u32)> = (server.hits().iter())
+        .map(|h| (h.path.clone(), h.weight))
+        .collect();
+    assert_eq!(
+        weights,
+        [
+            ("/fapi/v1/ticker/24hr".to_owned(), 1),
+            ("/dapi/v1/ticker/bookTicker".to_owned(), 5)
+        ]
+    );
+    // COIN-M's 24-hour ticker counts contracts, not quote volume: not asked, said so.
+    let out = pricefetch(&server)
+        .args(["--market", "coinm", "--ticker", "24h", "BTCUSD_PERP"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("COIN-M counts its volume in contracts"));
+}

@@ -1,6 +1,6 @@
 //! `--market`, lowered: which exchange, its default host and limit, and what the futures
-//! markets are asked here (the last price and the mark price, once or `--watch`, for symbols or
-//! `--all`; the funding history, `--funding`):
+//! markets are asked here (the last price, the 24-hour ticker (USD-M), the book and the mark
+//! price, once or `--watch`, for symbols or `--all`; the funding history, `--funding`):
 //! everything else is refused before anything is sent, saying whether Binance has no such
 //! endpoint there or pricefetch does not ask it there yet.
 
@@ -53,8 +53,8 @@ impl Cli {
         }
         let not_yet = [
             (
-                !matches!(self.ticker, TickerChoice::Price | TickerChoice::Mark),
-                "--ticker 24h/book",
+                self.ticker == TickerChoice::Day && market == Market::Coinm,
+                "--ticker 24h (COIN-M counts its volume in contracts)",
             ),
             (self.stream, "--stream"),
             (
@@ -74,7 +74,8 @@ impl Cli {
         if let Some((_, flag)) = not_yet.iter().find(|(on, _)| *on) {
             return Err(UsageError(format!(
                 "{flag} with --market {name}: pricefetch asks the futures markets for --ticker \
-                 price and --ticker mark, once or with --watch (for symbols or --all), so far"
+                 price, 24h (USD-M), book and mark, once or with --watch (for symbols or --all), \
+                 and --funding, so far"
             )));
         }
         if self.fetch.strategy == crate::cli::StrategyChoice::Batch {
