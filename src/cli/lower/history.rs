@@ -79,21 +79,7 @@ impl Cli {
                     .into(),
             ));
         }
-        let h = &self.history;
-        let from_text = h.from.as_deref().unwrap_or_default();
-        let from = time(from_text, "--from", zone, now)?;
-        let to = match &h.to {
-            Some(text) => time(text, "--to", zone, now)?,
-            None => now as i64,
-        };
-        if from >= to {
-            return Err(UsageError(format!(
-                "--from {from_text} ({}) is not before --to {} ({}): the range is empty",
-                written(from),
-                h.to.as_deref().unwrap_or("now"),
-                written(to)
-            )));
-        }
+        let (from, to) = self.range(zone, now)?;
         Ok(History::Funding(crate::history::FundingAsk {
             from_ms: from,
             to_ms: to,
@@ -190,26 +176,7 @@ impl Cli {
         let h = &self.history;
         let interval = Interval::parse(h.candles.as_deref().unwrap_or_default())
             .map_err(|e| UsageError(format!("invalid --candles: {e}")))?;
-        let from_text = h.from.as_deref().unwrap_or_default();
-        let from = time(from_text, "--from", &zone, now)?;
-        let to = match &h.to {
-            Some(text) => time(text, "--to", &zone, now)?,
-            None => now as i64,
-        };
-        if from >= to {
-            return Err(UsageError(format!(
-                "--from {from_text} ({}) is not before --to {} ({}): the range is empty",
-                written(from),
-                h.to.as_deref().unwrap_or("now"),
-                written(to)
-            )));
-        }
-        if from > now as i64 {
-            return Err(UsageError(format!(
-                "--from {from_text} is {}, in the future",
-                written(from)
-            )));
-        }
+        let (from, to) = self.range(&zone, now)?;
         let ask = CandleAsk {
             from_ms: from,
             to_ms: to,
@@ -233,6 +200,33 @@ impl Cli {
         }
         self.check_range_cost(&ask, legs, now)?;
         Ok(History::Candles { ask, convert: None })
+    }
+
+    /// `--from` and `--to` (default: now), read in `zone`: a range that is not empty and
+    /// starts in the past.
+    fn range(&self, zone: &jiff::tz::TimeZone, now: u64) -> Result<(i64, i64), UsageError> {
+        let h = &self.history;
+        let from_text = h.from.as_deref().unwrap_or_default();
+        let from = time(from_text, "--from", zone, now)?;
+        let to = match &h.to {
+            Some(text) => time(text, "--to", zone, now)?,
+            None => now as i64,
+        };
+        if from >= to {
+            return Err(UsageError(format!(
+                "--from {from_text} ({}) is not before --to {} ({}): the range is empty",
+                written(from),
+                h.to.as_deref().unwrap_or("now"),
+                written(to)
+            )));
+        }
+        if from > now as i64 {
+            return Err(UsageError(format!(
+                "--from {from_text} is {}, in the future",
+                written(from)
+            )));
+        }
+        Ok((from, to))
     }
 
     /// A range that no candle opens in, or that costs more than the run allows, is refused.

@@ -20,7 +20,9 @@ use crate::answer::{
     parse_retry_after,
 };
 use crate::error::FetchError;
-use crate::market::{Candle, Market, Selection, Ticker, TickerKind, Trade};
+use crate::market::{Market, Selection, Ticker, TickerKind};
+
+mod history;
 use crate::pairs::Pair;
 
 /// Body cap for a one-symbol answer: a real one is under 1 KiB.
@@ -270,94 +272,8 @@ impl BinanceClient {
         })
     }
 
-    /// One `klines` request (weight 2): `symbol`'s candles of `interval` that open in
-    /// [start, end] (ms, UTC; without a start, the latest up to the end), at most `limit`
-    /// (Binance's most is 1,000), with Binance's `timeZone` when the zone is not UTC.
-    #[allow(clippy::too_many_arguments, reason = "one per query parameter")]
-    pub(crate) async fn klines(
-        &self,
-        host: usize,
-        symbol: &str,
-        interval: &str,
-        start: Option<i64>,
-        end: i64,
-        limit: u32,
-        time_zone: Option<&str>,
-    ) -> Attempt<Vec<Candle>> {
-        let (start, end, limit) = (
-            start.map(|s| s.to_string()),
-            end.to_string(),
-            limit.to_string(),
-        );
-        let mut query = vec![
-            ("symbol", symbol),
-            ("interval", interval),
-            ("endTime", end.as_str()),
-            ("limit", limit.as_str()),
-        ];
-        if let Some(start) = &start {
-            query.push(("startTime", start));
-        }
-        if let Some(zone) = time_zone {
-            query.push(("timeZone", zone));
-        }
-        let attempt = self
-            .get(host, "api/v3/klines", &query, LARGE_BODY_LIMIT)
-            .await;
-        attempt.and_then(|raw| crate::answer::history::decode_klines(&raw))
-    }
-
-    /// One `aggTrades` request (weight 4): `symbol`'s trades from `start` to `end`
-    /// (inclusive, at most an hour apart) or from trade `from_id` on, oldest first, at most
-    /// `limit`.
-    /// The futures' `fundingRate`: up to `limit` fundings of `symbol` in [start, end] (ms, both
-    /// inclusive), oldest first.
-    pub(crate) async fn funding_rates(
-        &self,
-        host: usize,
-        symbol: &str,
-        (start, end): (i64, i64),
-        limit: u32,
-    ) -> Attempt<Vec<crate::market::FundingRate>> {
-        let (start, end, limit) = (start.to_string(), end.to_string(), limit.to_string());
-        let query = [
-            ("symbol", symbol),
-            ("startTime", start.as_str()),
-            ("endTime", end.as_str()),
-            ("limit", limit.as_str()),
-        ];
-        let attempt = self
-            .get(host, "api/v3/fundingRate", &query, LARGE_BODY_LIMIT)
-            .await;
-        attempt.and_then(|raw| crate::answer::history::decode_funding(&raw, symbol))
-    }
-
-    pub(crate) async fn agg_trades(
-        &self,
-        host: usize,
-        symbol: &str,
-        window: Option<(i64, i64)>,
-        from_id: Option<u64>,
-        limit: u32,
-    ) -> Attempt<Vec<Trade>> {
-        let texts = window.map(|(s, e)| (s.to_string(), e.to_string()));
-        let (from_id, limit) = (from_id.map(|i| i.to_string()), limit.to_string());
-        let mut query = vec![("symbol", symbol), ("limit", limit.as_str())];
-        if let Some((start, end)) = &texts {
-            query.push(("startTime", start));
-            query.push(("endTime", end));
-        }
-        if let Some(id) = &from_id {
-            query.push(("fromId", id));
-        }
-        let attempt = self
-            .get(host, "api/v3/aggTrades", &query, LARGE_BODY_LIMIT)
-            .await;
-        attempt.and_then(|raw| crate::answer::history::decode_agg_trades(&raw))
-    }
-
     /// One GET with the per-attempt timeout over the whole exchange, and a body cap.
-    async fn get(
+    pub(super) async fn get(
         &self,
         host: usize,
         path: &str,
