@@ -403,6 +403,9 @@ def main():
     if "convert" in suites:
         import convert
         failed |= convert.main()
+    if "futures" in suites:
+        import futures
+        failed |= futures.main()
     if "history-in" in suites:
         import history_in
         failed |= history_in.main()

@@ -17,7 +17,7 @@ use crate::endpoints::serve_own;
 use crate::record::unix_now;
 
 /// One futures contract.
-struct Contract {
+pub(crate) struct Contract {
     symbol: &'static str,
     pair: &'static str,
     price: &'static str,
@@ -89,30 +89,49 @@ const COINM: &[Contract] = &[
     },
 ];
 
+/// USD-M perpetuals for `--symbols N` (`SYM0001USDT`, …, as on spot), for big runs; their
+/// names live as long as the process (a mock's few).
+pub(crate) fn generated(n: usize) -> Vec<Contract> {
+    crate::market::generated_symbols(n)
+        .into_iter()
+        .map(|name| {
+            let name: &'static str = Box::leak(name.into_boxed_str());
+            Contract {
+                symbol: name,
+                pair: name,
+                price: "1.2345",
+                mark: "1.23456789",
+                index: "1.23400000",
+                funding: Some("0.00010000"),
+            }
+        })
+        .collect()
+}
+
 /// Which market a path is: its contracts, and whether it answers arrays always (COIN-M).
-fn market(path: &str) -> (&'static [Contract], bool) {
+fn market<'a>(shared: &'a Shared, path: &str) -> (Vec<&'a Contract>, bool) {
     if path.starts_with("/dapi") {
-        (COINM, true)
+        (COINM.iter().collect(), true)
     } else {
-        (USDM, false)
+        (USDM.iter().chain(&shared.usdm_extra).collect(), false)
     }
 }
 
 /// The contracts `symbol=` (or COIN-M's `pair=`) names, or all; `-1121` for a symbol this market
 /// does not list (a COIN-M name on USD-M, a spot quarterly, …).
 fn chosen<'a>(
-    contracts: &'a [Contract],
+    contracts: Vec<&'a Contract>,
     params: &HashMap<String, String>,
 ) -> Result<Vec<&'a Contract>, (i64, String)> {
     if let Some(symbol) = params.get("symbol") {
-        let found = contracts.iter().find(|c| c.symbol == symbol);
+        let found = contracts.into_iter().find(|c| c.symbol == symbol);
         return found
             .map(|c| vec![c])
             .ok_or((-1121, "Invalid symbol.".into()));
     }
     Ok(match params.get("pair") {
-        Some(pair) => contracts.iter().filter(|c| c.pair == pair).collect(),
-        None => contracts.iter().collect(),
+        Some(pair) => contracts.into_iter().filter(|c| c.pair == pair).collect(),
+        None => contracts,
     })
 }
 
@@ -129,8 +148,8 @@ async fn answer(
     } else {
         all
     };
-    serve_own(shared, path, params, weight, move |_, params| {
-        let (contracts, arrays) = market(path);
+    serve_own(shared, path, params, weight, move |shared, params| {
+        let (contracts, arrays) = market(shared, path);
         let now = unix_now().as_millis() as u64;
         let picked: Vec<Value> = (chosen(contracts, params)?.into_iter())
             .map(|c| each(c, arrays, now))
@@ -218,8 +237,8 @@ async fn funding_history(
     path: &'static str,
     params: HashMap<String, String>,
 ) -> Response {
-    serve_own(shared, path, params, 1, move |_, params| {
-        let (contracts, _) = market(path);
+    serve_own(shared, path, params, 1, move |shared, params| {
+        let (contracts, _) = market(shared, path);
         let contract = chosen(contracts, params)?
             .into_iter()
             .next()

@@ -192,6 +192,8 @@ struct Shared {
     opts: Options,
     listings: Vec<Listing>,
     index: HashMap<String, usize>,
+    /// USD-M perpetuals generated for `extra_symbols`, beside the few listed ones.
+    usdm_extra: Vec<futures::Contract>,
     book: Mutex<Book>,
 }
 
@@ -259,6 +261,7 @@ impl MockServer {
                 h2_connections: 0,
                 cancelled: 0,
             }),
+            usdm_extra: futures::generated(opts.extra_symbols),
             opts,
             listings,
             index,

@@ -122,8 +122,14 @@ impl Engine {
                 self.requests.fetch_add(1, Ordering::Relaxed);
                 let answer = attempt(host).await;
                 let outcome = answer.result.as_ref().map(|_| ());
+                // X-MBX-USED-WEIGHT-1M counts the market's request weight: news for the run's
+                // throttle only, never for a limit of another kind (the funding history's).
+                let used = match std::ptr::eq(throttle, &*self.throttle) {
+                    true => answer.used_weight,
+                    false => None,
+                };
                 throttle
-                    .observe(ticket, answer.used_weight, outcome, fastrand::f64())
+                    .observe(ticket, used, outcome, fastrand::f64())
                     .await;
                 let err = match answer.result {
                     Ok(value) => return Ok(value),

@@ -407,3 +407,37 @@ fn the_book_and_the_24h_ticker_where_the_futures_have_them() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("COIN-M counts its volume in contracts"));
 }
+
+#[test]
+fn the_markets_weight_is_not_the_funding_limit() {
+    // X-MBX-USED-WEIGHT-1M counts the market's weight: 120 this minute is news for USD-M's
+    // budget, not for the funding history's 100 requests a minute.
+    common::clear_of_minute_end(10.0);
+    let server = MockServer::start();
+    for _ in 0..3 {
+        let out = pricefetch(&server)
+            .args(["--market", "usdm", "--ticker", "24h", "--all"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    }
+    let out = pricefetch(&server)
+        .args([
+            "--market",
+            "usdm",
+            "--funding",
+            "--from",
+            "2021-01-01",
+            "--to",
+            "2024-01-01",
+        ])
+        .args(["--max-wait", "1s", "BTCUSDT"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out).lines().count(),
+        1095 * 3,
+        "four pages, none paused"
+    );
+}
