@@ -441,3 +441,23 @@ fn the_markets_weight_is_not_the_funding_limit() {
         "four pages, none paused"
     );
 }
+
+#[test]
+fn show_config_says_the_markets_host_and_limit() {
+    let out = common::bare()
+        .args(["--market", "usdm", "--show-config"])
+        .output()
+        .unwrap();
+    let text = stdout(&out);
+    for (setting, value) in [
+        ("market", "usdm"),
+        ("base-url", "https://fapi.binance.com"),
+        ("weight-limit", "2400"),
+    ] {
+        assert!(
+            text.lines()
+                .any(|l| l.split_whitespace().take(2).eq([setting, value])),
+            "{setting} {value}:\n{text}"
+        );
+    }
+}

@@ -276,6 +276,7 @@ impl FileSettings {
     /// Whether the file sets this setting (by flag name).
     fn has(&self, id: &str) -> bool {
         match id {
+            "market" => self.market.is_some(),
             "base-url" => self.base_url.is_some(),
             "allow-http" => self.allow_http.is_some(),
             "proxy" => self.proxy.is_some(),
@@ -312,7 +313,12 @@ fn shown(cli: &Cli, id: &str) -> String {
     let name = |v: Option<clap::builder::PossibleValue>| v.map(|v| v.get_name().to_owned());
     let unset = || "(not set)".to_owned();
     match id {
-        "base-url" => cli.network.base_url.clone(),
+        "market" => cli.market().name().to_owned(),
+        // The host the market's requests go to when --base-url is left alone.
+        "base-url" => match cli.network.base_url.as_str() {
+            crate::host::DEFAULT_BASE_URL => cli.market().rest_host().to_owned(),
+            given => given.to_owned(),
+        },
         "allow-http" => cli.network.allow_http.to_string(),
         "proxy" => cli
             .network
@@ -329,7 +335,7 @@ fn shown(cli: &Cli, id: &str) -> String {
         "retry-delay" => d(cli.fetch.retry_delay),
         "deadline" => cli.fetch.deadline.map_or_else(unset, d),
         "max-wait" => d(cli.limits.max_wait),
-        "weight-limit" => cli.limits.weight_limit.to_string(),
+        "weight-limit" => cli.weight_limit().to_string(),
         "max-weight" => cli.limits.max_weight.to_string(),
         "format" => cli
             .format

@@ -15,7 +15,7 @@ pub(super) const FUTURES_WEIGHT_LIMIT: u32 = 2400;
 
 impl Cli {
     /// `--market`.
-    pub(super) fn market(&self) -> Market {
+    pub(crate) fn market(&self) -> Market {
         match self.network.market {
             MarketChoice::Spot => Market::Spot,
             MarketChoice::Usdm => Market::Usdm,
@@ -25,7 +25,7 @@ impl Cli {
 
     /// `--weight-limit`: spot's 6,000 by default, the futures markets' 2,400 (the default
     /// unchanged is read as not given: give 6001 to mean more).
-    pub(super) fn weight_limit(&self) -> u32 {
+    pub(crate) fn weight_limit(&self) -> u32 {
         match self.limits.weight_limit.get() {
             6000 if self.market().futures() => FUTURES_WEIGHT_LIMIT,
             n => n,
