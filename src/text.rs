@@ -56,6 +56,11 @@ pub(crate) fn width(text: &str) -> usize {
     unicode_width::UnicodeWidthStr::width(text)
 }
 
+/// The columns the widest of `names` takes (0 for none).
+pub(crate) fn widest(names: &[String]) -> usize {
+    names.iter().map(|n| width(n)).max().unwrap_or(0)
+}
+
 /// `text` padded with spaces on the right to `columns` display columns.
 pub(crate) fn pad(text: &str, columns: usize) -> String {
     format!("{text}{}", " ".repeat(columns.saturating_sub(width(text))))

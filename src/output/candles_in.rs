@@ -12,7 +12,7 @@ use crate::convert::candles::InRow;
 
 use super::candle_table;
 use super::format::Format;
-use super::history::{Assets, directive, utc};
+use super::history::{Assets, csv, directive, json_close, utc};
 
 const CSV_HEADER: &str =
     "asset,in,open_time,open,close,route,close_time,high,low,volume,quote_volume,trades";
@@ -54,11 +54,7 @@ impl<'a> InWriter<'a> {
 
     /// A table as wide as these assets need.
     pub(crate) fn for_assets(mut self, assets: &[String]) -> Self {
-        self.asset_width = assets
-            .iter()
-            .map(|a| crate::text::width(a))
-            .max()
-            .unwrap_or(0);
+        self.asset_width = crate::text::widest(assets);
         self
     }
 
@@ -206,18 +202,8 @@ impl<'a> InWriter<'a> {
     /// JSON's closing, with the gaps.
     pub(crate) fn finish(&mut self, out: &mut dyn Write) -> io::Result<()> {
         if self.format == Format::Json {
-            let gaps = serde_json::to_string(&self.gaps).unwrap_or_else(|_| "[]".into());
-            writeln!(out, "\n],\"gaps\":{gaps}}}")?;
+            json_close(&self.gaps, out)?;
         }
         Ok(())
-    }
-}
-
-/// A CSV field: quoted when it holds a comma, a quote or a line break.
-fn csv(field: &str) -> String {
-    if field.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", field.replace('"', "\"\""))
-    } else {
-        field.to_owned()
     }
 }

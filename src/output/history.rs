@@ -218,8 +218,14 @@ fn at_table(
     Ok(())
 }
 
+/// The end of a JSON document of rows written as they came: the array closed, the gaps after.
+pub(super) fn json_close(gaps: &[serde_json::Value], out: &mut dyn Write) -> io::Result<()> {
+    let gaps = serde_json::to_string(gaps).unwrap_or_else(|_| "[]".into());
+    writeln!(out, "\n],\"gaps\":{gaps}}}")
+}
+
 /// A CSV field: quoted when it holds a comma, a quote or a line break.
-fn csv(field: &str) -> String {
+pub(super) fn csv(field: &str) -> String {
     if field.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", field.replace('"', "\"\""))
     } else {
@@ -291,11 +297,7 @@ impl<'a> CandleWriter<'a> {
     /// A table for these symbols that fits `width` (a terminal's columns), if given.
     pub(crate) fn fit(mut self, width: Option<usize>, symbols: &[String]) -> Self {
         self.width = width;
-        self.symbol_width = symbols
-            .iter()
-            .map(|s| crate::text::width(s))
-            .max()
-            .unwrap_or(0);
+        self.symbol_width = crate::text::widest(symbols);
         self
     }
 
@@ -498,8 +500,7 @@ impl<'a> CandleWriter<'a> {
     /// What comes after the last row: JSON's closing, with the gaps.
     pub(crate) fn finish(&mut self, out: &mut dyn Write) -> io::Result<()> {
         if self.format == Format::Json {
-            let gaps = serde_json::to_string(&self.gaps).unwrap_or_else(|_| "[]".into());
-            writeln!(out, "\n],\"gaps\":{gaps}}}")?;
+            json_close(&self.gaps, out)?;
         }
         Ok(())
     }
