@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use super::{Web, parse_host_url};
+use super::network::{Web, parse_host_url};
 use crate::cli::{Cli, TickerChoice};
 use crate::config::StreamSettings;
 use crate::error::UsageError;
