@@ -137,12 +137,7 @@ async fn price_legs(
     routes: Vec<Result<Vec<Leg>, NoRoute>>,
     mode: Mode,
 ) -> io::Result<Vec<Outcome>> {
-    let mut legs: Vec<String> = Vec::new();
-    for leg in routes.iter().flatten().flatten() {
-        if !legs.contains(&leg.symbol) {
-            legs.push(leg.symbol.clone());
-        }
-    }
+    let legs = distinct_legs(&routes);
     let fetched = if legs.is_empty() {
         Vec::new()
     } else {
@@ -161,6 +156,18 @@ async fn price_legs(
             Err(no) => Outcome::stopped(asset, no_route(asset, &settings.target, no)),
         })
         .collect())
+}
+
+/// Every leg of every route, once, in the order first met (a leg two assets share is asked
+/// once).
+pub(crate) fn distinct_legs(routes: &[Result<Vec<Leg>, NoRoute>]) -> Vec<String> {
+    let mut legs: Vec<String> = Vec::new();
+    for leg in routes.iter().flatten().flatten() {
+        if !legs.contains(&leg.symbol) {
+            legs.push(leg.symbol.clone());
+        }
+    }
+    legs
 }
 
 /// The legs' prices combined exactly: 1 for the asset itself, a direct pair as Binance sent

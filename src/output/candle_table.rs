@@ -126,7 +126,7 @@ pub(super) fn time(zone: &jiff::tz::TimeZone, seconds: bool, ms: i64) -> String 
 }
 
 /// `OPEN TIME (UTC)`, `OPEN TIME (Europe/Paris)`.
-fn zone_header(zone: &jiff::tz::TimeZone) -> String {
+pub(super) fn zone_header(zone: &jiff::tz::TimeZone) -> String {
     format!("OPEN TIME ({})", zone_name(zone))
 }
 

@@ -26,8 +26,8 @@ pub(crate) struct InWriter<'a> {
     names: &'a Assets,
     written: u64,
     gaps: Vec<serde_json::Value>,
-    /// The table's widths: asset, open, close (from the first row, or the header).
-    widths: Option<[usize; 3]>,
+    /// The table's widths: asset, open time, open, close (from the first row, or the header).
+    widths: Option<[usize; 4]>,
     /// The widest asset asked (the table's first column).
     asset_width: usize,
 }
@@ -158,14 +158,19 @@ impl<'a> InWriter<'a> {
         (open_ms, open, close): (i64, &str, &str),
         out: &mut dyn Write,
     ) -> io::Result<()> {
-        let head = format!("OPEN TIME ({})", self.zone.iana_name().unwrap_or("UTC"));
         let widths = *self.widths.get_or_insert_with(|| {
             let asset = crate::text::width(asset).max(self.asset_width);
-            [asset.max(5), open.len().max(4), close.len().max(5)]
+            let time = candle_table::zone_header(self.zone).len();
+            [
+                asset.max(5),
+                time.max(16),
+                open.len().max(4),
+                close.len().max(5),
+            ]
         });
-        let [wa, wo, wc] = widths;
-        let tw = head.len().max(16);
+        let [wa, tw, wo, wc] = widths;
         if first && self.header {
+            let head = candle_table::zone_header(self.zone);
             let line = format!(
                 "{:<wa$}  {head:<tw$}  {:>wo$}  {:>wc$}  ROUTE",
                 "ASSET", "OPEN", "CLOSE"

@@ -53,21 +53,27 @@ impl Route {
     /// The route as arithmetic on pair names: `BTCEUR`, `1/BTCEUR`, `ADAUSDT/EURUSDT`,
     /// `ETHBTC*BTCEUR`; `1` for the target itself.
     pub(crate) fn expression(&self) -> String {
-        if self.legs.is_empty() {
-            return "1".into();
-        }
-        let mut text = String::new();
-        for (i, leg) in self.legs.iter().enumerate() {
-            match (i, leg.inverted) {
-                (0, false) => {}
-                (0, true) => text.push_str("1/"),
-                (_, false) => text.push('*'),
-                (_, true) => text.push('/'),
-            }
-            text.push_str(&leg.symbol);
-        }
-        text
+        expression(self.legs.iter().map(|l| (l.symbol.as_str(), l.inverted)))
     }
+}
+
+/// Legs (pair, inverted) as arithmetic on pair names: `BTCEUR`, `1/BTCEUR`, `ADAUSDT/EURUSDT`,
+/// `ETHBTC*BTCEUR`; `1` for none (the target itself).
+pub(crate) fn expression<'a>(legs: impl IntoIterator<Item = (&'a str, bool)>) -> String {
+    let mut text = String::new();
+    for (i, (symbol, inverted)) in legs.into_iter().enumerate() {
+        text.push_str(match (i, inverted) {
+            (0, false) => "",
+            (0, true) => "1/",
+            (_, false) => "*",
+            (_, true) => "/",
+        });
+        text.push_str(symbol);
+    }
+    if text.is_empty() {
+        text.push('1');
+    }
+    text
 }
 
 /// One leg of a [`Route`] as it was priced.

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use crate::config::Config;
 use crate::convert::candles::{LegCandles, rows};
-use crate::convert::{Convert, combine, no_route, routes};
+use crate::convert::{Convert, combine, distinct_legs, no_route, routes};
 use crate::error::{FetchError, OutputError};
 use crate::fetch::Engine;
 use crate::output::candles_in::InWriter;
@@ -32,17 +32,6 @@ async fn routed(engine: &Engine, convert: &Convert, assets: &[String]) -> Result
         let failed = assets.iter().map(|_| Err(e.clone())).collect();
         (failed, "nothing".to_owned())
     })
-}
-
-/// Every leg of every route, once, in the order first met.
-fn distinct_legs(routes: &Routes) -> Vec<String> {
-    let mut legs: Vec<String> = Vec::new();
-    for leg in routes.iter().flatten().flatten() {
-        if !legs.contains(&leg.symbol) {
-            legs.push(leg.symbol.clone());
-        }
-    }
-    legs
 }
 
 /// `--in --at`: each asset's price in the target at the moment, from its legs' last trades
@@ -216,7 +205,7 @@ fn write_asset(
         Ok(made) => made,
         Err(e) => return Ok(Err(e)),
     };
-    let said = route_words(route);
+    let said = crate::pairs::expression(route.iter().map(|l| (l.symbol.as_str(), l.inverted)));
     let mut gaps = (held.gaps.iter())
         .filter(|(leg, ..)| route.iter().any(|l| &l.symbol == leg))
         .peekable();
@@ -253,19 +242,4 @@ fn no_rows(asset: &str, target: &str, ask: &history::CandleAsk) -> FetchError {
 fn say_leg_gap((asset, target, leg): (&str, &str, &str), (from, to): (i64, i64)) {
     let when = |ms: i64| crate::clock::rfc3339_millis(ms.max(0) as u64);
     tracing::warn!(target: crate::error::DATA, "{asset} in {target}: no candles from {} to {}: its leg {leg} has none", when(from), when(to));
-}
-
-/// A route as arithmetic on pair names: `ADAUSDT/EURUSDT`, `1/BTCEUR`, `ETHBTC*BTCEUR`.
-fn route_words(route: &[Leg]) -> String {
-    let mut text = String::new();
-    for (i, leg) in route.iter().enumerate() {
-        text.push_str(match (i, leg.inverted) {
-            (0, false) => "",
-            (0, true) => "1/",
-            (_, false) => "*",
-            (_, true) => "/",
-        });
-        text.push_str(&leg.symbol);
-    }
-    text
 }
