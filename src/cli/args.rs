@@ -347,7 +347,8 @@ pub(crate) struct NetworkArgs {
     /// weight (2,400 a minute by default, --weight-limit overrides) and budget in the shared
     /// ledger: a ban on one leaves the others running. On the futures markets: --ticker price,
     /// 24h (USD-M), book and mark, once or with --watch, for symbols or --all, and --funding.
-    #[arg(long, value_enum, default_value_t = super::MarketChoice::Spot, env = "PRICEFETCH_MARKET")]
+    #[arg(long, value_enum, default_value_t = super::MarketChoice::Spot, env = "PRICEFETCH_MARKET",
+          ignore_case = true)]
     pub(crate) market: super::MarketChoice,
 
     /// Binance REST host to ask

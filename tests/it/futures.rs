@@ -444,8 +444,9 @@ fn the_markets_weight_is_not_the_funding_limit() {
 
 #[test]
 fn show_config_says_the_markets_host_and_limit() {
+    // The market's name in any case, as symbols are.
     let out = common::bare()
-        .args(["--market", "usdm", "--show-config"])
+        .args(["--market", "USDM", "--show-config"])
         .output()
         .unwrap();
     let text = stdout(&out);
