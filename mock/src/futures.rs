@@ -110,10 +110,22 @@ pub(crate) fn generated(n: usize) -> Vec<Contract> {
 
 /// Which market a path is: its contracts, and whether it answers arrays always (COIN-M).
 fn market<'a>(shared: &'a Shared, path: &str) -> (Vec<&'a Contract>, bool) {
-    if path.starts_with("/dapi") {
-        (COINM.iter().collect(), true)
-    } else {
-        (USDM.iter().chain(&shared.usdm_extra).collect(), false)
+    let coin = path.starts_with("/dapi");
+    (contracts(shared, coin), coin)
+}
+
+/// The contracts of COIN-M (`coin`) or USD-M.
+pub(crate) fn contracts(shared: &Shared, coin: bool) -> Vec<&Contract> {
+    match coin {
+        true => COINM.iter().collect(),
+        false => USDM.iter().chain(&shared.usdm_extra).collect(),
+    }
+}
+
+impl Contract {
+    /// e.g. `BTCUSDT`.
+    pub(crate) fn symbol(&self) -> &'static str {
+        self.symbol
     }
 }
 
@@ -164,7 +176,7 @@ async fn answer(
     .await
 }
 
-fn price(c: &Contract, coin: bool, now: u64) -> Value {
+pub(crate) fn price(c: &Contract, coin: bool, now: u64) -> Value {
     let mut v = json!({"symbol": c.symbol, "price": c.price, "time": now});
     if coin {
         v["ps"] = c.pair.into();
@@ -172,7 +184,7 @@ fn price(c: &Contract, coin: bool, now: u64) -> Value {
     v
 }
 
-fn premium(c: &Contract, coin: bool, now: u64) -> Value {
+pub(crate) fn premium(c: &Contract, coin: bool, now: u64) -> Value {
     // Funding every 8 hours: 00:00, 08:00, 16:00 UTC.
     let eight = 8 * 3_600_000;
     let next = c.funding.map_or(0, |_| (now / eight + 1) * eight);
@@ -288,7 +300,7 @@ pub(crate) async fn coinm_funding(
     funding_history(shared, "/dapi/v1/fundingRate", params).await
 }
 
-fn book(c: &Contract, coin: bool, now: u64) -> Value {
+pub(crate) fn book(c: &Contract, coin: bool, now: u64) -> Value {
     let price: f64 = c.price.parse().unwrap_or(1.0);
     let mut v = json!({"symbol": c.symbol, "bidPrice": format!("{:.8}", price * 0.9999),
         "bidQty": "1.500", "askPrice": format!("{:.8}", price * 1.0001), "askQty": "2.000",
@@ -300,7 +312,7 @@ fn book(c: &Contract, coin: bool, now: u64) -> Value {
 }
 
 /// USD-M's 24-hour ticker (COIN-M's counts its volume in contracts: not served here).
-fn day(c: &Contract, _: bool, now: u64) -> Value {
+pub(crate) fn day(c: &Contract, _: bool, now: u64) -> Value {
     let last: f64 = c.price.parse().unwrap_or(1.0);
     let open = last / 1.025;
     let f = |x: f64| format!("{x:.2}");

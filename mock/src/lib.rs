@@ -27,6 +27,7 @@
 mod endpoints;
 mod faults;
 mod futures;
+mod futures_stream;
 pub mod history;
 mod limits;
 mod market;
@@ -293,6 +294,8 @@ impl MockServer {
             .route("/__mock/stats", get(stats))
             .route("/ws/{stream}", get(stream::raw))
             .route("/stream", get(stream::combined))
+            .route("/{route}/ws/{stream}", get(stream::raw_routed))
+            .route("/{route}/stream", get(stream::combined_routed))
             .fallback(not_found)
             .with_state(shared.clone());
         let tls = match shared.opts.tls {

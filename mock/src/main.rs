@@ -110,8 +110,11 @@ fn main() -> std::process::ExitCode {
     drop(out);
     eprintln!(
         "mock Binance listening on {}: paste the lines above into another shell, then run \
-         pricefetch BTCUSDT ETHUSDT. Ctrl-C stops it.",
-        server.url()
+         pricefetch BTCUSDT ETHUSDT. The futures too: --market usdm (its streams under \
+         /market and /public, as Binance routes them), --market coinm (its streams: add \
+         --stream-url {}/coinm). Ctrl-C stops it.",
+        server.url(),
+        server.stream_url()
     );
     loop {
         std::thread::park();

@@ -20,12 +20,13 @@ use std::time::{Duration, Instant};
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::{Path, Query, State};
-use axum::response::Response;
+use axum::response::{IntoResponse as _, Response};
 use futures_util::{SinkExt as _, StreamExt as _};
 use serde_json::{Value, json};
 
 use crate::Shared;
 use crate::endpoints::{book_json, day_json, price_at};
+use crate::futures_stream::{self as futures, Venue};
 use crate::market::Listing;
 use crate::record::unix_now;
 
@@ -152,7 +153,35 @@ pub(crate) async fn raw(
     if let Some(refused) = refusal(&shared) {
         return refused;
     }
-    ws.on_upgrade(move |socket| serve(shared, socket, vec![stream], false))
+    ws.on_upgrade(move |socket| serve(shared, socket, (vec![stream], false), Venue::Spot))
+}
+
+/// `/<route>/ws/<stream>`: a raw stream of a futures market (`market`, `public`, `coinm`).
+pub(crate) async fn raw_routed(
+    State(shared): State<Arc<Shared>>,
+    Path((route, stream)): Path<(String, String)>,
+    ws: WebSocketUpgrade,
+) -> Response {
+    let Some(venue) = Venue::of(&route) else {
+        return axum::http::StatusCode::NOT_FOUND.into_response();
+    };
+    if let Some(refused) = refusal(&shared) {
+        return refused;
+    }
+    ws.on_upgrade(move |socket| serve(shared, socket, (vec![stream], false), venue))
+}
+
+/// `/<route>/stream?streams=a/b`: a combined connection to a futures market.
+pub(crate) async fn combined_routed(
+    State(shared): State<Arc<Shared>>,
+    Path(route): Path<String>,
+    Query(params): Query<std::collections::HashMap<String, String>>,
+    ws: WebSocketUpgrade,
+) -> Response {
+    let Some(venue) = Venue::of(&route) else {
+        return axum::http::StatusCode::NOT_FOUND.into_response();
+    };
+    connect(shared, &params, ws, venue)
 }
 
 /// The answer to an upgrade the next scripted fault refuses, if it does.
@@ -176,6 +205,16 @@ pub(crate) async fn combined(
     Query(params): Query<std::collections::HashMap<String, String>>,
     ws: WebSocketUpgrade,
 ) -> Response {
+    connect(shared, &params, ws, Venue::Spot)
+}
+
+/// A combined connection's upgrade, its streams from the URL.
+fn connect(
+    shared: Arc<Shared>,
+    params: &std::collections::HashMap<String, String>,
+    ws: WebSocketUpgrade,
+    venue: Venue,
+) -> Response {
     let streams = params
         .get("streams")
         .map(|s| {
@@ -188,15 +227,17 @@ pub(crate) async fn combined(
     if let Some(refused) = refusal(&shared) {
         return refused;
     }
-    ws.on_upgrade(move |socket| serve(shared, socket, streams, true))
+    ws.on_upgrade(move |socket| serve(shared, socket, (streams, true), venue))
 }
 
-/// One subscribed stream: which kind, which listing (none for the all-market array).
+/// One subscribed stream: which kind, which listing or contract (none for the all-market
+/// array), on which exchange.
 #[derive(Debug, Clone)]
 struct Sub {
     name: String,
     kind: Kind,
     listing: Option<usize>,
+    venue: Venue,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -205,14 +246,25 @@ enum Kind {
     Ticker,
     Book,
     AllMini,
+    Futures(futures::FKind),
 }
 
-fn parse_stream(shared: &Shared, name: &str) -> Option<Sub> {
+fn parse_stream(shared: &Shared, venue: Venue, name: &str) -> Option<Sub> {
+    if venue != Venue::Spot {
+        let (kind, listing) = futures::parse(shared, venue, name)?;
+        return Some(Sub {
+            name: name.to_owned(),
+            kind: Kind::Futures(kind),
+            listing,
+            venue,
+        });
+    }
     if name == "!miniTicker@arr" {
         return Some(Sub {
             name: name.to_owned(),
             kind: Kind::AllMini,
             listing: None,
+            venue,
         });
     }
     let (symbol, kind) = name.split_once('@')?;
@@ -230,6 +282,7 @@ fn parse_stream(shared: &Shared, name: &str) -> Option<Sub> {
         name: name.to_owned(),
         kind,
         listing: Some(listing),
+        venue,
     })
 }
 
@@ -277,6 +330,9 @@ fn payload(shared: &Shared, sub: &Sub, step: u64, event_ms: u64, every_pair: boo
                 .map(|i| mini(&day(shared, i, step, event_ms), event_ms))
                 .collect(),
         ),
+        (Kind::Futures(kind), listing) => {
+            futures::payload(shared, sub.venue, (kind, listing), step, event_ms)
+        }
         (Kind::Mini, Some(i)) => mini(&day(shared, i, step, event_ms), event_ms),
         (Kind::Ticker, Some(i)) => ticker(&day(shared, i, step, event_ms), step, event_ms),
         (Kind::Book, Some(i)) => {
@@ -297,6 +353,7 @@ fn text(v: &Value) -> Message {
 struct RateWindow {
     start: Instant,
     count: usize,
+    most: usize,
 }
 
 impl RateWindow {
@@ -309,12 +366,17 @@ impl RateWindow {
         self.count += 1;
         let mut book = shared.streams.lock().unwrap();
         book.stats.max_per_second = book.stats.max_per_second.max(self.count);
-        self.count > MAX_CONTROL_PER_SECOND
+        self.count > self.most
     }
 }
 
 /// One connection, from upgrade to close.
-async fn serve(shared: Arc<Shared>, socket: WebSocket, names: Vec<String>, combined: bool) {
+async fn serve(
+    shared: Arc<Shared>,
+    socket: WebSocket,
+    (names, combined): (Vec<String>, bool),
+    venue: Venue,
+) {
     let (conn, fault) = {
         let mut book = shared.streams.lock().unwrap();
         book.stats.connections += 1;
@@ -323,15 +385,14 @@ async fn serve(shared: Arc<Shared>, socket: WebSocket, names: Vec<String>, combi
         let fault = book.faults.pop_front().flatten();
         (book.stats.connections - 1, fault)
     };
-    run(&shared, socket, names, combined, conn, fault).await;
+    run(&shared, socket, (names, combined, venue), conn, fault).await;
     shared.streams.lock().unwrap().stats.open -= 1;
 }
 
 async fn run(
     shared: &Arc<Shared>,
     socket: WebSocket,
-    names: Vec<String>,
-    combined: bool,
+    (names, combined, venue): (Vec<String>, bool, Venue),
     conn: usize,
     fault: Option<StreamFault>,
 ) {
@@ -345,7 +406,7 @@ async fn run(
         }))
     };
     for name in &names {
-        match parse_stream(shared, name) {
+        match parse_stream(shared, venue, name) {
             Some(sub) => subs.push(sub),
             None => {
                 let _ = tx.send(close(1008, "Invalid stream name")).await;
@@ -353,7 +414,7 @@ async fn run(
             }
         }
     }
-    if subs.len() > MAX_STREAMS {
+    if subs.len() > venue.max_streams() {
         let _ = tx.send(close(1008, "Too many streams")).await;
         return;
     }
@@ -367,6 +428,7 @@ async fn run(
     let mut window = RateWindow {
         start: Instant::now(),
         count: 0,
+        most: venue.max_per_second(),
     };
     let mut step = 0u64;
     let mut shutdown_sent = false;
@@ -401,7 +463,7 @@ async fn run(
                         }
                     }
                     Message::Text(t) => {
-                        let reply = method(shared, &t, &mut subs, conn);
+                        let reply = method(shared, &t, (&mut subs, venue), conn);
                         if tx.send(text(&reply)).await.is_err() {
                             return;
                         }
@@ -514,7 +576,12 @@ async fn run(
 }
 
 /// Answers a JSON method: SUBSCRIBE, UNSUBSCRIBE, LIST_SUBSCRIPTIONS.
-fn method(shared: &Shared, text: &str, subs: &mut Vec<Sub>, conn: usize) -> Value {
+fn method(
+    shared: &Shared,
+    text: &str,
+    (subs, venue): (&mut Vec<Sub>, Venue),
+    conn: usize,
+) -> Value {
     let request: Value = serde_json::from_str(text).unwrap_or(Value::Null);
     let id = request.get("id").cloned().unwrap_or(Value::Null);
     let params: Vec<String> = request
@@ -537,12 +604,12 @@ fn method(shared: &Shared, text: &str, subs: &mut Vec<Sub>, conn: usize) -> Valu
             drop(book);
             let mut new = Vec::new();
             for p in &params {
-                match parse_stream(shared, p) {
+                match parse_stream(shared, venue, p) {
                     Some(sub) => new.push(sub),
                     None => return invalid(&format!("invalid stream name {p}")),
                 }
             }
-            if subs.len() + new.len() > MAX_STREAMS {
+            if subs.len() + new.len() > venue.max_streams() {
                 return invalid("too many streams on one connection");
             }
             for sub in new {
