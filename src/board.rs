@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use crate::market::TickerKind;
+use crate::market::{Market, TickerKind};
 
 /// Quick hashing for the per-update lookup (symbols, chosen by nobody hostile).
 type Fast = foldhash::fast::RandomState;
@@ -47,6 +47,8 @@ pub(crate) struct Facts {
 pub(crate) struct State {
     /// Which ticker the values are (their fields and families).
     pub(crate) kind: TickerKind,
+    /// Which exchange they are from (a futures contract is labelled with it).
+    pub(crate) market: Market,
     /// Each pair's base and quote asset, where known (labels; never guessed).
     pub(crate) assets: HashMap<String, (String, String)>,
     /// The symbols, in the order they were first seen.
@@ -85,11 +87,12 @@ pub(crate) struct Board {
 }
 
 impl Board {
-    /// An empty board for `kind`; the labels' assets come with the snapshot.
-    pub(crate) fn new(kind: TickerKind, stale: Duration) -> Self {
+    /// An empty board for `kind` in `market`; the labels' assets come with the snapshot.
+    pub(crate) fn new(kind: TickerKind, market: Market, stale: Duration) -> Self {
         Self {
             state: Mutex::new(State {
                 kind,
+                market,
                 assets: HashMap::new(),
                 entries: Vec::new(),
                 index: HashMap::default(),
@@ -156,6 +159,15 @@ impl Board {
 }
 
 impl State {
+    /// A symbol's labels as an exposition writes them: a futures contract's market and pair,
+    /// a spot pair's assets when known.
+    pub(crate) fn labels_of(&self, symbol: &str) -> String {
+        match self.market.futures() {
+            true => contract_labels(symbol, self.market),
+            false => labels(symbol, self.assets.get(symbol)),
+        }
+    }
+
     /// Sets `symbol`'s latest values (true at `event_ms`); `gap`, the ms a reconnect left
     /// without data before them, if it did. `counted`: an update (not the snapshot). A new
     /// symbol's labels are made with `labels` (its name, and its assets when known).
@@ -172,7 +184,7 @@ impl State {
             None => {
                 self.index.insert(symbol.to_owned(), self.entries.len());
                 self.entries.push(Entry {
-                    labels: labels(symbol, self.assets.get(symbol)),
+                    labels: self.labels_of(symbol),
                     ..Entry::default()
                 });
                 self.entries.len() - 1
@@ -224,13 +236,25 @@ pub(crate) fn labels(symbol: &str, assets: Option<&(String, String)>) -> String 
     }
 }
 
+/// The labels of a futures contract: its name, its market and its pair (the symbol less a
+/// `_PERP` or a delivery date).
+pub(crate) fn contract_labels(symbol: &str, market: Market) -> String {
+    let pair = symbol.split('_').next().unwrap_or(symbol);
+    format!(
+        "symbol=\"{}\",market=\"{}\",pair=\"{}\"",
+        escaped(symbol),
+        market.name(),
+        escaped(pair)
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn values_gaps_and_counts_are_kept_per_symbol() {
-        let board = Board::new(TickerKind::Price, Duration::from_secs(10));
+        let board = Board::new(TickerKind::Price, Market::Spot, Duration::from_secs(10));
         assert_eq!(board.fresh(), Err(None));
         let mut s = board.lock();
         s.set("BTCUSDT", &["1.00".into()], 10, None, false);

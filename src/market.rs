@@ -52,6 +52,43 @@ impl Market {
     pub(crate) fn futures(self) -> bool {
         self != Self::Spot
     }
+
+    /// The stream host a run connects to when `--stream-url` does not say.
+    pub(crate) fn stream_host(self) -> &'static str {
+        match self {
+            Self::Spot => "wss://stream.binance.com:9443",
+            Self::Usdm => "wss://fstream.binance.com",
+            Self::Coinm => "wss://dstream.binance.com",
+        }
+    }
+
+    /// Where under the stream host `kind`'s streams are served: USD-M routes its streams since
+    /// 2026-04-23 (`/public` the book, `/market` the rest; an unrouted connection gets no mark
+    /// price), spot and COIN-M do not.
+    pub(crate) fn stream_route(self, kind: TickerKind) -> &'static str {
+        match (self, kind) {
+            (Self::Usdm, TickerKind::Book) => "public/",
+            (Self::Usdm, _) => "market/",
+            _ => "",
+        }
+    }
+
+    /// Streams one connection may carry: 1,024 on spot, 200 on the futures.
+    pub(crate) fn streams_per_connection(self) -> usize {
+        match self {
+            Self::Spot => 1024,
+            Self::Usdm | Self::Coinm => 200,
+        }
+    }
+
+    /// The one stream of every symbol for `kind` (`--stream --all`): the mini tickers, or the
+    /// futures' mark prices every second.
+    pub(crate) fn all_stream(self, kind: TickerKind) -> &'static str {
+        match kind {
+            TickerKind::Mark => "!markPrice@arr@1s",
+            _ => "!miniTicker@arr",
+        }
+    }
 }
 
 /// Which ticker endpoint to ask (`--ticker`, `--window`).
@@ -240,7 +277,8 @@ impl TickerKind {
             Self::Price => Some("miniTicker"),
             Self::Day => Some("ticker"),
             Self::Book => Some("bookTicker"),
-            Self::Avg | Self::Window(_) | Self::TradingDay(_) | Self::Mark => None,
+            Self::Mark => Some("markPrice@1s"),
+            Self::Avg | Self::Window(_) | Self::TradingDay(_) => None,
         }
     }
 

@@ -68,6 +68,26 @@ struct JsonResult<'a> {
     attempts: u32,
 }
 
+/// A ticker field's value in JSON.
+pub(crate) enum FieldValue<'a> {
+    /// A value the contract does not have (a quarterly's funding): absent, never "" or 0.
+    Absent,
+    /// A count (the average's minutes) or a time in ms (the next funding): a number, as
+    /// Binance sends it.
+    Number(u64),
+    /// A price or a rate: the exact string.
+    Text(&'a str),
+}
+
+/// What `field`'s `value` is in JSON (one-shot, `--watch` and `--stream` alike).
+pub(crate) fn field_value<'a>(field: &str, value: &'a str) -> FieldValue<'a> {
+    match value.parse::<u64>() {
+        _ if value.is_empty() => FieldValue::Absent,
+        Ok(n) if matches!(field, "mins" | "next_funding_time") => FieldValue::Number(n),
+        _ => FieldValue::Text(value),
+    }
+}
+
 impl Serialize for JsonResult<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap;
@@ -83,15 +103,10 @@ impl Serialize for JsonResult<'_> {
             None => map.serialize_entry("symbol", self.symbol)?,
         }
         for (field, value) in self.fields.iter().zip(self.values.unwrap_or_default()) {
-            // The average's minutes are a count, not a price: a number, as Binance sends it.
-            // A count, or a time in ms (the next funding), is a number, as Binance sends it; a
-            // value the contract does not have (a quarterly's funding) is absent, never "" or 0.
-            match value.parse::<u64>() {
-                _ if value.is_empty() => {}
-                Ok(n) if matches!(*field, "mins" | "next_funding_time") => {
-                    map.serialize_entry(field, &n)?;
-                }
-                _ => map.serialize_entry(field, value)?,
+            match field_value(field, value) {
+                FieldValue::Absent => {}
+                FieldValue::Number(n) => map.serialize_entry(field, &n)?,
+                FieldValue::Text(v) => map.serialize_entry(field, v)?,
             }
         }
         if let Some(route) = self.route {

@@ -134,8 +134,14 @@ pub(crate) fn update_line<W: Write + ?Sized>(
             out.write_all(b"{\"symbol\":")?;
             json_string(&u.symbol, out)?;
             for (field, value) in kind.fields().iter().zip(&u.values) {
-                write!(out, ",\"{field}\":")?;
-                json_string(value, out)?;
+                match super::json::field_value(field, value) {
+                    super::json::FieldValue::Absent => {}
+                    super::json::FieldValue::Number(n) => write!(out, ",\"{field}\":{n}")?,
+                    super::json::FieldValue::Text(v) => {
+                        write!(out, ",\"{field}\":")?;
+                        json_string(v, out)?;
+                    }
+                }
             }
             // Ten thousand lines a second: numbers written without the formatting machinery.
             let mut digits = [0u8; 20];

@@ -5,11 +5,12 @@
 //! kind and by symbol, the last success. A symbol without a price appears only among the
 //! failures, never as a stale price. Values are the decimal strings Binance sent, exactly.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
-use crate::board::{Board, escaped, labels as symbol_labels};
+use crate::board::{Board, contract_labels, escaped, labels as symbol_labels};
 use crate::market::Ticker;
 use crate::market::TickerKind;
 use crate::outcome::Outcome;
@@ -71,15 +72,8 @@ fn run_labels(report: &Report, symbol: &str) -> String {
     if let Some(target) = &report.target {
         return format!("asset=\"{}\",in=\"{}\"", escaped(symbol), escaped(target));
     }
-    // A futures contract: its market, and its pair (the symbol less a `_PERP` or a date).
     if report.market.futures() {
-        let pair = symbol.split('_').next().unwrap_or(symbol);
-        return format!(
-            "symbol=\"{}\",market=\"{}\",pair=\"{}\"",
-            escaped(symbol),
-            report.market.name(),
-            escaped(pair)
-        );
+        return contract_labels(symbol, report.market);
     }
     symbol_labels(symbol, report.assets.get(symbol))
 }
@@ -103,15 +97,9 @@ fn run_values(text: &mut String, report: &Report, priced: &[(&Outcome, &Ticker)]
     for (i, (name, about)) in fields.iter().enumerate() {
         gauge_head(text, name, about);
         for (o, t) in priced {
-            // A value the contract does not have (a quarterly's funding) is no sample.
-            let Some(value) = t.values.get(i).filter(|v| !v.is_empty()) else {
-                continue;
-            };
-            let value = match name.ends_with("_timestamp_seconds") {
-                true => seconds(value),
-                false => value.clone(),
-            };
-            let _ = writeln!(text, "{name}{{{}}} {value}", run_labels(report, &o.symbol));
+            if let Some(value) = sample_value(name, t.values.get(i)) {
+                let _ = writeln!(text, "{name}{{{}}} {value}", run_labels(report, &o.symbol));
+            }
         }
     }
     let age = match &report.target {
@@ -132,6 +120,16 @@ fn run_values(text: &mut String, report: &Report, priced: &[(&Outcome, &Ticker)]
             run_labels(report, &o.symbol)
         );
     }
+}
+
+/// What a field's sample shows: the value as sent, a timestamp's milliseconds as seconds;
+/// nothing for a value the contract does not have (a quarterly's funding).
+fn sample_value<'v>(family: &str, value: Option<&'v String>) -> Option<Cow<'v, str>> {
+    let value = value.filter(|v| !v.is_empty())?;
+    Some(match family.ends_with("_timestamp_seconds") {
+        true => Cow::Owned(seconds(value)),
+        false => Cow::Borrowed(value),
+    })
 }
 
 /// Milliseconds as seconds, exactly (`1796601600000` → `1796601600`, `…123` → `….123`).
@@ -253,8 +251,8 @@ pub(crate) fn exposition(board: &Board, om: bool) -> String {
         let name = family(state.kind, field);
         head(&mut text, &name, false, &help(state.kind, field), om);
         for e in shown() {
-            if let Some(value) = e.values.get(i) {
-                sample(&mut text, &name, &e.labels, value);
+            if let Some(value) = sample_value(&name, e.values.get(i)) {
+                sample(&mut text, &name, &e.labels, &value);
             }
         }
     }
@@ -293,10 +291,7 @@ fn ages_and_failures(text: &mut String, state: &crate::board::State, now_ms: u64
             om,
         );
         for (symbol, kind) in &state.failed {
-            let labels = format!(
-                "{},kind=\"{kind}\"",
-                symbol_labels(symbol, state.assets.get(symbol))
-            );
+            let labels = format!("{},kind=\"{kind}\"", state.labels_of(symbol));
             sample(text, "pricefetch_symbol_failed", &labels, "1");
         }
     }

@@ -1,7 +1,7 @@
 //! One combined stream connection that never goes silent: the producer side of `--stream`.
 //!
-//! A link owns up to 1,024 streams and keeps one connection open for them, for as long as the
-//! run lasts:
+//! A link owns up to 1,024 streams (200 on the futures) and keeps one connection open for
+//! them, for as long as the run lasts:
 //!
 //! - it subscribes through the URL (`/stream?streams=a/b`), or, when that URL would pass
 //!   [`MAX_URL`], with one `SUBSCRIBE` right after connecting: one control message per

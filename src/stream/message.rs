@@ -75,6 +75,12 @@ struct Object<'a> {
     a: Option<Cow<'a, str>>,
     #[serde(borrow, rename = "A", default)]
     ask_qty: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    i: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    r: Option<Cow<'a, str>>,
+    #[serde(rename = "T", default)]
+    next: Option<u64>,
 }
 
 impl<'a> Object<'a> {
@@ -96,6 +102,9 @@ impl<'a> Object<'a> {
             bid_qty: self.bid_qty,
             a: self.a,
             ask_qty: self.ask_qty,
+            i: self.i,
+            r: self.r,
+            next: self.next,
         }
     }
 }
@@ -210,7 +219,8 @@ fn read(text: &str, kind: TickerKind, reconnects: u32, received: SystemTime) -> 
     }
 }
 
-/// One ticker object: miniTicker (`c`), ticker (`c p P h l v q`) or bookTicker (`b B a A`).
+/// One ticker object: miniTicker (`c`), ticker (`c p P h l v q`), bookTicker (`b B a A`) or
+/// markPriceUpdate (`p i P r T`).
 fn update(
     o: Fields<'_>,
     kind: TickerKind,
@@ -230,9 +240,20 @@ fn update(
             own(o.q)?,
         ],
         TickerKind::Book => vec![own(o.b)?, own(o.bid_qty)?, own(o.a)?, own(o.ask_qty)?],
-        TickerKind::Avg | TickerKind::Window(_) | TickerKind::TradingDay(_) | TickerKind::Mark => {
-            return None;
-        }
+        // The interest rate is not streamed: the consumer keeps the snapshot's. A quarterly's
+        // funding rate is "" and its next funding 0: empty, as REST's are made.
+        TickerKind::Mark => vec![
+            own(o.p)?,
+            own(o.i)?,
+            own(o.percent)?,
+            own(o.r)?,
+            String::new(),
+            match o.next? {
+                0 => String::new(),
+                ms => ms.to_string(),
+            },
+        ],
+        TickerKind::Avg | TickerKind::Window(_) | TickerKind::TradingDay(_) => return None,
     };
     let order = o.event.or(o.u)?;
     Some(Update {
@@ -279,6 +300,31 @@ mod tests {
             panic!("not updates");
         };
         assert_eq!(u.len(), 2);
+    }
+
+    #[test]
+    fn a_mark_price_update_is_the_mark_ticker_a_quarterlys_without_funding() {
+        let perp = r#"{"stream":"btcusdt@markPrice@1s","data":{"e":"markPriceUpdate","E":1562305380000,"s":"BTCUSDT","p":"11794.15000000","i":"11784.62659091","P":"11784.25641265","r":"-0.00038167","T":1562306400000}}"#;
+        let Parsed::Update(u) = parse(perp, TickerKind::Mark, 0) else {
+            panic!("not an update");
+        };
+        assert_eq!(
+            u.values,
+            [
+                "11794.15000000",
+                "11784.62659091",
+                "11784.25641265",
+                "-0.00038167",
+                "",
+                "1562306400000"
+            ]
+        );
+        assert_eq!(u.event_ms, Some(1562305380000));
+        let quarterly = r#"[{"e":"markPriceUpdate","E":1,"s":"BTCUSD_250627","p":"2","i":"1","P":"1","r":"","T":0}]"#;
+        let Parsed::Updates(list) = parse(quarterly, TickerKind::Mark, 0) else {
+            panic!("not updates");
+        };
+        assert_eq!(list[0].values, ["2", "1", "1", "", "", ""]);
     }
 
     #[test]
@@ -336,6 +382,8 @@ mod tests {
             r#"{"stream":"!serverShutdown","data":{"e":"serverShutdown","E":1}}"#.into(),
             r#"{"s":"X"}"#.into(),
             r#"{"E":18446744073709551615,"s":"X","c":"1"}"#.into(),
+            r#"{"e":"markPriceUpdate","E":1562305380000,"s":"BTCUSDT","p":"11794.15000000","i":"11784.62659091","P":"11784.25641265","r":"-0.00038167","T":1562306400000}"#.into(),
+            r#"{"stream":"!markPrice@arr@1s","data":{"e":"markPriceUpdate","E":1,"s":"BTCUSD_250627","p":"1","i":"1","P":"1","r":"","T":0}}"#.into(),
             "{}".into(),
         ];
         let long_way = [
@@ -348,6 +396,8 @@ mod tests {
             r#"{"E":18446744073709551616,"s":"X","c":"1"}"#,
             r#"{"E":1,"s":"X","c":"1","c":"2"}"#,
             r#"{"E":1,"E":2,"s":"X","c":"1"}"#,
+            r#"{"E":1,"s":"X","p":"1","i":"1","P":"1","r":"1","T":1,"T":2}"#,
+            r#"{"E":1,"s":"X","p":"1","i":"1","P":"1","r":"1","T":-1}"#,
             r#"{"E":1,"s":"X","c":"1","k":{"t":1}}"#,
             r#"{"E":1,"s":"X","c":"1","k":[1]}"#,
             r#"{"E":1,"s":"X","c":"1"} x"#,
@@ -373,7 +423,12 @@ mod tests {
                 quick.iter().any(|q| q == text),
                 "the quick way taken or not: {text}"
             );
-            for kind in [TickerKind::Price, TickerKind::Day, TickerKind::Book] {
+            for kind in [
+                TickerKind::Price,
+                TickerKind::Day,
+                TickerKind::Book,
+                TickerKind::Mark,
+            ] {
                 let slow = timeless(read(text, kind, 3, SystemTime::now()));
                 if let Some(f) = super::super::scan::ticker(text) {
                     let fast = timeless(one(f, kind, SystemTime::UNIX_EPOCH, 3));

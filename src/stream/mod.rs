@@ -1,8 +1,8 @@
 //! `--stream`: live prices over Binance's WebSocket streams, as they happen.
 //!
 //! The pattern of `--watch`, with data that arrives continuously: producers (`link::Link`,
-//! one per combined connection of at most 1,024 streams) read the sockets and send each
-//! [`Update`] into a bounded channel; one consumer (this module's [`run`]) renders them with the
+//! one per combined connection of at most 1,024 streams, 200 on the futures) read the sockets
+//! and send each [`Update`] into a bounded channel; one consumer (this module's [`run`]) renders them with the
 //! renderers `--watch` uses. A producer never waits for the consumer: when the channel is full
 //! the update is dropped and counted (a table keeps only the latest value per symbol anyway, so
 //! its consumer stays ahead), and the run says how many were dropped.
@@ -39,14 +39,11 @@ use crate::board::{Board, Facts};
 use crate::config::{Config, Ending, StreamSettings};
 use crate::error::OutputError;
 use crate::fetch::Engine;
-use crate::market::TickerKind;
+use crate::market::{Market, TickerKind};
 use crate::outcome::Mode;
 use crate::output;
 use crate::report::Report;
 use crate::strategy::Strategy;
-
-/// Streams per connection (Binance's limit).
-pub(crate) const STREAMS_PER_CONNECTION: usize = 1024;
 
 /// Events the channel holds before producers start dropping them: at most
 /// [`link::BATCH`] updates each, so 16 Ki updates, as many as before batching.
@@ -72,7 +69,7 @@ pub(crate) async fn run(
     let exporter = match settings.serve {
         Some(addr) => {
             // The labels come with the snapshot (Engine::pair_assets: the cache, read once).
-            let board = Arc::new(Board::new(kind, settings.stale));
+            let board = Arc::new(Board::new(kind, config.http.market, settings.stale));
             let server = crate::serve::start(addr, Arc::clone(&board)).await?;
             if config.verbosity >= 0 {
                 let _ = writeln!(
@@ -135,8 +132,9 @@ async fn stream(
     if found.is_empty() || engine.stopped() {
         return Ok(report);
     }
+    let market = config.http.market;
     let names: Vec<String> = if config.ask.strategy == Strategy::All {
-        vec!["!miniTicker@arr".to_owned()]
+        vec![market.all_stream(config.ask.kind).to_owned()]
     } else {
         found
             .iter()
@@ -153,7 +151,7 @@ async fn stream(
         board_facts(board, engine, &shared);
     }
     let mut links = JoinSet::new();
-    for (i, chunk) in names.chunks(STREAMS_PER_CONNECTION).enumerate() {
+    for (i, chunk) in names.chunks(market.streams_per_connection()).enumerate() {
         let streams = chunk.to_vec();
         let link = link::Link {
             id: i + 1,
@@ -170,7 +168,8 @@ async fn stream(
     );
     let order = found.iter().map(|u| u.symbol.clone()).collect();
     let mut consumer = consumer::Consumer::new(config, (settings, end), order, board);
-    if config.ask.strategy == Strategy::All {
+    // (The futures' all-market streams carry every contract: nothing to tell apart.)
+    if config.ask.strategy == Strategy::All && !market.futures() {
         consumer.not_trading = not_trading(engine, &consumer.subscribed).await;
     }
     let outcome = consumer.run(engine, found, rx, out).await;
@@ -239,8 +238,9 @@ async fn snapshot(
         .collect();
     if let Some(board) = board {
         // The exporter's base and quote labels, when no fresh cache had them: one
-        // exchangeInfo (weight 20) at the start of a long run, cached for the next.
-        if !engine.stopped() {
+        // exchangeInfo (weight 20) at the start of a long run, cached for the next. (A futures
+        // contract is labelled with its market and pair instead.)
+        if !engine.stopped() && !engine.market().futures() {
             let symbols: Vec<String> = found.iter().map(|u| u.symbol.clone()).collect();
             let state = (config.state_dir.as_deref(), &config.http.base_url);
             board.lock().assets = engine.pair_assets(state, &symbols).await;
@@ -262,15 +262,32 @@ fn host_mismatch(config: &Config, settings: &StreamSettings) -> Option<String> {
         .base_url
         .host_str()
         .is_some_and(crate::host::is_loopback);
-    let default = settings.url.as_str().trim_end_matches('/') == crate::host::DEFAULT_STREAM_URL;
+    let host = config.http.market.stream_host();
+    let default = settings.url.as_str().trim_end_matches('/') == host;
     (default && loopback).then(|| {
         format!(
-            "REST goes to {} but streams go to {}; for the mock set PRICEFETCH_STREAM_URL \
+            "REST goes to {} but streams go to {host}; for the mock set PRICEFETCH_STREAM_URL \
              (or --stream-url) too",
             crate::host::authority(&config.http.base_url),
-            crate::host::DEFAULT_STREAM_URL
         )
     })
+}
+
+/// `host` with the market's route for `kind` (USD-M's `market/` or `public/`), in place of a
+/// route the URL already ends in (Binance's pages give the host with it).
+fn routed(host: &url::Url, market: Market, kind: TickerKind) -> url::Url {
+    let route = market.stream_route(kind);
+    if route.is_empty() {
+        return host.clone();
+    }
+    let path = host.path();
+    let prefix = ["market/", "public/"]
+        .iter()
+        .find_map(|r| path.strip_suffix(r))
+        .unwrap_or(path);
+    let mut url = host.clone();
+    url.set_path(&format!("{prefix}{route}"));
+    url
 }
 
 /// What every link shares: the client, the hosts, the limits, the channel to the consumer,
@@ -285,8 +302,9 @@ fn shared(
         http: crate::binance::client_builder(&config.http, true)?
             .http1_only()
             .build()?,
-        hosts: std::iter::once(settings.url.clone())
-            .chain(settings.mirrors.iter().cloned())
+        hosts: std::iter::once(&settings.url)
+            .chain(&settings.mirrors)
+            .map(|host| routed(host, config.http.market, config.ask.kind))
             .collect(),
         kind: config.ask.kind,
         stale: settings.stale,
@@ -374,5 +392,41 @@ fn summary(consumer: &consumer::Consumer<'_>, shared: &link::Shared, elapsed: Du
     match consumer.backfill_count {
         0 => line,
         n => format!("{line}; {n} backfilled from 1s candles"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usdm_streams_take_their_route_and_a_route_given_is_replaced() {
+        let at =
+            |host: &str, market, kind| routed(&host.parse().unwrap(), market, kind).to_string();
+        let fstream = "wss://fstream.binance.com/";
+        assert_eq!(
+            at(fstream, Market::Usdm, TickerKind::Mark),
+            "wss://fstream.binance.com/market/"
+        );
+        assert_eq!(
+            at(
+                "wss://fstream.binance.com/market/",
+                Market::Usdm,
+                TickerKind::Book
+            ),
+            "wss://fstream.binance.com/public/"
+        );
+        assert_eq!(
+            at("wss://gw.example/binance/", Market::Usdm, TickerKind::Price),
+            "wss://gw.example/binance/market/"
+        );
+        assert_eq!(
+            at(
+                "wss://dstream.binance.com/",
+                Market::Coinm,
+                TickerKind::Mark
+            ),
+            "wss://dstream.binance.com/"
+        );
     }
 }

@@ -48,6 +48,14 @@ pub(super) struct Fields<'a> {
     pub(super) a: Option<Cow<'a, str>>,
     #[serde(borrow, rename = "A", default)]
     pub(super) ask_qty: Option<Cow<'a, str>>,
+    /// The futures' mark price update: `p` the mark, `i` the index, `P` the estimated settle
+    /// price, `r` the funding rate, `T` the next funding time.
+    #[serde(borrow, default)]
+    pub(super) i: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub(super) r: Option<Cow<'a, str>>,
+    #[serde(rename = "T", default)]
+    pub(super) next: Option<u64>,
 }
 
 /// The ticker fields of a message of the usual shape, or `None`: read it the long way.
@@ -195,7 +203,7 @@ impl<'a> Scanner<'a> {
         Some(&self.text[start..i])
     }
 
-    /// An integer that fits a `u64`, as serde reads `E` and `u`.
+    /// An integer that fits a `u64`, as serde reads `E`, `u` and `T`.
     fn unsigned(&mut self) -> Option<u64> {
         let n = self.number()?;
         if n.bytes().all(|b| b.is_ascii_digit()) {
@@ -238,8 +246,14 @@ impl<'a> Scanner<'a> {
             "B" => &mut f.bid_qty,
             "a" => &mut f.a,
             "A" => &mut f.ask_qty,
-            "E" | "u" => {
-                let number = if key == "E" { &mut f.event } else { &mut f.u };
+            "i" => &mut f.i,
+            "r" => &mut f.r,
+            "E" | "u" | "T" => {
+                let number = match key {
+                    "E" => &mut f.event,
+                    "u" => &mut f.u,
+                    _ => &mut f.next,
+                };
                 if number.is_some() {
                     return None;
                 }

@@ -44,7 +44,7 @@ impl Cli {
                     .into(),
             ));
         }
-        if self.live.serve.is_some() && self.format.is_some() {
+        if self.live.serve.is_some() && self.format_typed {
             return Err(UsageError(
                 "--serve answers /metrics and prints nothing: leave out -f (or drop --serve to \
                  print the stream)"
@@ -101,8 +101,8 @@ impl Cli {
         let kind = self.ticker()?;
         if self.stream && kind.stream().is_none() {
             return Err(UsageError(format!(
-                "--stream follows the price, 24h and book tickers; --ticker {} is asked over \
-                 REST: use --watch to refresh it",
+                "--stream follows the price, 24h, book and (futures) mark tickers; --ticker {} is \
+                 asked over REST: use --watch to refresh it",
                 kind.name()
             )));
         }
@@ -120,10 +120,11 @@ impl Cli {
                 kind.name()
             )));
         }
-        if self.stream && self.all && kind != TickerKind::Price {
+        if self.stream && self.all && !matches!(kind, TickerKind::Price | TickerKind::Mark) {
             return Err(UsageError(
-                "--stream --all follows every pair's mini ticker (the last price): Binance \
-                 retired the all-market ticker stream, so --ticker 24h and book need symbols"
+                "--stream --all follows every pair's mini ticker (the last price), or on the \
+                 futures every mark price: Binance retired the all-market ticker stream, so \
+                 --ticker 24h and book need symbols"
                     .into(),
             ));
         }
@@ -143,8 +144,12 @@ impl Cli {
             return Ok(None);
         }
         let net = &self.network;
-        let url = parse_host_url(&net.stream_url, "--stream-url", Web::Stream, net.allow_http)?;
-        let mirrors = if net.stream_url == DEFAULT_STREAM_URL {
+        let given = match net.stream_url.as_str() {
+            DEFAULT_STREAM_URL => self.market().stream_host(),
+            given => given,
+        };
+        let url = parse_host_url(given, "--stream-url", Web::Stream, net.allow_http)?;
+        let mirrors = if given == DEFAULT_STREAM_URL {
             vec![STREAM_MIRROR.parse().expect("valid")]
         } else {
             Vec::new()

@@ -1,6 +1,7 @@
 //! `--market`, lowered: which exchange, its default host and limit, and what the futures
 //! markets are asked here (the last price, the 24-hour ticker (USD-M), the book and the mark
-//! price, once or `--watch`, for symbols or `--all`; the funding history, `--funding`):
+//! price, once, `--watch` or `--stream`, for symbols or `--all`, in any format but the
+//! accounting ones; the funding history, `--funding`):
 //! everything else is refused before anything is sent, saying whether Binance has no such
 //! endpoint there or pricefetch does not ask it there yet.
 
@@ -56,16 +57,11 @@ impl Cli {
                 self.ticker == TickerChoice::Day && market == Market::Coinm,
                 "--ticker 24h (COIN-M counts its volume in contracts)",
             ),
-            (self.stream, "--stream"),
             (
                 self.wants_history() && !self.history.funding,
                 "--at and --candles",
             ),
             (self.target.is_some(), "--in"),
-            (
-                format == Format::Openmetrics && self.ticker != TickerChoice::Mark,
-                "-f openmetrics but for --ticker mark",
-            ),
             (
                 format.is_accounting() && !self.history.funding,
                 "-f ledger and -f beancount",
@@ -74,8 +70,8 @@ impl Cli {
         if let Some((_, flag)) = not_yet.iter().find(|(on, _)| *on) {
             return Err(UsageError(format!(
                 "{flag} with --market {name}: pricefetch asks the futures markets for --ticker \
-                 price, 24h (USD-M), book and mark, once or with --watch (for symbols or --all), \
-                 and --funding, so far"
+                 price, 24h (USD-M), book and mark, once, with --watch or --stream (for symbols \
+                 or --all), and --funding, so far"
             )));
         }
         if self.fetch.strategy == crate::cli::StrategyChoice::Batch {
@@ -89,6 +85,9 @@ impl Cli {
 
     /// What the futures markets do not have at all, if the command line asks for it.
     fn absent_on_futures(&self) -> Option<&'static str> {
+        if self.live.backfill {
+            return Some("--backfill (1-second candles)");
+        }
         match (self.ticker, self.fetch.window.is_some()) {
             (_, true) => Some("--window (the rolling-window ticker)"),
             (TickerChoice::Avg, _) => Some("--ticker avg (avgPrice)"),

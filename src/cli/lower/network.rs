@@ -65,7 +65,8 @@ impl Cli {
 pub(super) enum Web {
     /// REST: `https://`, or `http://` on loopback; an optional path prefix.
     Rest,
-    /// WebSocket streams: `wss://`, or `ws://` on loopback; the host only.
+    /// WebSocket streams: `wss://`, or `ws://` on loopback; an optional path prefix (a
+    /// gateway's; USD-M's route, `/market` or `/public`, is added by the run).
     Stream,
 }
 
@@ -80,8 +81,8 @@ impl Web {
 }
 
 /// A host URL given to `flag`: the right scheme, a host, plain text only to loopback unless
-/// `allow_http`, and no query; a REST URL keeps its path prefix (ending in `/`, so that
-/// `Url::join` appends to it), a stream URL has none.
+/// `allow_http`, and no query; a path prefix is kept, ending in `/` (so that `Url::join`
+/// appends to it).
 pub(super) fn parse_host_url(
     s: &str,
     flag: &str,
@@ -108,22 +109,16 @@ pub(super) fn parse_host_url(
              --allow-http"
         )));
     }
-    match web {
-        Web::Stream if url.query().is_some() || url.fragment().is_some() || url.path() != "/" => {
-            Err(bad(
-                "give the host only, e.g. wss://stream.binance.com:9443",
-            ))
-        }
-        Web::Rest if url.query().is_some() || url.fragment().is_some() => Err(bad(
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(bad(
             "give the host (and an optional path prefix) only, without ? or #",
-        )),
-        Web::Rest if !url.path().ends_with('/') => {
-            let path = format!("{}/", url.path());
-            url.set_path(&path);
-            Ok(url)
-        }
-        _ => Ok(url),
+        ));
     }
+    if !url.path().ends_with('/') {
+        let path = format!("{}/", url.path());
+        url.set_path(&path);
+    }
+    Ok(url)
 }
 
 /// For an address typed without a scheme (`127.0.0.1:8731`, `api.binance.com`), the URL it

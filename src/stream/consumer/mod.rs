@@ -137,6 +137,8 @@ pub(super) struct Consumer<'a> {
     filled: HashMap<String, Vec<(i64, i64)>, Fast>,
     /// `--backfill`: candles written so far.
     pub(super) backfill_count: u64,
+    /// `--ticker mark`: each symbol's interest rate, from the snapshot (not streamed).
+    interest: HashMap<String, String, Fast>,
 }
 
 impl<'a> Consumer<'a> {
@@ -173,6 +175,7 @@ impl<'a> Consumer<'a> {
             backfilled: Vec::new(),
             filled: HashMap::default(),
             backfill_count: 0,
+            interest: HashMap::default(),
         }
     }
 
