@@ -27,6 +27,7 @@ fn main() -> ExitCode {
         }
     };
     let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    cli.note_sources(&matches);
     let location = Location::of(&cli);
     let file = match location.load() {
         Ok(file) => file,

@@ -222,6 +222,19 @@ pub struct Cli {
     /// The config file's watch-list, used when no symbol is given (set by the config file).
     #[arg(skip)]
     pub(crate) watchlist: Option<(Vec<String>, String)>,
+
+    /// `-f` was typed on the command line (not taken from `PRICEFETCH_FORMAT` or the file).
+    #[arg(skip)]
+    pub(crate) format_typed: bool,
+}
+
+impl Cli {
+    /// Notes which settings were typed on the command line, from clap's matches: a default
+    /// format (the environment's, the file's) does not contradict `--serve`; a typed one does.
+    pub fn note_sources(&mut self, matches: &clap::ArgMatches) {
+        self.format_typed =
+            matches.value_source("format") == Some(clap::parser::ValueSource::CommandLine);
+    }
 }
 
 /// `--ticker`: which of Binance's tickers (the rolling window is `--window`).

@@ -182,8 +182,20 @@ fn the_wrong_market_and_what_futures_lack_are_said_clearly() {
             "no such endpoint",
         ),
         (
-            &["--market", "usdm", "--stream", "BTCUSDT"],
-            "--stream with --market usdm",
+            &["--market", "usdm", "--at", "2024-01-01", "BTCUSDT"],
+            "--at and --candles with --market usdm",
+        ),
+        (
+            &[
+                "--market",
+                "usdm",
+                "--stream",
+                "--backfill",
+                "-f",
+                "ndjson",
+                "BTCUSDT",
+            ],
+            "--backfill (1-second candles): Binance's usdm market has no such endpoint",
         ),
         (
             &["--market", "usdm", "--strategy", "batch", "BTCUSDT"],

@@ -439,3 +439,54 @@ fn on_a_terminal_a_status_line_says_updates_scrapes_and_health() {
     // The line is cleared for the summary.
     assert!(screen.trim_end().ends_with("reconnects)"), "{screen:?}");
 }
+
+#[test]
+fn a_funding_rate_exporter_is_fed_by_the_mark_price_stream() {
+    let server = streaming(100);
+    let exporter = Exporter::start(
+        &server,
+        &[
+            "--market",
+            "usdm",
+            "--ticker",
+            "mark",
+            "BTCUSDT",
+            "BTCUSDT_250627",
+        ],
+    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let body = loop {
+        let (_, _, body) = exporter.get("/metrics", "");
+        if sample(&body, "pricefetch_stream_updates_total ").unwrap_or(0.0) >= 4.0 {
+            break body;
+        }
+        assert!(Instant::now() < deadline, "no updates:\n{body}");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let perp = "{symbol=\"BTCUSDT\",market=\"usdm\",pair=\"BTCUSDT\"}";
+    for line in [
+        format!("binance_futures_mark_price{perp} 97148.37011594"),
+        format!("binance_futures_funding_rate{perp} 0.00010000"),
+        format!("binance_futures_interest_rate{perp} 0.00010000"),
+    ] {
+        assert!(body.lines().any(|l| l == line), "no {line}:\n{body}");
+    }
+    // The next funding as seconds, on the 8-hour grid; a quarterly has no funding samples.
+    let next = sample(
+        &body,
+        &format!("binance_futures_next_funding_timestamp_seconds{perp}"),
+    );
+    assert_eq!(next.map(|s| s as u64 % (8 * 3600)), Some(0), "{body}");
+    let quarterly = "symbol=\"BTCUSDT_250627\",market=\"usdm\",pair=\"BTCUSDT\"";
+    assert!(body.contains(&format!(
+        "binance_futures_mark_price{{{quarterly}}} 98511.2"
+    )));
+    assert!(!body.contains(&format!("binance_futures_funding_rate{{{quarterly}}}")));
+    // A scrape costs no request: the snapshot's one per symbol, and no exchangeInfo.
+    let before = server.hits().len();
+    exporter.get("/metrics", "");
+    assert_eq!((before, server.hits().len()), (2, 2));
+    if let Some((ok, said)) = promtool(&body) {
+        assert!(ok, "promtool refused /metrics: {said}\n{body}");
+    }
+}
