@@ -24,6 +24,8 @@ impl Throttle {
             tracing::info!("shared rate-limit state: off");
             return self;
         };
+        let limit = self.limits.weight_limit;
+        let name = if budget.is_empty() { "spot" } else { budget };
         let (dir, url, budget) = (dir.to_path_buf(), base_url.clone(), budget.to_owned());
         let opened = tokio::task::spawn_blocking(move || Ledger::open_in(&dir, &url, &budget))
             .await
@@ -31,7 +33,10 @@ impl Throttle {
         let mut state = self.state();
         match opened {
             Ok(ledger) => {
-                tracing::info!("shared rate-limit state: {}", ledger.path().display());
+                tracing::info!(
+                    "budget {name} ({limit} a minute), shared rate-limit state: {}",
+                    ledger.path().display()
+                );
                 state.ledger = Some(Arc::new(std::sync::Mutex::new(ledger)));
             }
             Err(why) => state.unavailable(&why),

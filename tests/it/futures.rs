@@ -474,3 +474,35 @@ fn show_config_says_the_markets_host_and_limit() {
         );
     }
 }
+
+#[test]
+fn verbose_names_the_budget_a_run_spends() {
+    let server = MockServer::start();
+    for (args, said) in [
+        (
+            &["--market", "usdm", "BTCUSDT"][..],
+            "budget usdm (2400 a minute)",
+        ),
+        (&["BTCUSDT"], "budget spot (6000 a minute)"),
+        (
+            &[
+                "--market",
+                "usdm",
+                "--funding",
+                "--from",
+                "2024-01-01",
+                "BTCUSDT",
+            ],
+            "budget usdm.funding (100 a minute)",
+        ),
+    ] {
+        let out = pricefetch(&server)
+            .arg("-v")
+            .args(args)
+            .env("PRICEFETCH_STATE_DIR", common::fresh_state_dir())
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
+        common::assert_stderr_has(&out, said);
+    }
+}
