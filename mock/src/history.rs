@@ -48,9 +48,17 @@ fn time_param(p: &HashMap<String, String>, name: &str) -> Result<Option<u64>, (i
 }
 
 fn limit(p: &HashMap<String, String>) -> Result<usize, (i64, String)> {
+    limit_up_to(p, 1000)
+}
+
+/// `limit` (500 by default), at most `most`: spot's 1,000, the futures klines' 1,500.
+pub(crate) fn limit_up_to(
+    p: &HashMap<String, String>,
+    most: usize,
+) -> Result<usize, (i64, String)> {
     match p.get("limit") {
         None => Ok(500),
-        Some(v) => v.parse::<usize>().map(|n| n.clamp(1, 1000)).map_err(|_| {
+        Some(v) => v.parse::<usize>().map(|n| n.clamp(1, most)).map_err(|_| {
             (
                 -1100,
                 "Illegal characters found in parameter 'limit'.".into(),
@@ -71,7 +79,7 @@ fn needs(p: &HashMap<String, String>, name: &str) -> Result<(), (i64, String)> {
 }
 
 /// Whether the answer's times are in microseconds (the header, or the mock's option).
-fn micros(shared: &Shared, headers: &HeaderMap) -> bool {
+pub(crate) fn micros(shared: &Shared, headers: &HeaderMap) -> bool {
     shared.opts.micros
         || headers
             .get("x-mbx-time-unit")
@@ -79,12 +87,12 @@ fn micros(shared: &Shared, headers: &HeaderMap) -> bool {
             .is_some_and(|v| v.eq_ignore_ascii_case("microsecond"))
 }
 
-fn now_ms() -> u64 {
+pub(crate) fn now_ms() -> u64 {
     unix_now().as_millis() as u64
 }
 
 /// The parameters of a klines request, checked as Binance does.
-struct KlineAsk {
+pub(crate) struct KlineAsk {
     interval: Interval,
     offset: i64,
     start: Option<u64>,
@@ -93,6 +101,14 @@ struct KlineAsk {
 }
 
 fn kline_ask(p: &HashMap<String, String>) -> Result<KlineAsk, (i64, String)> {
+    kline_ask_up_to(p, 1000)
+}
+
+/// The klines `p` asks for, `limit` at most `most`.
+pub(crate) fn kline_ask_up_to(
+    p: &HashMap<String, String>,
+    most: usize,
+) -> Result<KlineAsk, (i64, String)> {
     needs(p, "symbol")?;
     needs(p, "interval")?;
     let interval = Interval::parse(&p["interval"]).ok_or((-1120, "Invalid interval.".into()))?;
@@ -114,12 +130,12 @@ fn kline_ask(p: &HashMap<String, String>) -> Result<KlineAsk, (i64, String)> {
         offset,
         start,
         end,
-        limit: limit(p)?,
+        limit: limit_up_to(p, most)?,
     })
 }
 
 /// The candles `ask` selects of `tape`, oldest first, as Binance's arrays.
-fn klines(tape: &Tape, ask: &KlineAsk, now: u64, scale: u64) -> Vec<Value> {
+pub(crate) fn klines(tape: &Tape, ask: &KlineAsk, now: u64, scale: u64) -> Vec<Value> {
     let (iv, off) = (ask.interval, ask.offset);
     // A candle exists from the one holding the first trade, up to the one holding now, except
     // those wholly inside the halt.
@@ -272,55 +288,64 @@ pub(crate) async fn agg_trades(
             let Some(l) = shared.pick(sel).first().copied() else {
                 return Value::Array(vec![Value::Array(Vec::new())]);
             };
-            let tape = Tape::of(l);
-            let n = limit(&params).expect("checked");
-            let start = time_param(&params, "startTime").expect("checked");
-            let end = time_param(&params, "endTime").expect("checked");
-            let from_id = params.get("fromId").and_then(|v| v.parse::<u64>().ok());
-            let ks: Vec<u64> = match (from_id, start) {
-                (Some(id), _) => {
-                    let end = end.unwrap_or(now);
-                    tape.ranges(tape.time(id), end.saturating_add(1), now)
-                        .into_iter()
-                        .flat_map(|(a, b)| a..=b)
-                        .take(n)
-                        .collect()
-                }
-                (None, Some(start)) => {
-                    let end = end.unwrap_or(start + 3_600_000);
-                    tape.ranges(start, end.saturating_add(1), now)
-                        .into_iter()
-                        .flat_map(|(a, b)| a..=b)
-                        .take(n)
-                        .collect()
-                }
-                (None, None) => {
-                    // The most recent n up to the end (or now).
-                    let end = end.unwrap_or(now).min(now);
-                    let ranges = tape.ranges(0, end.saturating_add(1), now);
-                    let mut ks: Vec<u64> = ranges
-                        .iter()
-                        .rev()
-                        .flat_map(|&(a, b)| (a..=b).rev())
-                        .take(n)
-                        .collect();
-                    ks.reverse();
-                    ks
-                }
-            };
-            let rows = ks
-                .into_iter()
-                .map(|k| {
-                    json!({
-                        "a": k, "p": decimal(tape.price(k)), "q": decimal(QTY),
-                        "f": k, "l": k, "T": tape.time(k) * scale, "m": k % 2 == 0, "M": true
-                    })
-                })
-                .collect();
-            Value::Array(vec![Value::Array(rows)])
+            Value::Array(vec![Value::Array(trades(l, &params, now, scale))])
         },
     )
     .await
+}
+
+/// The aggregate trades `params` ask of listing `l` (checked): from `fromId`, from `startTime`
+/// (an hour at most), or the most recent `limit`.
+pub(crate) fn trades(
+    l: &crate::market::Listing,
+    params: &HashMap<String, String>,
+    now: u64,
+    scale: u64,
+) -> Vec<Value> {
+    let tape = Tape::of(l);
+    let n = limit(params).expect("checked");
+    let start = time_param(params, "startTime").expect("checked");
+    let end = time_param(params, "endTime").expect("checked");
+    let from_id = params.get("fromId").and_then(|v| v.parse::<u64>().ok());
+    let ks: Vec<u64> = match (from_id, start) {
+        (Some(id), _) => {
+            let end = end.unwrap_or(now);
+            tape.ranges(tape.time(id), end.saturating_add(1), now)
+                .into_iter()
+                .flat_map(|(a, b)| a..=b)
+                .take(n)
+                .collect()
+        }
+        (None, Some(start)) => {
+            let end = end.unwrap_or(start + 3_600_000);
+            tape.ranges(start, end.saturating_add(1), now)
+                .into_iter()
+                .flat_map(|(a, b)| a..=b)
+                .take(n)
+                .collect()
+        }
+        (None, None) => {
+            // The most recent n up to the end (or now).
+            let end = end.unwrap_or(now).min(now);
+            let ranges = tape.ranges(0, end.saturating_add(1), now);
+            let mut ks: Vec<u64> = ranges
+                .iter()
+                .rev()
+                .flat_map(|&(a, b)| (a..=b).rev())
+                .take(n)
+                .collect();
+            ks.reverse();
+            ks
+        }
+    };
+    ks.into_iter()
+        .map(|k| {
+            json!({
+                "a": k, "p": decimal(tape.price(k)), "q": decimal(QTY),
+                "f": k, "l": k, "T": tape.time(k) * scale, "m": k % 2 == 0, "M": true
+            })
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -27,6 +27,7 @@
 mod endpoints;
 mod faults;
 mod futures;
+mod futures_history;
 mod futures_stream;
 pub mod history;
 mod limits;
@@ -290,6 +291,10 @@ impl MockServer {
             .route("/dapi/v1/ticker/bookTicker", get(futures::coinm_book))
             .route("/fapi/v1/ticker/24hr", get(futures::usdm_day))
             .route("/dapi/v1/fundingRate", get(futures::coinm_funding))
+            .route("/fapi/v1/klines", get(futures_history::usdm_klines))
+            .route("/dapi/v1/klines", get(futures_history::coinm_klines))
+            .route("/fapi/v1/aggTrades", get(futures_history::usdm_trades))
+            .route("/dapi/v1/aggTrades", get(futures_history::coinm_trades))
             .route("/api/v3/time", get(time))
             .route("/__mock/stats", get(stats))
             .route("/ws/{stream}", get(stream::raw))
