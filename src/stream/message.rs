@@ -10,7 +10,7 @@ use std::time::SystemTime;
 use serde::Deserialize;
 use serde::de::{self, IgnoredAny};
 
-use super::scan::Fields;
+use super::scan::{Fields, Scanned};
 use crate::market::{TickerKind, Update};
 
 /// What one text message was.
@@ -162,8 +162,9 @@ pub(super) fn parse_at(
     received: SystemTime,
 ) -> Parsed {
     match super::scan::ticker(text) {
-        Some(fields) => one(fields, kind, received, reconnects),
-        None => read(text, kind, reconnects, received),
+        Some(Scanned::One(fields)) => one(fields, kind, received, reconnects),
+        Some(Scanned::Many(list)) => many(list, kind, received, reconnects),
+        Some(Scanned::Nothing) | None => read(text, kind, reconnects, received),
     }
 }
 
@@ -205,17 +206,20 @@ fn read(text: &str, kind: TickerKind, reconnects: u32, received: SystemTime) -> 
     };
     match data {
         Data::One(fields) => one(fields, kind, received, reconnects),
-        Data::Many(list) => {
-            let updates: Vec<Update> = list
-                .into_iter()
-                .filter_map(|o| update(o, kind, received, reconnects))
-                .collect();
-            if updates.is_empty() {
-                Parsed::Other
-            } else {
-                Parsed::Updates(updates)
-            }
-        }
+        Data::Many(list) => many(list, kind, received, reconnects),
+    }
+}
+
+/// The all-market array's updates.
+fn many(list: Vec<Fields<'_>>, kind: TickerKind, received: SystemTime, reconnects: u32) -> Parsed {
+    let updates: Vec<Update> = list
+        .into_iter()
+        .filter_map(|o| update(o, kind, received, reconnects))
+        .collect();
+    if updates.is_empty() {
+        Parsed::Other
+    } else {
+        Parsed::Updates(updates)
     }
 }
 
@@ -382,6 +386,9 @@ mod tests {
             r#"{"stream":"!serverShutdown","data":{"e":"serverShutdown","E":1}}"#.into(),
             r#"{"s":"X"}"#.into(),
             r#"{"E":18446744073709551615,"s":"X","c":"1"}"#.into(),
+            r#"{"stream":"!miniTicker@arr","data":[{"E":1,"s":"A","c":"1"},{"E":2,"s":"B","c":"2"}]}"#.into(),
+            r#" [ {"E":1,"s":"A","c":"1"} , {"E":1,"s":"B","c":"x"} ] "#.into(),
+            r#"{"data":[]}"#.into(),
             r#"{"e":"markPriceUpdate","E":1562305380000,"s":"BTCUSDT","p":"11794.15000000","i":"11784.62659091","P":"11784.25641265","r":"-0.00038167","T":1562306400000}"#.into(),
             r#"{"stream":"!markPrice@arr@1s","data":{"e":"markPriceUpdate","E":1,"s":"BTCUSD_250627","p":"1","i":"1","P":"1","r":"","T":0}}"#.into(),
             "{}".into(),
@@ -396,6 +403,12 @@ mod tests {
             r#"{"E":18446744073709551616,"s":"X","c":"1"}"#,
             r#"{"E":1,"s":"X","c":"1","c":"2"}"#,
             r#"{"E":1,"E":2,"s":"X","c":"1"}"#,
+            r#"[{"E":1,"s":"A","c":"1"},]"#,
+            r#"[{"E":1,"s":"A","c":"1"}] ]"#,
+            r#"[1]"#,
+            r#"{"data":[{"E":1,"s":"A","c":"1"}],"data":[]}"#,
+            r#"{"data":[{"E":1,"s":"A","c":"1","k":{"x":1}}]}"#,
+            r#"{"s":"B","data":[{"E":1,"s":"A","c":"1"}]}"#,
             r#"{"E":1,"s":"X","p":"1","i":"1","P":"1","r":"1","T":1,"T":2}"#,
             r#"{"E":1,"s":"X","p":"1","i":"1","P":"1","r":"1","T":-1}"#,
             r#"{"E":1,"s":"X","c":"1","k":{"t":1}}"#,
@@ -407,12 +420,10 @@ mod tests {
             r#"{"E":1,"s":"X","c":"1","x":1.}"#,
             r#"{"E":1,"s":"X","c":"1","x":tru}"#,
             r#"{"s":"Y","stream":"y","data":{"E":1,"s":"X","c":"1"}}"#,
-            r#"{"stream":"!miniTicker@arr","data":[{"E":1,"s":"A","c":"1"}]}"#,
             r#"{"stream":"x","data":null,"E":1,"s":"X","c":"1"}"#,
             r#"{"result":null,"id":1}"#,
             r#"{"error":{"code":2,"msg":"Invalid request: bad"},"id":1}"#,
             r#"{"code":2,"msg":"Invalid request"}"#,
-            r#"[{"E":1,"s":"A","c":"1"}]"#,
             "not json",
             "",
         ];
@@ -430,9 +441,13 @@ mod tests {
                 TickerKind::Mark,
             ] {
                 let slow = timeless(read(text, kind, 3, SystemTime::now()));
-                if let Some(f) = super::super::scan::ticker(text) {
-                    let fast = timeless(one(f, kind, SystemTime::UNIX_EPOCH, 3));
-                    assert_eq!(fast, slow, "{kind:?}: {text}");
+                let fast = match super::super::scan::ticker(text) {
+                    Some(Scanned::One(f)) => Some(one(f, kind, SystemTime::UNIX_EPOCH, 3)),
+                    Some(Scanned::Many(list)) => Some(many(list, kind, SystemTime::UNIX_EPOCH, 3)),
+                    Some(Scanned::Nothing) | None => None,
+                };
+                if let Some(fast) = fast {
+                    assert_eq!(timeless(fast), slow, "{kind:?}: {text}");
                 }
                 assert_eq!(timeless(parse(text, kind, 3)), slow, "{kind:?}: {text}");
             }

@@ -58,25 +58,42 @@ pub(super) struct Fields<'a> {
     pub(super) next: Option<u64>,
 }
 
-/// The ticker fields of a message of the usual shape, or `None`: read it the long way.
-pub(super) fn ticker(text: &str) -> Option<Fields<'_>> {
+/// What a message of the usual shape holds: one ticker, or the all-market array's.
+#[allow(
+    clippy::large_enum_variant,
+    reason = "one ticker per message, ten thousand a second: boxing it cost an allocation each"
+)]
+pub(super) enum Scanned<'a> {
+    One(Fields<'a>),
+    Many(Vec<Fields<'a>>),
+    /// (While reading: no `data` yet.)
+    Nothing,
+}
+
+/// The ticker fields of a message of the usual shape (one object, the all-market array,
+/// either in a combined stream's envelope), or `None`: read it the long way.
+pub(super) fn ticker(text: &str) -> Option<Scanned<'_>> {
     let mut s = Scanner { text, at: 0 };
     s.space();
+    if s.peek()? == b'[' {
+        let list = s.array()?;
+        return s.end().then_some(Scanned::Many(list));
+    }
     s.byte(b'{')?;
     let mut top = Fields::default();
     let mut known = false;
-    let mut data: Option<Fields<'_>> = None;
+    let mut data = Scanned::Nothing;
     s.object(|s, key| {
         match key {
             "data" => {
-                if data.is_some() {
+                if !matches!(data, Scanned::Nothing) {
                     return None;
                 }
-                s.byte(b'{')?;
-                let mut inner = Fields::default();
-                let mut inner_known = false;
-                s.object(|s, key| s.field(key, &mut inner, &mut inner_known))?;
-                data = Some(inner);
+                s.space();
+                data = match s.peek()? {
+                    b'[' => Scanned::Many(s.array()?),
+                    _ => Scanned::One(s.ticker_object()?),
+                };
                 Some(())
             }
             // Replies, errors and requests are the long way's to tell apart.
@@ -84,15 +101,14 @@ pub(super) fn ticker(text: &str) -> Option<Fields<'_>> {
             _ => s.field(key, &mut top, &mut known),
         }
     })?;
-    s.space();
-    if s.at != text.len() {
+    if !s.end() {
         return None;
     }
     match data {
         // An envelope whose top level holds ticker keys too: unusual, the long way.
-        Some(_) if known => None,
-        Some(inner) => Some(inner),
-        None => Some(top),
+        Scanned::Nothing => Some(Scanned::One(top)),
+        _ if known => None,
+        inner => Some(inner),
     }
 }
 
@@ -102,6 +118,42 @@ struct Scanner<'a> {
 }
 
 impl<'a> Scanner<'a> {
+    /// Whether only space is left.
+    fn end(&mut self) -> bool {
+        self.space();
+        self.at == self.text.len()
+    }
+
+    /// One flat ticker object, from its `{`.
+    fn ticker_object(&mut self) -> Option<Fields<'a>> {
+        self.byte(b'{')?;
+        let mut fields = Fields::default();
+        let mut known = false;
+        self.object(|s, key| s.field(key, &mut fields, &mut known))?;
+        Some(fields)
+    }
+
+    /// An array of flat ticker objects, from its `[` through its `]`.
+    fn array(&mut self) -> Option<Vec<Fields<'a>>> {
+        self.byte(b'[')?;
+        let mut list = Vec::new();
+        if self.byte(b']').is_some() {
+            return Some(list);
+        }
+        loop {
+            list.push(self.ticker_object()?);
+            self.space();
+            match self.peek()? {
+                b',' => self.at += 1,
+                b']' => {
+                    self.at += 1;
+                    return Some(list);
+                }
+                _ => return None,
+            }
+        }
+    }
+
     fn peek(&self) -> Option<u8> {
         self.text.as_bytes().get(self.at).copied()
     }
