@@ -81,6 +81,34 @@ impl Market {
         }
     }
 
+    /// Candles one klines request asks for: spot's most, 1,000; the futures', 1,500.
+    pub(crate) fn klines_page(self) -> u32 {
+        match self {
+            Self::Spot => 1000,
+            Self::Usdm | Self::Coinm => 1500,
+        }
+    }
+
+    /// The weight of one klines request for `limit` candles: 2 on spot; on the futures 1
+    /// under 100, 2 under 500, 5 up to 1,000 and 10 above.
+    pub(crate) fn klines_weight(self, limit: u32) -> u32 {
+        match (self, limit) {
+            (Self::Spot, _) => KLINES_WEIGHT,
+            (_, 0..100) => 1,
+            (_, 100..500) => 2,
+            (_, 500..=1000) => 5,
+            _ => 10,
+        }
+    }
+
+    /// The weight of one `aggTrades` request: 4 on spot, 20 on the futures.
+    pub(crate) fn agg_trades_weight(self) -> u32 {
+        match self {
+            Self::Spot => AGG_TRADES_WEIGHT,
+            Self::Usdm | Self::Coinm => 20,
+        }
+    }
+
     /// The one stream of every symbol for `kind` (`--stream --all`): the mini tickers, or the
     /// futures' mark prices every second.
     pub(crate) fn all_stream(self, kind: TickerKind) -> &'static str {

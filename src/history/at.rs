@@ -12,7 +12,7 @@ use futures_util::StreamExt as _;
 use super::request::{MINUTE_MS, PAGE, klines};
 use crate::error::FetchError;
 use crate::fetch::Engine;
-use crate::market::{AGG_TRADES_WEIGHT, Candle, Trade};
+use crate::market::{Candle, Trade};
 
 /// The first look for a trade: this long before the moment (one request for a traded pair).
 const FIRST_LOOK_MS: i64 = 5_000;
@@ -134,7 +134,7 @@ async fn last_trade(
     loop {
         let what = format!("{symbol} trades");
         let page = engine
-            .call(AGG_TRADES_WEIGHT, &what, |host| {
+            .call(engine.market().agg_trades_weight(), &what, |host| {
                 engine
                     .client()
                     .agg_trades(host, symbol, Some((start, to)), None, PAGE)
@@ -244,7 +244,7 @@ pub(super) async fn first_trade(
 ) -> Result<Option<Trade>, FetchError> {
     let what = format!("{symbol} first trade");
     let first = engine
-        .call(AGG_TRADES_WEIGHT, &what, |host| {
+        .call(engine.market().agg_trades_weight(), &what, |host| {
             engine.client().agg_trades(host, symbol, None, Some(0), 1)
         })
         .await?;

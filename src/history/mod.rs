@@ -32,7 +32,7 @@ use futures_util::StreamExt as _;
 use crate::error::FetchError;
 use crate::fetch::Engine;
 use crate::interval::{Interval, Piece, pieces};
-use crate::market::{Candle, KLINES_WEIGHT, Offset};
+use crate::market::{Candle, Offset};
 
 /// The most requests of a range at once, whatever `-c` allows: each answer is 1,000 candles
 /// (about 140 KB), held until it is its turn, so the window bounds memory (20 MiB at 32,
@@ -54,6 +54,8 @@ pub(crate) struct CandleAsk {
     pub(crate) interval: Interval,
     /// Where days, weeks and months start (`--tz`).
     pub(crate) zone: jiff::tz::TimeZone,
+    /// Candles a request asks for (the market's most: spot's 1,000, the futures' 1,500).
+    pub(crate) page: u32,
 }
 
 /// One request of a range: a symbol's candles opening in [start, end) at one offset.
@@ -78,10 +80,10 @@ pub(crate) fn plan(ask: &CandleAsk, symbols: usize, now_ms: i64) -> Vec<Chunk> {
         let mut start = piece.start;
         while start < piece.end {
             let end = match ask.interval.length_ms() {
-                Some(len) => (start + i64::from(PAGE) * len).min(piece.end),
+                Some(len) => (start + i64::from(ask.page) * len).min(piece.end),
                 None => {
                     let mut o = start;
-                    for _ in 0..PAGE {
+                    for _ in 0..ask.page {
                         o = ask.interval.next(o, piece.offset);
                         if o >= piece.end {
                             break;
@@ -114,9 +116,9 @@ pub(crate) fn requests(plan: &[Chunk]) -> usize {
         .sum()
 }
 
-/// The request weight of `requests` requests.
-pub(crate) fn weight(requests: usize) -> u64 {
-    requests as u64 * u64::from(KLINES_WEIGHT)
+/// The request weight of `requests` requests of `page` candles in `market`.
+pub(crate) fn weight(requests: usize, (market, page): (crate::market::Market, u32)) -> u64 {
+    requests as u64 * u64::from(market.klines_weight(page))
 }
 
 /// What the candles of a range are handed on as, in order.
@@ -323,7 +325,9 @@ async fn chunk_candles(
     interval: Interval,
     p: Piece,
 ) -> Result<Answer, FetchError> {
-    let zone = (p.offset != 0).then(|| Offset((p.offset / MINUTE_MS) as i16).param());
+    // (The futures take no timeZone: their candles are asked only where UTC's open.)
+    let zone = (p.offset != 0 && !engine.market().futures())
+        .then(|| Offset((p.offset / MINUTE_MS) as i16).param());
     let rows = klines(
         engine,
         symbol,
@@ -538,6 +542,7 @@ pub(crate) async fn no_candles(engine: &Engine, symbol: &str, ask: &CandleAsk) -
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::market::Market;
 
     #[test]
     fn the_stretches_no_candle_covers_are_found() {
@@ -552,12 +557,13 @@ mod tests {
     }
 
     #[test]
-    fn a_range_is_cut_into_requests_of_a_thousand_candles_per_symbol() {
+    fn a_range_is_cut_into_requests_of_a_page_of_candles_per_symbol() {
         let ask = CandleAsk {
             from_ms: 0,
             to_ms: 2_500 * MINUTE_MS,
             interval: Interval::parse("1m").unwrap(),
             zone: jiff::tz::TimeZone::UTC,
+            page: 1000,
         };
         let p = plan(&ask, 2, i64::MAX / 2);
         assert_eq!(p.len(), 6);
@@ -573,6 +579,10 @@ mod tests {
             ..ask
         };
         assert_eq!(plan(&year, 1, i64::MAX / 2).len(), 526);
-        assert_eq!(weight(526), 1052);
+        assert_eq!(weight(526, (Market::Spot, 1000)), 1052);
+        // On the futures, 1,500 a request, weighing 10 each.
+        let futures = CandleAsk { page: 1500, ..year };
+        assert_eq!(plan(&futures, 1, i64::MAX / 2).len(), 351);
+        assert_eq!(weight(351, (Market::Usdm, 1500)), 3510);
     }
 }

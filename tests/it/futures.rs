@@ -182,8 +182,23 @@ fn the_wrong_market_and_what_futures_lack_are_said_clearly() {
             "no such endpoint",
         ),
         (
-            &["--market", "usdm", "--at", "2024-01-01", "BTCUSDT"],
-            "--at and --candles with --market usdm",
+            &["--market", "usdm", "--in", "EUR", "BTC"],
+            "--in with --market usdm",
+        ),
+        // Days in Paris would need Binance's timeZone, which the futures do not take.
+        (
+            &[
+                "--market",
+                "usdm",
+                "--candles",
+                "1d",
+                "--tz",
+                "Europe/Paris",
+                "--from",
+                "2024-03-01",
+                "BTCUSDT",
+            ],
+            "the futures' candles open in UTC",
         ),
         (
             &[
@@ -505,4 +520,79 @@ fn verbose_names_the_budget_a_run_spends() {
         assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
         common::assert_stderr_has(&out, said);
     }
+}
+
+/// The mock's futures trade on their spot pair's tape: their history is spot's, through the
+/// futures' own endpoints, pages and weights.
+#[test]
+fn candles_and_a_moment_on_the_futures_are_their_own_endpoints_pages_and_weights() {
+    let server = MockServer::start();
+    let range = ["--from", "2024-03-01", "--to", "2024-03-03"];
+    let run = |market: &str, args: &[&str]| {
+        let out = pricefetch(&server)
+            .args(["--market", market, "-f", "csv", "-q"])
+            .args(args)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
+        stdout(&out)
+    };
+    // Two days of 1m candles: 2,880, two requests of 1,500 (weight 10 each) on USD-M.
+    let usdm = run(
+        "usdm",
+        &[&["--candles", "1m"][..], &range, &["BTCUSDT"]].concat(),
+    );
+    let klines: Vec<_> = server
+        .hits()
+        .into_iter()
+        .filter(|h| h.path == "/fapi/v1/klines")
+        .collect();
+    assert_eq!(klines.len(), 2, "{klines:?}");
+    let mut limits: Vec<&str> = klines.iter().map(|h| h.params["limit"].as_str()).collect();
+    limits.sort_unstable();
+    assert_eq!(limits, ["1380", "1500"]);
+    assert!(klines.iter().all(|h| h.weight == 10));
+    assert!(klines.iter().all(|h| !h.params.contains_key("timeZone")));
+    let spot = run(
+        "spot",
+        &[&["--candles", "1m"][..], &range, &["BTCUSDT"]].concat(),
+    );
+    assert_eq!(usdm.lines().count(), 2_881, "a header and 2,880 candles");
+    assert_eq!(
+        usdm, spot,
+        "the mock's BTCUSDT perpetual trades on spot's tape"
+    );
+    // COIN-M, hourly candles in Paris (they open where UTC's do).
+    let coinm = run(
+        "coinm",
+        &[
+            &["--candles", "1h", "--tz", "Europe/Paris"][..],
+            &range,
+            &["BTCUSD_PERP"],
+        ]
+        .concat(),
+    );
+    assert_eq!(coinm.lines().count(), 49);
+    let last = server.hits().pop().unwrap();
+    assert_eq!(
+        (
+            last.path.as_str(),
+            last.params["limit"].as_str(),
+            last.weight
+        ),
+        ("/dapi/v1/klines", "48", 1),
+        "as many as can open, weighed by that"
+    );
+    // --at: the last trade, through the futures' aggTrades (weight 20).
+    let at = ["--at", "2024-03-01T12:00:00.500Z", "BTCUSDT"];
+    assert_eq!(run("usdm", &at), run("spot", &at));
+    let trades: Vec<_> = server
+        .hits()
+        .into_iter()
+        .filter(|h| h.path == "/fapi/v1/aggTrades")
+        .collect();
+    assert_eq!(
+        (trades.len(), trades[0].weight, trades[0].symbol.as_deref()),
+        (1, 20, Some("BTCUSDT"))
+    );
 }

@@ -182,7 +182,17 @@ impl Cli {
             to_ms: to,
             interval,
             zone,
+            page: self.market().klines_page(),
         };
+        if self.market().futures() && !opens_as_in_utc(&ask) {
+            return Err(UsageError(format!(
+                "--candles {} in --tz {}: the futures' candles open in UTC (their klines take \
+                 no timeZone, so far pricefetch does not build them from hours): add --tz UTC, \
+                 or ask 1h candles or shorter",
+                interval.name(),
+                self.fetch.tz.as_deref().unwrap_or("UTC")
+            )));
+        }
         // --in: an asset's route has up to two legs, each asked, and held to be aligned.
         let legs = if self.target.is_some() {
             2 * symbols
@@ -193,8 +203,9 @@ impl Cli {
         if self.target.is_some() && requests > crate::convert::candles::MOST_LEG_REQUESTS {
             return Err(UsageError(format!(
                 "--in with --candles holds its legs' candles to align them: this range is up to \
-                 {requests} requests of 1,000 candles, over {}; ask a longer interval or a \
+                 {requests} requests of {} candles, over {}; ask a longer interval or a \
                  shorter range",
+                page_words(ask.page),
                 crate::convert::candles::MOST_LEG_REQUESTS
             )));
         }
@@ -246,13 +257,14 @@ impl Cli {
                 written(ask.to_ms)
             )));
         }
-        let cost = weight(requests);
+        let cost = weight(requests, (self.market(), ask.page));
         let max_weight = u64::from(self.limits.max_weight);
         if cost > max_weight {
             return Err(UsageError(format!(
-                "the range takes {requests} requests of 1,000 candles (request weight {cost}), \
+                "the range takes {requests} requests of {} candles (request weight {cost}), \
                  over --max-weight {max_weight}; Binance allows {} a minute per IP. Pass \
                  --max-weight {cost} to allow it (it is paced by the shared budget)",
+                page_words(ask.page),
                 self.weight_limit()
             )));
         }
@@ -278,4 +290,19 @@ fn time(text: &str, flag: &str, zone: &jiff::tz::TimeZone, now: u64) -> Result<i
 /// `ms` as RFC 3339 with milliseconds, for messages.
 fn written(ms: i64) -> String {
     crate::clock::rfc3339_millis(ms.max(0) as u64)
+}
+
+/// Whether every candle of the range opens where UTC's do (as the futures' klines give them).
+fn opens_as_in_utc(ask: &CandleAsk) -> bool {
+    crate::interval::pieces(ask.interval, ask.from_ms, ask.to_ms, &ask.zone)
+        .iter()
+        .all(|p| p.fine.is_none() && ask.interval.first_from(p.start, 0) == p.start)
+}
+
+/// A page of candles as people write it: `1,000`, `1,500`.
+fn page_words(page: u32) -> String {
+    match page {
+        1000.. => format!("{},{:03}", page / 1000, page % 1000),
+        _ => page.to_string(),
+    }
 }

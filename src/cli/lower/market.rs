@@ -1,7 +1,8 @@
 //! `--market`, lowered: which exchange, its default host and limit, and what the futures
 //! markets are asked here (the last price, the 24-hour ticker (USD-M), the book and the mark
 //! price, once, `--watch` or `--stream`, for symbols or `--all`, in any format but the
-//! accounting ones; the funding history, `--funding`):
+//! accounting ones; the last trade at a moment and candles, `--at` and `--candles`; the funding
+//! history, `--funding`):
 //! everything else is refused before anything is sent, saying whether Binance has no such
 //! endpoint there or pricefetch does not ask it there yet.
 
@@ -57,10 +58,6 @@ impl Cli {
                 self.ticker == TickerChoice::Day && market == Market::Coinm,
                 "--ticker 24h (COIN-M counts its volume in contracts)",
             ),
-            (
-                self.wants_history() && !self.history.funding,
-                "--at and --candles",
-            ),
             (self.target.is_some(), "--in"),
             (
                 format.is_accounting() && !self.history.funding,
@@ -71,7 +68,7 @@ impl Cli {
             return Err(UsageError(format!(
                 "{flag} with --market {name}: pricefetch asks the futures markets for --ticker \
                  price, 24h (USD-M), book and mark, once, with --watch or --stream (for symbols \
-                 or --all), and --funding, so far"
+                 or --all), for --at, --candles and --funding, so far"
             )));
         }
         if self.fetch.strategy == crate::cli::StrategyChoice::Batch {
