@@ -81,10 +81,12 @@ pub(crate) enum FieldValue<'a> {
 
 /// What `field`'s `value` is in JSON (one-shot, `--watch` and `--stream` alike).
 pub(crate) fn field_value<'a>(field: &str, value: &'a str) -> FieldValue<'a> {
-    match value.parse::<u64>() {
-        _ if value.is_empty() => FieldValue::Absent,
-        Ok(n) if matches!(field, "mins" | "next_funding_time") => FieldValue::Number(n),
-        _ => FieldValue::Text(value),
+    if value.is_empty() {
+        return FieldValue::Absent;
+    }
+    match matches!(field, "mins" | "next_funding_time") {
+        true => value.parse().map_or(FieldValue::Text(value), FieldValue::Number),
+        false => FieldValue::Text(value),
     }
 }
 

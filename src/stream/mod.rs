@@ -298,8 +298,13 @@ fn shared(
     settings: &StreamSettings,
     tx: mpsc::Sender<link::Event>,
 ) -> anyhow::Result<Arc<link::Shared>> {
+    // The system's roots only where a stream host speaks TLS (wss://): reading them costs
+    // every start a few milliseconds.
+    let wss = std::iter::once(&settings.url)
+        .chain(&settings.mirrors)
+        .any(|u| u.scheme() == "wss");
     Ok(Arc::new(link::Shared {
-        http: crate::binance::client_builder(&config.http, true)?
+        http: crate::binance::client_builder(&config.http, wss)?
             .http1_only()
             .build()?,
         hosts: std::iter::once(&settings.url)

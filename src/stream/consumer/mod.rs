@@ -36,6 +36,9 @@ const FLUSH_EVERY: usize = super::link::BATCH;
 /// The table is redrawn at most this often.
 const REDRAW: Duration = Duration::from_millis(100);
 
+/// How often a line format's consumer looks up from its updates (see `run`).
+const LINES_TICK: Duration = Duration::from_secs(1);
+
 /// A reader that is behind is tried again this often, where stdout cannot be watched.
 const RETRY: Duration = Duration::from_millis(2);
 
@@ -64,6 +67,8 @@ pub(super) struct Slot {
     pub(super) reconnects: u32,
     pub(super) values: Vec<String>,
     pub(super) change: String,
+    /// `--ticker mark`: the interest rate, from the snapshot (the stream does not carry it).
+    pub(super) interest: String,
 }
 
 /// What one event did.
@@ -137,8 +142,6 @@ pub(super) struct Consumer<'a> {
     filled: HashMap<String, Vec<(i64, i64)>, Fast>,
     /// `--backfill`: candles written so far.
     pub(super) backfill_count: u64,
-    /// `--ticker mark`: each symbol's interest rate, from the snapshot (not streamed).
-    interest: HashMap<String, String, Fast>,
 }
 
 impl<'a> Consumer<'a> {
@@ -175,7 +178,6 @@ impl<'a> Consumer<'a> {
             backfilled: Vec::new(),
             filled: HashMap::default(),
             backfill_count: 0,
-            interest: HashMap::default(),
         }
     }
 
@@ -271,7 +273,9 @@ impl<'a> Consumer<'a> {
         let mut met = self.start(snapshot, &mut sink)?;
         let table = self.format == Format::Table && self.board.is_none();
         let mut dirty = true;
-        let mut redraw = tokio::time::interval(REDRAW);
+        // A table is redrawn ten times a second; lines need the tick only to say how far
+        // behind the reader is (at most once a second) and to update the board's counters.
+        let mut redraw = tokio::time::interval(if table { REDRAW } else { LINES_TICK });
         redraw.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         // Made once: a signal's future built anew for every update cost a lock each time.
         let stop = engine.stop_signal();

@@ -39,10 +39,24 @@ fn note(slot: &mut Slot, u: &Update, table: bool, when: u64) -> Option<u64> {
     gap_from
 }
 
+/// The mark ticker's interest rate, which the stream does not carry (a setting of the
+/// contract, not a market price): the snapshot's is kept in the slot, and repeated in each
+/// update.
+fn interest_rate(slot: &mut Slot, u: &mut Update) {
+    const AT: usize = 4;
+    let Some(rate) = u.values.get_mut(AT) else {
+        return;
+    };
+    if u.snapshot {
+        slot.interest.clone_from(rate);
+    } else if rate.is_empty() {
+        rate.clone_from(&slot.interest);
+    }
+}
+
 impl Consumer<'_> {
     /// One update from the links: checked, counted and shown (its symbol looked up once).
     pub(super) fn take(&mut self, mut u: Update) -> Taken {
-        self.interest_rate(&mut u);
         let valid = crate::answer::check_values(&u.symbol, &u.values, self.kind);
         let when = when_ms(&u);
         let table = self.format == Format::Table;
@@ -67,6 +81,9 @@ impl Consumer<'_> {
                     }
                     return Taken::Nothing;
                 }
+                if self.kind == TickerKind::Mark {
+                    interest_rate(slot, &mut u);
+                }
                 note(slot, &u, table, when)
             }
         };
@@ -76,24 +93,6 @@ impl Consumer<'_> {
             return Taken::Enough;
         }
         Taken::Shown(met)
-    }
-
-    /// The mark ticker's interest rate, which the stream does not carry (a setting of the
-    /// contract, not a market price): the snapshot's is kept, and repeated in each update.
-    fn interest_rate(&mut self, u: &mut Update) {
-        const AT: usize = 4;
-        if self.kind != TickerKind::Mark {
-            return;
-        }
-        if u.snapshot {
-            let rate = u.values.get(AT).cloned().unwrap_or_default();
-            self.interest.insert(u.symbol.clone(), rate);
-        } else if let (Some(slot), Some(rate)) =
-            (u.values.get_mut(AT), self.interest.get(&u.symbol))
-            && slot.is_empty()
-        {
-            slot.clone_from(rate);
-        }
     }
 
     /// A link is back: counted and said.
@@ -135,13 +134,15 @@ impl Consumer<'_> {
     /// Takes one update of the snapshot into the latest values (and, for a line format, the
     /// lines to write); the `--until` condition it meets, if any, as (symbol, price, condition).
     pub(super) fn show(&mut self, mut u: Update) -> Option<(String, String, String)> {
-        self.interest_rate(&mut u);
         let when = when_ms(&u);
         let table = self.format == Format::Table;
-        let gap_from = self
-            .latest
-            .get_mut(&u.symbol)
-            .and_then(|slot| note(slot, &u, table, when));
+        let mark = self.kind == TickerKind::Mark;
+        let gap_from = self.latest.get_mut(&u.symbol).and_then(|slot| {
+            if mark {
+                interest_rate(slot, &mut u);
+            }
+            note(slot, &u, table, when)
+        });
         self.shown(u, when, gap_from)
     }
 
