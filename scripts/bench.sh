@@ -11,7 +11,8 @@
 #   scripts/bench.sh serve           # --stream --serve under 50 scrapes/s, against the stream alone
 #   scripts/bench.sh serve-abuse     # --serve under 1,000 slow-header connections: scrapes get in
 #   scripts/bench.sh convert         # --in EUR for 200 assets of a 2,000-pair market
-#   scripts/bench.sh futures         # USD-M mark prices (--all and each) and funding history
+#   scripts/bench.sh futures         # USD-M mark prices (--all and each), funding history, and
+#                                    # the mark-price stream of 300 contracts against websocat
 #   scripts/bench.sh history-in      # a year of daily prices of 20 assets in EUR (beancount),
 #                                    # against a python loop of fetch_ohlcv per pair
 #   scripts/bench.sh wan             # TLS through a latency relay (RTTS_MS="50 200"), against
@@ -51,7 +52,7 @@ if [[ " $* " == *" wan "* || " $* " == *" history "* ]]; then
   fi
   python="$venv/bin/python"
 fi
-if [[ " $* " == *" stream "* ]] && ! command -v websocat >/dev/null && [ ! -x ~/.cargo/bin/websocat ]; then
+if [[ " $* " == *" stream "* || " $* " == *" futures "* ]] && ! command -v websocat >/dev/null && [ ! -x ~/.cargo/bin/websocat ]; then
   echo "bench.sh: installing websocat (cargo install websocat) to compare --stream with it" >&2
   cargo install --locked --quiet websocat || echo "bench.sh: websocat did not install; compared with nothing" >&2
 fi
