@@ -344,3 +344,48 @@ pub(crate) async fn usdm_day(
 ) -> Response {
     answer(shared, "/fapi/v1/ticker/24hr", params, (1, 40), day).await
 }
+
+/// `exchangeInfo` (weight 1): the market's `rateLimits` (its request weight a minute, the
+/// mock's `futures_weight_limit`) and its contracts.
+async fn info(shared: Arc<Shared>, path: &'static str, params: HashMap<String, String>) -> Response {
+    serve_own(shared, path, params, 1, move |shared, _| {
+        let (contracts, coin) = market(shared, path);
+        let symbols: Vec<Value> = contracts
+            .iter()
+            .map(|c| {
+                let quote = if coin { "USD" } else { "USDT" };
+                let base = c.pair.strip_suffix(quote).unwrap_or(c.pair);
+                let kind = match c.funding {
+                    Some(_) => "PERPETUAL",
+                    None => "CURRENT_QUARTER",
+                };
+                json!({"symbol": c.symbol, "pair": c.pair, "contractType": kind,
+                       "status": "TRADING", "baseAsset": base, "quoteAsset": quote,
+                       "marginAsset": if coin { base } else { quote },
+                       "onboardDate": FUNDING_FROM, "deliveryDate": 4_133_404_800_000_u64})
+            })
+            .collect();
+        Ok(json!({"timezone": "UTC", "serverTime": unix_now().as_millis() as u64,
+            "rateLimits": [
+                {"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE", "intervalNum": 1,
+                 "limit": shared.opts.futures_weight_limit},
+                {"rateLimitType": "ORDERS", "interval": "MINUTE", "intervalNum": 1, "limit": 1200}
+            ],
+            "symbols": symbols}))
+    })
+    .await
+}
+
+pub(crate) async fn usdm_info(
+    State(shared): State<Arc<Shared>>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Response {
+    info(shared, "/fapi/v1/exchangeInfo", params).await
+}
+
+pub(crate) async fn coinm_info(
+    State(shared): State<Arc<Shared>>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Response {
+    info(shared, "/dapi/v1/exchangeInfo", params).await
+}

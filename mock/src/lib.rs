@@ -291,6 +291,8 @@ impl MockServer {
             .route("/dapi/v1/ticker/bookTicker", get(futures::coinm_book))
             .route("/fapi/v1/ticker/24hr", get(futures::usdm_day))
             .route("/dapi/v1/fundingRate", get(futures::coinm_funding))
+            .route("/fapi/v1/exchangeInfo", get(futures::usdm_info))
+            .route("/dapi/v1/exchangeInfo", get(futures::coinm_info))
             .route("/fapi/v1/klines", get(futures_history::usdm_klines))
             .route("/dapi/v1/klines", get(futures_history::coinm_klines))
             .route("/fapi/v1/aggTrades", get(futures_history::usdm_trades))
