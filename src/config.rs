@@ -65,6 +65,9 @@ pub struct Config {
     pub(crate) retry: RetryPolicy,
     /// The rate-limit settings.
     pub(crate) limits: Limits,
+    /// The weight limit is the market's own, from its `exchangeInfo` (a futures market without
+    /// `--weight-limit`); `limits` holds the default until it is known.
+    pub(crate) limit_from_exchange: bool,
     /// A limit for the whole run.
     pub(crate) deadline: Option<Duration>,
     /// What kind of run, with the settings only that kind has.

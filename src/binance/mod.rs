@@ -272,6 +272,40 @@ impl BinanceClient {
         })
     }
 
+    /// The request-weight limit a minute that `exchangeInfo` (weight 1 on the futures) gives in
+    /// its `rateLimits` (`REQUEST_WEIGHT`, one `MINUTE`); `None` if it gives none.
+    pub(crate) async fn weight_limit(&self, host: usize) -> Attempt<Option<u32>> {
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Info {
+            rate_limits: Vec<RateLimit>,
+        }
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct RateLimit {
+            rate_limit_type: String,
+            interval: String,
+            interval_num: u32,
+            limit: u32,
+        }
+        let attempt = self
+            .get(host, "api/v3/exchangeInfo", &[], EXCHANGE_INFO_LIMIT)
+            .await;
+        attempt.and_then(|raw| {
+            decode::<Info>(&raw).map(|info| {
+                info.rate_limits
+                    .into_iter()
+                    .find(|l| {
+                        l.rate_limit_type == "REQUEST_WEIGHT"
+                            && l.interval == "MINUTE"
+                            && l.interval_num == 1
+                    })
+                    .map(|l| l.limit)
+                    .filter(|&n| n > 0)
+            })
+        })
+    }
+
     /// One GET with the per-attempt timeout over the whole exchange, and a body cap.
     pub(super) async fn get(
         &self,

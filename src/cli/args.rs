@@ -307,6 +307,8 @@ pub(crate) struct RateLimitArgs {
     ///
     /// The budget is shared by every process on the IP: the X-MBX-USED-WEIGHT-1M header of each
     /// answer tells what the others used. A request that would pass it waits for the next minute.
+    /// On the futures, left at 6000 it is the market's own, from its exchangeInfo (asked once a
+    /// day; 2400 until then).
     #[arg(
         long,
         value_name = "N",

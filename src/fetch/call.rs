@@ -46,6 +46,20 @@ impl Engine {
         .await
     }
 
+    /// The market's request-weight limit a minute as its `exchangeInfo` gives it (weight 1 on
+    /// the futures), through the throttle and retries. Bookkeeping, not the asked work: the
+    /// run's totals leave it out (`-v` says it was asked).
+    pub(crate) async fn exchange_weight_limit(&self) -> Result<Option<u32>, FetchError> {
+        let before = self.totals();
+        let limit = self
+            .call(1, "exchangeInfo", |host| self.client.weight_limit(host))
+            .await;
+        self.requests.store(before.requests, Ordering::Relaxed);
+        self.retries.store(before.retries, Ordering::Relaxed);
+        self.throttle.recount_from(before.weight);
+        limit
+    }
+
     /// Each pair's base and quote asset, by symbol (for ledger and beancount names and for
     /// the exporters' labels): from the pairs cached in the state directory `dir` when they
     /// name every one of `symbols`, else from `exchangeInfo` (weight 20), cached for the next

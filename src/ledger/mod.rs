@@ -38,6 +38,7 @@ use url::Url;
 use crate::error::io_reason;
 
 pub(crate) mod file;
+pub(crate) mod limit;
 
 use file::{private_dir, private_file};
 

@@ -96,10 +96,55 @@ pub(crate) async fn run(config: Config, out: &mut dyn Write) -> anyhow::Result<R
         stop,
         config.ask.clone(),
     ));
+    if config.limit_from_exchange {
+        learn_limit(&config, &engine).await;
+    }
     let result = fetch_and_render(&config, &engine, out).await;
     // What the run reserved and did not send goes back to the host's ledger, whatever happened.
     engine.throttle().release().await;
     result
+}
+
+/// A futures market's own request-weight limit: the one saved beside its ledger within a day,
+/// else its `exchangeInfo`'s (weight 1), saved for the next runs. A market that cannot be
+/// asked keeps the default (2,400), said with -v; the run's own requests say why.
+async fn learn_limit(config: &Config, engine: &Engine) {
+    use crate::ledger::limit;
+    let budget = config.http.market.name();
+    let path = (config.state_dir.as_deref())
+        .map(|dir| limit::path_for(dir, &config.http.base_url, budget));
+    let now = crate::clock::unix_ms();
+    let saved = match path.clone() {
+        // (On the blocking pool, as every read of the state directory.)
+        Some(p) => tokio::task::spawn_blocking(move || limit::load(&p, now))
+            .await
+            .unwrap_or_default(),
+        None => None,
+    };
+    let learned = match saved {
+        Some(n) => n,
+        None => match engine.exchange_weight_limit().await {
+            Ok(Some(n)) => {
+                if let Some(p) = path {
+                    let stored = tokio::task::spawn_blocking(move || limit::store(&p, n, now));
+                    if let Ok(Err(why)) = stored.await {
+                        tracing::info!("the {budget} limit is not saved: {why}");
+                    }
+                }
+                n
+            }
+            answer => {
+                let why = answer.err().map_or("it names none".into(), |e| e.to_string());
+                tracing::info!(
+                    "the {budget} limit stays {} a minute: exchangeInfo did not say ({why})",
+                    config.limits.weight_limit
+                );
+                return;
+            }
+        },
+    };
+    tracing::info!("budget {budget}: {learned} a minute, as Binance's exchangeInfo says");
+    engine.throttle().learn_limit(learned);
 }
 
 /// The run proper: rounds (or refreshes), then the output.

@@ -22,7 +22,7 @@ impl Throttle {
         let now_ms = wall_ms();
         let notice = {
             let mut state = self.state();
-            state.learn(ticket, used_weight, self.limits.weight_limit);
+            state.learn(ticket, used_weight, self.limits().weight_limit);
             match result {
                 // Refused before reaching Binance: the weight was never spent.
                 Err(FetchError::Connect { .. }) => {

@@ -24,7 +24,7 @@ impl Throttle {
             tracing::info!("shared rate-limit state: off");
             return self;
         };
-        let limit = self.limits.weight_limit;
+        let limit = self.limits().weight_limit;
         let name = if budget.is_empty() { "spot" } else { budget };
         let (dir, url, budget) = (dir.to_path_buf(), base_url.clone(), budget.to_owned());
         let opened = tokio::task::spawn_blocking(move || Ledger::open_in(&dir, &url, &budget))
@@ -71,7 +71,7 @@ impl Throttle {
                 None
             }
             Step::Uncoordinated(why) => {
-                state.go_solo(&why, self.limits.budget());
+                state.go_solo(&why, self.limits().budget());
                 None
             }
         }

@@ -69,6 +69,9 @@ impl Limits {
 #[derive(Debug, Default)]
 pub(crate) struct Throttle {
     limits: Limits,
+    /// The market's own limit, learned from its `exchangeInfo` after the throttle was made (0:
+    /// none learned; `limits.weight_limit` holds).
+    learned: std::sync::atomic::AtomicU32,
     /// When the run's `--deadline` passes: no wait may end after it.
     deadline: Option<Instant>,
     state: Mutex<State>,
@@ -172,6 +175,23 @@ fn to_next_minute(now_ms: u64) -> Duration {
 
 impl Throttle {
     /// A throttle for these limits, with no shared state and no deadline.
+    /// The run's limits, with the market's own weight limit once learned.
+    pub(crate) fn limits(&self) -> Limits {
+        match self.learned.load(std::sync::atomic::Ordering::Relaxed) {
+            0 => self.limits,
+            n => Limits {
+                weight_limit: n,
+                ..self.limits
+            },
+        }
+    }
+
+    /// Takes `weight_limit` as the market's limit a minute (its `exchangeInfo`'s) from now on.
+    pub(crate) fn learn_limit(&self, weight_limit: u32) {
+        self.learned
+            .store(weight_limit, std::sync::atomic::Ordering::Relaxed);
+    }
+
     pub(crate) fn new(limits: Limits) -> Self {
         Self {
             limits,
@@ -195,7 +215,7 @@ impl Throttle {
                 // A request dropped while it waits for the ledger (a hedge that lost, Ctrl-C)
                 // must not leave the others waiting for its verdict.
                 let _done = ConsultDone(self);
-                let (budget, now_ms) = (self.limits.budget(), wall_ms());
+                let (budget, now_ms) = (self.limits().budget(), wall_ms());
                 let step = self.on_ledger(move |l| l.lease(ask, budget, now_ms)).await;
                 decision = self.after_consult(weight, ask, step, Instant::now(), now_ms)?;
             }
@@ -240,10 +260,10 @@ impl Throttle {
         // What Binance imposes is compared, not the little this run adds to be safely past it
         // (a quarter second past the minute, up to a quarter of jitter): at 00.1 s into a
         // minute, a 429 without Retry-After is a 60.3 s wait that the default 60 s accepts.
-        if wait > self.limits.max_wait + OWN_SLACK {
+        if wait > self.limits().max_wait + OWN_SLACK {
             return Some(format!(
                 "longer than --max-wait {}",
-                crate::text::span(self.limits.max_wait)
+                crate::text::span(self.limits().max_wait)
             ));
         }
         if self.deadline.is_some_and(|d| now + wait > d) {
@@ -287,7 +307,7 @@ impl Throttle {
             state.run_weight += weight;
             return Ok(Admit::Go(Ticket { minute, weight }));
         }
-        let budget = self.limits.budget();
+        let budget = self.limits().budget();
         if state.ledger.is_some() {
             if state.consulting {
                 return Ok(Admit::Wait(Duration::from_millis(1)));
@@ -359,7 +379,7 @@ impl Throttle {
             state.minute = minute;
             state.window_used = 0;
         }
-        let budget = self.limits.budget();
+        let budget = self.limits().budget();
         match verdict {
             Some(Verdict::Reserved { used, granted, .. }) => {
                 tracing::info!(
@@ -424,7 +444,7 @@ impl Throttle {
         // Binance's window is the wall-clock minute; start a little after it turns.
         let wait = to_next_minute(now_ms);
         let used = state.window_used;
-        let limit = self.limits.weight_limit;
+        let limit = self.limits().weight_limit;
         if let Some(why) = self.too_long(wait, now) {
             return Err(FetchError::Throttled {
                 retry_after: wait,
@@ -487,6 +507,12 @@ impl Throttle {
     /// The weight of every request this run sent that reached the server.
     pub(crate) fn run_weight(&self) -> u32 {
         self.state().run_weight
+    }
+
+    /// Counts the run's weight from `weight` again: what was sent since was bookkeeping, not
+    /// the asked work (the ledger and Binance still saw it).
+    pub(crate) fn recount_from(&self, weight: u32) {
+        self.state().run_weight = weight;
     }
 }
 

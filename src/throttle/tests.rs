@@ -131,6 +131,19 @@ async fn a_request_refused_at_connect_costs_no_weight() {
 }
 
 #[test]
+fn a_limit_learned_from_the_exchange_replaces_the_default() {
+    let t = throttle(2400, 60);
+    assert_eq!(t.limits().budget(), 2280);
+    t.learn_limit(1200);
+    assert_eq!(t.limits().weight_limit, 1200);
+    assert_eq!(t.limits().budget(), 1140);
+    let now = Instant::now();
+    go(t.try_admit(1140, now, MINUTE_20S));
+    // Over the learned budget: the rest of the minute is waited out.
+    assert!(matches!(t.try_admit(1, now, MINUTE_20S), Ok(Admit::Wait(_))));
+}
+
+#[test]
 fn the_minute_budget_keeps_a_margin_and_waits_for_the_next_minute() {
     let t = throttle(20, 60);
     assert_eq!(t.limits.budget(), 19);

@@ -9,6 +9,14 @@ use common::{pricefetch, stderr, stdout};
 use mock_binance::{Fault, MockServer};
 use serde_json::Value;
 
+/// What the mock was asked, less each market's limit (`exchangeInfo`, weight 1), which a run
+/// asks once a day, so in every test (each has a state directory of its own).
+fn asked(server: &MockServer) -> Vec<mock_binance::Hit> {
+    let mut hits = server.hits();
+    hits.retain(|h| !h.path.ends_with("/v1/exchangeInfo"));
+    hits
+}
+
 fn ndjson(out: &std::process::Output) -> Vec<Value> {
     stdout(out)
         .lines()
@@ -27,12 +35,13 @@ fn each_market_has_its_paths_symbols_and_weights() {
     let r: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(r["results"][0]["price"], "97150.10");
     assert_eq!(r["results"][1]["price"], "0.0041230");
-    // One symbol a request on the futures (no symbols=[…]), weight 1 each, no symbolStatus.
+    // One symbol a request on the futures (no symbols=[…]), weight 1 each, no symbolStatus;
+    // the market's limit asked first (exchangeInfo) is bookkeeping, not counted.
     assert_eq!(
         (r["requests"].as_u64(), r["weight"].as_u64()),
         (Some(2), Some(2))
     );
-    let hits = server.hits();
+    let hits = asked(&server);
     assert!(
         hits.iter().all(|h| h.path == "/fapi/v1/ticker/price"),
         "{hits:?}"
@@ -129,7 +138,9 @@ fn a_ban_on_one_market_leaves_the_others_running() {
     let mut files: Vec<String> = std::fs::read_dir(&state)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n.ends_with(".json") && !n.ends_with(".pairs.json"))
+        .filter(|n| {
+            n.ends_with(".json") && !n.ends_with(".pairs.json") && !n.ends_with(".limit.json")
+        })
         .collect();
     files.sort();
     let port = server.url().rsplit(':').next().unwrap().to_owned();
@@ -247,7 +258,7 @@ fn a_funding_rate_watch_polls_the_mark_prices() {
         eth.iter().all(|r| r["funding_rate"] == "-0.00003750"),
         "{eth:?}"
     );
-    let paths: Vec<_> = server.hits().iter().map(|h| h.path.clone()).collect();
+    let paths: Vec<_> = asked(&server).iter().map(|h| h.path.clone()).collect();
     assert!(
         paths.iter().all(|p| p == "/fapi/v1/premiumIndex"),
         "{paths:?}"
@@ -383,8 +394,7 @@ fn mark_prices_as_openmetrics_for_a_textfile_collector() {
     );
     // Labels come from the symbol: no exchangeInfo asked.
     assert!(
-        server
-            .hits()
+        asked(&server)
             .iter()
             .all(|h| h.path == "/fapi/v1/premiumIndex")
     );
@@ -422,7 +432,9 @@ fn the_book_and_the_24h_ticker_where_the_futures_have_them() {
     assert_eq!(
         weights,
         [
+            ("/fapi/v1/exchangeInfo".to_owned(), 1),
             ("/fapi/v1/ticker/24hr".to_owned(), 1),
+            ("/dapi/v1/exchangeInfo".to_owned(), 1),
             ("/dapi/v1/ticker/bookTicker".to_owned(), 5)
         ]
     );
@@ -595,4 +607,41 @@ fn candles_and_a_moment_on_the_futures_are_their_own_endpoints_pages_and_weights
         (trades.len(), trades[0].weight, trades[0].symbol.as_deref()),
         (1, 20, Some("BTCUSDT"))
     );
+}
+
+#[test]
+fn each_futures_market_has_its_own_limit_asked_once_a_day() {
+    let server = MockServer::start_with(mock_binance::Options {
+        futures_weight_limit: 1200,
+        ..mock_binance::Options::default()
+    });
+    let state = common::fresh_state_dir();
+    let run = |args: &[&str]| {
+        let out = pricefetch(&server)
+            .env("PRICEFETCH_STATE_DIR", &state)
+            .arg("-v")
+            .args(args)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
+        out
+    };
+    let infos = || {
+        (server.hits().iter())
+            .filter(|h| h.path.ends_with("/v1/exchangeInfo"))
+            .count()
+    };
+    let out = run(&["--market", "usdm", "BTCUSDT"]);
+    common::assert_stderr_has(&out, "budget usdm: 1200 a minute, as Binance's exchangeInfo says");
+    assert_eq!(infos(), 1);
+    // The next run reads it from beside the ledger; COIN-M asks its own; a limit given is kept.
+    let out = run(&["--market", "usdm", "ETHUSDT"]);
+    common::assert_stderr_has(&out, "budget usdm: 1200 a minute");
+    assert_eq!(infos(), 1);
+    run(&["--market", "coinm", "BTCUSD_PERP"]);
+    assert_eq!(infos(), 2);
+    let out = run(&["--market", "coinm", "--weight-limit", "900", "BTCUSD_PERP"]);
+    common::assert_stderr_has(&out, "budget coinm (900 a minute)");
+    assert!(!stderr(&out).contains("exchangeInfo says"));
+    assert_eq!(infos(), 2);
 }

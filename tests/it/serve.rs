@@ -482,10 +482,19 @@ fn a_funding_rate_exporter_is_fed_by_the_mark_price_stream() {
         "binance_futures_mark_price{{{quarterly}}} 98511.2"
     )));
     assert!(!body.contains(&format!("binance_futures_funding_rate{{{quarterly}}}")));
-    // A scrape costs no request: the snapshot's one per symbol, and no exchangeInfo.
-    let before = server.hits().len();
+    // A scrape costs no request: the market's limit (once a day) and the snapshot's one per
+    // symbol, nothing for labels.
+    let before: Vec<String> = server.hits().into_iter().map(|h| h.path).collect();
     exporter.get("/metrics", "");
-    assert_eq!((before, server.hits().len()), (2, 2));
+    assert_eq!(server.hits().len(), 3);
+    assert_eq!(
+        before,
+        [
+            "/fapi/v1/exchangeInfo",
+            "/fapi/v1/premiumIndex",
+            "/fapi/v1/premiumIndex"
+        ]
+    );
     if let Some((ok, said)) = promtool(&body) {
         assert!(ok, "promtool refused /metrics: {said}\n{body}");
     }

@@ -15,6 +15,9 @@ use crate::output::Format;
 /// USD-M's and COIN-M's `exchangeInfo` said 2,400 when binance-api.md was written).
 pub(super) const FUTURES_WEIGHT_LIMIT: u32 = 2400;
 
+/// `--weight-limit`'s default, spot's limit: left so, it is read as not given.
+pub(super) const SPOT_WEIGHT_LIMIT: u32 = 6000;
+
 impl Cli {
     /// `--market`.
     pub(crate) fn market(&self) -> Market {
@@ -29,7 +32,7 @@ impl Cli {
     /// unchanged is read as not given: give 6001 to mean more).
     pub(crate) fn weight_limit(&self) -> u32 {
         match self.limits.weight_limit.get() {
-            6000 if self.market().futures() => FUTURES_WEIGHT_LIMIT,
+            SPOT_WEIGHT_LIMIT if self.market().futures() => FUTURES_WEIGHT_LIMIT,
             n => n,
         }
     }

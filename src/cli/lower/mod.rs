@@ -138,6 +138,8 @@ impl Cli {
                 max_wait: limits.max_wait,
             },
             limits,
+            limit_from_exchange: self.market().futures()
+                && self.limits.weight_limit.get() == market::SPOT_WEIGHT_LIMIT,
             deadline: fetch.deadline,
             state_dir,
             concurrency,
