@@ -1,5 +1,5 @@
 //! The request-weight limit a futures market's `exchangeInfo` gave (`rateLimits`), kept a day
-//! beside that budget's ledger (`fapi.binance.com.usdm.limit.json`), so that it is asked once a
+//! beside that budget's ledger (`fapi.binance.com_443.usdm.limit.json`), so that it is asked once a
 //! day, not at every run. A private file, never read through a link, like the ledger.
 
 use std::io::{Read, Seek, SeekFrom, Write};
@@ -49,7 +49,13 @@ pub(crate) fn store(path: &Path, limit: u32, now_ms: u64) -> Result<(), String> 
     file.set_len(0)
         .and_then(|()| file.seek(SeekFrom::Start(0)))
         .and_then(|_| file.write_all(&body))
-        .map_err(|e| format!("cannot write {}: {}", path.display(), crate::error::io_reason(&e)))
+        .map_err(|e| {
+            format!(
+                "cannot write {}: {}",
+                path.display(),
+                crate::error::io_reason(&e)
+            )
+        })
 }
 
 #[cfg(test)]
@@ -59,9 +65,9 @@ mod tests {
     #[test]
     fn a_limit_comes_back_for_a_day_and_not_after() {
         let dir = tempfile::tempdir().unwrap();
-        let url: Url = "https://fapi.binance.com/".parse().unwrap();
+        let url: Url = "http://127.0.0.1:8731/".parse().unwrap();
         let path = path_for(dir.path(), &url, "usdm");
-        assert!(path.ends_with("fapi.binance.com.usdm.limit.json"), "{path:?}");
+        assert!(path.ends_with("127.0.0.1_8731.usdm.limit.json"), "{path:?}");
         assert_eq!(load(&path, 1_000), None);
         store(&path, 2400, 1_000).unwrap();
         assert_eq!(load(&path, 1_000 + TIME_TO_LIVE_MS - 1), Some(2400));

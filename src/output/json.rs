@@ -85,7 +85,9 @@ pub(crate) fn field_value<'a>(field: &str, value: &'a str) -> FieldValue<'a> {
         return FieldValue::Absent;
     }
     match matches!(field, "mins" | "next_funding_time") {
-        true => value.parse().map_or(FieldValue::Text(value), FieldValue::Number),
+        true => value
+            .parse()
+            .map_or(FieldValue::Text(value), FieldValue::Number),
         false => FieldValue::Text(value),
     }
 }

@@ -111,16 +111,17 @@ pub(crate) async fn run(config: Config, out: &mut dyn Write) -> anyhow::Result<R
 async fn learn_limit(config: &Config, engine: &Engine) {
     use crate::ledger::limit;
     let budget = config.http.market.name();
-    let path = (config.state_dir.as_deref())
-        .map(|dir| limit::path_for(dir, &config.http.base_url, budget));
     let now = crate::clock::unix_ms();
-    let saved = match path.clone() {
-        // (On the blocking pool, as every read of the state directory.)
-        Some(p) => tokio::task::spawn_blocking(move || limit::load(&p, now))
-            .await
-            .unwrap_or_default(),
-        None => None,
-    };
+    // (On the blocking pool, as every use of the state directory: naming the file resolves
+    // the host.)
+    let (dir, url) = (config.state_dir.clone(), config.http.base_url.clone());
+    let (path, saved) = tokio::task::spawn_blocking(move || {
+        let path = dir.map(|dir| limit::path_for(&dir, &url, budget));
+        let saved = path.as_deref().and_then(|p| limit::load(p, now));
+        (path, saved)
+    })
+    .await
+    .unwrap_or_default();
     let learned = match saved {
         Some(n) => n,
         None => match engine.exchange_weight_limit().await {
@@ -134,7 +135,9 @@ async fn learn_limit(config: &Config, engine: &Engine) {
                 n
             }
             answer => {
-                let why = answer.err().map_or("it names none".into(), |e| e.to_string());
+                let why = answer
+                    .err()
+                    .map_or("it names none".into(), |e| e.to_string());
                 tracing::info!(
                     "the {budget} limit stays {} a minute: exchangeInfo did not say ({why})",
                     config.limits.weight_limit

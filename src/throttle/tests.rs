@@ -140,7 +140,10 @@ fn a_limit_learned_from_the_exchange_replaces_the_default() {
     let now = Instant::now();
     go(t.try_admit(1140, now, MINUTE_20S));
     // Over the learned budget: the rest of the minute is waited out.
-    assert!(matches!(t.try_admit(1, now, MINUTE_20S), Ok(Admit::Wait(_))));
+    assert!(matches!(
+        t.try_admit(1, now, MINUTE_20S),
+        Ok(Admit::Wait(_))
+    ));
 }
 
 #[test]
