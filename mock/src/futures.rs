@@ -311,17 +311,25 @@ pub(crate) fn book(c: &Contract, coin: bool, now: u64) -> Value {
     v
 }
 
-/// USD-M's 24-hour ticker (COIN-M's counts its volume in contracts: not served here).
-pub(crate) fn day(c: &Contract, _: bool, now: u64) -> Value {
+/// The 24-hour ticker. COIN-M's counts its `volume` in contracts (of 100 USD here), gives the
+/// coin's as `baseVolume`, and has no quote volume.
+pub(crate) fn day(c: &Contract, coin: bool, now: u64) -> Value {
     let last: f64 = c.price.parse().unwrap_or(1.0);
     let open = last / 1.025;
     let f = |x: f64| format!("{x:.2}");
-    json!({"symbol": c.symbol, "priceChange": f(last - open), "priceChangePercent": "2.500",
-        "weightedAvgPrice": f((last + open) / 2.0), "lastPrice": c.price, "lastQty": "0.010",
-        "openPrice": f(open), "highPrice": f(last * 1.01), "lowPrice": f(open * 0.99),
-        "volume": "123456.789", "quoteVolume": f(123_456.789 * last),
+    let mut v = json!({"symbol": c.symbol, "priceChange": f(last - open),
+        "priceChangePercent": "2.500", "weightedAvgPrice": f((last + open) / 2.0),
+        "lastPrice": c.price, "lastQty": "1", "openPrice": f(open), "highPrice": f(last * 1.01),
+        "lowPrice": f(open * 0.99), "volume": "123456.789", "quoteVolume": f(123_456.789 * last),
         "openTime": now.saturating_sub(86_400_000), "closeTime": now, "firstId": 1,
-        "lastId": 1000, "count": 1000})
+        "lastId": 1000, "count": 1000});
+    if coin {
+        v["pair"] = c.pair.into();
+        v["volume"] = "123456".into();
+        v["baseVolume"] = format!("{:.8}", 123_456.0 * 100.0 / last).into();
+        v.as_object_mut().map(|o| o.remove("quoteVolume"));
+    }
+    v
 }
 
 pub(crate) async fn usdm_book(
@@ -338,6 +346,13 @@ pub(crate) async fn coinm_book(
     answer(shared, "/dapi/v1/ticker/bookTicker", params, (2, 5), book).await
 }
 
+pub(crate) async fn coinm_day(
+    State(shared): State<Arc<Shared>>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Response {
+    answer(shared, "/dapi/v1/ticker/24hr", params, (1, 40), day).await
+}
+
 pub(crate) async fn usdm_day(
     State(shared): State<Arc<Shared>>,
     Query(params): Query<HashMap<String, String>>,
@@ -347,7 +362,11 @@ pub(crate) async fn usdm_day(
 
 /// `exchangeInfo` (weight 1): the market's `rateLimits` (its request weight a minute, the
 /// mock's `futures_weight_limit`) and its contracts.
-async fn info(shared: Arc<Shared>, path: &'static str, params: HashMap<String, String>) -> Response {
+async fn info(
+    shared: Arc<Shared>,
+    path: &'static str,
+    params: HashMap<String, String>,
+) -> Response {
     serve_own(shared, path, params, 1, move |shared, _| {
         let (contracts, coin) = market(shared, path);
         let symbols: Vec<Value> = contracts
@@ -365,13 +384,15 @@ async fn info(shared: Arc<Shared>, path: &'static str, params: HashMap<String, S
                        "onboardDate": FUNDING_FROM, "deliveryDate": 4_133_404_800_000_u64})
             })
             .collect();
-        Ok(json!({"timezone": "UTC", "serverTime": unix_now().as_millis() as u64,
+        Ok(
+            json!({"timezone": "UTC", "serverTime": unix_now().as_millis() as u64,
             "rateLimits": [
                 {"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE", "intervalNum": 1,
                  "limit": shared.opts.futures_weight_limit},
                 {"rateLimitType": "ORDERS", "interval": "MINUTE", "intervalNum": 1, "limit": 1200}
             ],
-            "symbols": symbols}))
+            "symbols": symbols}),
+        )
     })
     .await
 }

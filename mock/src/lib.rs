@@ -35,14 +35,17 @@ mod market;
 mod record;
 mod respond;
 mod stream;
+mod stream_data;
 mod tape;
 mod tickers;
 mod timer;
 mod tls;
+mod venue;
 
 pub use faults::Fault;
 pub use market::generated_symbols;
-pub use stream::{MAX_CONTROL_PER_SECOND, MAX_STREAMS, StreamFault, StreamOptions, StreamStats};
+pub use stream::{StreamFault, StreamOptions, StreamStats};
+pub use venue::{MAX_CONTROL_PER_SECOND, MAX_STREAMS};
 
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
@@ -290,6 +293,7 @@ impl MockServer {
             .route("/fapi/v1/ticker/bookTicker", get(futures::usdm_book))
             .route("/dapi/v1/ticker/bookTicker", get(futures::coinm_book))
             .route("/fapi/v1/ticker/24hr", get(futures::usdm_day))
+            .route("/dapi/v1/ticker/24hr", get(futures::coinm_day))
             .route("/dapi/v1/fundingRate", get(futures::coinm_funding))
             .route("/fapi/v1/exchangeInfo", get(futures::usdm_info))
             .route("/dapi/v1/exchangeInfo", get(futures::coinm_info))

@@ -19,7 +19,8 @@ pub(crate) struct PriceDto {
     price: String,
 }
 
-/// `/api/v3/ticker/24hr` as Binance sends it (the fields pricefetch shows).
+/// `/api/v3/ticker/24hr` as Binance sends it (the fields pricefetch shows). COIN-M's counts
+/// its `volume` in contracts and sends the coin's as `baseVolume`, and no quote volume.
 #[derive(Deserialize)]
 #[serde(expecting = "a 24hr ticker object", rename_all = "camelCase")]
 pub(crate) struct DayDto {
@@ -30,7 +31,10 @@ pub(crate) struct DayDto {
     high_price: String,
     low_price: String,
     volume: String,
+    #[serde(default)]
     quote_volume: String,
+    #[serde(default)]
+    base_volume: Option<String>,
     close_time: u64,
 }
 
@@ -113,6 +117,11 @@ impl From<PriceDto> for Ticker {
 
 impl From<DayDto> for Ticker {
     fn from(d: DayDto) -> Self {
+        // COIN-M: the coin's volume is the volume; its quote volume is not known (empty).
+        let (volume, quote_volume) = match d.base_volume {
+            Some(coin) => (coin, String::new()),
+            None => (d.volume, d.quote_volume),
+        };
         Self {
             symbol: d.symbol,
             values: vec![
@@ -121,8 +130,8 @@ impl From<DayDto> for Ticker {
                 d.price_change_percent,
                 d.high_price,
                 d.low_price,
-                d.volume,
-                d.quote_volume,
+                volume,
+                quote_volume,
             ],
             time_ms: d.close_time,
         }
@@ -177,14 +186,15 @@ pub(crate) fn check_values(
     }
     for (value, field) in values.iter().zip(kind.fields()) {
         // Prices, quantities and volumes are never negative; only a change (and a funding
-        // rate) can be. A contract without funding has no rate and no funding time: empty.
+        // rate) can be. A contract without funding has no rate and no funding time, COIN-M's
+        // 24-hour ticker no quote volume: empty.
         let signed = matches!(
             *field,
             "price_change" | "price_change_percent" | "funding_rate"
         );
         let may_be_empty = matches!(
             *field,
-            "funding_rate" | "interest_rate" | "next_funding_time"
+            "funding_rate" | "interest_rate" | "next_funding_time" | "quote_volume"
         );
         if !(value.is_empty() && may_be_empty || crate::decimal::is_plain(value, signed)) {
             return Err(format!(

@@ -346,9 +346,10 @@ pub(crate) struct NetworkArgs {
     ///
     /// Each is its own exchange: hosts (fapi.binance.com, dapi.binance.com; --base-url
     /// overrides), symbols (BTCUSDT and BTCUSDT_250627 on usdm, BTCUSD_PERP on coinm), request
-    /// weight (2,400 a minute by default, --weight-limit overrides) and budget in the shared
-    /// ledger: a ban on one leaves the others running. On the futures markets: --ticker price,
-    /// 24h (USD-M), book and mark, once or with --watch, for symbols or --all, and --funding.
+    /// weight (its exchangeInfo's limit, 2,400 a minute; --weight-limit overrides) and budget in
+    /// the shared ledger: a ban on one leaves the others running. On the futures markets:
+    /// --ticker price, 24h, book and mark, once, with --watch or --stream, for symbols or --all;
+    /// --at, --candles and --funding.
     #[arg(long, value_enum, default_value_t = super::MarketChoice::Spot, env = "PRICEFETCH_MARKET",
           ignore_case = true)]
     pub(crate) market: super::MarketChoice,

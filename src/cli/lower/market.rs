@@ -1,5 +1,5 @@
 //! `--market`, lowered: which exchange, its default host and limit, and what the futures
-//! markets are asked here (the last price, the 24-hour ticker (USD-M), the book and the mark
+//! markets are asked here (the last price, the 24-hour ticker, the book and the mark
 //! price, once, `--watch` or `--stream`, for symbols or `--all`, in any format but the
 //! accounting ones; the last trade at a moment and candles, `--at` and `--candles`; the funding
 //! history, `--funding`):
@@ -58,8 +58,8 @@ impl Cli {
         }
         let not_yet = [
             (
-                self.ticker == TickerChoice::Day && market == Market::Coinm,
-                "--ticker 24h (COIN-M counts its volume in contracts)",
+                self.stream && self.ticker == TickerChoice::Day && market == Market::Coinm,
+                "--stream --ticker 24h (COIN-M's ticker stream counts its volume in contracts)",
             ),
             (self.target.is_some(), "--in"),
             (
@@ -70,7 +70,7 @@ impl Cli {
         if let Some((_, flag)) = not_yet.iter().find(|(on, _)| *on) {
             return Err(UsageError(format!(
                 "{flag} with --market {name}: pricefetch asks the futures markets for --ticker \
-                 price, 24h (USD-M), book and mark, once, with --watch or --stream (for symbols \
+                 price, 24h, book and mark, once, with --watch or --stream (for symbols \
                  or --all), for --at, --candles and --funding, so far"
             )));
         }
