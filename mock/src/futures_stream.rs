@@ -10,49 +10,7 @@ use serde_json::{Value, json};
 
 use crate::Shared;
 use crate::futures::{book, contracts, day, premium};
-
-/// Where a connection was opened: which exchange, and for USD-M which route.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Venue {
-    Spot,
-    /// `/market`: everything but the book.
-    UsdmMarket,
-    /// `/public`: the book (high-frequency data).
-    UsdmPublic,
-    Coinm,
-}
-
-impl Venue {
-    /// The venue of a route's first path segment, if it is one.
-    pub(crate) fn of(route: &str) -> Option<Self> {
-        match route {
-            "market" => Some(Self::UsdmMarket),
-            "public" => Some(Self::UsdmPublic),
-            "coinm" => Some(Self::Coinm),
-            _ => None,
-        }
-    }
-
-    /// Most streams one connection may carry.
-    pub(crate) fn max_streams(self) -> usize {
-        match self {
-            Self::Spot => crate::stream::MAX_STREAMS,
-            _ => 200,
-        }
-    }
-
-    /// Most incoming messages a second on one connection.
-    pub(crate) fn max_per_second(self) -> usize {
-        match self {
-            Self::Spot => crate::stream::MAX_CONTROL_PER_SECOND,
-            _ => 10,
-        }
-    }
-
-    fn coin(self) -> bool {
-        self == Self::Coinm
-    }
-}
+use crate::venue::Venue;
 
 /// One futures stream.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -132,16 +90,19 @@ fn mark(p: &Value, event_ms: u64) -> Value {
            "T": p["nextFundingTime"]})
 }
 
+/// (COIN-M's `q` is the coin's volume, its `v` contracts.)
 fn mini(d: &Value, event_ms: u64) -> Value {
+    let q = d.get("quoteVolume").unwrap_or(&d["baseVolume"]);
     json!({"e": "24hrMiniTicker", "E": event_ms, "s": d["symbol"], "c": d["lastPrice"],
            "o": d["openPrice"], "h": d["highPrice"], "l": d["lowPrice"],
-           "v": d["volume"], "q": d["quoteVolume"]})
+           "v": d["volume"], "q": q})
 }
 
 fn ticker(d: &Value, event_ms: u64) -> Value {
+    let q = d.get("quoteVolume").unwrap_or(&d["baseVolume"]);
     json!({"e": "24hrTicker", "E": event_ms, "s": d["symbol"], "p": d["priceChange"],
            "P": d["priceChangePercent"], "w": d["weightedAvgPrice"], "c": d["lastPrice"],
            "Q": d["lastQty"], "o": d["openPrice"], "h": d["highPrice"], "l": d["lowPrice"],
-           "v": d["volume"], "q": d["quoteVolume"], "O": d["openTime"], "C": event_ms,
+           "v": d["volume"], "q": q, "O": d["openTime"], "C": event_ms,
            "F": d["firstId"], "L": d["lastId"], "n": d["count"]})
 }
