@@ -17,6 +17,7 @@ mod convert;
 mod ecosystem;
 mod fetch;
 mod futures;
+mod futures_history;
 mod futures_live;
 mod hedge;
 mod history;
