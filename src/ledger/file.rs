@@ -60,6 +60,27 @@ pub(crate) fn private_dir(dir: &Path) -> Result<(), String> {
     })
 }
 
+/// Puts `body` at `path` whole: written to a private temporary file in the same directory
+/// (0600, never through a link) and renamed over what was there, so that a reader never sees
+/// half of it. The directory is made private first.
+pub(crate) fn replace_private(path: &Path, body: &[u8]) -> Result<(), String> {
+    use std::io::Write as _;
+    private_dir(path.parent().unwrap_or(Path::new(".")))?;
+    let temporary = path.with_extension(format!("tmp-{}", std::process::id()));
+    let written = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+        .open(&temporary)
+        .and_then(|mut f| f.write_all(body))
+        .and_then(|()| std::fs::rename(&temporary, path));
+    written.map_err(|e| {
+        let _ = std::fs::remove_file(&temporary);
+        format!("cannot write {}: {}", path.display(), io_reason(&e))
+    })
+}
+
 /// The ledger file, created 0600; never through a symbolic link, never a device or a FIFO.
 pub(super) fn private_file(path: &Path) -> Result<File, String> {
     let file = OpenOptions::new()

@@ -2,13 +2,13 @@
 //! beside that budget's ledger (`fapi.binance.com_443.usdm.limit.json`), so that it is asked once a
 //! day, not at every run. A private file, never read through a link, like the ledger.
 
-use std::io::{Read, Seek, SeekFrom, Write};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use url::Url;
 
-use super::file::{private_dir, private_file};
+use super::file::private_file;
 
 /// How long a limit is trusted: Binance changes it rarely, and says so weeks ahead.
 pub(crate) const TIME_TO_LIVE_MS: u64 = 24 * 60 * 60 * 1000;
@@ -37,25 +37,14 @@ pub(crate) fn load(path: &Path, now_ms: u64) -> Option<u32> {
     (fresh && saved.fetched_ms <= now_ms && saved.weight_limit > 0).then_some(saved.weight_limit)
 }
 
-/// Saves `limit` as fetched at `now_ms`.
+/// Saves `limit` as fetched at `now_ms` (whole: a reader never sees half of it).
 pub(crate) fn store(path: &Path, limit: u32, now_ms: u64) -> Result<(), String> {
-    private_dir(path.parent().unwrap_or(Path::new(".")))?;
     let body = serde_json::to_vec(&Saved {
         fetched_ms: now_ms,
         weight_limit: limit,
     })
     .map_err(|e| e.to_string())?;
-    let mut file = private_file(path)?;
-    file.set_len(0)
-        .and_then(|()| file.seek(SeekFrom::Start(0)))
-        .and_then(|_| file.write_all(&body))
-        .map_err(|e| {
-            format!(
-                "cannot write {}: {}",
-                path.display(),
-                crate::error::io_reason(&e)
-            )
-        })
+    super::file::replace_private(path, &body)
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 //! temporary file and renamed into place, so a reader never sees half of it; read only when it
 //! is ours, a regular file and not a symbolic link, like the ledger.
 
-use std::io::{Read, Write};
+use std::io::Read;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
@@ -169,8 +169,6 @@ fn check(pairs: &[Pair]) -> Result<(), String> {
 /// Writes `pairs` as fetched at `now_ms`: a private temporary file in the same directory,
 /// renamed over the old one.
 pub(crate) fn store(path: &Path, pairs: &[Pair], now_ms: u64) -> Result<(), String> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    crate::ledger::file::private_dir(dir)?;
     let body = serde_json::to_vec(&File {
         version: 1,
         fetched_ms: now_ms,
@@ -187,23 +185,7 @@ pub(crate) fn store(path: &Path, pairs: &[Pair], now_ms: u64) -> Result<(), Stri
             .collect(),
     })
     .map_err(|e| e.to_string())?;
-    let temporary = path.with_extension(format!("tmp-{}", std::process::id()));
-    let written = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
-        .open(&temporary)
-        .and_then(|mut f| f.write_all(&body))
-        .and_then(|()| std::fs::rename(&temporary, path));
-    written.map_err(|e| {
-        let _ = std::fs::remove_file(&temporary);
-        format!(
-            "cannot write {}: {}",
-            path.display(),
-            crate::error::io_reason(&e)
-        )
-    })
+    crate::ledger::file::replace_private(path, &body)
 }
 
 #[cfg(test)]
