@@ -5,7 +5,7 @@
 
 use crate::common;
 
-use common::{pricefetch, stderr, stdout};
+use common::{ndjson, pricefetch, stderr, stdout};
 use mock_binance::{Fault, MockServer};
 use serde_json::Value;
 
@@ -15,13 +15,6 @@ fn asked(server: &MockServer) -> Vec<mock_binance::Hit> {
     let mut hits = server.hits();
     hits.retain(|h| !h.path.ends_with("/v1/exchangeInfo"));
     hits
-}
-
-fn ndjson(out: &std::process::Output) -> Vec<Value> {
-    stdout(out)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
 }
 
 #[test]

@@ -4,16 +4,9 @@
 
 use crate::common;
 
-use common::{pricefetch, stderr, stdout};
+use common::{ndjson, pricefetch, stderr, stdout};
 use mock_binance::MockServer;
 use serde_json::Value;
-
-fn ndjson(out: &std::process::Output) -> Vec<Value> {
-    stdout(out)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
-}
 
 #[test]
 fn funding_history_is_paged_in_order_on_a_budget_of_its_own() {

@@ -7,7 +7,7 @@ use crate::common;
 
 use std::time::Duration;
 
-use common::{stderr, stdout, streaming};
+use common::{ndjson as lines, stderr, streaming};
 use mock_binance::{MockServer, Options, StreamFault, StreamOptions};
 use serde_json::Value;
 
@@ -24,13 +24,6 @@ fn futures_stream(server: &MockServer, market: &str, stream_url: &str) -> assert
         "ndjson",
     ]);
     cmd
-}
-
-fn lines(out: &std::process::Output) -> Vec<Value> {
-    stdout(out)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
-        .collect()
 }
 
 #[test]

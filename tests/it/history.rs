@@ -8,19 +8,12 @@ use crate::common;
 
 use std::time::Duration;
 
-use common::{bare, pricefetch, stderr, stdout};
+use common::{bare, ndjson, pricefetch, stderr, stdout};
 use mock_binance::{Fault, MockServer, Options};
 
 const MINUTE: i64 = 60_000;
 /// 2024-03-01T00:00:00Z.
 const MARCH_1: i64 = 1_709_251_200_000;
-
-fn ndjson(out: &std::process::Output) -> Vec<serde_json::Value> {
-    stdout(out)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
-        .collect()
-}
 
 fn klines_hits(server: &MockServer) -> Vec<mock_binance::Hit> {
     server

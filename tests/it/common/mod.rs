@@ -205,6 +205,14 @@ pub fn signal_when(
     child.wait_with_output().expect("the child ends")
 }
 
+/// Each line of stdout as JSON (ndjson), failing the test on a line that is not.
+pub fn ndjson(out: &std::process::Output) -> Vec<serde_json::Value> {
+    stdout(out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect()
+}
+
 /// Fails the test, showing stderr, unless stderr contains `text`.
 pub fn assert_stderr_has(output: &std::process::Output, text: &str) {
     let err = stderr(output);
