@@ -109,12 +109,14 @@ impl Market {
         }
     }
 
-    /// The one stream of every symbol for `kind` (`--stream --all`): the mini tickers, or the
-    /// futures' mark prices every second.
-    pub(crate) fn all_stream(self, kind: TickerKind) -> &'static str {
-        match kind {
-            TickerKind::Mark => "!markPrice@arr@1s",
-            _ => "!miniTicker@arr",
+    /// The one stream of every symbol for `kind` (`--stream --all`): the mini tickers, or
+    /// USD-M's mark prices every second; `None` where there is none (COIN-M streams its mark
+    /// prices a symbol or a pair at a time: `--all` follows each contract the snapshot found).
+    pub(crate) fn all_stream(self, kind: TickerKind) -> Option<&'static str> {
+        match (self, kind) {
+            (Self::Coinm, TickerKind::Mark) => None,
+            (_, TickerKind::Mark) => Some("!markPrice@arr@1s"),
+            _ => Some("!miniTicker@arr"),
         }
     }
 }

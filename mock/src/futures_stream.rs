@@ -28,7 +28,8 @@ pub(crate) enum FKind {
 pub(crate) fn parse(shared: &Shared, venue: Venue, name: &str) -> Option<(FKind, Option<usize>)> {
     let (kind, contract) = match name {
         "!miniTicker@arr" => (FKind::AllMini, None),
-        "!markPrice@arr" | "!markPrice@arr@1s" => (FKind::AllMark, None),
+        // (COIN-M has no all-market mark price stream: a symbol's, or a pair's.)
+        "!markPrice@arr" | "!markPrice@arr@1s" if venue != Venue::Coinm => (FKind::AllMark, None),
         _ => {
             let (symbol, stream) = name.split_once('@')?;
             let kind = match stream {

@@ -133,8 +133,11 @@ async fn stream(
         return Ok(report);
     }
     let market = config.http.market;
-    let names: Vec<String> = if config.ask.strategy == Strategy::All {
-        vec![market.all_stream(config.ask.kind).to_owned()]
+    let all_stream = market.all_stream(config.ask.kind);
+    let names: Vec<String> = if config.ask.strategy == Strategy::All
+        && let Some(all) = all_stream
+    {
+        vec![all.to_owned()]
     } else {
         found
             .iter()

@@ -120,6 +120,19 @@ fn the_book_goes_to_the_public_route_coinm_to_its_host_and_all_marks_in_one_stre
     assert_eq!(updates.len(), 8);
     assert!(updates.iter().any(|v| v["symbol"] == "1000PEPEUSDT"));
     assert_eq!(*server.stream_stats().streams.last().unwrap(), 1);
+    // COIN-M has no all-market mark price stream: --all follows each contract it lists.
+    let out = futures_stream(&server, "coinm", &coinm)
+        .args(["--ticker", "mark", "--all", "--count", "6"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let marks: Vec<Value> = lines(&out)
+        .into_iter()
+        .filter(|v| v["snapshot"] == false)
+        .collect();
+    assert_eq!(marks.len(), 6);
+    assert!(marks.iter().any(|v| v["symbol"] == "BTCUSD_250627"));
+    assert_eq!(*server.stream_stats().streams.last().unwrap(), 3);
 }
 
 #[test]
@@ -142,4 +155,16 @@ fn two_hundred_streams_a_connection_on_the_futures() {
     let mut streams = server.stream_stats().streams;
     streams.sort_unstable();
     assert_eq!(streams, [50, 200]);
+}
+
+#[test]
+fn until_waits_for_a_mark_price() {
+    let server = streaming(50);
+    let out = futures_stream(&server, "usdm", &server.stream_url())
+        .args(["--ticker", "mark", "--until", "ETHUSDT < 3413"])
+        .args(["BTCUSDT", "ETHUSDT"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    common::assert_stderr_has(&out, "ETHUSDT 3412.91000000 meets --until 'ETHUSDT < 3413'");
 }
