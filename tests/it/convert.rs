@@ -428,7 +428,7 @@ fn a_year_of_prices_in_your_currency_for_beancount_and_bad_input() {
     let text = stdout(&out);
     assert!(text.starts_with("2024-12-31 price ADA "), "{text}");
     assert!(text.contains("\n2024-12-31 price ONEINCH "), "{text}");
-    crate::history::check_with_tools("beancount", &text);
+    crate::accounting::check_with_tools("beancount", &text);
     // Refused with nothing sent: a time before Binance, legs' candles too many to hold, USD.
     for (args, said) in [
         (
@@ -600,5 +600,5 @@ fn a_leg_without_candles_is_a_gap_naming_it_and_beancount_reads_the_rest() {
     let text = stdout(&out);
     assert_eq!(text.lines().count(), 3 * 366, "{}", stderr(&out));
     assert!(text.starts_with("2024-01-01 price BTC "), "{text}");
-    crate::history::check_with_tools("beancount", &text);
+    crate::accounting::check_with_tools("beancount", &text);
 }

@@ -10,6 +10,7 @@
 
 mod common;
 
+mod accounting;
 mod answers;
 mod architecture;
 mod cli;
@@ -21,6 +22,8 @@ mod futures_history;
 mod futures_live;
 mod hedge;
 mod history;
+mod history_at;
+mod history_zones;
 mod hostile;
 mod kinds;
 mod market;
