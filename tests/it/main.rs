@@ -38,6 +38,7 @@ mod schema;
 mod serve;
 mod status;
 mod stream;
+mod stream_failures;
 mod terminal;
 mod tls;
 mod watch;
