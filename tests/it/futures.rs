@@ -189,6 +189,20 @@ fn the_wrong_market_and_what_futures_lack_are_said_clearly() {
             &["--market", "usdm", "--in", "EUR", "BTC"],
             "--in with --market usdm",
         ),
+        // The futures' aggTrades weigh 20, not spot's 4: two symbols' --at is at least 40.
+        (
+            &[
+                "--market",
+                "usdm",
+                "--at",
+                "2024-03-01",
+                "--max-weight",
+                "30",
+                "BTCUSDT",
+                "ETHUSDT",
+            ],
+            "--at for 2 symbols costs at least 40 request weight",
+        ),
         // Days in Paris would need Binance's timeZone, which the futures do not take.
         (
             &[

@@ -9,7 +9,6 @@ use crate::config::History;
 use crate::error::UsageError;
 use crate::history::{AtAsk, CandleAsk, EARLIEST_MS, plan, weight};
 use crate::interval::Interval;
-use crate::market::AGG_TRADES_WEIGHT;
 use crate::output::Format;
 
 /// The longest `--lookback`: a week of 1m candles is eleven requests.
@@ -147,7 +146,8 @@ impl Cli {
         let max_weight = u64::from(self.limits.max_weight);
         // --in: an asset's route has up to two legs, each asked.
         let legs = if self.target.is_some() { 2 } else { 1 };
-        let estimate = legs * symbols as u64 * u64::from(AGG_TRADES_WEIGHT);
+        let each = self.market().agg_trades_weight();
+        let estimate = legs * symbols as u64 * u64::from(each);
         if estimate > max_weight {
             return Err(UsageError(format!(
                 "--at for {symbols} symbols costs at least {estimate} request weight, over \
