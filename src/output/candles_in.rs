@@ -12,7 +12,7 @@ use crate::convert::candles::InRow;
 
 use super::candle_table;
 use super::format::Format;
-use super::history::{Assets, csv, directive, json_close, utc};
+use super::history::{Assets, csv, directive, gap_record, json_close, utc};
 
 const CSV_HEADER: &str =
     "asset,in,open_time,open,close,route,close_time,high,low,volume,quote_volume,trades";
@@ -194,14 +194,7 @@ impl<'a> InWriter<'a> {
     ) -> io::Result<()> {
         let record = json!({"type": "gap", "asset": asset, "in": self.target, "leg": leg,
                             "from": from, "to": to, "from_time": utc(from), "to_time": utc(to)});
-        match self.format {
-            Format::Ndjson => writeln!(out, "{record}"),
-            Format::Json => {
-                self.gaps.push(record);
-                Ok(())
-            }
-            _ => Ok(()),
-        }
+        gap_record(self.format, record, &mut self.gaps, out)
     }
 
     /// JSON's closing, with the gaps.

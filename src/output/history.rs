@@ -22,6 +22,24 @@ use super::format::Format;
 pub(crate) type Assets = HashMap<String, (String, String)>;
 
 /// `ms` as RFC 3339 in UTC with milliseconds.
+/// A gap's record: an ndjson line at once; in json, kept for the closing `gaps` array; other
+/// formats say gaps on stderr only.
+pub(super) fn gap_record(
+    format: Format,
+    record: serde_json::Value,
+    gaps: &mut Vec<serde_json::Value>,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    match format {
+        Format::Ndjson => writeln!(out, "{record}"),
+        Format::Json => {
+            gaps.push(record);
+            Ok(())
+        }
+        _ => Ok(()),
+    }
+}
+
 pub(super) fn utc(ms: i64) -> String {
     let mut text = String::with_capacity(24);
     push_utc(ms, &mut text);
@@ -331,14 +349,7 @@ impl<'a> CandleWriter<'a> {
             } => {
                 let record = json!({"type": "gap", "symbol": symbol, "from": from, "to": to,
                                     "from_time": utc(*from), "to_time": utc(*to)});
-                match self.format {
-                    Format::Ndjson => writeln!(out, "{record}"),
-                    Format::Json => {
-                        self.gaps.push(record);
-                        Ok(())
-                    }
-                    _ => Ok(()),
-                }
+                gap_record(self.format, record, &mut self.gaps, out)
             }
         }
     }
