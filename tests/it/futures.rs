@@ -148,7 +148,7 @@ fn a_ban_on_one_market_leaves_the_others_running() {
 }
 
 #[test]
-fn the_wrong_market_and_what_futures_lack_are_said_clearly() {
+fn the_wrong_market_is_named_with_the_one_that_has_the_symbol() {
     let server = MockServer::start();
     for (args, hint) in [
         (
@@ -173,7 +173,11 @@ fn the_wrong_market_and_what_futures_lack_are_said_clearly() {
         );
         assert!(!err.contains("check the symbol's spelling"), "{err}");
     }
-    // Refused before anything is sent: what Binance lacks there, and what is not asked yet.
+}
+
+#[test]
+fn what_the_futures_lack_is_refused_before_anything_is_sent() {
+    // What Binance lacks there, and what is not asked yet.
     let server = MockServer::start();
     for (args, said) in [
         (&["--ticker", "mark", "BTCUSDT"][..], "add --market usdm"),
