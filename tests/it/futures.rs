@@ -207,6 +207,18 @@ fn what_the_futures_lack_is_refused_before_anything_is_sent() {
             ],
             "--at for 2 symbols costs at least 40 request weight",
         ),
+        (
+            &[
+                "--market",
+                "coinm",
+                "--candles",
+                "1s",
+                "--from",
+                "2024-03-01",
+                "BTCUSD_PERP",
+            ],
+            "Binance's coinm market has no 1-second candles",
+        ),
         // Days in Paris would need Binance's timeZone, which the futures do not take.
         (
             &[

@@ -176,6 +176,12 @@ impl Cli {
         let h = &self.history;
         let interval = Interval::parse(h.candles.as_deref().unwrap_or_default())
             .map_err(|e| UsageError(format!("invalid --candles: {e}")))?;
+        if self.market().futures() && interval.name() == "1s" {
+            return Err(UsageError(format!(
+                "--candles 1s: Binance's {} market has no 1-second candles (its shortest are 1m)",
+                self.market().name()
+            )));
+        }
         let (from, to) = self.range(&zone, now)?;
         let ask = CandleAsk {
             from_ms: from,
